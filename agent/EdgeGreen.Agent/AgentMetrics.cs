@@ -1,0 +1,40 @@
+using Prometheus;
+
+namespace EdgeGreen.Agent;
+
+/// <summary>The agent's Prometheus series, created in the host's registry.</summary>
+public sealed class AgentMetrics(IMetricFactory factory)
+{
+    public Gauge PowerWatts { get; } = factory.CreateGauge("edgegreen_agent_power_watts",
+        "Average power of the last sampling interval, per energy domain.", ["domain"]);
+
+    public Counter EnergyJoules { get; } = factory.CreateCounter("edgegreen_agent_energy_joules_total",
+        "Energy measured or modelled since the agent started, per energy domain.", ["domain"]);
+
+    public Counter SensorValuesDropped { get; } = factory.CreateCounter("edgegreen_agent_sensor_values_dropped_total",
+        "Sensor values dropped as impossible (NaN, negative, absurd power), by sensor and reason.", ["sensor", "reason"]);
+
+    public Counter SampleErrors { get; } = factory.CreateCounter("edgegreen_agent_sample_errors_total",
+        "Sampling iterations that failed, by sensor.", ["sensor"]);
+
+    public Gauge OutboxDepth { get; } = factory.CreateGauge("edgegreen_agent_outbox_depth",
+        "Readings written to the outbox and not yet acknowledged by the control plane.");
+
+    public Counter OutboxDropped { get; } = factory.CreateCounter("edgegreen_agent_outbox_dropped_total",
+        "Oldest readings dropped because the outbox reached its size bound.");
+
+    public Counter ReadingsAcknowledged { get; } = factory.CreateCounter("edgegreen_agent_readings_acknowledged_total",
+        "Readings the control plane acknowledged as durable.");
+
+    public Counter ReadingsRejected { get; } = factory.CreateCounter("edgegreen_agent_readings_rejected_total",
+        "Readings the control plane refused as invalid; they are removed from the outbox.");
+
+    public Gauge UplinkConnected { get; } = factory.CreateGauge("edgegreen_agent_uplink_connected",
+        "1 while the telemetry stream to the control plane is open, else 0.");
+
+    public Counter UplinkFailures { get; } = factory.CreateCounter("edgegreen_agent_uplink_failures_total",
+        "Telemetry streams that ended in an error and were reconnected.");
+
+    public Counter HeartbeatFailures { get; } = factory.CreateCounter("edgegreen_agent_heartbeat_failures_total",
+        "Heartbeats that could not be delivered.");
+}

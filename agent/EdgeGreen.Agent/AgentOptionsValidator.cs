@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+
+namespace EdgeGreen.Agent;
+
+/// <summary>Checks every agent setting at start and names the configuration key that is wrong.</summary>
+internal sealed class AgentOptionsValidator(string sectionPath, bool requireControlPlaneUrl) : IValidateOptions<AgentOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentOptions options)
+    {
+        var failures = new List<string>();
+        void Check(bool ok, string key, string message)
+        {
+            if (!ok)
+            {
+                failures.Add($"{sectionPath}:{key} {message}");
+            }
+        }
+
+        if (requireControlPlaneUrl)
+        {
+            Check(options.ControlPlaneUrl is { IsAbsoluteUri: true } url && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps),
+                "ControlPlaneUrl", "must be the control plane's gRPC address, e.g. http://localhost:5081.");
+        }
+
+        Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "DataDirectory", "must name a directory.");
+        Check(options.Name.Length is > 0 and <= 128, "Name", "must be 1 to 128 characters.");
+        Check(options.Zone.Length <= 64, "Zone", "must be at most 64 characters.");
+        Check(options.SampleInterval >= TimeSpan.FromMilliseconds(10) && options.SampleInterval <= TimeSpan.FromHours(1),
+            "SampleInterval", "must be between 00:00:00.010 and 01:00:00.");
+        Check(options.HeartbeatInterval >= TimeSpan.FromMilliseconds(100) && options.HeartbeatInterval <= TimeSpan.FromHours(1),
+            "HeartbeatInterval", "must be between 00:00:00.100 and 01:00:00.");
+        Check(options.MaxPlausiblePowerWatts > 0 && double.IsFinite(options.MaxPlausiblePowerWatts), "MaxPlausiblePowerWatts", "must be a positive number.");
+        Check(options.Uplink.BatchSize is >= 1 and <= 10_000, "Uplink:BatchSize", "must be between 1 and 10000.");
+        Check(options.Uplink.MaxInFlightBatches is >= 1 and <= 1_000, "Uplink:MaxInFlightBatches", "must be between 1 and 1000.");
+        Check(options.Uplink.ReconnectMinDelay > TimeSpan.Zero, "Uplink:ReconnectMinDelay", "must be positive.");
+        Check(options.Uplink.ReconnectMaxDelay >= options.Uplink.ReconnectMinDelay, "Uplink:ReconnectMaxDelay", "must not be below ReconnectMinDelay.");
+        Check(options.Outbox.MaxReadings >= 1_000, "Outbox:MaxReadings", "must be at least 1000.");
+        Check(options.CpuModel.IdleWattsPerCpu >= 0 && double.IsFinite(options.CpuModel.IdleWattsPerCpu), "CpuModel:IdleWattsPerCpu", "must be a non-negative number.");
+        Check(options.CpuModel.MaxWattsPerCpu >= options.CpuModel.IdleWattsPerCpu && double.IsFinite(options.CpuModel.MaxWattsPerCpu),
+            "CpuModel:MaxWattsPerCpu", "must be a number not below IdleWattsPerCpu.");
+        foreach (var (key, value) in options.Labels)
+        {
+            Check(key.Length is > 0 and <= 63 && value.Length <= 256, $"Labels:{key}", "must have a 1-63 character key and a value of at most 256 characters.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

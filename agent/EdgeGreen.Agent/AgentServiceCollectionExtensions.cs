@@ -1,0 +1,63 @@
+using EdgeGreen.Agent.Outbox;
+using EdgeGreen.Agent.Sampling;
+using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Agent.Uplink;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace EdgeGreen.Agent;
+
+public static class AgentServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the whole agent (sensors, sampling, outbox, uplink, heartbeat, metrics) to a host.
+    /// A stand-alone agent finds the control plane and its enrollment token in configuration; a
+    /// host that embeds the agent (the control plane's local agent) supplies both through
+    /// <paramref name="embedding"/>.
+    /// </summary>
+    public static IServiceCollection AddEdgeGreenAgent(
+        this IServiceCollection services,
+        IConfigurationSection section,
+        AgentEmbedding? embedding = null)
+    {
+        services.AddOptions<AgentOptions>().Bind(section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AgentOptions>>(new AgentOptionsValidator(section.Path, requireControlPlaneUrl: embedding is null));
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(_ => Metrics.NewCustomRegistry());
+        services.TryAddSingleton<IMetricFactory>(sp => Metrics.WithCustomRegistry(sp.GetRequiredService<CollectorRegistry>()));
+        services.AddSingleton<AgentMetrics>();
+
+        if (embedding is null)
+        {
+            services.AddSingleton<IControlPlaneAddress, ConfiguredControlPlaneAddress>();
+            services.AddSingleton<IEnrollmentTokenSource, ConfiguredEnrollmentToken>();
+        }
+        else
+        {
+            services.AddSingleton(embedding.Address);
+            services.AddSingleton(embedding.TokenSource);
+        }
+
+        if (section.GetValue(nameof(AgentOptions.CpuModel) + ":" + nameof(CpuModelOptions.Enabled), defaultValue: true))
+        {
+            services.AddSingleton<IEnergySensor>(sp =>
+                new ProcStatCpuModelSensor(sp.GetRequiredService<IOptions<AgentOptions>>().Value.CpuModel, sp.GetRequiredService<TimeProvider>()));
+        }
+
+        services.AddSingleton<ReadingOutbox>();
+        services.AddSingleton<AgentConnection>();
+        services.AddSingleton<SamplingService>();
+        services.AddSingleton<UplinkService>();
+        services.AddSingleton<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
+        services.AddHostedService(sp => sp.GetRequiredService<UplinkService>());
+        services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+        return services;
+    }
+}
+
+/// <summary>How a host that embeds the agent supplies the control plane's address and enrollment tokens.</summary>
+public sealed record AgentEmbedding(
+    Func<IServiceProvider, IControlPlaneAddress> Address,
+    Func<IServiceProvider, IEnrollmentTokenSource> TokenSource);

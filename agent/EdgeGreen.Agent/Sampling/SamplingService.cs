@@ -1,0 +1,71 @@
+using EdgeGreen.Agent.Outbox;
+using EdgeGreen.Agent.Sensors;
+using Microsoft.Extensions.Options;
+
+namespace EdgeGreen.Agent.Sampling;
+
+/// <summary>
+/// Reads every sensor once per <see cref="AgentOptions.SampleInterval"/> and writes the plausible
+/// deltas to the outbox; impossible values are counted and dropped.
+/// </summary>
+public sealed partial class SamplingService(
+    IEnumerable<IEnergySensor> sensors,
+    ReadingOutbox outbox,
+    AgentMetrics metrics,
+    IOptions<AgentOptions> options,
+    TimeProvider timeProvider,
+    ILogger<SamplingService> logger) : BackgroundService
+{
+    private readonly IReadOnlyList<IEnergySensor> _sensors = [.. sensors];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        SampleAll();
+        using var timer = new PeriodicTimer(options.Value.SampleInterval, timeProvider);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            SampleAll();
+        }
+    }
+
+    /// <summary>One pass over every sensor; a failing sensor is logged and counted, the others go on.</summary>
+    internal void SampleAll()
+    {
+        foreach (var sensor in _sensors)
+        {
+            try
+            {
+                var plausible = new List<EnergyDelta>();
+                foreach (var delta in sensor.Sample())
+                {
+                    if (SensorValueGuard.Check(delta, options.Value.MaxPlausiblePowerWatts) is { } reason)
+                    {
+                        metrics.SensorValuesDropped.WithLabels(sensor.Id, reason).Inc();
+                        LogDropped(sensor.Id, delta.Domain, reason);
+                        continue;
+                    }
+
+                    plausible.Add(delta);
+                }
+
+                outbox.Append(sensor.Id, plausible);
+                foreach (var delta in plausible)
+                {
+                    metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);
+                    metrics.EnergyJoules.WithLabels(delta.Domain).Inc(delta.EnergyJoules);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or FormatException or LiteDB.LiteException)
+            {
+                metrics.SampleErrors.WithLabels(sensor.Id).Inc();
+                LogSampleFailed(ex, sensor.Id);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an impossible value from sensor {SensorId}, domain {Domain}: {Reason}")]
+    private partial void LogDropped(string sensorId, string domain, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sampling sensor {SensorId} failed")]
+    private partial void LogSampleFailed(Exception exception, string sensorId);
+}

@@ -1,0 +1,78 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Contracts.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+
+namespace EdgeGreen.Agent.Uplink;
+
+/// <summary>Reports the agent's state (versions, zone, labels, sensors, capacity) every <see cref="AgentOptions.HeartbeatInterval"/>.</summary>
+public sealed partial class HeartbeatService(
+    AgentConnection connection,
+    IEnumerable<IEnergySensor> sensors,
+    AgentMetrics metrics,
+    IOptions<AgentOptions> options,
+    TimeProvider timeProvider,
+    ILogger<HeartbeatService> logger) : BackgroundService
+{
+    public static string AgentVersion { get; } =
+        typeof(HeartbeatService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, timeProvider);
+        do
+        {
+            try
+            {
+                var headers = await connection.GetCallHeadersAsync(stoppingToken);
+                var client = await connection.GetAgentClientAsync(stoppingToken);
+                await client.HeartbeatAsync(new HeartbeatRequest { State = DescribeState() }, headers,
+                    deadline: timeProvider.GetUtcNow().UtcDateTime + options.Value.HeartbeatInterval, cancellationToken: stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException or HttpRequestException)
+            {
+                metrics.HeartbeatFailures.Inc();
+                LogHeartbeatFailed(ex.Message);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    internal AgentState DescribeState()
+    {
+        var state = new AgentState
+        {
+            AgentVersion = AgentVersion,
+            OsDescription = RuntimeInformation.OSDescription,
+            RuntimeVersion = RuntimeInformation.FrameworkDescription,
+            Zone = options.Value.Zone,
+            Capacity = new Capacity
+            {
+                CpuCores = Environment.ProcessorCount,
+                MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+            },
+        };
+        state.Labels.Add(options.Value.Labels);
+        foreach (var descriptor in sensors.SelectMany(s => s.Describe()))
+        {
+            state.Sensors.Add(new SensorInfo
+            {
+                Id = descriptor.SensorId,
+                Kind = descriptor.Kind,
+                Domain = descriptor.Domain,
+                Provenance = descriptor.Provenance == EnergyProvenance.Measured ? Provenance.Measured : Provenance.Modelled,
+            });
+        }
+
+        return state;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat failed: {Reason}")]
+    private partial void LogHeartbeatFailed(string reason);
+}

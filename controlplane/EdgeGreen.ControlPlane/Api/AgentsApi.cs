@@ -1,0 +1,108 @@
+using System.Xml;
+using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.ControlPlane.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace EdgeGreen.ControlPlane.Api;
+
+public sealed record ReadingsResponse(string AgentId, string? Domain, DateTimeOffset From, DateTimeOffset To, TimeSpan Step, IReadOnlyList<ReadingPoint> Points);
+
+public sealed record FleetSummaryResponse(int Agents, int Online, double PowerWatts, double EnergyJoules);
+
+public static class AgentsApi
+{
+    /// <summary>More points than this in one response is refused; ask for a coarser step.</summary>
+    public const int MaxPoints = 10_000;
+
+    public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder routes)
+    {
+        var agents = routes.MapGroup("/api/v1/agents").RequireAuthorization(Policies.Viewer).WithTags("Agents");
+        agents.MapGet("/", ListAgents).WithSummary("All enrolled agents with status, power and energy.");
+        agents.MapGet("/{id}", GetAgent).WithSummary("One agent.");
+        agents.MapGet("/{id}/readings", GetReadings)
+            .WithSummary("An agent's power and energy over time, downsampled to step (ISO 8601 instants and duration; all domains summed unless domain is given).");
+
+        routes.MapGet("/api/v1/fleet/summary", GetFleetSummary).RequireAuthorization(Policies.Viewer).WithTags("Fleet")
+            .WithSummary("Agent counts and total power and energy of the fleet.");
+        return routes;
+    }
+
+    public static async Task<Ok<IReadOnlyList<AgentResponse>>> ListAgents(AgentViews views, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await views.ListAsync(cancellationToken));
+
+    public static async Task<Results<Ok<AgentResponse>, NotFound<ProblemDetails>>> GetAgent(string id, AgentViews views, CancellationToken cancellationToken) =>
+        await views.GetAsync(id, cancellationToken) is { } agent ? TypedResults.Ok(agent) : AgentNotFound(id);
+
+    public static async Task<Results<Ok<ReadingsResponse>, NotFound<ProblemDetails>, ValidationProblem>> GetReadings(
+        string id,
+        DateTimeOffset? from,
+        DateTimeOffset? to,
+        string? step,
+        string? domain,
+        IAgentStore agents,
+        ITelemetryStore telemetry,
+        TimeProvider timeProvider,
+        CancellationToken cancellationToken)
+    {
+        var end = to ?? timeProvider.GetUtcNow();
+        var start = from ?? end.AddHours(-1);
+        var errors = new Dictionary<string, string[]>();
+        if (start >= end)
+        {
+            errors["from"] = ["from must be before to."];
+        }
+
+        if (!TryParseDuration(step ?? "PT1M", out var stepSize) || stepSize <= TimeSpan.Zero)
+        {
+            errors["step"] = ["step must be a positive ISO 8601 duration, e.g. PT1M."];
+        }
+        else if ((end - start) / stepSize > MaxPoints)
+        {
+            errors["step"] = [$"from..to at this step gives more than {MaxPoints} points; use a larger step."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        if (await agents.GetAsync(id, cancellationToken) is null)
+        {
+            return AgentNotFound(id);
+        }
+
+        var readings = await telemetry.ReadAsync(id, start, end, string.IsNullOrEmpty(domain) ? null : domain, cancellationToken);
+        return TypedResults.Ok(new ReadingsResponse(id, domain, start, end, stepSize, ReadingDownsampler.Downsample(readings, stepSize)));
+    }
+
+    public static async Task<Ok<FleetSummaryResponse>> GetFleetSummary(AgentViews views, CancellationToken cancellationToken)
+    {
+        var agents = await views.ListAsync(cancellationToken);
+        var online = agents.Where(a => a.Status == AgentViews.Online).ToList();
+        return TypedResults.Ok(new FleetSummaryResponse(agents.Count, online.Count, online.Sum(a => a.PowerWatts), agents.Sum(a => a.EnergyJoules)));
+    }
+
+    /// <summary>ISO 8601 durations (<c>PT1M</c>) as the API documents, and .NET's <c>00:01:00</c> as a courtesy.</summary>
+    private static bool TryParseDuration(string text, out TimeSpan duration)
+    {
+        if (text.StartsWith('P') || text.StartsWith("-P", StringComparison.Ordinal))
+        {
+            try
+            {
+                duration = XmlConvert.ToTimeSpan(text);
+                return true;
+            }
+            catch (FormatException)
+            {
+                duration = default;
+                return false;
+            }
+        }
+
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out duration);
+    }
+
+    private static NotFound<ProblemDetails> AgentNotFound(string id) =>
+        TypedResults.NotFound(new ProblemDetails { Title = "Agent not found", Detail = $"No agent has the id '{id}'.", Status = StatusCodes.Status404NotFound });
+}

@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EdgeGreen.ControlPlane.Api;
+using EdgeGreen.ControlPlane.Ingest;
+using EdgeGreen.ControlPlane.LocalAgent;
+using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.ControlPlane.Storage;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Prometheus;
+
+namespace EdgeGreen.ControlPlane.Hosting;
+
+public static class ControlPlaneExtensions
+{
+    /// <summary>Registers every control-plane feature and, unless disabled, the local agent.</summary>
+    public static WebApplicationBuilder AddControlPlane(this WebApplicationBuilder builder)
+    {
+        var endpoints = new KestrelEndpoints();
+        builder.Services.AddSingleton(endpoints);
+        builder.WebHost.ConfigureKestrel((context, kestrel) => endpoints.Capture(kestrel, context.Configuration));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(_ => Metrics.NewCustomRegistry());
+        builder.Services.AddSingleton<IMetricFactory>(sp =>
+        {
+            var registry = sp.GetRequiredService<CollectorRegistry>();
+            DotNetStats.Register(registry);
+            return Metrics.WithCustomRegistry(registry);
+        });
+
+        builder.AddStorage();
+        builder.AddControlPlaneSecurity();
+        builder.AddIngest();
+        builder.AddApi();
+        builder.AddLocalAgent(endpoints);
+        builder.Services.AddHostedService<StartupBanner>();
+        return builder;
+    }
+
+    public static WebApplication MapControlPlane(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapGrpcHealthChecksService();
+        app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
+        app.MapOpenApi();
+
+        app.MapGrpcService<AgentGrpcService>();
+        app.MapGrpcService<TelemetryGrpcService>();
+        app.MapAgentsApi();
+        app.MapAccessApi();
+        return app;
+    }
+
+    private static IHostApplicationBuilder AddIngest(this IHostApplicationBuilder builder)
+    {
+        var ingest = builder.Configuration.GetSection(IngestOptions.SectionName).Get<IngestOptions>() ?? new IngestOptions();
+        builder.Services.AddOptions<IngestOptions>().BindConfiguration(IngestOptions.SectionName)
+            .Validate(o => o.MaxMessageBytes >= 64 * 1024, "EdgeGreen:Ingest:MaxMessageBytes must be at least 65536.")
+            .Validate(o => o.MaxReadingsPerBatch >= 1, "EdgeGreen:Ingest:MaxReadingsPerBatch must be positive.")
+            .Validate(o => o.MaxClockSkew >= TimeSpan.Zero, "EdgeGreen:Ingest:MaxClockSkew must not be negative.")
+            .Validate(o => o.MaxReadingAge > TimeSpan.Zero, "EdgeGreen:Ingest:MaxReadingAge must be positive.")
+            .Validate(o => o.MaxInterval > TimeSpan.Zero, "EdgeGreen:Ingest:MaxInterval must be positive.")
+            .Validate(o => o.MaxPowerWatts > 0, "EdgeGreen:Ingest:MaxPowerWatts must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddGrpc(options =>
+        {
+            options.MaxReceiveMessageSize = ingest.MaxMessageBytes;
+            options.EnableDetailedErrors = false;
+        });
+        builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
+        builder.Services.AddSingleton<ReadingValidator>();
+        builder.Services.AddSingleton<IngestMetrics>();
+        return builder;
+    }
+
+    private static IHostApplicationBuilder AddApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AgentsOptions>().BindConfiguration(AgentsOptions.SectionName)
+            .Validate(o => o.OfflineAfter > TimeSpan.Zero, "EdgeGreen:Agents:OfflineAfter must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<EnrollmentOptions>().BindConfiguration(EnrollmentOptions.SectionName)
+            .Validate(o => o.TokenLifetime > TimeSpan.Zero, "EdgeGreen:Enrollment:TokenLifetime must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<AgentViews>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
+            options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,33 @@
+using EdgeGreen.ControlPlane.Security;
+
+namespace EdgeGreen.ControlPlane.Hosting;
+
+/// <summary>Once the server listens, prints where everything is, so a first run needs no docs.</summary>
+public sealed class StartupBanner(
+    IHostApplicationLifetime lifetime,
+    KestrelEndpoints endpoints,
+    AdminKeyBootstrapper adminKey,
+    IConfiguration configuration) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var http = endpoints.Http.ToString().TrimEnd('/');
+            var localAgent = configuration.GetValue($"{LocalAgent.LocalAgentExtensions.SectionName}:Enabled", defaultValue: true) ? "on" : "off";
+            Console.WriteLine($"""
+                EdgeGreen control plane is running.
+                  REST API      {http}/api/v1   (Authorization: Bearer <API key>)
+                  OpenAPI       {http}/openapi/v1.json
+                  Metrics       {http}/metrics
+                  Health        {http}/healthz, {http}/readyz
+                  Agent gRPC    {endpoints.Grpc}
+                  Local agent   {localAgent}
+                  Admin key     {adminKey.KeyPath}
+                """);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

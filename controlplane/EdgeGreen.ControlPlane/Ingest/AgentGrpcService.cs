@@ -1,0 +1,87 @@
+using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.Contracts.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+
+namespace EdgeGreen.ControlPlane.Ingest;
+
+[Authorize(Policy = Policies.Agent)]
+public sealed partial class AgentGrpcService(
+    IAgentStore agents,
+    IAccessStore access,
+    TimeProvider timeProvider,
+    ILogger<AgentGrpcService> logger) : AgentService.AgentServiceBase
+{
+    private const int MaxNameLength = 128;
+    private const int MaxZoneLength = 64;
+    private const int MaxLabels = 64;
+
+    [AllowAnonymous]
+    public override async Task<RegisterResponse> Register(RegisterRequest request, ServerCallContext context)
+    {
+        var name = request.Name.Trim();
+        if (name.Length is 0 or > MaxNameLength)
+        {
+            throw Invalid($"name must be 1 to {MaxNameLength} characters.");
+        }
+
+        ValidatePlacement(request.Zone, request.Labels);
+        if (string.IsNullOrWhiteSpace(request.EnrollmentToken)
+            || !await access.TryConsumeEnrollmentTokenAsync(Secrets.Hash(request.EnrollmentToken), timeProvider.GetUtcNow(), context.CancellationToken))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "The enrollment token is invalid, expired or already used."));
+        }
+
+        var credential = Secrets.New(Secrets.AgentCredentialPrefix);
+        var agent = new AgentRecord(Secrets.NewId(), name, request.Zone, request.Labels.ToDictionary(), Secrets.Hash(credential),
+            timeProvider.GetUtcNow(), null, null);
+        await agents.AddAsync(agent, context.CancellationToken);
+        LogEnrolled(agent.Id, agent.Name, agent.Zone);
+        return new RegisterResponse { AgentId = agent.Id, Credential = credential };
+    }
+
+    public override async Task<HeartbeatResponse> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+    {
+        var state = request.State ?? throw Invalid("state is required.");
+        ValidatePlacement(state.Zone, state.Labels);
+        if (state.Sensors.Count > 256)
+        {
+            throw Invalid("at most 256 sensors may be reported.");
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var reported = new AgentReportedState(
+            Truncate(state.AgentVersion), Truncate(state.OsDescription), Truncate(state.RuntimeVersion), state.Zone, state.Labels.ToDictionary(),
+            [.. state.Sensors.Select(s => new SensorRecord(Truncate(s.Id), Truncate(s.Kind), Truncate(s.Domain),
+                s.Provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled))],
+            Math.Max(0, state.Capacity?.CpuCores ?? 0), Math.Max(0, state.Capacity?.MemoryBytes ?? 0), Math.Max(0, state.Capacity?.Gpus ?? 0));
+        if (!await agents.ReportStateAsync(context.AgentId(), reported, now, context.CancellationToken))
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, "The agent is not enrolled."));
+        }
+
+        return new HeartbeatResponse { ServerTime = Timestamp.FromDateTimeOffset(now) };
+    }
+
+    private static void ValidatePlacement(string zone, IDictionary<string, string> labels)
+    {
+        if (zone.Length > MaxZoneLength)
+        {
+            throw Invalid($"zone must be at most {MaxZoneLength} characters.");
+        }
+
+        if (labels.Count > MaxLabels || labels.Any(l => l.Key.Length is 0 or > 63 || l.Value.Length > 256))
+        {
+            throw Invalid($"at most {MaxLabels} labels, each with a 1-63 character key and a value of at most 256 characters.");
+        }
+    }
+
+    private static string Truncate(string value) => value.Length <= 256 ? value : value[..256];
+
+    private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Enrolled agent {AgentId} ({Name}) in zone {Zone}")]
+    private partial void LogEnrolled(string agentId, string name, string zone);
+}

@@ -1,0 +1,61 @@
+using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.Contracts.V1;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+
+namespace EdgeGreen.ControlPlane.Ingest;
+
+[Authorize(Policy = Security.Policies.Agent)]
+public sealed partial class TelemetryGrpcService(
+    ITelemetryStore telemetry,
+    ReadingValidator validator,
+    IngestMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<TelemetryGrpcService> logger) : TelemetryService.TelemetryServiceBase
+{
+    public override async Task Upload(IAsyncStreamReader<ReadingBatch> requestStream, IServerStreamWriter<UploadAck> responseStream, ServerCallContext context)
+    {
+        var agentId = context.AgentId();
+        var cancellationToken = context.CancellationToken;
+        metrics.OpenStreams.Inc();
+        try
+        {
+            var durable = await telemetry.GetDurableSequenceAsync(agentId, cancellationToken);
+            await responseStream.WriteAsync(new UploadAck { DurableSequence = (ulong)durable }, cancellationToken);
+            await foreach (var batch in requestStream.ReadAllAsync(cancellationToken))
+            {
+                IReadOnlyList<ReadingRecord> readings;
+                try
+                {
+                    readings = validator.Validate(batch, timeProvider.GetUtcNow());
+                }
+                catch (RpcException refused)
+                {
+                    metrics.BatchesRejected.WithLabels(refused.StatusCode.ToString()).Inc();
+                    LogRefused(agentId, refused.Status.Detail);
+                    throw;
+                }
+
+                var result = readings.Count == 0
+                    ? new AppendResult(durable, 0, 0)
+                    : await telemetry.AppendAsync(agentId, readings, timeProvider.GetUtcNow(), cancellationToken);
+                durable = result.DurableSequence;
+                metrics.ReadingsStored.Inc(result.Accepted);
+                metrics.ReadingsDuplicate.Inc(result.Duplicates);
+                await responseStream.WriteAsync(new UploadAck
+                {
+                    DurableSequence = (ulong)result.DurableSequence,
+                    Accepted = (uint)result.Accepted,
+                    Duplicates = (uint)result.Duplicates,
+                }, cancellationToken);
+            }
+        }
+        finally
+        {
+            metrics.OpenStreams.Dec();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a telemetry batch from agent {AgentId}: {Reason}")]
+    private partial void LogRefused(string agentId, string reason);
+}

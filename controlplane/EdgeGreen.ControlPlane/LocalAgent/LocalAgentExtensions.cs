@@ -1,0 +1,76 @@
+using EdgeGreen.Agent;
+using EdgeGreen.Agent.Uplink;
+using EdgeGreen.ControlPlane.Hosting;
+using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.ControlPlane.Storage;
+
+namespace EdgeGreen.ControlPlane.LocalAgent;
+
+/// <summary>
+/// The single-node run hosts an agent in the control plane's process. It is the real agent
+/// (sampling, outbox, uplink), enrolled with a normally minted token and talking to this control
+/// plane over loopback gRPC; only its address and token come from the host instead of configuration.
+/// Settings: <c>EdgeGreen:LocalAgent</c> (any agent setting, plus <c>Enabled</c>); its files live
+/// in <c>&lt;data directory&gt;/local-agent</c> unless <c>DataDirectory</c> is set.
+/// </summary>
+public static class LocalAgentExtensions
+{
+    public const string SectionName = "EdgeGreen:LocalAgent";
+
+    public static IHostApplicationBuilder AddLocalAgent(this IHostApplicationBuilder builder, KestrelEndpoints endpoints)
+    {
+        var section = builder.Configuration.GetSection(SectionName);
+        if (!section.GetValue("Enabled", defaultValue: true))
+        {
+            return builder;
+        }
+
+        builder.Services.AddEdgeGreenAgent(section, new AgentEmbedding(
+            sp => new LocalControlPlaneAddress(endpoints, sp.GetRequiredService<IHostApplicationLifetime>()),
+            sp => new LocalEnrollmentTokenSource(sp.GetRequiredService<EnrollmentTokens>())));
+        builder.Services.PostConfigure<AgentOptions>(options =>
+        {
+            if (section["DataDirectory"] is null)
+            {
+                var storage = builder.Configuration.GetSection(StorageOptions.SectionName).Get<StorageOptions>() ?? new StorageOptions();
+                options.DataDirectory = Path.Combine(storage.DataDirectory, "local-agent");
+            }
+
+            if (section["Name"] is null)
+            {
+                options.Name = $"local-{Environment.MachineName}".ToLowerInvariant();
+            }
+
+            if (section["Zone"] is null)
+            {
+                options.Zone = DefaultZone;
+            }
+        });
+        return builder;
+    }
+
+    /// <summary>The local agent's grid zone when none is configured.</summary>
+    public const string DefaultZone = "ES";
+
+    /// <summary>The bound <c>Grpc</c> endpoint, known once the server has started listening.</summary>
+    private sealed class LocalControlPlaneAddress(KestrelEndpoints endpoints, IHostApplicationLifetime lifetime) : IControlPlaneAddress
+    {
+        public async ValueTask<Uri> ResolveAsync(CancellationToken cancellationToken)
+        {
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+            {
+                await started.Task.WaitAsync(cancellationToken);
+            }
+
+            return endpoints.Grpc;
+        }
+    }
+
+    /// <summary>Mints a token through the same path as <c>POST /api/v1/enrollment-tokens</c>.</summary>
+    private sealed class LocalEnrollmentTokenSource(EnrollmentTokens tokens) : IEnrollmentTokenSource
+    {
+        public async ValueTask<string?> GetTokenAsync(CancellationToken cancellationToken) =>
+            (await tokens.MintAsync(cancellationToken)).Token;
+    }
+}

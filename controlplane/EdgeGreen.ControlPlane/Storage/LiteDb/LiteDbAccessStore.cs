@@ -1,0 +1,61 @@
+using LiteDB;
+
+namespace EdgeGreen.ControlPlane.Storage.LiteDb;
+
+public sealed class LiteDbAccessStore : IAccessStore
+{
+    private readonly LiteDbDatabase _database;
+    private readonly ILiteCollection<BsonDocument> _apiKeys;
+    private readonly ILiteCollection<BsonDocument> _tokens;
+
+    public LiteDbAccessStore(LiteDbDatabase database)
+    {
+        _database = database;
+        _apiKeys = database.Database.GetCollection("api_keys");
+        _apiKeys.EnsureIndex("keyHash", unique: true);
+        _tokens = database.Database.GetCollection("enrollment_tokens");
+    }
+
+    public Task<bool> AnyApiKeyAsync(CancellationToken cancellationToken) => Task.FromResult(_apiKeys.Exists(Query.All()));
+
+    public Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken cancellationToken)
+    {
+        _database.Write(_ => _apiKeys.Insert(new BsonDocument
+        {
+            ["_id"] = apiKey.Id,
+            ["name"] = apiKey.Name,
+            ["role"] = apiKey.Role.ToString(),
+            ["keyHash"] = apiKey.KeyHash,
+            ["createdAt"] = apiKey.CreatedAt.UtcTicks,
+        }));
+        return Task.CompletedTask;
+    }
+
+    public Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken cancellationToken)
+    {
+        var document = _apiKeys.FindOne(Query.EQ("keyHash", keyHash));
+        return Task.FromResult(document is null
+            ? null
+            : new ApiKeyRecord(document["_id"].AsString, document["name"].AsString, Enum.Parse<ApiKeyRole>(document["role"].AsString),
+                document["keyHash"].AsString, Ticks.ToInstant(document["createdAt"].AsInt64)));
+    }
+
+    public Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken)
+    {
+        _database.Write(_ => _tokens.Insert(new BsonDocument
+        {
+            ["_id"] = token.TokenHash,
+            ["createdAt"] = token.CreatedAt.UtcTicks,
+            ["expiresAt"] = token.ExpiresAt.UtcTicks,
+        }));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> TryConsumeEnrollmentTokenAsync(string tokenHash, DateTimeOffset now, CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Write(_ =>
+        {
+            // Expired tokens are swept on every consumption so the collection stays small.
+            _tokens.DeleteMany(Query.LT("expiresAt", now.UtcTicks));
+            return _tokens.Delete(tokenHash);
+        }));
+}

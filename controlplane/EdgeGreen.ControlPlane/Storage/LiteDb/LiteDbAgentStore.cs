@@ -1,0 +1,126 @@
+using LiteDB;
+
+namespace EdgeGreen.ControlPlane.Storage.LiteDb;
+
+public sealed class LiteDbAgentStore : IAgentStore
+{
+    private readonly LiteDbDatabase _database;
+    private readonly ILiteCollection<AgentDocument> _agents;
+
+    public LiteDbAgentStore(LiteDbDatabase database)
+    {
+        _database = database;
+        _agents = database.Database.GetCollection<AgentDocument>("agents");
+        _agents.EnsureIndex(a => a.CredentialHash, unique: true);
+    }
+
+    public Task AddAsync(AgentRecord agent, CancellationToken cancellationToken)
+    {
+        _database.Write(_ => _agents.Insert(AgentDocument.From(agent)));
+        return Task.CompletedTask;
+    }
+
+    public Task<AgentRecord?> GetAsync(string agentId, CancellationToken cancellationToken) =>
+        Task.FromResult(_agents.FindById(agentId)?.ToRecord());
+
+    public Task<AgentRecord?> FindByCredentialHashAsync(string credentialHash, CancellationToken cancellationToken) =>
+        Task.FromResult(_agents.FindOne(a => a.CredentialHash == credentialHash)?.ToRecord());
+
+    public Task<IReadOnlyList<AgentRecord>> ListAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<AgentRecord>>(_agents.Query().OrderBy(a => a.Name).ToList().Select(a => a.ToRecord()).ToList());
+
+    public Task<bool> ReportStateAsync(string agentId, AgentReportedState state, DateTimeOffset seenAt, CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Write(_ =>
+        {
+            if (_agents.FindById(agentId) is not { } agent)
+            {
+                return false;
+            }
+
+            var updated = AgentDocument.From(agent.ToRecord() with
+            {
+                Zone = state.Zone,
+                Labels = state.Labels,
+                LastHeartbeatAt = seenAt,
+                State = state,
+            });
+            return _agents.Update(updated);
+        }));
+
+    /// <summary>Storage shape: instants as UTC ticks, so nothing depends on LiteDB's date handling.</summary>
+    internal sealed class AgentDocument
+    {
+        public string Id { get; set; } = "";
+
+        public string Name { get; set; } = "";
+
+        public string Zone { get; set; } = "";
+
+        public Dictionary<string, string> Labels { get; set; } = [];
+
+        public string CredentialHash { get; set; } = "";
+
+        public long EnrolledAtTicks { get; set; }
+
+        public long? LastHeartbeatAtTicks { get; set; }
+
+        public StateDocument? State { get; set; }
+
+        public static AgentDocument From(AgentRecord agent) => new()
+        {
+            Id = agent.Id,
+            Name = agent.Name,
+            Zone = agent.Zone,
+            Labels = new Dictionary<string, string>(agent.Labels),
+            CredentialHash = agent.CredentialHash,
+            EnrolledAtTicks = agent.EnrolledAt.UtcTicks,
+            LastHeartbeatAtTicks = agent.LastHeartbeatAt?.UtcTicks,
+            State = agent.State is { } s ? StateDocument.From(s) : null,
+        };
+
+        public AgentRecord ToRecord() => new(Id, Name, Zone, Labels, CredentialHash, Ticks.ToInstant(EnrolledAtTicks),
+            LastHeartbeatAtTicks is { } seen ? Ticks.ToInstant(seen) : null, State?.ToRecord(Zone, Labels));
+    }
+
+    internal sealed class StateDocument
+    {
+        public string AgentVersion { get; set; } = "";
+
+        public string OsDescription { get; set; } = "";
+
+        public string RuntimeVersion { get; set; } = "";
+
+        public List<SensorDocument> Sensors { get; set; } = [];
+
+        public int CpuCores { get; set; }
+
+        public long MemoryBytes { get; set; }
+
+        public int Gpus { get; set; }
+
+        public static StateDocument From(AgentReportedState state) => new()
+        {
+            AgentVersion = state.AgentVersion,
+            OsDescription = state.OsDescription,
+            RuntimeVersion = state.RuntimeVersion,
+            Sensors = [.. state.Sensors.Select(s => new SensorDocument { Id = s.Id, Kind = s.Kind, Domain = s.Domain, Provenance = s.Provenance })],
+            CpuCores = state.CpuCores,
+            MemoryBytes = state.MemoryBytes,
+            Gpus = state.Gpus,
+        };
+
+        public AgentReportedState ToRecord(string zone, IReadOnlyDictionary<string, string> labels) => new(AgentVersion, OsDescription, RuntimeVersion,
+            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance))], CpuCores, MemoryBytes, Gpus);
+    }
+
+    internal sealed class SensorDocument
+    {
+        public string Id { get; set; } = "";
+
+        public string Kind { get; set; } = "";
+
+        public string Domain { get; set; } = "";
+
+        public ReadingProvenance Provenance { get; set; }
+    }
+}

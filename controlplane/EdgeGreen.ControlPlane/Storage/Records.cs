@@ -1,0 +1,72 @@
+namespace EdgeGreen.ControlPlane.Storage;
+
+public enum ReadingProvenance
+{
+    Measured,
+    Modelled,
+}
+
+public enum ApiKeyRole
+{
+    Viewer,
+    Operator,
+    Admin,
+}
+
+/// <summary>An enrolled agent: who it is and what it last reported about itself.</summary>
+public sealed record AgentRecord(
+    string Id,
+    string Name,
+    string Zone,
+    IReadOnlyDictionary<string, string> Labels,
+    string CredentialHash,
+    DateTimeOffset EnrolledAt,
+    DateTimeOffset? LastHeartbeatAt,
+    AgentReportedState? State);
+
+/// <summary>State an agent reports in its heartbeat.</summary>
+public sealed record AgentReportedState(
+    string AgentVersion,
+    string OsDescription,
+    string RuntimeVersion,
+    string Zone,
+    IReadOnlyDictionary<string, string> Labels,
+    IReadOnlyList<SensorRecord> Sensors,
+    int CpuCores,
+    long MemoryBytes,
+    int Gpus);
+
+public sealed record SensorRecord(string Id, string Kind, string Domain, ReadingProvenance Provenance);
+
+/// <summary>Energy used by one agent in one domain over [Time − Interval, Time).</summary>
+public sealed record ReadingRecord(
+    long Sequence,
+    DateTimeOffset Time,
+    TimeSpan Interval,
+    string SensorId,
+    string Domain,
+    double EnergyJoules,
+    ReadingProvenance Provenance)
+{
+    public double PowerWatts => EnergyJoules / Interval.TotalSeconds;
+}
+
+/// <summary>Outcome of appending one batch: what is durable now and what the batch added.</summary>
+public sealed record AppendResult(long DurableSequence, int Accepted, int Duplicates);
+
+/// <summary>Running totals of an agent's telemetry, kept with the readings in the same transaction.</summary>
+public sealed record TelemetrySummary(
+    string AgentId,
+    long DurableSequence,
+    long ReadingCount,
+    double EnergyJoules,
+    DateTimeOffset? LastReadingAt,
+    IReadOnlyDictionary<string, double> LatestPowerWattsByDomain,
+    DateTimeOffset? LastReceivedAt)
+{
+    public double PowerWatts => LatestPowerWattsByDomain.Values.Sum();
+}
+
+public sealed record ApiKeyRecord(string Id, string Name, ApiKeyRole Role, string KeyHash, DateTimeOffset CreatedAt);
+
+public sealed record EnrollmentTokenRecord(string TokenHash, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt);
