@@ -32,11 +32,11 @@ public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider
             return [];
         }
 
-        var totalDelta = current.Total - previous.Total;
-        var busyDelta = current.Busy - previous.Busy;
         // Counters that went backwards mean the source was reset; treat the interval as idle
         // rather than inventing load.
-        var utilisation = totalDelta > 0 && busyDelta >= 0 ? Math.Clamp((double)busyDelta / totalDelta, 0, 1) : 0;
+        var utilisation = current.Total > previous.Total && current.Busy >= previous.Busy
+            ? Math.Clamp((double)(current.Busy - previous.Busy) / (current.Total - previous.Total), 0, 1)
+            : 0;
         var powerWatts = current.LogicalCpus * (options.IdleWattsPerCpu + (utilisation * (options.MaxWattsPerCpu - options.IdleWattsPerCpu)));
         return [new EnergyDelta(Domain, timeProvider.GetUtcNow(), elapsed, powerWatts * elapsed.TotalSeconds, EnergyProvenance.Modelled)];
     }

@@ -11,12 +11,16 @@ public sealed partial class TelemetryGrpcService(
     ReadingValidator validator,
     IngestMetrics metrics,
     TimeProvider timeProvider,
+    IHostApplicationLifetime lifetime,
     ILogger<TelemetryGrpcService> logger) : TelemetryService.TelemetryServiceBase
 {
     public override async Task Upload(IAsyncStreamReader<ReadingBatch> requestStream, IServerStreamWriter<UploadAck> responseStream, ServerCallContext context)
     {
         var agentId = context.AgentId();
-        var cancellationToken = context.CancellationToken;
+        // Streams are long-lived; without this a graceful shutdown would wait for every agent to
+        // hang up. Ending them tells agents to reconnect (to this instance or its successor).
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var cancellationToken = stream.Token;
         metrics.OpenStreams.Inc();
         try
         {
@@ -49,6 +53,10 @@ public sealed partial class TelemetryGrpcService(
                     Duplicates = (uint)result.Duplicates,
                 }, cancellationToken);
             }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The control plane is shutting down; reconnect."));
         }
         finally
         {

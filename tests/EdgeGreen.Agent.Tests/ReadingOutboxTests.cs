@@ -1,0 +1,138 @@
+using EdgeGreen.Agent.Outbox;
+using EdgeGreen.Agent.Sensors;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace EdgeGreen.Agent.Tests;
+
+public sealed class ReadingOutboxTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 27, 12, 0, 0, TimeSpan.Zero);
+    private readonly string _directory = Directory.CreateTempSubdirectory("edgegreen-outbox-").FullName;
+
+    [Fact]
+    public void Append_NumbersReadingsInOrder_AndReadAfterReturnsThem()
+    {
+        using var outbox = Open();
+
+        outbox.Append("s", Deltas(3));
+        outbox.Append("s", Deltas(2));
+
+        Assert.Equal(5, outbox.LastSequence);
+        Assert.Equal(5, outbox.Depth);
+        Assert.Equal([3L, 4L, 5L], outbox.ReadAfter(2, 10).Select(r => r.Sequence));
+        Assert.Equal([1L, 2L], outbox.ReadAfter(0, 2).Select(r => r.Sequence));
+    }
+
+    [Fact]
+    public void Acknowledge_DeletesOnlyUpToTheDurableSequence()
+    {
+        using var outbox = Open();
+        outbox.Append("s", Deltas(10));
+
+        var deleted = outbox.Acknowledge(6);
+
+        Assert.Equal(6, deleted);
+        Assert.Equal(4, outbox.Depth);
+        Assert.Equal(7, outbox.ReadAfter(0, 1).Single().Sequence);
+    }
+
+    [Fact]
+    public void Reopen_KeepsPendingReadingsAndNeverReusesSequences()
+    {
+        using (var outbox = Open())
+        {
+            outbox.Append("s", Deltas(5));
+            outbox.Acknowledge(5);
+        }
+
+        using var reopened = Open();
+        Assert.Equal(0, reopened.Depth);
+        var appended = reopened.Append("s", Deltas(1));
+        Assert.Equal(6, appended.Single().Sequence);
+    }
+
+    [Fact]
+    public void Reopen_PreservesReadingValuesExactly()
+    {
+        var delta = new EnergyDelta("gpu0", Start.AddTicks(1234567), TimeSpan.FromTicks(9_876_543), 12.345678901234, EnergyProvenance.Measured);
+        using (var outbox = Open())
+        {
+            outbox.Append("nvml", [delta]);
+        }
+
+        using var reopened = Open();
+        var reading = reopened.ReadAfter(0, 10).Single();
+        Assert.Equal("nvml", reading.SensorId);
+        Assert.Equal(delta, reading.Delta);
+    }
+
+    [Fact]
+    public void Append_BeyondBound_DropsOldestAndCountsThem()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        using var outbox = Open(maxReadings: 1_000, registry);
+
+        outbox.Append("s", Deltas(900));
+        outbox.Append("s", Deltas(250));
+
+        Assert.Equal(1_000, outbox.Depth);
+        Assert.Equal(150, outbox.Dropped);
+        Assert.Equal(151, outbox.ReadAfter(0, 1).Single().Sequence);
+        Assert.Equal(1_150, outbox.LastSequence);
+        Assert.Contains("edgegreen_agent_outbox_dropped_total 150", Scrape(registry), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EnsureSequenceAbove_RecreatedOutbox_ContinuesAfterServerSequence()
+    {
+        using var outbox = Open();
+
+        outbox.EnsureSequenceAbove(41);
+
+        Assert.Equal(42, outbox.Append("s", Deltas(1)).Single().Sequence);
+    }
+
+    [Fact]
+    public async Task WaitForReadingsAfter_CompletesWhenAReadingArrives()
+    {
+        using var outbox = Open();
+        var waiting = outbox.WaitForReadingsAfterAsync(0, CancellationToken.None);
+        Assert.False(waiting.IsCompleted);
+
+        outbox.Append("s", Deltas(1));
+
+        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public void Reject_RemovesTheOldestBatchOnly()
+    {
+        using var outbox = Open();
+        outbox.Append("s", Deltas(10));
+
+        Assert.Equal(4, outbox.Reject(afterSequence: 0, count: 4));
+
+        Assert.Equal(5, outbox.ReadAfter(0, 1).Single().Sequence);
+        Assert.Equal(6, outbox.Depth);
+    }
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    internal static IReadOnlyList<EnergyDelta> Deltas(int count) =>
+        [.. Enumerable.Range(0, count).Select(i => new EnergyDelta("cpu.package", Start.AddSeconds(i), TimeSpan.FromSeconds(1), 2.5 + i, EnergyProvenance.Modelled))];
+
+    private ReadingOutbox Open(int maxReadings = 100_000, CollectorRegistry? registry = null)
+    {
+        var options = Options.Create(new AgentOptions { DataDirectory = _directory, Outbox = { MaxReadings = maxReadings } });
+        return new ReadingOutbox(options, new AgentMetrics(Metrics.WithCustomRegistry(registry ?? Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance);
+    }
+
+    private static string Scrape(CollectorRegistry registry)
+    {
+        using var stream = new MemoryStream();
+        registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

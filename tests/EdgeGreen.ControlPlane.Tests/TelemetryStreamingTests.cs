@@ -1,0 +1,72 @@
+using EdgeGreen.ControlPlane.Storage;
+
+namespace EdgeGreen.ControlPlane.Tests;
+
+public sealed class TelemetryStreamingTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Upload_10000Readings_EveryOneStoredExactlyOnce()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"));
+        await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
+
+        for (var chunk = 0; chunk < 100; chunk++)
+        {
+            agent.Produce(100);
+        }
+
+        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the outbox is fully acknowledged");
+        await AssertStoredExactlyOnceAsync(controlPlane, agent.Connection.AgentId!, 10_000);
+        Assert.Empty(controlPlane.Errors.Entries);
+        Assert.Empty(agent.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task Upload_ControlPlaneStoppedFor10SecondsMidStream_AfterRestartEveryReadingStoredExactlyOnce()
+    {
+        using var temp = new TempDirectory();
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"));
+        var grpcPort = controlPlane.GrpcUrl.Port;
+        await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
+
+        using var producing = new CancellationTokenSource();
+        var producer = Task.Run(async () =>
+        {
+            for (var chunk = 0; chunk < 100; chunk++)
+            {
+                agent.Produce(100);
+                await Task.Delay(150, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        await Eventually.WaitUntilAsync(() => agent.Outbox.LastSequence >= 2_000 && agent.Uplink.IsConnected, Patience, "the stream carries readings");
+        var storedBeforeStop = (await controlPlane.Service<ITelemetryStore>().GetDurableSequenceAsync(agent.Connection.AgentId!, CancellationToken.None));
+        await controlPlane.DisposeAsync();
+
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        Assert.False(agent.Uplink.IsConnected);
+        Assert.True(agent.Outbox.Depth > 0, "readings produced while the control plane is down wait in the outbox");
+
+        await using var restarted = await TestControlPlane.StartAsync(temp.Sub("cp"), grpcPort);
+        await producer;
+        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the backlog is acknowledged after the restart");
+
+        Assert.True(storedBeforeStop > 0, "some readings were stored before the stop");
+        await AssertStoredExactlyOnceAsync(restarted, agent.Connection.AgentId!, 10_000);
+        Assert.Empty(restarted.Errors.Entries);
+    }
+
+    private static async Task AssertStoredExactlyOnceAsync(TestControlPlane controlPlane, string agentId, int expected)
+    {
+        var stored = await controlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+        var sequences = stored.Select(r => r.Sequence).Order().ToList();
+        Assert.Equal(expected, sequences.Count);
+        Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), sequences);
+        var summary = await controlPlane.Service<ITelemetryStore>().GetSummaryAsync(agentId, CancellationToken.None);
+        Assert.Equal(expected, summary!.ReadingCount);
+        Assert.Equal(stored.Sum(r => r.EnergyJoules), summary.EnergyJoules, 6);
+    }
+}

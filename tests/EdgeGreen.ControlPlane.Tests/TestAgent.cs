@@ -1,0 +1,74 @@
+using EdgeGreen.Agent;
+using EdgeGreen.Agent.Outbox;
+using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Agent.Uplink;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeGreen.ControlPlane.Tests;
+
+/// <summary>
+/// A real stand-alone agent host (outbox, uplink, heartbeat) with its CPU model switched off, so
+/// that the test decides exactly which readings exist by appending them to the outbox, the same
+/// way the sampler does.
+/// </summary>
+internal sealed class TestAgent : IAsyncDisposable
+{
+    private static readonly DateTimeOffset Origin = DateTimeOffset.UtcNow.AddHours(-1);
+    private readonly IHost _host;
+
+    private TestAgent(IHost host, ErrorLog errors)
+    {
+        _host = host;
+        Errors = errors;
+    }
+
+    public ErrorLog Errors { get; }
+
+    public ReadingOutbox Outbox => _host.Services.GetRequiredService<ReadingOutbox>();
+
+    public UplinkService Uplink => _host.Services.GetRequiredService<UplinkService>();
+
+    public AgentConnection Connection => _host.Services.GetRequiredService<AgentConnection>();
+
+    public static async Task<TestAgent> StartAsync(Uri controlPlane, string? enrollmentToken, string dataDirectory)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development, DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Agent:ControlPlaneUrl"] = controlPlane.ToString(),
+            ["EdgeGreen:Agent:EnrollmentToken"] = enrollmentToken,
+            ["EdgeGreen:Agent:DataDirectory"] = dataDirectory,
+            ["EdgeGreen:Agent:Name"] = "test-agent",
+            ["EdgeGreen:Agent:Zone"] = "NO",
+            ["EdgeGreen:Agent:CpuModel:Enabled"] = "false",
+            ["EdgeGreen:Agent:HeartbeatInterval"] = "00:00:01",
+            ["EdgeGreen:Agent:Uplink:ReconnectMinDelay"] = "00:00:00.100",
+            ["EdgeGreen:Agent:Uplink:ReconnectMaxDelay"] = "00:00:01",
+        });
+        var errors = new ErrorLog();
+        builder.Logging.AddProvider(errors);
+        builder.Services.AddEdgeGreenAgent(builder.Configuration.GetSection(AgentOptions.SectionName));
+        var host = builder.Build();
+        await host.StartAsync();
+        return new TestAgent(host, errors);
+    }
+
+    /// <summary>Appends <paramref name="count"/> one-second readings, as sampling would.</summary>
+    public void Produce(int count, string domain = "cpu.package")
+    {
+        var first = Outbox.LastSequence;
+        var deltas = Enumerable.Range(0, count)
+            .Select(i => new EnergyDelta(domain, Origin.AddMilliseconds(first + i + 1), TimeSpan.FromSeconds(1), 10 + ((first + i) % 7), EnergyProvenance.Measured))
+            .ToList();
+        Outbox.Append("test-sensor", deltas);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using EdgeGreen.ControlPlane.Hosting;
+using EdgeGreen.ControlPlane.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeGreen.ControlPlane.Tests;
+
+/// <summary>A real control plane on loopback Kestrel (ports chosen by the OS) over a data directory.</summary>
+internal sealed class TestControlPlane : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestControlPlane(WebApplication app, string dataDirectory, ErrorLog errors)
+    {
+        _app = app;
+        DataDirectory = dataDirectory;
+        Errors = errors;
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>Everything logged at error level or above; tests of healthy paths expect none.</summary>
+    public ErrorLog Errors { get; }
+
+    public Uri HttpUrl => Service<KestrelEndpoints>().Http;
+
+    public Uri GrpcUrl => Service<KestrelEndpoints>().Grpc;
+
+    public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, "admin.key")).Trim();
+
+    public static async Task<TestControlPlane> StartAsync(string dataDirectory, int grpcPort = 0, bool localAgent = false,
+        IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var app = Build(dataDirectory, grpcPort, localAgent, settings, out var errors);
+        await app.StartAsync();
+        return new TestControlPlane(app, dataDirectory, errors);
+    }
+
+    public static WebApplication Build(string dataDirectory, int grpcPort, bool localAgent, IReadOnlyDictionary<string, string?>? settings, out ErrorLog errors)
+    {
+        Directory.CreateDirectory(dataDirectory);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = Environments.Development,
+            ContentRootPath = dataDirectory,
+            ApplicationName = typeof(ControlPlaneExtensions).Assembly.GetName().Name,
+        });
+        var values = new Dictionary<string, string?>
+        {
+            ["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0",
+            ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
+            ["Kestrel:Endpoints:Grpc:Url"] = $"http://127.0.0.1:{grpcPort}",
+            ["Kestrel:Endpoints:Grpc:Protocols"] = "Http2",
+            ["EdgeGreen:Storage:DataDirectory"] = dataDirectory,
+            ["EdgeGreen:LocalAgent:Enabled"] = localAgent.ToString(),
+            ["EdgeGreen:LocalAgent:SampleInterval"] = "00:00:00.200",
+            ["EdgeGreen:LocalAgent:HeartbeatInterval"] = "00:00:01",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(values);
+        errors = new ErrorLog();
+        builder.Logging.ClearProviders().AddProvider(errors);
+        builder.AddControlPlane();
+        var app = builder.Build();
+        app.MapControlPlane();
+        return app;
+    }
+
+    public T Service<T>() where T : notnull => _app.Services.GetRequiredService<T>();
+
+    public HttpClient CreateClient(string? apiKey = null)
+    {
+        var client = new HttpClient { BaseAddress = HttpUrl, Timeout = TimeSpan.FromSeconds(30) };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public async Task<string> MintEnrollmentTokenAsync() => (await Service<EnrollmentTokens>().MintAsync(CancellationToken.None)).Token;
+
+    public async Task<string> MintApiKeyAsync(Storage.ApiKeyRole role) =>
+        (await Service<ApiKeys>().MintAsync($"test-{role}", role, CancellationToken.None)).Key;
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
+
+/// <summary>Collects error-level log entries of a host.</summary>
+internal sealed class ErrorLog : ILoggerProvider
+{
+    private readonly ConcurrentQueue<string> _entries = new();
+
+    public IReadOnlyCollection<string> Entries => _entries;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, ConcurrentQueue<string> entries) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                entries.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+            }
+        }
+    }
+}
