@@ -2,6 +2,7 @@ using EdgeGreen.Agent;
 using Prometheus;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.Configuration.AddDefaults(DefaultSettings.Agent);
 builder.Services.AddEdgeGreenAgent(builder.Configuration.GetSection(AgentOptions.SectionName));
 builder.Services.AddHealthChecks();
 

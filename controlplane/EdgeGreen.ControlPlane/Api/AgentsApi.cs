@@ -2,7 +2,6 @@ using System.Xml;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 
 namespace EdgeGreen.ControlPlane.Api;
 
@@ -31,10 +30,10 @@ public static class AgentsApi
     public static async Task<Ok<IReadOnlyList<AgentResponse>>> ListAgents(AgentViews views, CancellationToken cancellationToken) =>
         TypedResults.Ok(await views.ListAsync(cancellationToken));
 
-    public static async Task<Results<Ok<AgentResponse>, NotFound<ProblemDetails>>> GetAgent(string id, AgentViews views, CancellationToken cancellationToken) =>
+    public static async Task<Results<Ok<AgentResponse>, ProblemHttpResult>> GetAgent(string id, AgentViews views, CancellationToken cancellationToken) =>
         await views.GetAsync(id, cancellationToken) is { } agent ? TypedResults.Ok(agent) : AgentNotFound(id);
 
-    public static async Task<Results<Ok<ReadingsResponse>, NotFound<ProblemDetails>, ValidationProblem>> GetReadings(
+    public static async Task<Results<Ok<ReadingsResponse>, ProblemHttpResult, ValidationProblem>> GetReadings(
         string id,
         DateTimeOffset? from,
         DateTimeOffset? to,
@@ -103,6 +102,6 @@ public static class AgentsApi
         return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out duration);
     }
 
-    private static NotFound<ProblemDetails> AgentNotFound(string id) =>
-        TypedResults.NotFound(new ProblemDetails { Title = "Agent not found", Detail = $"No agent has the id '{id}'.", Status = StatusCodes.Status404NotFound });
+    private static ProblemHttpResult AgentNotFound(string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Agent not found", detail: $"No agent has the id '{id}'.");
 }

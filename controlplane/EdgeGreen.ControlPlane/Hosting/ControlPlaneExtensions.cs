@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Api;
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.LocalAgent;
@@ -15,6 +16,7 @@ public static class ControlPlaneExtensions
     /// <summary>Registers every control-plane feature and, unless disabled, the local agent.</summary>
     public static WebApplicationBuilder AddControlPlane(this WebApplicationBuilder builder)
     {
+        builder.Configuration.AddDefaults(Defaults);
         var endpoints = new KestrelEndpoints();
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel((context, kestrel) => endpoints.Capture(kestrel, context.Configuration));
@@ -36,6 +38,19 @@ public static class ControlPlaneExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Where the control plane listens and keeps its data unless configuration says otherwise:
+    /// REST, metrics and health on 5080 (HTTP/1.1), agent gRPC on 5081 (h2c), data in ./data.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string?> Defaults { get; } = new Dictionary<string, string?>
+    {
+        [$"Kestrel:Endpoints:{KestrelEndpoints.HttpName}:Url"] = "http://localhost:5080",
+        [$"Kestrel:Endpoints:{KestrelEndpoints.HttpName}:Protocols"] = "Http1",
+        [$"Kestrel:Endpoints:{KestrelEndpoints.GrpcName}:Url"] = "http://localhost:5081",
+        [$"Kestrel:Endpoints:{KestrelEndpoints.GrpcName}:Protocols"] = "Http2",
+        [$"{StorageOptions.SectionName}:DataDirectory"] = "data",
+    };
+
     public static WebApplication MapControlPlane(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -47,6 +62,8 @@ public static class ControlPlaneExtensions
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapGrpcHealthChecksService();
         app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
+        // Created now so that a scrape before the first agent connects already shows the series at zero.
+        app.Services.GetRequiredService<IngestMetrics>();
         app.MapOpenApi();
 
         app.MapGrpcService<AgentGrpcService>();

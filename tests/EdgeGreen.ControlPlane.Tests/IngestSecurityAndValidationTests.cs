@@ -1,0 +1,138 @@
+using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.Contracts.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace EdgeGreen.ControlPlane.Tests;
+
+public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
+{
+    private readonly TempDirectory _temp = new();
+    private TestControlPlane _controlPlane = null!;
+
+    public async Task InitializeAsync() => _controlPlane = await TestControlPlane.StartAsync(_temp.Path,
+        settings: new Dictionary<string, string?> { ["EdgeGreen:Ingest:MaxMessageBytes"] = "65536" });
+
+    public async Task DisposeAsync()
+    {
+        await _controlPlane.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    public static TheoryData<string?> BadCredentials => new() { null, "egc_not-a-real-credential", "" };
+
+    [Theory]
+    [MemberData(nameof(BadCredentials))]
+    public async Task Upload_MissingOrInvalidCredential_UnauthenticatedAndNothingStored(string? credential)
+    {
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        var headers = credential is null ? [] : new Metadata { { "authorization", $"Bearer {credential}" } };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1)), headers));
+
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        await AssertNothingStoredAsync(agent.AgentId);
+    }
+
+    [Fact]
+    public async Task Heartbeat_WithoutCredential_Unauthenticated()
+    {
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await agent.Agents.HeartbeatAsync(new HeartbeatRequest { State = new AgentState() }));
+
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task Register_TokenUsedTwice_SecondUseUnauthenticated()
+    {
+        using var channel = GrpcChannel.ForAddress(_controlPlane.GrpcUrl);
+        var client = new AgentService.AgentServiceClient(channel);
+        var token = await _controlPlane.MintEnrollmentTokenAsync();
+        await client.RegisterAsync(new RegisterRequest { EnrollmentToken = token, Name = "first" });
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.RegisterAsync(new RegisterRequest { EnrollmentToken = token, Name = "second" }));
+
+        Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
+        Assert.Single(await _controlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
+    }
+
+    public static TheoryData<string> MalformedReadings => new() { "nan-energy", "negative-energy", "ten-years-ahead", "zero-interval", "sequence-not-increasing", "no-domain" };
+
+    [Theory]
+    [MemberData(nameof(MalformedReadings))]
+    public async Task Upload_MalformedBatch_InvalidArgumentNothingStoredServerStillHealthy(string defect)
+    {
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        var bad = RawAgent.Valid(2);
+        switch (defect)
+        {
+            case "nan-energy": bad.EnergyJoules = double.NaN; break;
+            case "negative-energy": bad.EnergyJoules = -1; break;
+            case "ten-years-ahead": bad.Time = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddYears(10)); break;
+            case "zero-interval": bad.Interval = new Duration(); break;
+            case "sequence-not-increasing": bad.Sequence = 1; break;
+            case "no-domain": bad.Domain = ""; break;
+        }
+
+        // The good reading before the bad one must not be stored either: a batch is all or nothing.
+        var error = await Assert.ThrowsAsync<RpcException>(() => agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1), bad)));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("Reading 1", error.Status.Detail, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(agent.AgentId);
+        await AssertStillHealthyAsync(agent);
+    }
+
+    [Fact]
+    public async Task Upload_MessageOverSizeLimit_ResourceExhaustedNothingStoredServerStillHealthy()
+    {
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        var readings = Enumerable.Range(1, 2_000).Select(i =>
+        {
+            var reading = RawAgent.Valid((ulong)i);
+            reading.Domain = new string('d', 60);
+            return reading;
+        }).ToArray();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => agent.SendAsync(RawAgent.Batch(readings)));
+
+        Assert.Equal(StatusCode.ResourceExhausted, error.StatusCode);
+        await AssertNothingStoredAsync(agent.AgentId);
+        await AssertStillHealthyAsync(agent);
+    }
+
+    [Fact]
+    public async Task Upload_SameBatchTwice_StoredOnceAndAckedAsDuplicate()
+    {
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        var batch = RawAgent.Batch(RawAgent.Valid(1), RawAgent.Valid(2), RawAgent.Valid(3));
+
+        var first = await agent.SendAsync(batch);
+        var second = await agent.SendAsync(batch);
+
+        Assert.Equal((3ul, 3u, 0u), (first.DurableSequence, first.Accepted, first.Duplicates));
+        Assert.Equal((3ul, 0u, 3u), (second.DurableSequence, second.Accepted, second.Duplicates));
+        Assert.Equal(3, (await ReadAllAsync(agent.AgentId)).Count);
+    }
+
+    private async Task AssertNothingStoredAsync(string agentId)
+    {
+        Assert.Empty(await ReadAllAsync(agentId));
+        Assert.Equal(0, await _controlPlane.Service<ITelemetryStore>().GetDurableSequenceAsync(agentId, CancellationToken.None));
+    }
+
+    private async Task AssertStillHealthyAsync(RawAgent agent)
+    {
+        using var http = _controlPlane.CreateClient();
+        Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/readyz", UriKind.Relative)));
+        var ack = await agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1)));
+        Assert.Equal(1ul, ack.DurableSequence);
+        Assert.Empty(_controlPlane.Errors.Entries);
+    }
+
+    private Task<IReadOnlyList<ReadingRecord>> ReadAllAsync(string agentId) =>
+        _controlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+}

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using EdgeGreen.ControlPlane.Storage;
+
+namespace EdgeGreen.ControlPlane.Tests;
+
+public sealed class SingleNodeTests
+{
+    private static readonly TimeSpan TenSeconds = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task LocalAgent_EnrolsOverLoopbackGrpc_AndIsListedWithReadingsWithinTenSeconds()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, localAgent: true);
+        using var viewer = controlPlane.CreateClient(controlPlane.AdminKey);
+
+        var agent = await WaitForLocalAgentWithReadingsAsync(viewer);
+
+        Assert.Equal("online", agent.GetProperty("status").GetString());
+        Assert.Equal("ES", agent.GetProperty("zone").GetString());
+        Assert.True(agent.GetProperty("powerWatts").GetDouble() > 0);
+        var sensor = Assert.Single(agent.GetProperty("sensors").EnumerateArray());
+        Assert.Equal("modelled", sensor.GetProperty("provenance").GetString());
+        Assert.Equal("cpu.package", sensor.GetProperty("domain").GetString());
+        Assert.True(File.Exists(Path.Combine(temp.Path, "local-agent", "agent-credential.json")));
+        Assert.True(File.Exists(Path.Combine(temp.Path, "local-agent", "outbox.db")));
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task LocalAgent_Restart_KeepsItsIdentity()
+    {
+        using var temp = new TempDirectory();
+        string firstId;
+        await using (var first = await TestControlPlane.StartAsync(temp.Path, localAgent: true))
+        {
+            using var client = first.CreateClient(first.AdminKey);
+            firstId = (await WaitForLocalAgentWithReadingsAsync(client)).GetProperty("id").GetString()!;
+        }
+
+        await using var second = await TestControlPlane.StartAsync(temp.Path, localAgent: true);
+        var adminKeyAfterRestart = second.AdminKey;
+        using var http = second.CreateClient(adminKeyAfterRestart);
+        var durableBefore = await second.Service<ITelemetryStore>().GetDurableSequenceAsync(firstId, CancellationToken.None);
+        await Eventually.WaitUntilAsync(
+            async () => await second.Service<ITelemetryStore>().GetDurableSequenceAsync(firstId, CancellationToken.None) > durableBefore,
+            TenSeconds, "the same agent streams again");
+
+        var agents = await http.GetFromJsonAsync<JsonElement>(new Uri("/api/v1/agents", UriKind.Relative));
+        Assert.Equal(firstId, Assert.Single(agents.EnumerateArray()).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task LocalAgentDisabled_NoAgentIsEnrolled()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, localAgent: false);
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.Empty(await controlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
+    }
+
+    [Theory]
+    [InlineData("EdgeGreen:Ingest:MaxPowerWatts", "-1")]
+    [InlineData("EdgeGreen:Agents:OfflineAfter", "00:00:00")]
+    [InlineData("EdgeGreen:LocalAgent:SampleInterval", "00:00:00")]
+    [InlineData("EdgeGreen:LocalAgent:Outbox:MaxReadings", "5")]
+    public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
+    {
+        using var temp = new TempDirectory();
+        await using var app = TestControlPlane.Build(temp.Path, 0, localAgent: true, new Dictionary<string, string?> { [key] = value }, out _);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The README's run command, as a separate process configured by environment variables.</summary>
+    [Fact]
+    public async Task ControlPlaneProcess_FreshDirectory_PrintsUrlsAndKeyAndListsLocalAgentWithinTenSeconds()
+    {
+        using var temp = new TempDirectory();
+        var (httpPort, grpcPort) = (FreePort(), FreePort());
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EdgeGreen.ControlPlane.dll")])
+        {
+            WorkingDirectory = temp.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            Environment =
+            {
+                ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{httpPort}",
+                ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
+                ["EdgeGreen__LocalAgent__SampleInterval"] = "00:00:00.500",
+            },
+        };
+        using var process = Process.Start(start)!;
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.ErrorDataReceived += (_, e) => output.Enqueue(e.Data ?? "");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await Eventually.WaitUntilAsync(() => output.Any(l => l.Contains("Admin key", StringComparison.Ordinal)), TimeSpan.FromSeconds(30),
+                "the control plane prints its URLs");
+            var stopwatch = Stopwatch.StartNew();
+            var keyPath = Path.Combine(temp.Path, "data", "admin.key");
+            Assert.Contains(output, l => l.Contains($"http://127.0.0.1:{httpPort}/api/v1", StringComparison.Ordinal));
+            Assert.Contains(output, l => l.Contains(keyPath, StringComparison.Ordinal));
+            Assert.Contains(output, l => l.Contains(File.ReadAllText(keyPath).Trim(), StringComparison.Ordinal));
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+            http.DefaultRequestHeaders.Authorization = new("Bearer", File.ReadAllText(keyPath).Trim());
+            await WaitForLocalAgentWithReadingsAsync(http);
+            Assert.True(stopwatch.Elapsed < TenSeconds, $"the local agent took {stopwatch.Elapsed} to appear");
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<JsonElement> WaitForLocalAgentWithReadingsAsync(HttpClient http)
+    {
+        JsonElement agent = default;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            using var response = await http.GetAsync(new Uri("/api/v1/agents", UriKind.Relative));
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return false;
+            }
+
+            var agents = await response.Content.ReadFromJsonAsync<JsonElement>();
+            if (agents.GetArrayLength() != 1 || agents[0].GetProperty("energyJoules").GetDouble() <= 0 || agents[0].GetProperty("sensors").GetArrayLength() == 0)
+            {
+                return false;
+            }
+
+            agent = agents[0];
+            var readings = await http.GetFromJsonAsync<JsonElement>(new Uri($"/api/v1/agents/{agent.GetProperty("id").GetString()}/readings?step=PT1S", UriKind.Relative));
+            return readings.GetProperty("points").GetArrayLength() > 0;
+        }, TenSeconds, "the local agent is listed with readings");
+        return agent;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
