@@ -90,7 +90,7 @@ internal sealed class TestControlPlane : IAsyncDisposable
 
     public async Task<string> MintEnrollmentTokenAsync() => (await Service<EnrollmentTokens>().MintAsync(CancellationToken.None)).Token;
 
-    public async Task<string> MintApiKeyAsync(Storage.ApiKeyRole role) =>
+    public async Task<string> MintApiKeyAsync(ControlPlane.Storage.ApiKeyRole role) =>
         (await Service<ApiKeys>().MintAsync($"test-{role}", role, CancellationToken.None)).Key;
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,31 @@
+using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.ControlPlane.Storage.LiteDb;
+using Microsoft.Extensions.Options;
+
+namespace EdgeGreen.ControlPlane.Tests.Storage;
+
+public sealed class LiteDbStorageTests : StorageContract
+{
+    private readonly TempDirectory _temp = new();
+    private LiteDbDatabase? _database;
+
+    public override async Task DisposeAsync()
+    {
+        await CloseAsync();
+        _temp.Dispose();
+    }
+
+    protected override Task<(ITelemetryStore, IAgentStore, IAccessStore)> OpenAsync()
+    {
+        _database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = _temp.Path }));
+        return Task.FromResult<(ITelemetryStore, IAgentStore, IAccessStore)>(
+            (new LiteDbTelemetryStore(_database), new LiteDbAgentStore(_database), new LiteDbAccessStore(_database)));
+    }
+
+    protected override Task CloseAsync()
+    {
+        _database?.Dispose();
+        _database = null;
+        return Task.CompletedTask;
+    }
+}

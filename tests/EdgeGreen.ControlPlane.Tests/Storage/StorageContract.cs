@@ -1,0 +1,162 @@
+using EdgeGreen.ControlPlane.Storage;
+
+namespace EdgeGreen.ControlPlane.Tests.Storage;
+
+/// <summary>
+/// What every storage implementation must do. Each implementation derives from this class and
+/// supplies fresh stores; the same assertions then run against all of them.
+/// </summary>
+public abstract class StorageContract : IAsyncLifetime
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+
+    protected ITelemetryStore Telemetry { get; private set; } = null!;
+
+    protected IAgentStore Agents { get; private set; } = null!;
+
+    protected IAccessStore Access { get; private set; } = null!;
+
+    public async Task InitializeAsync() => (Telemetry, Agents, Access) = await OpenAsync();
+
+    public abstract Task DisposeAsync();
+
+    /// <summary>Opens (or reopens, over the same data) the stores under test.</summary>
+    protected abstract Task<(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access)> OpenAsync();
+
+    /// <summary>Closes the stores so that <see cref="ReopenAsync"/> reads what was made durable.</summary>
+    protected abstract Task CloseAsync();
+
+    protected async Task ReopenAsync()
+    {
+        await CloseAsync();
+        (Telemetry, Agents, Access) = await OpenAsync();
+    }
+
+    [Fact]
+    public async Task Append_OverlappingResend_StoresEachSequenceOnce()
+    {
+        var first = await Telemetry.AppendAsync("a1", Readings(1, 5), T0, CancellationToken.None);
+        var overlap = await Telemetry.AppendAsync("a1", Readings(3, 8), T0, CancellationToken.None);
+
+        Assert.Equal(new AppendResult(5, 5, 0), first);
+        Assert.Equal(new AppendResult(8, 3, 3), overlap);
+        var stored = await ReadAllAsync("a1");
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), stored.Select(r => r.Sequence));
+    }
+
+    [Fact]
+    public async Task Append_RoundTripsEveryField()
+    {
+        var reading = new ReadingRecord(7, T0.AddTicks(123_456_789), TimeSpan.FromTicks(9_999_999), "nvml", "gpu0", 123.456789012345, ReadingProvenance.Measured);
+
+        await Telemetry.AppendAsync("a1", [reading], T0, CancellationToken.None);
+
+        Assert.Equal(reading, Assert.Single(await ReadAllAsync("a1")));
+    }
+
+    [Fact]
+    public async Task Agents_AreIsolated()
+    {
+        await Telemetry.AppendAsync("a1", Readings(1, 3), T0, CancellationToken.None);
+        await Telemetry.AppendAsync("b2", Readings(1, 2), T0, CancellationToken.None);
+
+        Assert.Equal(3, (await ReadAllAsync("a1")).Count);
+        Assert.Equal(2, await Telemetry.GetDurableSequenceAsync("b2", CancellationToken.None));
+        Assert.Equal(0, await Telemetry.GetDurableSequenceAsync("c3", CancellationToken.None));
+        Assert.Null(await Telemetry.GetSummaryAsync("c3", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Read_FiltersByHalfOpenRangeAndDomain()
+    {
+        await Telemetry.AppendAsync("a1", [
+            new(1, T0.AddSeconds(1), TimeSpan.FromSeconds(1), "s", "cpu.package", 1, ReadingProvenance.Modelled),
+            new(2, T0.AddSeconds(1), TimeSpan.FromSeconds(1), "s", "dram", 2, ReadingProvenance.Modelled),
+            new(3, T0.AddSeconds(2), TimeSpan.FromSeconds(1), "s", "cpu.package", 3, ReadingProvenance.Modelled),
+            new(4, T0.AddSeconds(3), TimeSpan.FromSeconds(1), "s", "cpu.package", 4, ReadingProvenance.Modelled),
+        ], T0, CancellationToken.None);
+
+        var range = await Telemetry.ReadAsync("a1", T0.AddSeconds(1), T0.AddSeconds(3), null, CancellationToken.None);
+        var cpu = await Telemetry.ReadAsync("a1", T0, T0.AddSeconds(10), "cpu.package", CancellationToken.None);
+
+        Assert.Equal([1L, 2L, 3L], range.Select(r => r.Sequence));
+        Assert.Equal([1L, 3L, 4L], cpu.Select(r => r.Sequence));
+    }
+
+    [Fact]
+    public async Task Summary_TotalsAndLatestPowerPerDomain_SurviveReopen()
+    {
+        await Telemetry.AppendAsync("a1", [
+            new(1, T0.AddSeconds(1), TimeSpan.FromSeconds(1), "s", "cpu.package", 10, ReadingProvenance.Modelled),
+            new(2, T0.AddSeconds(1), TimeSpan.FromSeconds(2), "g", "gpu0", 100, ReadingProvenance.Measured),
+        ], T0.AddSeconds(1), CancellationToken.None);
+        await Telemetry.AppendAsync("a1", [new(3, T0.AddSeconds(2), TimeSpan.FromSeconds(1), "s", "cpu.package", 12, ReadingProvenance.Modelled)],
+            T0.AddSeconds(2), CancellationToken.None);
+
+        await ReopenAsync();
+        var summary = await Telemetry.GetSummaryAsync("a1", CancellationToken.None);
+
+        Assert.NotNull(summary);
+        Assert.Equal(3, summary.DurableSequence);
+        Assert.Equal(3, summary.ReadingCount);
+        Assert.Equal(122, summary.EnergyJoules, 9);
+        Assert.Equal(12 + 50, summary.PowerWatts, 9);
+        Assert.Equal(T0.AddSeconds(2), summary.LastReadingAt);
+        Assert.Equal(T0.AddSeconds(2), summary.LastReceivedAt);
+        Assert.Single(await Telemetry.ListSummariesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AgentStore_FindsByCredentialHash_AndHeartbeatReplacesZoneAndLabels()
+    {
+        var agent = new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "hash-1", T0, null, null);
+        await Agents.AddAsync(agent, CancellationToken.None);
+        var state = new AgentReportedState("1.0", "Linux", ".NET 10", "NO", new Dictionary<string, string> { ["gpu"] = "a100" },
+            [new SensorRecord("rapl", "rapl", "cpu.package", ReadingProvenance.Measured)], 8, 1 << 30, 1);
+
+        Assert.True(await Agents.ReportStateAsync("a1", state, T0.AddMinutes(1), CancellationToken.None));
+        Assert.False(await Agents.ReportStateAsync("missing", state, T0, CancellationToken.None));
+        await ReopenAsync();
+
+        var found = await Agents.FindByCredentialHashAsync("hash-1", CancellationToken.None);
+        Assert.NotNull(found);
+        Assert.Equal("NO", found.Zone);
+        Assert.Equal("a100", found.Labels["gpu"]);
+        Assert.Equal(T0.AddMinutes(1), found.LastHeartbeatAt);
+        Assert.Equal("rapl", Assert.Single(found.State!.Sensors).Id);
+        Assert.Null(await Agents.FindByCredentialHashAsync("hash-2", CancellationToken.None));
+        Assert.Single(await Agents.ListAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task EnrollmentToken_ConsumedOnceAndNeverAfterExpiry()
+    {
+        await Access.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t1", T0, T0.AddHours(1)), CancellationToken.None);
+        await Access.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t2", T0, T0.AddHours(1)), CancellationToken.None);
+
+        Assert.True(await Access.TryConsumeEnrollmentTokenAsync("t1", T0.AddMinutes(5), CancellationToken.None));
+        Assert.False(await Access.TryConsumeEnrollmentTokenAsync("t1", T0.AddMinutes(6), CancellationToken.None));
+        Assert.False(await Access.TryConsumeEnrollmentTokenAsync("t2", T0.AddHours(2), CancellationToken.None));
+        Assert.False(await Access.TryConsumeEnrollmentTokenAsync("unknown", T0, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ApiKeys_FoundByHashOnly()
+    {
+        Assert.False(await Access.AnyApiKeyAsync(CancellationToken.None));
+        var key = new ApiKeyRecord("k1", "ops", ApiKeyRole.Operator, "key-hash", T0);
+
+        await Access.AddApiKeyAsync(key, CancellationToken.None);
+
+        Assert.True(await Access.AnyApiKeyAsync(CancellationToken.None));
+        Assert.Equal(key, await Access.FindApiKeyAsync("key-hash", CancellationToken.None));
+        Assert.Null(await Access.FindApiKeyAsync("k1", CancellationToken.None));
+    }
+
+    private Task<IReadOnlyList<ReadingRecord>> ReadAllAsync(string agentId) =>
+        Telemetry.ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+
+    private static List<ReadingRecord> Readings(long first, long last) =>
+        [.. Enumerable.Range((int)first, (int)(last - first + 1))
+            .Select(i => new ReadingRecord(i, T0.AddSeconds(i), TimeSpan.FromSeconds(1), "s", "cpu.package", i * 1.5, ReadingProvenance.Modelled))];
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The one test command: builds the solution (warnings are errors) and runs every test project.
+# Servers that tests need are installed here when missing; none are needed yet.
+# Prints a closing line "N passed, N failed, N skipped" summed over all test assemblies.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "tests/run.sh: the .NET SDK (dotnet) is required; see global.json for the version." >&2
+  exit 1
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+set +e
+dotnet test EdgeGreen.sln "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# "Passed!  - Failed:     0, Passed:    21, Skipped:     0, Total:    21, ..." per assembly.
+sum() { grep -Eo "$1: +[0-9]+" "$log" | awk '{ total += $2 } END { print total + 0 }'; }
+passed=$(sum Passed)
+failed=$(sum Failed)
+skipped=$(sum Skipped)
+echo
+echo "${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+exit "$status"
