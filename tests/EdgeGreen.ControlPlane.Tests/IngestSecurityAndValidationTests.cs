@@ -118,6 +118,16 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
         Assert.Equal(3, (await ReadAllAsync(agent.AgentId)).Count);
     }
 
+    [Fact]
+    public async Task GrpcHealth_ReportsServing()
+    {
+        using var channel = GrpcChannel.ForAddress(_controlPlane.GrpcUrl);
+
+        var response = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
     private async Task AssertNothingStoredAsync(string agentId)
     {
         Assert.Empty(await ReadAllAsync(agentId));
