@@ -59,6 +59,29 @@ public sealed class TelemetryStreamingTests
         Assert.Empty(restarted.Errors.Entries);
     }
 
+    [Fact]
+    public async Task Upload_ServerRefusesABatch_AgentSetsItAsideCountedAndTheRestFlows()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"));
+        await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
+        agent.Produce(10);
+        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the first readings are acknowledged");
+
+        agent.ProduceAt(DateTimeOffset.UtcNow.AddYears(10));
+        agent.Produce(10);
+
+        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the outbox drains past the refused reading");
+        agent.Produce(5);
+        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "later readings flow");
+        var stored = await controlPlane.Service<ITelemetryStore>().ReadAsync(agent.Connection.AgentId!, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+        Assert.DoesNotContain(stored, r => r.Time > DateTimeOffset.UtcNow.AddYears(1));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), stored.Take(10).Select(r => r.Sequence));
+        Assert.Equal(Enumerable.Range(22, 5).Select(i => (long)i), stored.TakeLast(5).Select(r => r.Sequence));
+        Assert.Equal(26, stored.Count + agent.Rejected);
+        Assert.Contains(agent.Errors.Entries, e => e.Contains("refused", StringComparison.Ordinal));
+    }
+
     private static async Task AssertStoredExactlyOnceAsync(TestControlPlane controlPlane, string agentId, int expected)
     {
         var stored = await controlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);

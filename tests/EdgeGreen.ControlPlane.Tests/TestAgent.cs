@@ -27,6 +27,9 @@ internal sealed class TestAgent : IAsyncDisposable
 
     public ErrorLog Errors { get; }
 
+    /// <summary>Readings the control plane refused, as counted by the agent's metric.</summary>
+    public long Rejected => (long)_host.Services.GetRequiredService<AgentMetrics>().ReadingsRejected.Value;
+
     public ReadingOutbox Outbox => _host.Services.GetRequiredService<ReadingOutbox>();
 
     public UplinkService Uplink => _host.Services.GetRequiredService<UplinkService>();
@@ -65,6 +68,10 @@ internal sealed class TestAgent : IAsyncDisposable
             .ToList();
         Outbox.Append("test-sensor", deltas);
     }
+
+    /// <summary>Appends one reading stamped <paramref name="time"/>, bypassing the sampler's checks.</summary>
+    public void ProduceAt(DateTimeOffset time) =>
+        Outbox.Append("test-sensor", [new EnergyDelta("cpu.package", time, TimeSpan.FromSeconds(1), 1, EnergyProvenance.Measured)]);
 
     public async ValueTask DisposeAsync()
     {

@@ -39,7 +39,10 @@ public sealed partial class AgentConnection(
         return new Metadata { { "authorization", $"Bearer {identity.Credential}" } };
     }
 
-    /// <summary>Forgets a credential the control plane refused, so that the next call enrols again.</summary>
+    /// <summary>
+    /// Sets aside a credential the control plane refused (as <c>agent-credential.json.rejected</c>,
+    /// not deleted, in case the refusal was a misconfiguration) so that the next call enrols again.
+    /// </summary>
     public void Invalidate()
     {
         if (_identity is null)
@@ -49,7 +52,10 @@ public sealed partial class AgentConnection(
 
         LogCredentialRefused(_identity.AgentId);
         _identity = null;
-        File.Delete(CredentialPath);
+        if (File.Exists(CredentialPath))
+        {
+            File.Move(CredentialPath, CredentialPath + ".rejected", overwrite: true);
+        }
     }
 
     public async Task<AgentIdentity> EnsureEnrolledAsync(CancellationToken cancellationToken)
@@ -122,19 +128,7 @@ public sealed partial class AgentConnection(
         var identity = new AgentIdentity(response.AgentId, response.Credential);
 
         Directory.CreateDirectory(options.Value.DataDirectory);
-        var temporary = CredentialPath + ".tmp";
-        var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            fileOptions.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        await using (var stream = new FileStream(temporary, fileOptions))
-        {
-            await JsonSerializer.SerializeAsync(stream, identity, cancellationToken: cancellationToken);
-        }
-
-        File.Move(temporary, CredentialPath, overwrite: true);
+        await PrivateFile.WriteAsync(CredentialPath, stream => JsonSerializer.SerializeAsync(stream, identity, cancellationToken: cancellationToken));
         LogEnrolled(identity.AgentId, options.Value.Name);
         return identity;
     }

@@ -1,3 +1,4 @@
+using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Storage;
 using Microsoft.Extensions.Options;
 
@@ -24,16 +25,12 @@ public sealed partial class AdminKeyBootstrapper(
         }
 
         var (_, key) = await apiKeys.MintAsync("bootstrap-admin", ApiKeyRole.Admin, cancellationToken);
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
+        Directory.CreateDirectory(storage.Value.DataDirectory);
+        await PrivateFile.WriteAsync(KeyPath, async stream =>
         {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        await using (var writer = new StreamWriter(KeyPath, options))
-        {
+            await using var writer = new StreamWriter(stream);
             await writer.WriteLineAsync(key.AsMemory(), cancellationToken);
-        }
+        });
 
         // The key goes to the console, not the log: log sinks are often shipped and kept.
         Console.WriteLine($"""
