@@ -28,7 +28,11 @@ public sealed partial class SamplingService(
         }
     }
 
-    /// <summary>One pass over every sensor; a failing sensor is logged and counted, the others go on.</summary>
+    /// <summary>
+    /// One pass over every sensor. A failing sensor (a vanished sysfs file, a driver error, a full
+    /// disk under the outbox) is logged and counted and the others go on: one bad reader must not
+    /// stop the agent.
+    /// </summary>
     internal void SampleAll()
     {
         foreach (var sensor in _sensors)
@@ -55,7 +59,7 @@ public sealed partial class SamplingService(
                     metrics.EnergyJoules.WithLabels(delta.Domain).Inc(delta.EnergyJoules);
                 }
             }
-            catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or FormatException or LiteDB.LiteException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 metrics.SampleErrors.WithLabels(sensor.Id).Inc();
                 LogSampleFailed(ex, sensor.Id);

@@ -64,6 +64,7 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Equal(2, await Telemetry.GetDurableSequenceAsync("b2", CancellationToken.None));
         Assert.Equal(0, await Telemetry.GetDurableSequenceAsync("c3", CancellationToken.None));
         Assert.Null(await Telemetry.GetSummaryAsync("c3", CancellationToken.None));
+        Assert.Empty(await ReadAllAsync("c3"));
     }
 
     [Fact]

@@ -56,7 +56,10 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             query = Query.And(query, Query.EQ("d", domain));
         }
 
-        IReadOnlyList<ReadingRecord> readings = [.. Readings(agentId).Find(query).Select(FromReading).OrderBy(r => r.Time).ThenBy(r => r.Sequence)];
+        // A read never creates anything: an agent without readings has no collection yet.
+        IReadOnlyList<ReadingRecord> readings = _readings.ContainsKey(agentId) || _database.Database.CollectionExists(CollectionName(agentId))
+            ? [.. Readings(agentId).Find(query).Select(FromReading).OrderBy(r => r.Time).ThenBy(r => r.Sequence)]
+            : [];
         return Task.FromResult(readings);
     }
 
