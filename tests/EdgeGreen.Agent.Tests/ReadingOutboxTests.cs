@@ -81,7 +81,7 @@ public sealed class ReadingOutboxTests : IDisposable
         Assert.Equal(150, outbox.Dropped);
         Assert.Equal(151, outbox.ReadAfter(0, 1).Single().Sequence);
         Assert.Equal(1_150, outbox.LastSequence);
-        Assert.Contains("edgegreen_agent_outbox_dropped_total 150", Scrape(registry), StringComparison.Ordinal);
+        Assert.Contains("edgegreen_agent_outbox_dropped_total 150", MetricsText.Scrape(registry), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -127,12 +127,5 @@ public sealed class ReadingOutboxTests : IDisposable
     {
         var options = Options.Create(new AgentOptions { DataDirectory = _directory, Outbox = { MaxReadings = maxReadings } });
         return new ReadingOutbox(options, new AgentMetrics(Metrics.WithCustomRegistry(registry ?? Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance);
-    }
-
-    private static string Scrape(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 }

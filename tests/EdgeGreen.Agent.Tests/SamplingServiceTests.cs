@@ -27,7 +27,7 @@ public sealed class SamplingServiceTests : IDisposable
 
         var stored = outbox.ReadAfter(0, 10);
         Assert.Equal("cpu.package", Assert.Single(stored).Delta.Domain);
-        var metrics = Scrape();
+        var metrics = MetricsText.Scrape(_registry);
         Assert.Contains("edgegreen_agent_sensor_values_dropped_total{sensor=\"rapl\",reason=\"not_finite\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("edgegreen_agent_sensor_values_dropped_total{sensor=\"rapl\",reason=\"negative\"} 1", metrics, StringComparison.Ordinal);
         Assert.Contains("edgegreen_agent_sensor_values_dropped_total{sensor=\"rapl\",reason=\"implausible_power\"} 1", metrics, StringComparison.Ordinal);
@@ -44,7 +44,7 @@ public sealed class SamplingServiceTests : IDisposable
         NewService([broken, working], outbox).SampleAll();
 
         Assert.Equal("gpu0", Assert.Single(outbox.ReadAfter(0, 10)).Delta.Domain);
-        Assert.Contains("edgegreen_agent_sample_errors_total{sensor=\"hwmon\"} 1", Scrape(), StringComparison.Ordinal);
+        Assert.Contains("edgegreen_agent_sample_errors_total{sensor=\"hwmon\"} 1", MetricsText.Scrape(_registry), StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -57,13 +57,6 @@ public sealed class SamplingServiceTests : IDisposable
     private SamplingService NewService(IEnumerable<IEnergySensor> sensors, ReadingOutbox outbox) =>
         new(sensors, outbox, new AgentMetrics(Metrics.WithCustomRegistry(_registry)), Options.Create(new AgentOptions()), TimeProvider.System,
             NullLogger<SamplingService>.Instance);
-
-    private string Scrape()
-    {
-        using var stream = new MemoryStream();
-        _registry.CollectAndExportAsTextAsync(stream).GetAwaiter().GetResult();
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
 
     /// <summary>A sensor that returns fixed deltas (or fails), standing in for hardware the test machine lacks.</summary>
     private sealed class ScriptedSensor(string id, params EnergyDelta[] deltas) : IEnergySensor
