@@ -1,5 +1,20 @@
 using EdgeGreen.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks [-- ingest] [--quick]
-var quick = args.Contains("--quick");
-await IngestBenchmark.RunAsync(quick ? [1, 4] : [1, 4, 16], readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: quick ? 1 : 3);
+// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR]]
+var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
+switch (benchmark)
+{
+    case "ingest":
+        var quick = args.Contains("--quick");
+        await IngestBenchmark.RunAsync(quick ? [1, 4] : [1, 4, 16], readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: quick ? 1 : 3);
+        break;
+    case "forecast":
+        var evalAt = Array.IndexOf(args, "--eval-dir");
+        ForecastBenchmark.Run(evalAt >= 0 && evalAt + 1 < args.Length ? args[evalAt + 1] : null);
+        break;
+    default:
+        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR]");
+        return 2;
+}
+
+return 0;

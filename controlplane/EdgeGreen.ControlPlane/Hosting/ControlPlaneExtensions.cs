@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Api;
+using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.LocalAgent;
 using EdgeGreen.ControlPlane.Security;
@@ -33,6 +34,7 @@ public static class ControlPlaneExtensions
         builder.AddControlPlaneSecurity();
         builder.AddIngest();
         builder.AddApi();
+        builder.AddCarbon();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
@@ -70,6 +72,7 @@ public static class ControlPlaneExtensions
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapAgentsApi();
         app.MapAccessApi();
+        app.MapCarbonApi();
         return app;
     }
 

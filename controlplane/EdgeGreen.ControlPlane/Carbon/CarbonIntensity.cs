@@ -1,0 +1,46 @@
+namespace EdgeGreen.ControlPlane.Carbon;
+
+public sealed record IntensityForecast(string Zone, DateTimeOffset GeneratedAt, string Method, IReadOnlyList<IntensityPoint> Points);
+
+/// <summary>Intensity for the rest of the control plane: the configured source, plus forecasts where it has none.</summary>
+public sealed class CarbonIntensity(ICarbonIntensitySource source, SeasonalForecaster forecaster, TimeProvider timeProvider)
+{
+    private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+
+    public string SourceName => source.Name;
+
+    public Task<IReadOnlyList<string>> GetZonesAsync(CancellationToken cancellationToken) => source.GetZonesAsync(cancellationToken);
+
+    public Task<IReadOnlyList<IntensityPoint>> GetHistoryAsync(string zone, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        source.GetHistoryAsync(zone, from, to, timeProvider.GetUtcNow(), cancellationToken);
+
+    /// <summary>The latest observed point, or null when the source has none yet.</summary>
+    public async Task<IntensityPoint?> GetCurrentAsync(string zone, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var recent = await source.GetHistoryAsync(zone, now - TimeSpan.FromHours(2), now, now, cancellationToken);
+        return recent.Count > 0 ? recent[^1] : null;
+    }
+
+    /// <summary>Hourly points for the <paramref name="hours"/> hours after the current one.</summary>
+    public async Task<IntensityForecast> GetForecastAsync(string zone, int hours, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (source is IIntensityForecastSource forecasting)
+        {
+            return new IntensityForecast(zone, now, source.Name, await forecasting.GetForecastAsync(zone, now, TimeSpan.FromHours(hours), cancellationToken));
+        }
+
+        var history = await source.GetHistoryAsync(zone, now - (Hour * SeasonalForecaster.HistoryHours), now, now, cancellationToken);
+        if (history.Count == 0)
+        {
+            return new IntensityForecast(zone, now, SeasonalForecaster.Method, []);
+        }
+
+        var values = new double[hours];
+        forecaster.Forecast([.. history.Select(p => p.IntensityGramsPerKwh)], values);
+        var currentHour = history[^1].Time;
+        return new IntensityForecast(zone, now, SeasonalForecaster.Method,
+            [.. values.Select((value, k) => new IntensityPoint(currentHour + (Hour * (k + 1)), Hour, value))]);
+    }
+}
