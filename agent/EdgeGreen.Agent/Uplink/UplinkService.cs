@@ -75,7 +75,7 @@ public sealed partial class UplinkService(
         }
 
         var resumeAfter = (long)call.ResponseStream.Current.DurableSequence;
-        outbox.Acknowledge(resumeAfter);
+        metrics.ReadingsAcknowledged.Inc(outbox.Acknowledge(resumeAfter));
         outbox.EnsureSequenceAbove(resumeAfter);
         IsConnected = true;
         metrics.UplinkConnected.Set(1);
