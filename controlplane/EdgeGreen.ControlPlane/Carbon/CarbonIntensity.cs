@@ -22,10 +22,14 @@ public sealed class CarbonIntensity(ICarbonIntensitySource source, SeasonalForec
         return recent.Count > 0 ? recent[^1] : null;
     }
 
-    /// <summary>Hourly points for the <paramref name="hours"/> hours after the current one.</summary>
-    public async Task<IntensityForecast> GetForecastAsync(string zone, int hours, CancellationToken cancellationToken)
+    /// <summary>
+    /// Hourly points for the <paramref name="hours"/> hours after the current one; with
+    /// <paramref name="requestedAt"/>, the forecast that would have been made then (from the
+    /// history available at that time only).
+    /// </summary>
+    public async Task<IntensityForecast> GetForecastAsync(string zone, int hours, CancellationToken cancellationToken, DateTimeOffset? requestedAt = null)
     {
-        var now = timeProvider.GetUtcNow();
+        var now = requestedAt is { } past && past < timeProvider.GetUtcNow() ? past : timeProvider.GetUtcNow();
         if (source is IIntensityForecastSource forecasting)
         {
             return new IntensityForecast(zone, now, source.Name, await forecasting.GetForecastAsync(zone, now, TimeSpan.FromHours(hours), cancellationToken));

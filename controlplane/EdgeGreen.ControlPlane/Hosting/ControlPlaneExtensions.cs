@@ -73,6 +73,7 @@ public static class ControlPlaneExtensions
         app.MapAgentsApi();
         app.MapAccessApi();
         app.MapCarbonApi();
+        app.MapCarbonAwareSdkApi();
         return app;
     }
 

@@ -1,0 +1,262 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+
+namespace EdgeGreen.ControlPlane.Carbon;
+
+/// <summary>Observed intensity as the Carbon Aware SDK's Web API returns it (<c>EmissionsData</c>).</summary>
+public sealed record SdkEmissionsData(string Location, DateTimeOffset Time, double Rating, TimeSpan Duration);
+
+/// <summary>A forecast point as the SDK returns it (<c>EmissionsDataDTO</c>): duration in minutes.</summary>
+public sealed record SdkEmissionsDataPoint(string Location, DateTimeOffset Timestamp, int Duration, double Value);
+
+public sealed record SdkEmissionsForecast(
+    DateTimeOffset GeneratedAt,
+    DateTimeOffset RequestedAt,
+    string Location,
+    DateTimeOffset DataStartAt,
+    DateTimeOffset DataEndAt,
+    int WindowSize,
+    IReadOnlyList<SdkEmissionsDataPoint> OptimalDataPoints,
+    IReadOnlyList<SdkEmissionsDataPoint> ForecastData);
+
+public sealed record SdkForecastBatchRequest(DateTimeOffset? RequestedAt, string? Location, DateTimeOffset? DataStartAt, DateTimeOffset? DataEndAt, int? WindowSize);
+
+public sealed record SdkCarbonIntensity(string Location, DateTimeOffset StartTime, DateTimeOffset EndTime, double CarbonIntensity);
+
+public sealed record SdkLocation(decimal Latitude, decimal Longitude, string Name);
+
+/// <summary>
+/// The Green Software Foundation Carbon Aware SDK's Web API (<c>/emissions/…</c>, <c>/locations</c>)
+/// over EdgeGreen's intensity data, so that its existing clients work unchanged: the same routes,
+/// query names, response shapes and rolling-window semantics. Locations are EdgeGreen zones.
+/// Like the SDK's own service it needs no API key: grid intensity is public data.
+/// </summary>
+public static class CarbonAwareSdkApi
+{
+    /// <summary>How far ahead <c>forecasts/current</c> looks (the SDK's sources publish 24-72 h).</summary>
+    public const int ForecastHours = 48;
+
+    /// <summary>
+    /// Approximate geographic centres of the bundled zones, for <c>/locations</c>; zones without an
+    /// entry are listed at 0, 0.
+    /// </summary>
+    private static readonly Dictionary<string, (decimal Latitude, decimal Longitude)> Centres = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["BR"] = (-14.2m, -51.9m),
+        ["ES"] = (40.4m, -3.7m),
+        ["NO"] = (60.5m, 8.5m),
+        ["US-CAL-CISO"] = (36.8m, -119.4m),
+    };
+
+    public static IEndpointRouteBuilder MapCarbonAwareSdkApi(this IEndpointRouteBuilder routes)
+    {
+        var emissions = routes.MapGroup("/emissions").WithTags("Carbon Aware SDK").AllowAnonymous();
+        emissions.MapGet("/bylocations", ByLocations).WithSummary("Observed intensity for the locations between time and toTime.");
+        emissions.MapGet("/bylocation", ByLocation).WithSummary("Observed intensity for one location between time and toTime.");
+        emissions.MapGet("/bylocations/best", BestByLocations).WithSummary("The lowest observed intensity among the locations between time and toTime.");
+        emissions.MapGet("/forecasts/current", CurrentForecasts).WithSummary("Current forecast per location with its optimal window of windowSize minutes.");
+        emissions.MapPost("/forecasts/batch", BatchForecasts).WithSummary("Forecasts as they were at requestedAt, with their optimal windows.");
+        emissions.MapGet("/average-carbon-intensity", AverageCarbonIntensity).WithSummary("Time-weighted average observed intensity between startTime and endTime.");
+        routes.MapGet("/locations", Locations).WithTags("Carbon Aware SDK").AllowAnonymous().WithSummary("The locations (zones) served.");
+        return routes;
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsData>>, NoContent, ValidationProblem>> ByLocations(
+        [FromQuery(Name = "location")] string[] locations, DateTimeOffset? time, DateTimeOffset? toTime, int? durationMinutes,
+        CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var observed = await ObservedAsync(locations, time, toTime, carbon, timeProvider, cancellationToken);
+        return observed.Problem is { } problem ? problem
+            : observed.Data.Count == 0 ? TypedResults.NoContent() : TypedResults.Ok(observed.Data);
+    }
+
+    public static Task<Results<Ok<IReadOnlyList<SdkEmissionsData>>, NoContent, ValidationProblem>> ByLocation(
+        string location, DateTimeOffset? time, DateTimeOffset? toTime, int? durationMinutes,
+        CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ByLocations([location], time, toTime, durationMinutes, carbon, timeProvider, cancellationToken);
+
+    public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsData>>, NoContent, ValidationProblem>> BestByLocations(
+        [FromQuery(Name = "location")] string[] locations, DateTimeOffset? time, DateTimeOffset? toTime, int? durationMinutes,
+        CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var observed = await ObservedAsync(locations, time, toTime, carbon, timeProvider, cancellationToken);
+        if (observed.Problem is { } problem)
+        {
+            return problem;
+        }
+
+        if (observed.Data.Count == 0)
+        {
+            return TypedResults.NoContent();
+        }
+
+        var lowest = observed.Data.Min(d => d.Rating);
+        return TypedResults.Ok<IReadOnlyList<SdkEmissionsData>>([.. observed.Data.Where(d => d.Rating == lowest)]);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsForecast>>, ValidationProblem>> CurrentForecasts(
+        [FromQuery(Name = "location")] string[] locations, DateTimeOffset? dataStartAt, DateTimeOffset? dataEndAt, int? windowSize,
+        CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        if (locations.Length == 0)
+        {
+            return Invalid("location", "At least one location is required.");
+        }
+
+        var forecasts = new List<SdkEmissionsForecast>();
+        foreach (var location in locations)
+        {
+            var forecast = await ForecastAsync(location, timeProvider.GetUtcNow(), dataStartAt, dataEndAt, windowSize, carbon, null, cancellationToken);
+            if (forecast.Problem is { } problem)
+            {
+                return problem;
+            }
+
+            forecasts.Add(forecast.Forecast!);
+        }
+
+        return TypedResults.Ok<IReadOnlyList<SdkEmissionsForecast>>(forecasts);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsForecast>>, ValidationProblem>> BatchForecasts(
+        SdkForecastBatchRequest[] requests, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var forecasts = new List<SdkEmissionsForecast>();
+        foreach (var request in requests)
+        {
+            if (string.IsNullOrWhiteSpace(request.Location) || request.RequestedAt is null)
+            {
+                return Invalid("requestedAt", "Each request needs a location and a requestedAt.");
+            }
+
+            var forecast = await ForecastAsync(request.Location, request.RequestedAt.Value, request.DataStartAt, request.DataEndAt, request.WindowSize, carbon,
+                request.RequestedAt, cancellationToken);
+            if (forecast.Problem is { } problem)
+            {
+                return problem;
+            }
+
+            forecasts.Add(forecast.Forecast!);
+        }
+
+        return TypedResults.Ok<IReadOnlyList<SdkEmissionsForecast>>(forecasts);
+    }
+
+    public static async Task<Results<Ok<SdkCarbonIntensity>, ValidationProblem>> AverageCarbonIntensity(
+        string? location, DateTimeOffset? startTime, DateTimeOffset? endTime, CarbonIntensity carbon, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(location) || startTime is not { } start || endTime is not { } end)
+        {
+            return Invalid("location", "location, startTime and endTime are required.");
+        }
+
+        if (end <= start)
+        {
+            return Invalid("endTime", "endTime must be after startTime.");
+        }
+
+        try
+        {
+            var points = await carbon.GetHistoryAsync(location, start, end, cancellationToken);
+            return TypedResults.Ok(new SdkCarbonIntensity(location, start, end, IntensityWindows.AverageOverPeriod(points, start, end)));
+        }
+        catch (UnknownZoneException unknown)
+        {
+            return Invalid("location", unknown.Message);
+        }
+        catch (ArgumentException outOfRange)
+        {
+            return Invalid("endTime", outOfRange.Message);
+        }
+    }
+
+    public static async Task<Results<Ok<IReadOnlyDictionary<string, SdkLocation>>, NoContent>> Locations(CarbonIntensity carbon, CancellationToken cancellationToken)
+    {
+        var zones = await carbon.GetZonesAsync(cancellationToken);
+        if (zones.Count == 0)
+        {
+            return TypedResults.NoContent();
+        }
+
+        return TypedResults.Ok<IReadOnlyDictionary<string, SdkLocation>>(zones.ToDictionary(z => z, z =>
+        {
+            var (latitude, longitude) = Centres.GetValueOrDefault(z);
+            return new SdkLocation(latitude, longitude, z);
+        }));
+    }
+
+    private static async Task<(IReadOnlyList<SdkEmissionsData> Data, ValidationProblem? Problem)> ObservedAsync(
+        string[] locations, DateTimeOffset? time, DateTimeOffset? toTime, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        if (locations.Length == 0)
+        {
+            return ([], Invalid("location", "At least one location is required."));
+        }
+
+        // Without bounds: the last 24 hours; with only a start: the hour from it.
+        var end = toTime ?? (time is { } from ? from.AddHours(1) : timeProvider.GetUtcNow());
+        var start = time ?? end.AddHours(-24);
+        if (end <= start)
+        {
+            return ([], Invalid("toTime", "toTime must be after time."));
+        }
+
+        var data = new List<SdkEmissionsData>();
+        foreach (var location in locations)
+        {
+            try
+            {
+                var points = await carbon.GetHistoryAsync(location, start, end, cancellationToken);
+                data.AddRange(points.Select(p => new SdkEmissionsData(location, p.Time, p.IntensityGramsPerKwh, p.Duration)));
+            }
+            catch (UnknownZoneException unknown)
+            {
+                return ([], Invalid("location", unknown.Message));
+            }
+        }
+
+        return (data, null);
+    }
+
+    private static async Task<(SdkEmissionsForecast? Forecast, ValidationProblem? Problem)> ForecastAsync(
+        string location, DateTimeOffset requestedAt, DateTimeOffset? dataStartAt, DateTimeOffset? dataEndAt, int? windowSize,
+        CarbonIntensity carbon, DateTimeOffset? asOf, CancellationToken cancellationToken)
+    {
+        if (windowSize is <= 0)
+        {
+            return (null, Invalid("windowSize", "windowSize must be a positive number of minutes."));
+        }
+
+        if (dataStartAt is { } from && dataEndAt is { } to && to <= from)
+        {
+            return (null, Invalid("dataEndAt", "dataEndAt must be after dataStartAt."));
+        }
+
+        IntensityForecast forecast;
+        try
+        {
+            forecast = await carbon.GetForecastAsync(location, ForecastHours, cancellationToken, asOf);
+        }
+        catch (UnknownZoneException unknown)
+        {
+            return (null, Invalid("location", unknown.Message));
+        }
+
+        var points = forecast.Points;
+        var window = windowSize is { } minutes ? TimeSpan.FromMinutes(minutes) : points.FirstOrDefault()?.Duration ?? TimeSpan.FromHours(1);
+        var windows = IntensityWindows.RollingAverage(points, window, dataStartAt, dataEndAt);
+        SdkEmissionsDataPoint ToPoint(IntensityPoint p) => new(location, p.Time, (int)p.Duration.TotalMinutes, p.IntensityGramsPerKwh);
+        return (new SdkEmissionsForecast(
+            forecast.GeneratedAt,
+            requestedAt,
+            location,
+            dataStartAt ?? points.FirstOrDefault()?.Time ?? requestedAt,
+            dataEndAt ?? points.LastOrDefault()?.Time ?? requestedAt,
+            (int)window.TotalMinutes,
+            [.. IntensityWindows.Optimal(windows).Select(ToPoint)],
+            [.. windows.Select(ToPoint)]), null);
+    }
+
+    private static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+}

@@ -1,0 +1,110 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace EdgeGreen.ControlPlane.Tests.Carbon;
+
+/// <summary>The Carbon Aware SDK's Web API shapes, called as its clients call them: no API key.</summary>
+public sealed class CarbonAwareSdkApiTests : IAsyncLifetime
+{
+    private readonly TempDirectory _temp = new();
+    private TestControlPlane _controlPlane = null!;
+    private HttpClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _controlPlane = await TestControlPlane.StartAsync(_temp.Path);
+        _client = _controlPlane.CreateClient();
+    }
+
+    public async Task DisposeAsync()
+    {
+        _client.Dispose();
+        await _controlPlane.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public async Task BylocationsBest_ReturnsTheLowestObservedPointAcrossLocations()
+    {
+        var all = await Get("/emissions/bylocations?location=ES&location=NO");
+        var best = await Get("/emissions/bylocations/best?location=ES&location=NO");
+
+        var points = all.EnumerateArray().ToList();
+        Assert.Equal(["ES", "NO"], points.Select(p => p.GetProperty("location").GetString()).Distinct().Order());
+        Assert.Equal("01:00:00", points[0].GetProperty("duration").GetString());
+        var lowest = points.Min(p => p.GetProperty("rating").GetDouble());
+        Assert.All(best.EnumerateArray(), b => Assert.Equal(lowest, b.GetProperty("rating").GetDouble()));
+        Assert.Equal("NO", best[0].GetProperty("location").GetString());
+    }
+
+    [Fact]
+    public async Task ForecastsCurrent_WindowSizeAveragesAndOptimalIsTheLowestWindow()
+    {
+        var forecasts = await Get("/emissions/forecasts/current?location=ES&windowSize=120");
+
+        var forecast = Assert.Single(forecasts.EnumerateArray());
+        Assert.Equal("ES", forecast.GetProperty("location").GetString());
+        Assert.Equal(120, forecast.GetProperty("windowSize").GetInt32());
+        var data = forecast.GetProperty("forecastData").EnumerateArray().ToList();
+        Assert.All(data, d => Assert.Equal(120, d.GetProperty("duration").GetInt32()));
+        var optimal = forecast.GetProperty("optimalDataPoints")[0];
+        Assert.Equal(data.Min(d => d.GetProperty("value").GetDouble()), optimal.GetProperty("value").GetDouble());
+        Assert.True(data[0].GetProperty("timestamp").GetDateTimeOffset() > DateTimeOffset.UtcNow.AddHours(-1));
+    }
+
+    [Fact]
+    public async Task ForecastsBatch_AsOfAPastInstant_UsesTheBoundsAsked()
+    {
+        var requestedAt = DateTimeOffset.UtcNow.AddDays(-2);
+        var start = new DateTimeOffset(requestedAt.Year, requestedAt.Month, requestedAt.Day, requestedAt.Hour, 0, 0, TimeSpan.Zero).AddHours(3);
+        using var response = await _client.PostAsJsonAsync(new Uri("/emissions/forecasts/batch", UriKind.Relative), new[]
+        {
+            new { requestedAt, location = "NO", dataStartAt = start, dataEndAt = start.AddHours(6), windowSize = 60 },
+        });
+
+        var forecast = (await response.Content.ReadFromJsonAsync<JsonElement>())[0];
+        Assert.Equal(requestedAt, forecast.GetProperty("generatedAt").GetDateTimeOffset());
+        var times = forecast.GetProperty("forecastData").EnumerateArray().Select(d => d.GetProperty("timestamp").GetDateTimeOffset()).ToList();
+        Assert.Equal(Enumerable.Range(0, 6).Select(h => start.AddHours(h)), times);
+    }
+
+    [Fact]
+    public async Task AverageCarbonIntensity_IsTheTimeWeightedMeanOfObservedHours()
+    {
+        var hour = new DateTimeOffset(DateTimeOffset.UtcNow.Year, DateTimeOffset.UtcNow.Month, DateTimeOffset.UtcNow.Day, 0, 0, 0, TimeSpan.Zero).AddDays(-1);
+        var observed = await Get($"/emissions/bylocation?location=BR&time={Q(hour)}&toTime={Q(hour.AddHours(2))}");
+        var average = await Get($"/emissions/average-carbon-intensity?location=BR&startTime={Q(hour.AddMinutes(30))}&endTime={Q(hour.AddHours(2))}");
+
+        var (first, second) = (observed[0].GetProperty("rating").GetDouble(), observed[1].GetProperty("rating").GetDouble());
+        Assert.Equal((first / 3) + (second * 2 / 3), average.GetProperty("carbonIntensity").GetDouble(), 9);
+        Assert.Equal("BR", average.GetProperty("location").GetString());
+    }
+
+    [Fact]
+    public async Task Locations_ListsEveryZoneByName()
+    {
+        var locations = await Get("/locations");
+
+        Assert.Equal("US-CAL-CISO", locations.GetProperty("US-CAL-CISO").GetProperty("name").GetString());
+        Assert.Equal(4, locations.EnumerateObject().Count());
+    }
+
+    [Theory]
+    [InlineData("/emissions/bylocations?location=XX")]
+    [InlineData("/emissions/bylocations")]
+    [InlineData("/emissions/forecasts/current?location=ES&windowSize=0")]
+    [InlineData("/emissions/average-carbon-intensity?location=ES&startTime=2026-01-02T00:00:00Z&endTime=2026-01-01T00:00:00Z")]
+    [InlineData("/emissions/average-carbon-intensity?location=ES")]
+    public async Task BadRequests_Return400ValidationProblems(string path)
+    {
+        using var response = await _client.GetAsync(new Uri(path, UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    private async Task<JsonElement> Get(string path) => await _client.GetFromJsonAsync<JsonElement>(new Uri(path, UriKind.Relative));
+
+    private static string Q(DateTimeOffset instant) => Uri.EscapeDataString(instant.ToString("O"));
+}
