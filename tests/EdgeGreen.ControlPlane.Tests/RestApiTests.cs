@@ -146,6 +146,30 @@ public sealed class RestApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SetZone_OperatorOverridesReportedZone_ViewerMayNot_UnknownZoneRefused()
+    {
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var operatorClient = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
+        using var viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        var path = new Uri($"/api/v1/agents/{agent.AgentId}/zone", UriKind.Relative);
+
+        using var forbidden = await viewer.PutAsJsonAsync(path, new { zone = "NO" });
+        using var unknown = await operatorClient.PutAsJsonAsync(path, new { zone = "XX" });
+        using var set = await operatorClient.PutAsJsonAsync(path, new { zone = "NO" });
+        var afterSet = await viewer.GetFromJsonAsync<JsonElement>(new Uri($"/api/v1/agents/{agent.AgentId}", UriKind.Relative));
+        using var cleared = await operatorClient.PutAsJsonAsync(path, new { zone = (string?)null });
+        var afterClear = await cleared.Content.ReadFromJsonAsync<JsonElement>();
+        using var missing = await operatorClient.PutAsJsonAsync(new Uri("/api/v1/agents/ffffffffffffffffffffffff/zone", UriKind.Relative), new { zone = "NO" });
+
+        Assert.Equal(HttpStatusCode.Forbidden, forbidden.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal("NO", afterSet.GetProperty("zone").GetString());
+        Assert.Equal("ES", afterClear.GetProperty("zone").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+    }
+
+    [Fact]
     public async Task UnknownAgent_Returns404ProblemDetails()
     {
         using var viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));

@@ -57,7 +57,7 @@ public sealed class AgentViews(IAgentStore agents, ITelemetryStore telemetry, IO
         return new AgentResponse(
             agent.Id,
             agent.Name,
-            agent.Zone,
+            agent.EffectiveZone,
             agent.Labels,
             online ? Online : Offline,
             lastSeen,

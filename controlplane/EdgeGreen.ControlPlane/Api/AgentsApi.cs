@@ -1,4 +1,5 @@
 using System.Xml;
+using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -6,6 +7,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace EdgeGreen.ControlPlane.Api;
 
 public sealed record ReadingsResponse(string AgentId, string? Domain, DateTimeOffset From, DateTimeOffset To, TimeSpan Step, IReadOnlyList<ReadingPoint> Points);
+
+public sealed record SetZoneRequest(string? Zone);
 
 public sealed record FleetSummaryResponse(int Agents, int Online, double PowerWatts, double EnergyJoules);
 
@@ -19,6 +22,8 @@ public static class AgentsApi
         var agents = routes.MapGroup("/api/v1/agents").RequireAuthorization(Policies.Viewer).WithTags("Agents");
         agents.MapGet("/", ListAgents).WithSummary("All enrolled agents with status, power and energy.");
         agents.MapGet("/{id}", GetAgent).WithSummary("One agent.");
+        agents.MapPut("/{id}/zone", SetZone).RequireAuthorization(Policies.Operator)
+            .WithSummary("Sets the agent's grid zone (one of /api/v1/carbon/zones), overriding what it reports; {\"zone\": null} clears it.");
         agents.MapGet("/{id}/readings", GetReadings)
             .WithSummary("An agent's power and energy over time, downsampled to step (ISO 8601 instants and duration; all domains summed unless domain is given).");
 
@@ -73,6 +78,22 @@ public static class AgentsApi
 
         var readings = await telemetry.ReadAsync(id, start, end, string.IsNullOrEmpty(domain) ? null : domain, cancellationToken);
         return TypedResults.Ok(new ReadingsResponse(id, domain, start, end, stepSize, ReadingDownsampler.Downsample(readings, stepSize)));
+    }
+
+    public static async Task<Results<Ok<AgentResponse>, ValidationProblem, ProblemHttpResult>> SetZone(
+        string id, SetZoneRequest request, IAgentStore agents, CarbonIntensity carbon, AgentViews views, CancellationToken cancellationToken)
+    {
+        if (request.Zone is { } zone && !(await carbon.GetZonesAsync(cancellationToken)).Contains(zone, StringComparer.Ordinal))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
+            {
+                ["zone"] = [$"'{zone}' is not a zone with intensity data; see GET /api/v1/carbon/zones."],
+            });
+        }
+
+        return await agents.SetZoneOverrideAsync(id, request.Zone, cancellationToken) && await views.GetAsync(id, cancellationToken) is { } agent
+            ? TypedResults.Ok(agent)
+            : AgentNotFound(id);
     }
 
     public static async Task<Ok<FleetSummaryResponse>> GetFleetSummary(AgentViews views, CancellationToken cancellationToken)

@@ -13,4 +13,8 @@ public interface IAgentStore
     /// <summary>Stores a heartbeat; the reported zone and labels replace the enrolled ones.</summary>
     /// <returns>False when the agent does not exist.</returns>
     Task<bool> ReportStateAsync(string agentId, AgentReportedState state, DateTimeOffset seenAt, CancellationToken cancellationToken);
+
+    /// <summary>Sets (or, with null, clears) the operator's zone for the agent; heartbeats do not change it.</summary>
+    /// <returns>False when the agent does not exist.</returns>
+    Task<bool> SetZoneOverrideAsync(string agentId, string? zone, CancellationToken cancellationToken);
 }

@@ -13,7 +13,10 @@ public enum ApiKeyRole
     Admin,
 }
 
-/// <summary>An enrolled agent: who it is and what it last reported about itself.</summary>
+/// <summary>
+/// An enrolled agent: who it is and what it last reported about itself. <see cref="Zone"/> is
+/// what the agent reports; an operator's <see cref="ZoneOverride"/> wins over it.
+/// </summary>
 public sealed record AgentRecord(
     string Id,
     string Name,
@@ -22,7 +25,12 @@ public sealed record AgentRecord(
     string CredentialHash,
     DateTimeOffset EnrolledAt,
     DateTimeOffset? LastHeartbeatAt,
-    AgentReportedState? State);
+    AgentReportedState? State,
+    string? ZoneOverride = null)
+{
+    /// <summary>The zone the agent's energy is accounted and scheduled in.</summary>
+    public string EffectiveZone => ZoneOverride ?? Zone;
+}
 
 /// <summary>State an agent reports in its heartbeat.</summary>
 public sealed record AgentReportedState(

@@ -130,6 +130,23 @@ public abstract class StorageContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AgentStore_ZoneOverride_WinsOverHeartbeatsUntilCleared()
+    {
+        await Agents.AddAsync(new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string>(), "hash-1", T0, null, null), CancellationToken.None);
+        var state = new AgentReportedState("1.0", "Linux", ".NET 10", "BR", new Dictionary<string, string>(), [], 8, 1 << 30, 0);
+
+        Assert.True(await Agents.SetZoneOverrideAsync("a1", "NO", CancellationToken.None));
+        await Agents.ReportStateAsync("a1", state, T0.AddMinutes(1), CancellationToken.None);
+        await ReopenAsync();
+
+        var agent = await Agents.GetAsync("a1", CancellationToken.None);
+        Assert.Equal(("BR", "NO", "NO"), (agent!.Zone, agent.ZoneOverride, agent.EffectiveZone));
+        Assert.True(await Agents.SetZoneOverrideAsync("a1", null, CancellationToken.None));
+        Assert.Equal("BR", (await Agents.GetAsync("a1", CancellationToken.None))!.EffectiveZone);
+        Assert.False(await Agents.SetZoneOverrideAsync("missing", "NO", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task EnrollmentToken_ConsumedOnceAndNeverAfterExpiry()
     {
         await Access.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t1", T0, T0.AddHours(1)), CancellationToken.None);

@@ -47,6 +47,10 @@ public sealed class LiteDbAgentStore : IAgentStore
             return _agents.Update(updated);
         }));
 
+    public Task<bool> SetZoneOverrideAsync(string agentId, string? zone, CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Write(_ =>
+            _agents.FindById(agentId) is { } agent && _agents.Update(AgentDocument.From(agent.ToRecord() with { ZoneOverride = zone }))));
+
     /// <summary>Storage shape: instants as UTC ticks, so nothing depends on LiteDB's date handling.</summary>
     internal sealed class AgentDocument
     {
@@ -55,6 +59,8 @@ public sealed class LiteDbAgentStore : IAgentStore
         public string Name { get; set; } = "";
 
         public string Zone { get; set; } = "";
+
+        public string? ZoneOverride { get; set; }
 
         public Dictionary<string, string> Labels { get; set; } = [];
 
@@ -71,6 +77,7 @@ public sealed class LiteDbAgentStore : IAgentStore
             Id = agent.Id,
             Name = agent.Name,
             Zone = agent.Zone,
+            ZoneOverride = agent.ZoneOverride,
             Labels = new Dictionary<string, string>(agent.Labels),
             CredentialHash = agent.CredentialHash,
             EnrolledAtTicks = agent.EnrolledAt.UtcTicks,
@@ -79,7 +86,7 @@ public sealed class LiteDbAgentStore : IAgentStore
         };
 
         public AgentRecord ToRecord() => new(Id, Name, Zone, Labels, CredentialHash, Ticks.ToInstant(EnrolledAtTicks),
-            LastHeartbeatAtTicks is { } seen ? Ticks.ToInstant(seen) : null, State?.ToRecord(Zone, Labels));
+            LastHeartbeatAtTicks is { } seen ? Ticks.ToInstant(seen) : null, State?.ToRecord(Zone, Labels), ZoneOverride);
     }
 
     internal sealed class StateDocument
