@@ -11,6 +11,27 @@ public sealed class CarbonOptions
 
     /// <summary>The trace year replayed onto the present (see <see cref="BundledTraceSource"/>).</summary>
     public int ReplayYear { get; set; } = 2022;
+
+    /// <summary>
+    /// Sources in fallback order, from <c>bundled</c>, <c>electricitymaps</c>,
+    /// <c>uk-carbon-intensity</c>; each request goes to the first that serves the zone and answers.
+    /// </summary>
+    public List<string> Sources { get; set; } = [];
+
+    /// <summary>How long answers from the sources are reused.</summary>
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Per-attempt timeout of requests to HTTP sources.</summary>
+    public TimeSpan HttpAttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Retries of a failed request to an HTTP source (exponential backoff with jitter).</summary>
+    public int HttpRetries { get; set; } = 3;
+
+    /// <summary>Delay before the first retry; later ones double.</summary>
+    public TimeSpan HttpRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The sources used when none are configured.</summary>
+    public IReadOnlyList<string> EffectiveSources => Sources.Count > 0 ? Sources : [BundledTraceSource.SourceName];
 }
 
 /// <summary>
@@ -38,7 +59,9 @@ public sealed class BundledTraceSource : ICarbonIntensitySource
         }
     }
 
-    public string Name => "bundled";
+    public const string SourceName = "bundled";
+
+    public string Name => SourceName;
 
     public Task<IReadOnlyList<string>> GetZonesAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<string>>([.. _traces.Keys.Order(StringComparer.Ordinal)]);

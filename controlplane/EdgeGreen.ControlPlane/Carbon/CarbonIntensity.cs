@@ -2,8 +2,11 @@ namespace EdgeGreen.ControlPlane.Carbon;
 
 public sealed record IntensityForecast(string Zone, DateTimeOffset GeneratedAt, string Method, IReadOnlyList<IntensityPoint> Points);
 
-/// <summary>Intensity for the rest of the control plane: the configured source, plus forecasts where it has none.</summary>
-public sealed class CarbonIntensity(ICarbonIntensitySource source, SeasonalForecaster forecaster, TimeProvider timeProvider)
+/// <summary>
+/// Intensity for the rest of the control plane: the configured sources (with fallback and
+/// caching), and EdgeGreen's forecaster wherever no source publishes a forecast for the zone.
+/// </summary>
+public sealed class CarbonIntensity(FallbackCarbonSource source, SeasonalForecaster forecaster, TimeProvider timeProvider)
 {
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
 
@@ -30,9 +33,9 @@ public sealed class CarbonIntensity(ICarbonIntensitySource source, SeasonalForec
     public async Task<IntensityForecast> GetForecastAsync(string zone, int hours, CancellationToken cancellationToken, DateTimeOffset? requestedAt = null)
     {
         var now = requestedAt is { } past && past < timeProvider.GetUtcNow() ? past : timeProvider.GetUtcNow();
-        if (source is IIntensityForecastSource forecasting)
+        if (await source.GetPublishedForecastAsync(zone, now, TimeSpan.FromHours(hours), cancellationToken) is { } published)
         {
-            return new IntensityForecast(zone, now, source.Name, await forecasting.GetForecastAsync(zone, now, TimeSpan.FromHours(hours), cancellationToken));
+            return new IntensityForecast(zone, now, published.Source, published.Points);
         }
 
         var history = await source.GetHistoryAsync(zone, now - (Hour * SeasonalForecaster.HistoryHours), now, now, cancellationToken);

@@ -64,8 +64,10 @@ public static class ControlPlaneExtensions
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapGrpcHealthChecksService();
         app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
-        // Created now so that a scrape before the first agent connects already shows the series at zero.
+        // Created now so that a scrape before the first agent connects already shows the series at
+        // zero, and so that unreadable carbon traces stop the start instead of the first request.
         app.Services.GetRequiredService<IngestMetrics>();
+        app.Services.GetRequiredService<CarbonIntensity>();
         app.MapOpenApi();
 
         app.MapGrpcService<AgentGrpcService>();
