@@ -10,8 +10,9 @@ public static class CarbonExtensions
 {
     public const string ElectricityMaps = "electricitymaps";
     public const string UkCarbonIntensity = "uk-carbon-intensity";
+    public const string WattTime = "watttime";
 
-    private static readonly string[] KnownSources = [BundledTraceSource.SourceName, ElectricityMaps, UkCarbonIntensity];
+    private static readonly string[] KnownSources = [BundledTraceSource.SourceName, ElectricityMaps, UkCarbonIntensity, WattTime];
 
     public static IHostApplicationBuilder AddCarbon(this IHostApplicationBuilder builder)
     {
@@ -25,10 +26,12 @@ public static class CarbonExtensions
             .ValidateOnStart();
         builder.Services.AddOptions<ElectricityMapsOptions>().BindConfiguration(ElectricityMapsOptions.SectionName);
         builder.Services.AddOptions<UkCarbonIntensityOptions>().BindConfiguration(UkCarbonIntensityOptions.SectionName);
+        builder.Services.AddOptions<WattTimeOptions>().BindConfiguration(WattTimeOptions.SectionName);
         builder.Services.AddMemoryCache();
 
         AddHttpSource<ElectricityMapsSource>(builder.Services);
         AddHttpSource<UkCarbonIntensitySource>(builder.Services);
+        AddHttpSource<WattTimeSource>(builder.Services);
         builder.Services.AddSingleton(sp => new FallbackCarbonSource(
             [.. sp.GetRequiredService<IOptions<CarbonOptions>>().Value.EffectiveSources.Select(name => Create(sp, name))],
             sp.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(),
@@ -45,6 +48,7 @@ public static class CarbonExtensions
         BundledTraceSource.SourceName => ActivatorUtilities.CreateInstance<BundledTraceSource>(services),
         ElectricityMaps => services.GetRequiredService<ElectricityMapsSource>(),
         UkCarbonIntensity => services.GetRequiredService<UkCarbonIntensitySource>(),
+        WattTime => services.GetRequiredService<WattTimeSource>(),
         _ => throw new InvalidOperationException($"EdgeGreen:Carbon:Sources: unknown source '{name}'."),
     };
 

@@ -132,6 +132,57 @@ public sealed class CarbonSourcesTests
     }
 
     [Fact]
+    public async Task WattTime_LogsInWithBasicAuth_ConvertsPoundsPerMwh_AndLogsInAgainAfterA401()
+    {
+        var logins = 0;
+        var refusedOnce = false;
+        await using var api = await StubServer.StartAsync(routes =>
+        {
+            routes.MapGet("/login", (HttpContext context) =>
+            {
+                var expected = "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("ada:lovelace"));
+                return context.Request.Headers.Authorization == expected
+                    ? Results.Json(new { token = $"token-{Interlocked.Increment(ref logins)}" })
+                    : Results.StatusCode(StatusCodes.Status403Forbidden);
+            });
+            routes.MapGet("/v3/historical", (HttpContext context, string region, string signal_type) =>
+            {
+                if (!refusedOnce)
+                {
+                    refusedOnce = true;
+                    return Results.StatusCode(StatusCodes.Status401Unauthorized);
+                }
+
+                return context.Request.Headers.Authorization == "Bearer token-2"
+                    ? Results.Json(new
+                    {
+                        data = Enumerable.Range(0, 12).Select(i => new { point_time = ThisHour.AddHours(-1).AddMinutes(5 * i), value = 2204.62 }),
+                        meta = new { region, signal_type, units = "lbs_co2_per_mwh", data_point_period_seconds = 300 },
+                    })
+                    : Results.StatusCode(StatusCodes.Status401Unauthorized);
+            });
+        });
+        await using var controlPlane = await StartAsync(new()
+        {
+            ["EdgeGreen:Carbon:Sources:0"] = "watttime",
+            ["EdgeGreen:Carbon:WattTime:BaseUrl"] = api.Url.ToString(),
+            ["EdgeGreen:Carbon:WattTime:Username"] = "ada",
+            ["EdgeGreen:Carbon:WattTime:Password"] = "lovelace",
+            ["EdgeGreen:Carbon:WattTime:Regions:0"] = "CAISO_NORTH",
+        });
+        using var viewer = controlPlane.CreateClient(await controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+
+        var history = await viewer.GetFromJsonAsync<JsonElement>(
+            new Uri($"/api/v1/carbon/zones/CAISO_NORTH/intensity?from={Q(ThisHour.AddHours(-1))}&to={Q(ThisHour)}", UriKind.Relative));
+
+        var points = history.GetProperty("points").EnumerateArray().ToList();
+        Assert.Equal(12, points.Count);
+        Assert.All(points, p => Assert.Equal(1000, p.GetProperty("intensityGramsPerKwh").GetDouble(), 6));
+        Assert.Equal("00:05:00", points[0].GetProperty("duration").GetString());
+        Assert.Equal(2, logins);
+    }
+
+    [Fact]
     public async Task UnknownSourceName_FailsTheStartNamingTheKey()
     {
         using var temp = new TempDirectory();
