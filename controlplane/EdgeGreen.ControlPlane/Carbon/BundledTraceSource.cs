@@ -75,7 +75,7 @@ public sealed class BundledTraceSource : ICarbonIntensitySource
 
         var points = new List<IntensityPoint>();
         var end = to < now ? to : now;
-        for (var hour = FloorToHour(from); hour < end; hour += Hour)
+        for (var hour = HistoryRanges.FloorToHour(from); hour < end; hour += Hour)
         {
             points.Add(new IntensityPoint(hour, Hour, trace.IntensityGramsPerKwh[HourOfYear(hour) % trace.IntensityGramsPerKwh.Count]));
         }
@@ -86,6 +86,4 @@ public sealed class BundledTraceSource : ICarbonIntensitySource
     private static int HourOfYear(DateTimeOffset instant) =>
         (int)(instant.UtcDateTime - new DateTime(instant.UtcDateTime.Year, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalHours;
 
-    private static DateTimeOffset FloorToHour(DateTimeOffset instant) =>
-        new(instant.UtcTicks - (instant.UtcTicks % Hour.Ticks), TimeSpan.Zero);
 }

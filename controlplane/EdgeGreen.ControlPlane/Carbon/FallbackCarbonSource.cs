@@ -41,8 +41,8 @@ public sealed partial class FallbackCarbonSource(
     public async Task<IReadOnlyList<IntensityPoint>> GetHistoryAsync(string zone, DateTimeOffset from, DateTimeOffset to, DateTimeOffset now, CancellationToken cancellationToken)
     {
         // Whole hours, so that repeated asks for "the last day" share one cache entry per hour.
-        var start = Floor(from);
-        var end = Floor(to < now ? to : now) + Hour;
+        var start = HistoryRanges.FloorToHour(from);
+        var end = HistoryRanges.FloorToHour(to < now ? to : now) + Hour;
         var points = await FirstAnswerAsync(zone, $"history|{start.UtcTicks}|{end.UtcTicks}",
             source => source.GetHistoryAsync(zone, start, end, now, cancellationToken), cancellationToken);
         return [.. points.Where(p => p.Time + p.Duration > from && p.Time < to && p.Time < now)];
@@ -59,7 +59,7 @@ public sealed partial class FallbackCarbonSource(
                 continue;
             }
 
-            var key = $"{source.Name}|{zone}|forecast|{Floor(now).UtcTicks}|{horizon.Ticks}";
+            var key = $"{source.Name}|{zone}|forecast|{HistoryRanges.FloorToHour(now).UtcTicks}|{horizon.Ticks}";
             if (cache.TryGetValue(key, out IReadOnlyList<IntensityPoint>? cached) && cached is not null)
             {
                 return (cached, source.Name);
@@ -158,7 +158,6 @@ public sealed partial class FallbackCarbonSource(
     private static bool IsSourceFailure(Exception exception, CancellationToken cancellationToken) =>
         !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
-    private static DateTimeOffset Floor(DateTimeOffset instant) => new(instant.UtcTicks - (instant.UtcTicks % Hour.Ticks), TimeSpan.Zero);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Carbon-intensity source {Source} failed, trying the next: {Reason}")]
     private partial void LogSourceFailed(string source, string reason);

@@ -35,15 +35,14 @@ public sealed class ElectricityMapsSource(HttpClient http, IOptions<ElectricityM
     {
         var points = new List<IntensityPoint>();
         var end = to < now ? to : now;
-        for (var start = Floor(from); start < end; start += MaxRange)
+        foreach (var (start, chunkEnd) in HistoryRanges.Chunks(HistoryRanges.FloorToHour(from), end, MaxRange))
         {
-            var chunkEnd = start + MaxRange < end ? start + MaxRange : end;
             var range = await SendAsync<RangeResponse>(
                 $"v3/carbon-intensity/past-range?zone={Uri.EscapeDataString(zone)}&start={Iso(start)}&end={Iso(chunkEnd)}", cancellationToken);
             points.AddRange(range.Data.Where(d => d.CarbonIntensity is not null).Select(d => new IntensityPoint(d.Datetime, Hour, d.CarbonIntensity!.Value)));
         }
 
-        return [.. points.Where(p => p.Time + p.Duration > from && p.Time < end).DistinctBy(p => p.Time).OrderBy(p => p.Time)];
+        return HistoryRanges.Within(points, from, end);
     }
 
     public async Task<IReadOnlyList<IntensityPoint>> GetForecastAsync(string zone, DateTimeOffset now, TimeSpan horizon, CancellationToken cancellationToken)
@@ -66,8 +65,6 @@ public sealed class ElectricityMapsSource(HttpClient http, IOptions<ElectricityM
         return await response.Content.ReadFromJsonAsync<T>(cancellationToken)
             ?? throw new HttpRequestException($"Electricity Maps returned an empty body for {path}.");
     }
-
-    private static DateTimeOffset Floor(DateTimeOffset instant) => new(instant.UtcTicks - (instant.UtcTicks % Hour.Ticks), TimeSpan.Zero);
 
     private static string Iso(DateTimeOffset instant) => Uri.EscapeDataString(instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
 

@@ -35,13 +35,12 @@ public sealed class UkCarbonIntensitySource(HttpClient http, IOptions<UkCarbonIn
     {
         var end = to < now ? to : now;
         var points = new List<IntensityPoint>();
-        for (var start = from; start < end; start += MaxRange)
+        foreach (var (start, chunkEnd) in HistoryRanges.Chunks(from, end, MaxRange))
         {
-            var chunkEnd = start + MaxRange < end ? start + MaxRange : end;
             points.AddRange(await ReadAsync(zone, $"{Iso(start)}/{Iso(chunkEnd)}", cancellationToken));
         }
 
-        return [.. points.Where(p => p.Time + p.Duration > from && p.Time < end).DistinctBy(p => p.Time).OrderBy(p => p.Time)];
+        return HistoryRanges.Within(points, from, end);
     }
 
     public async Task<IReadOnlyList<IntensityPoint>> GetForecastAsync(string zone, DateTimeOffset now, TimeSpan horizon, CancellationToken cancellationToken)

@@ -49,15 +49,14 @@ public sealed class WattTimeSource(HttpClient http, IOptions<WattTimeOptions> op
         EnsureServed(zone);
         var end = to < now ? to : now;
         var points = new List<IntensityPoint>();
-        for (var start = from; start < end; start += MaxRange)
+        foreach (var (start, chunkEnd) in HistoryRanges.Chunks(from, end, MaxRange))
         {
-            var chunkEnd = start + MaxRange < end ? start + MaxRange : end;
             var response = await GetAsync($"v3/historical?region={Uri.EscapeDataString(zone)}&start={Iso(start)}&end={Iso(chunkEnd)}&signal_type={options.Value.SignalType}",
                 cancellationToken);
             points.AddRange(ToPoints(response));
         }
 
-        return [.. points.Where(p => p.Time + p.Duration > from && p.Time < end).DistinctBy(p => p.Time).OrderBy(p => p.Time)];
+        return HistoryRanges.Within(points, from, end);
     }
 
     public async Task<IReadOnlyList<IntensityPoint>> GetForecastAsync(string zone, DateTimeOffset now, TimeSpan horizon, CancellationToken cancellationToken)
