@@ -1,6 +1,6 @@
 using EdgeGreen.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR]]
+// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR]]
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 switch (benchmark)
 {
@@ -12,8 +12,12 @@ switch (benchmark)
         var evalAt = Array.IndexOf(args, "--eval-dir");
         ForecastBenchmark.Run(evalAt >= 0 && evalAt + 1 < args.Length ? args[evalAt + 1] : null);
         break;
+    case "scheduling":
+        var evalDir = Array.IndexOf(args, "--eval-dir");
+        SchedulingBenchmark.Run(evalDir >= 0 && evalDir + 1 < args.Length ? args[evalDir + 1] : null);
+        break;
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR]");
+        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR]");
         return 2;
 }
 

@@ -1,0 +1,295 @@
+using System.Diagnostics;
+using EdgeGreen.ControlPlane.Carbon;
+using EdgeGreen.ControlPlane.Scheduling;
+
+namespace EdgeGreen.Benchmarks;
+
+/// <summary>
+/// Online replay of a generated job trace over real hourly intensity of four zones, with a fleet
+/// of limited capacity. Every hour the jobs that arrived in it are placed by each method with the
+/// intensity it could know then (the actual trace = perfect forecasts, or EdgeGreen's forecaster
+/// run on the history up to that hour); emissions are then counted with the actual trace.
+///
+/// The trace (seeded, so every method sees the same jobs): Poisson arrivals; durations
+/// log-uniform between 15 min and 8 h; slack (deadline − arrival − duration) uniform in 0–24 h;
+/// cores 1, 2, 4 or 8 (40/30/20/10 %) at 20 W per core; 40 % of jobs may run in any zone, the rest
+/// only in their home zone (data residency). Slots are 15 minutes.
+///
+/// Methods: run-now (earliest start, first agent with room); best-window, the Carbon Aware SDK's
+/// method (each job's lowest-intensity window among its zones, chosen without regard to capacity,
+/// then the first later start where an agent of that zone has room); EdgeGreen's planner; and a
+/// lower bound on the optimum: each job alone in its best window with perfect knowledge and no
+/// capacity limit. No schedule, the offline optimum included, can emit less than that bound, so
+/// "share of the bound's saving" understates how close a method is to the optimum.
+/// </summary>
+internal static class SchedulingBenchmark
+{
+    private const int SlotsPerHour = 4;
+    private const int HorizonHours = 48;
+    private const double WattsPerCore = 20;
+    private static readonly string[] Zones = ["BR", "ES", "NO", "US-CAL-CISO"];
+
+    public static void Run(string? evalDirectory)
+    {
+        var directory = Path.Combine(AppContext.BaseDirectory, "Carbon", "Traces", "electricitymaps");
+        var traces = Directory.EnumerateFiles(directory, "*.csv").Select(HourlyTrace.Read).ToList();
+        Console.WriteLine("Carbon-aware placement: 16 agents × 16 cores (4 per zone), 14 days from 1 March and 1 September, 15-minute slots");
+        Console.WriteLine();
+        Report("2021 (bundled, used for tuning)", traces.Where(t => t.Year == 2021).ToList());
+        Report("2022 (bundled)", traces.Where(t => t.Year == 2022).ToList());
+        if (evalDirectory is not null)
+        {
+            Report($"evaluation traces in {evalDirectory}", [.. Directory.EnumerateFiles(evalDirectory, "*_hourly.csv").Select(HourlyTrace.Read)]);
+        }
+
+        PlanningTime();
+    }
+
+    private static void Report(string title, IReadOnlyList<HourlyTrace> traces)
+    {
+        Console.WriteLine($"Emissions saved against run-now, {title}:");
+        Console.WriteLine();
+        Console.WriteLine("| load | forecasts | run-now kg | best-window saving | EdgeGreen saving | bound's saving | EdgeGreen share of bound | best-window share of bound | deadlines missed: run-now / best-window / EdgeGreen |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var (load, arrivalsPerHour) in new[] { ("moderate", 6.0), ("contended", 14.0) })
+        {
+            foreach (var perfect in new[] { true, false })
+            {
+                var totals = new double[7];
+                var jobsCount = 0;
+                foreach (var startDay in new[] { 59, 243 })
+                {
+                    var result = Simulate(traces, startDay, arrivalsPerHour, perfect, seed: startDay, out var count);
+                    jobsCount += count;
+                    for (var i = 0; i < totals.Length; i++)
+                    {
+                        totals[i] += result[i];
+                    }
+                }
+
+                var (runNow, bestWindow, edgeGreen, bound) = (totals[0], totals[1], totals[2], totals[3]);
+                Console.WriteLine($"| {load} | {(perfect ? "perfect" : "forecaster")} | {runNow / 1000:F1} | {Saving(runNow, bestWindow):P1} | {Saving(runNow, edgeGreen):P1} | " +
+                    $"{Saving(runNow, bound):P1} | {(runNow - edgeGreen) / (runNow - bound):P1} | {(runNow - bestWindow) / (runNow - bound):P1} | " +
+                    $"{totals[4]:N0} / {totals[5]:N0} / {totals[6]:N0} of {jobsCount:N0} |");
+            }
+        }
+
+        Console.WriteLine();
+    }
+
+    private static double Saving(double baseline, double value) => (baseline - value) / baseline;
+
+    /// <returns>Realised grams for run-now, best-window, EdgeGreen and the lower bound, then deadlines missed by the first three.</returns>
+    private static double[] Simulate(IReadOnlyList<HourlyTrace> traces, int startDay, double arrivalsPerHour, bool perfect, int seed, out int jobCount)
+    {
+        const int days = 14;
+        var hours = days * 24;
+        var slots = (hours + HorizonHours) * SlotsPerHour;
+        var firstHour = startDay * 24;
+        var actualHourly = Zones.ToDictionary(z => z, z => traces.Single(t => t.Zone == z).IntensityGramsPerKwh.ToArray());
+        var actual = Zones.ToDictionary(z => z, z => Expand(actualHourly[z].AsSpan(firstHour, hours + HorizonHours)));
+        var agents = Zones.SelectMany(z => Enumerable.Range(0, 4).Select(i => new PlanningAgent($"{z}-{i}", z, 16))).ToList();
+        var jobs = GenerateJobs(new Random(seed), hours, arrivalsPerHour);
+        jobCount = jobs.Count;
+        var truth = new IntensityTable(1.0 / SlotsPerHour, actual);
+
+        var calendars = Enumerable.Range(0, 3).Select(_ => new CapacityCalendar(agents, slots)).ToArray();
+        var realised = new double[7];
+        var committed = new Dictionary<PlanningJob, PlannedJob>(ReferenceEqualityComparer.Instance);
+        var planner = new CarbonPlanner();
+        var forecaster = new SeasonalForecaster();
+        for (var hour = 0; hour < hours; hour++)
+        {
+            var arrived = jobs.Where(j => j.EarliestSlot / SlotsPerHour == hour).ToList();
+            if (arrived.Count == 0)
+            {
+                continue;
+            }
+
+            var known = perfect ? truth : Forecast(actualHourly, firstHour + hour, hour, slots, forecaster);
+            foreach (var job in arrived)
+            {
+                var now = RunNow(job, calendars[0]);
+                var window = BestWindow(job, calendars[1], known);
+                realised[0] += Realised(now, job, agents, truth);
+                realised[1] += Realised(window, job, agents, truth);
+                realised[3] += LowerBound(job, truth);
+                realised[4] += Missed(now, job);
+                realised[5] += Missed(window, job);
+            }
+
+            // EdgeGreen replans every job that has not started yet together with the new arrivals,
+            // with what it knows now; started jobs keep their place.
+            var currentSlot = hour * SlotsPerHour;
+            var pending = committed.Where(c => c.Value.StartSlot >= currentSlot).Select(c => c.Key).ToList();
+            foreach (var job in pending)
+            {
+                var placement = committed[job];
+                calendars[2].Release(placement.AgentIndex, placement.StartSlot, job.DurationSlots, job.CpuCores);
+                committed.Remove(job);
+            }
+
+            var batch = pending.Select(j => j with { EarliestSlot = Math.Max(j.EarliestSlot, currentSlot) }).Concat(arrived).ToList();
+            var planned = planner.Plan(batch, calendars[2], known);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (planned[i] is { } placement)
+                {
+                    committed[batch[i]] = placement;
+                }
+            }
+        }
+
+        foreach (var (job, placement) in committed)
+        {
+            realised[2] += truth.Emissions(agents[placement.AgentIndex].Zone, placement.StartSlot, job.DurationSlots, job.PowerWatts);
+            realised[6] += placement.StartSlot + job.DurationSlots <= job.DeadlineSlot ? 0 : 1;
+        }
+
+        return realised;
+    }
+
+    private static double Realised((int Agent, int Start)? placement, PlanningJob job, List<PlanningAgent> agents, IntensityTable truth) =>
+        placement is { } p ? truth.Emissions(agents[p.Agent].Zone, p.Start, job.DurationSlots, job.PowerWatts) : 0;
+
+    private static int Missed((int Agent, int Start)? placement, PlanningJob job) =>
+        placement is { } p && p.Start + job.DurationSlots <= job.DeadlineSlot ? 0 : 1;
+
+    private static (int Agent, int Start)? RunNow(PlanningJob job, CapacityCalendar calendar)
+    {
+        for (var start = job.EarliestSlot; start + job.DurationSlots <= calendar.Slots; start++)
+        {
+            for (var agent = 0; agent < calendar.Agents.Count; agent++)
+            {
+                if (Allowed(job, calendar.Agents[agent].Zone) && calendar.Fits(agent, start, job.DurationSlots, job.CpuCores))
+                {
+                    calendar.Reserve(agent, start, job.DurationSlots, job.CpuCores);
+                    return (agent, start);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static (int Agent, int Start)? BestWindow(PlanningJob job, CapacityCalendar calendar, IntensityTable known)
+    {
+        var (zone, best) = BestWindowIgnoringCapacity(job, known);
+        for (var start = best; start + job.DurationSlots <= calendar.Slots; start++)
+        {
+            for (var agent = 0; agent < calendar.Agents.Count; agent++)
+            {
+                if (calendar.Agents[agent].Zone == zone && calendar.Fits(agent, start, job.DurationSlots, job.CpuCores))
+                {
+                    calendar.Reserve(agent, start, job.DurationSlots, job.CpuCores);
+                    return (agent, start);
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static double LowerBound(PlanningJob job, IntensityTable truth)
+    {
+        var (zone, start) = BestWindowIgnoringCapacity(job, truth);
+        return truth.Emissions(zone, start, job.DurationSlots, job.PowerWatts);
+    }
+
+    private static (string Zone, int Start) BestWindowIgnoringCapacity(PlanningJob job, IntensityTable table)
+    {
+        (string Zone, int Start, double Grams) best = (job.Zones?[0] ?? Zones[0], job.EarliestSlot, double.MaxValue);
+        foreach (var zone in Zones.Where(z => Allowed(job, z)))
+        {
+            for (var start = job.EarliestSlot; start + job.DurationSlots <= job.DeadlineSlot; start++)
+            {
+                var grams = table.Emissions(zone, start, job.DurationSlots, job.PowerWatts);
+                if (grams < best.Grams)
+                {
+                    best = (zone, start, grams);
+                }
+            }
+        }
+
+        return (best.Zone, best.Start);
+    }
+
+    private static bool Allowed(PlanningJob job, string zone) => job.Zones is null || job.Zones.Contains(zone);
+
+    /// <summary>What could be known at <paramref name="hour"/>: the past as it was, the next 48 h from the forecaster.</summary>
+    private static IntensityTable Forecast(Dictionary<string, double[]> hourly, int absoluteHour, int hour, int slots, SeasonalForecaster forecaster)
+    {
+        var table = new Dictionary<string, double[]>();
+        foreach (var zone in Zones)
+        {
+            var values = new double[slots / SlotsPerHour];
+            var history = hourly[zone].AsSpan(absoluteHour - SeasonalForecaster.HistoryHours + 1, SeasonalForecaster.HistoryHours);
+            var forecast = new double[HorizonHours];
+            forecaster.Forecast(history, forecast);
+            for (var h = 0; h < values.Length; h++)
+            {
+                values[h] = h < hour ? hourly[zone][absoluteHour - hour + h] : h == hour ? history[^1] : h - hour <= HorizonHours ? forecast[h - hour - 1] : forecast[^1];
+            }
+
+            table[zone] = Expand(values);
+        }
+
+        return new IntensityTable(1.0 / SlotsPerHour, table);
+    }
+
+    private static double[] Expand(ReadOnlySpan<double> hourly)
+    {
+        var slots = new double[hourly.Length * SlotsPerHour];
+        for (var i = 0; i < slots.Length; i++)
+        {
+            slots[i] = hourly[i / SlotsPerHour];
+        }
+
+        return slots;
+    }
+
+    private static List<PlanningJob> GenerateJobs(Random random, int hours, double arrivalsPerHour)
+    {
+        var jobs = new List<PlanningJob>();
+        var time = 0.0;
+        while (true)
+        {
+            time += -Math.Log(1 - random.NextDouble()) / arrivalsPerHour;
+            if (time >= hours)
+            {
+                return jobs;
+            }
+
+            var durationHours = Math.Exp(Math.Log(0.25) + (random.NextDouble() * (Math.Log(8) - Math.Log(0.25))));
+            var duration = Math.Max(1, (int)Math.Round(durationHours * SlotsPerHour));
+            var earliest = (int)Math.Ceiling(time * SlotsPerHour);
+            var slack = (int)(random.NextDouble() * 24 * SlotsPerHour);
+            var cores = random.NextDouble() switch { < 0.4 => 1, < 0.7 => 2, < 0.9 => 4, _ => 8 };
+            IReadOnlyList<string>? zones = random.NextDouble() < 0.4 ? null : [Zones[random.Next(Zones.Length)]];
+            jobs.Add(new PlanningJob($"job-{jobs.Count}", earliest, earliest + duration + slack, duration, cores * WattsPerCore, cores, zones));
+        }
+    }
+
+    private static void PlanningTime()
+    {
+        var random = new Random(7);
+        var zones = Enumerable.Range(0, 10).Select(i => $"Z{i}").ToList();
+        var agents = Enumerable.Range(0, 100).Select(i => new PlanningAgent($"agent-{i}", zones[i % zones.Count], 64)).ToList();
+        const int slots = HorizonHours * SlotsPerHour;
+        var intensity = new IntensityTable(1.0 / SlotsPerHour, zones.ToDictionary(z => z, _ => Enumerable.Range(0, slots).Select(_ => 50 + (400 * random.NextDouble())).ToArray()));
+        var jobs = Enumerable.Range(0, 10_000).Select(i =>
+        {
+            var duration = 1 + random.Next(8 * SlotsPerHour);
+            var earliest = random.Next(8 * SlotsPerHour);
+            return new PlanningJob($"job-{i}", earliest, Math.Min(slots, earliest + duration + random.Next(24 * SlotsPerHour)), duration, 40, 1 + random.Next(4),
+                random.NextDouble() < 0.5 ? null : [zones[random.Next(zones.Count)]]);
+        }).ToList();
+
+        new CarbonPlanner().Plan(jobs.Take(100).ToList(), new CapacityCalendar(agents, slots), intensity);
+        var stopwatch = Stopwatch.StartNew();
+        var planned = new CarbonPlanner().Plan(jobs, new CapacityCalendar(agents, slots), intensity);
+        stopwatch.Stop();
+        Console.WriteLine($"Planning time: {jobs.Count:N0} pending jobs × {agents.Count} agents × {HorizonHours} h horizon ({slots} slots): " +
+            $"{stopwatch.Elapsed.TotalMilliseconds:N0} ms; {planned.Count(p => p is not null):N0} placed, {planned.Count(p => p is { MeetsDeadline: false }):N0} past their deadline.");
+    }
+}

@@ -1,0 +1,80 @@
+using EdgeGreen.ControlPlane.Scheduling;
+
+namespace EdgeGreen.ControlPlane.Tests.Scheduling;
+
+public sealed class CarbonPlannerTests
+{
+    // Hourly slots. Zone A is cleanest at slots 3-4, zone B is flat and dirtier.
+    private static readonly IntensityTable Intensity = new(1.0, new Dictionary<string, double[]>
+    {
+        ["A"] = [300, 300, 200, 50, 60, 300, 300, 300],
+        ["B"] = [250, 250, 250, 250, 250, 250, 250, 250],
+    });
+
+    private static readonly PlanningAgent[] Agents = [new("a1", "A", 1), new("b1", "B", 1)];
+
+    [Fact]
+    public void Plan_OneJob_TakesTheCleanestWindowAndReportsItsEmissions()
+    {
+        var calendar = new CapacityCalendar(Agents, 8);
+
+        var placed = Assert.Single(new CarbonPlanner().Plan([new PlanningJob("j", 0, 8, 2, 1000, 1)], calendar, Intensity));
+
+        Assert.Equal((0, 3, true), (placed!.AgentIndex, placed.StartSlot, placed.MeetsDeadline));
+        Assert.Equal(1.0 * (50 + 60), placed.ForecastCarbonGrams, 9);
+        Assert.False(calendar.Fits(0, 3, 2, 1));
+    }
+
+    [Fact]
+    public void Plan_TwoJobsForOneCleanSlot_TheSecondTakesTheNextBestPlaceThatFits()
+    {
+        var jobs = new[] { new PlanningJob("first", 0, 8, 1, 1000, 1), new PlanningJob("second", 0, 8, 1, 1000, 1) };
+
+        var placed = new CarbonPlanner().Plan(jobs, new CapacityCalendar(Agents, 8), Intensity);
+
+        Assert.Equal([3, 4], placed.Select(p => p!.StartSlot).Order());
+        Assert.All(placed, p => Assert.Equal(0, p!.AgentIndex));
+    }
+
+    [Fact]
+    public void Plan_UrgentJobIsPlacedBeforeAFlexibleOne()
+    {
+        // Both want slot 3; only the urgent one has no other window before its deadline.
+        var flexible = new PlanningJob("flexible", 0, 8, 1, 5000, 1, ["A"]);
+        var urgent = new PlanningJob("urgent", 3, 4, 1, 10, 1, ["A"]);
+
+        var placed = new CarbonPlanner().Plan([flexible, urgent], new CapacityCalendar(Agents, 8), Intensity);
+
+        Assert.Equal(3, placed[1]!.StartSlot);
+        Assert.Equal(4, placed[0]!.StartSlot);
+        Assert.All(placed, p => Assert.True(p!.MeetsDeadline));
+    }
+
+    [Fact]
+    public void Plan_ZoneRestriction_IsRespectedEvenWhenAnotherZoneIsCleaner()
+    {
+        var placed = Assert.Single(new CarbonPlanner().Plan([new PlanningJob("j", 0, 8, 1, 1000, 1, ["B"])], new CapacityCalendar(Agents, 8), Intensity));
+
+        Assert.Equal(1, placed!.AgentIndex);
+    }
+
+    [Fact]
+    public void Plan_NoWindowMeetsTheDeadline_RunsAsSoonAsCapacityAllowsAndIsFlagged()
+    {
+        var calendar = new CapacityCalendar(Agents, 8);
+        calendar.Reserve(0, 0, 3, 1);
+        calendar.Reserve(1, 0, 2, 1);
+
+        var placed = Assert.Single(new CarbonPlanner().Plan([new PlanningJob("late", 0, 2, 2, 1000, 1)], calendar, Intensity));
+
+        Assert.Equal((1, 2, false), (placed!.AgentIndex, placed.StartSlot, placed.MeetsDeadline));
+    }
+
+    [Fact]
+    public void Plan_JobLargerThanEveryAgent_IsNotPlaced()
+    {
+        var placed = Assert.Single(new CarbonPlanner().Plan([new PlanningJob("huge", 0, 8, 1, 1000, 4)], new CapacityCalendar(Agents, 8), Intensity));
+
+        Assert.Null(placed);
+    }
+}
