@@ -85,5 +85,4 @@ public sealed class BundledTraceSource : ICarbonIntensitySource
 
     private static int HourOfYear(DateTimeOffset instant) =>
         (int)(instant.UtcDateTime - new DateTime(instant.UtcDateTime.Year, 1, 1, 0, 0, 0, DateTimeKind.Utc)).TotalHours;
-
 }

@@ -70,7 +70,7 @@ public static class CarbonApi
 
         try
         {
-            var forecast = await carbon.GetForecastAsync(zone, horizon, cancellationToken);
+            var forecast = await carbon.GetForecastAsync(zone, horizon, requestedAt: null, cancellationToken);
             return TypedResults.Ok(new ForecastResponse(zone, forecast.GeneratedAt, forecast.Method, ToResponse(forecast.Points)));
         }
         catch (UnknownZoneException unknown)

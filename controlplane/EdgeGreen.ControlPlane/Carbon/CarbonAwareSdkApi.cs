@@ -235,7 +235,7 @@ public static class CarbonAwareSdkApi
         IntensityForecast forecast;
         try
         {
-            forecast = await carbon.GetForecastAsync(location, ForecastHours, cancellationToken, asOf);
+            forecast = await carbon.GetForecastAsync(location, ForecastHours, asOf, cancellationToken);
         }
         catch (UnknownZoneException unknown)
         {

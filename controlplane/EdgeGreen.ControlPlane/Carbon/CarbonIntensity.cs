@@ -30,7 +30,7 @@ public sealed class CarbonIntensity(FallbackCarbonSource source, SeasonalForecas
     /// <paramref name="requestedAt"/>, the forecast that would have been made then (from the
     /// history available at that time only).
     /// </summary>
-    public async Task<IntensityForecast> GetForecastAsync(string zone, int hours, CancellationToken cancellationToken, DateTimeOffset? requestedAt = null)
+    public async Task<IntensityForecast> GetForecastAsync(string zone, int hours, DateTimeOffset? requestedAt, CancellationToken cancellationToken)
     {
         var now = requestedAt is { } past && past < timeProvider.GetUtcNow() ? past : timeProvider.GetUtcNow();
         if (await source.GetPublishedForecastAsync(zone, now, TimeSpan.FromHours(hours), cancellationToken) is { } published)

@@ -61,9 +61,7 @@ public sealed class ElectricityMapsSource(HttpClient http, IOptions<ElectricityM
         }
 
         using var response = await http.SendAsync(request, cancellationToken);
-        response.EnsureSuccessStatusCode();
-        return await response.Content.ReadFromJsonAsync<T>(cancellationToken)
-            ?? throw new HttpRequestException($"Electricity Maps returned an empty body for {path}.");
+        return await response.ReadJsonAsync<T>("Electricity Maps", cancellationToken);
     }
 
     private static string Iso(DateTimeOffset instant) => Uri.EscapeDataString(instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));

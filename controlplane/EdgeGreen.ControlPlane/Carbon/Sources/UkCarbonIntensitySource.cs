@@ -73,9 +73,11 @@ public sealed class UkCarbonIntensitySource(HttpClient http, IOptions<UkCarbonIn
             .Select(s => new IntensityPoint(s.From, HalfHour, (s.Intensity.Actual ?? s.Intensity.Forecast)!.Value))];
     }
 
-    private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken) =>
-        await http.GetFromJsonAsync<T>(new Uri(options.Value.BaseUrl, path), cancellationToken)
-        ?? throw new HttpRequestException($"The UK Carbon Intensity API returned an empty body for {path}.");
+    private async Task<T> GetAsync<T>(string path, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(new Uri(options.Value.BaseUrl, path), cancellationToken);
+        return await response.ReadJsonAsync<T>("The UK Carbon Intensity API", cancellationToken);
+    }
 
     /// <summary>The API's instant format: <c>2026-11-27T10:30Z</c>.</summary>
     private static string Iso(DateTimeOffset instant) => instant.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm'Z'", CultureInfo.InvariantCulture);

@@ -95,9 +95,7 @@ public sealed class WattTimeSource(HttpClient http, IOptions<WattTimeOptions> op
                 continue;
             }
 
-            response.EnsureSuccessStatusCode();
-            return await response.Content.ReadFromJsonAsync<SignalResponse>(cancellationToken)
-                ?? throw new HttpRequestException($"WattTime returned an empty body for {path}.");
+            return await response.ReadJsonAsync<SignalResponse>(Name, cancellationToken);
         }
     }
 
@@ -120,9 +118,8 @@ public sealed class WattTimeSource(HttpClient http, IOptions<WattTimeOptions> op
             request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
                 Convert.ToBase64String(Encoding.UTF8.GetBytes($"{options.Value.Username}:{options.Value.Password}")));
             using var response = await http.SendAsync(request, cancellationToken);
-            response.EnsureSuccessStatusCode();
-            var login = await response.Content.ReadFromJsonAsync<LoginResponse>(cancellationToken);
-            var token = login?.Token is { Length: > 0 } value ? value : throw new HttpRequestException("WattTime's login returned no token.");
+            var login = await response.ReadJsonAsync<LoginResponse>(Name, cancellationToken);
+            var token = login.Token is { Length: > 0 } value ? value : throw new HttpRequestException("WattTime's login returned no token.");
             _token = (token, timeProvider.GetUtcNow() + TokenLifetime);
             return token;
         }
