@@ -6,19 +6,10 @@ using Grpc.Net.Client;
 
 namespace EdgeGreen.ControlPlane.Tests;
 
-public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
+public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
 {
-    private readonly TempDirectory _temp = new();
-    private TestControlPlane _controlPlane = null!;
-
-    public async Task InitializeAsync() => _controlPlane = await TestControlPlane.StartAsync(_temp.Path,
-        settings: new Dictionary<string, string?> { ["EdgeGreen:Ingest:MaxMessageBytes"] = "65536" });
-
-    public async Task DisposeAsync()
-    {
-        await _controlPlane.DisposeAsync();
-        _temp.Dispose();
-    }
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } =
+        new Dictionary<string, string?> { ["EdgeGreen:Ingest:MaxMessageBytes"] = "65536" };
 
     public static TheoryData<string?> BadCredentials => new() { null, "egc_not-a-real-credential", "" };
 
@@ -26,7 +17,7 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [MemberData(nameof(BadCredentials))]
     public async Task Upload_MissingOrInvalidCredential_UnauthenticatedAndNothingStored(string? credential)
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
         var headers = credential is null ? [] : new Metadata { { "authorization", $"Bearer {credential}" } };
 
         var error = await Assert.ThrowsAsync<RpcException>(() => agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1)), headers));
@@ -38,7 +29,7 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [Fact]
     public async Task Heartbeat_WithoutCredential_Unauthenticated()
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await agent.Agents.HeartbeatAsync(new HeartbeatRequest { State = new AgentState() }));
 
@@ -48,15 +39,15 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [Fact]
     public async Task Register_TokenUsedTwice_SecondUseUnauthenticated()
     {
-        using var channel = GrpcChannel.ForAddress(_controlPlane.GrpcUrl);
+        using var channel = GrpcChannel.ForAddress(ControlPlane.GrpcUrl);
         var client = new AgentService.AgentServiceClient(channel);
-        var token = await _controlPlane.MintEnrollmentTokenAsync();
+        var token = await ControlPlane.MintEnrollmentTokenAsync();
         await client.RegisterAsync(new RegisterRequest { EnrollmentToken = token, Name = "first" });
 
         var error = await Assert.ThrowsAsync<RpcException>(async () => await client.RegisterAsync(new RegisterRequest { EnrollmentToken = token, Name = "second" }));
 
         Assert.Equal(StatusCode.Unauthenticated, error.StatusCode);
-        Assert.Single(await _controlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
+        Assert.Single(await ControlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
     }
 
     public static TheoryData<string> MalformedReadings => new() { "nan-energy", "negative-energy", "ten-years-ahead", "zero-interval", "sequence-not-increasing", "no-domain" };
@@ -65,7 +56,7 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [MemberData(nameof(MalformedReadings))]
     public async Task Upload_MalformedBatch_InvalidArgumentNothingStoredServerStillHealthy(string defect)
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
         var bad = RawAgent.Valid(2);
         switch (defect)
         {
@@ -89,7 +80,7 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [Fact]
     public async Task Upload_MessageOverSizeLimit_ResourceExhaustedNothingStoredServerStillHealthy()
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
         var readings = Enumerable.Range(1, 2_000).Select(i =>
         {
             var reading = RawAgent.Valid((ulong)i);
@@ -107,7 +98,7 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [Fact]
     public async Task Upload_SameBatchTwice_StoredOnceAndAckedAsDuplicate()
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
         var batch = RawAgent.Batch(RawAgent.Valid(1), RawAgent.Valid(2), RawAgent.Valid(3));
 
         var first = await agent.SendAsync(batch);
@@ -121,7 +112,7 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     [Fact]
     public async Task GrpcHealth_ReportsServing()
     {
-        using var channel = GrpcChannel.ForAddress(_controlPlane.GrpcUrl);
+        using var channel = GrpcChannel.ForAddress(ControlPlane.GrpcUrl);
 
         var response = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
 
@@ -131,18 +122,18 @@ public sealed class IngestSecurityAndValidationTests : IAsyncLifetime
     private async Task AssertNothingStoredAsync(string agentId)
     {
         Assert.Empty(await ReadAllAsync(agentId));
-        Assert.Equal(0, await _controlPlane.Service<ITelemetryStore>().GetDurableSequenceAsync(agentId, CancellationToken.None));
+        Assert.Equal(0, await ControlPlane.Service<ITelemetryStore>().GetDurableSequenceAsync(agentId, CancellationToken.None));
     }
 
     private async Task AssertStillHealthyAsync(RawAgent agent)
     {
-        using var http = _controlPlane.CreateClient();
+        using var http = ControlPlane.CreateClient();
         Assert.Equal("Healthy", await http.GetStringAsync(new Uri("/readyz", UriKind.Relative)));
         var ack = await agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1)));
         Assert.Equal(1ul, ack.DurableSequence);
-        Assert.Empty(_controlPlane.Errors.Entries);
+        Assert.Empty(ControlPlane.Errors.Entries);
     }
 
     private Task<IReadOnlyList<ReadingRecord>> ReadAllAsync(string agentId) =>
-        _controlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+        ControlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
 }

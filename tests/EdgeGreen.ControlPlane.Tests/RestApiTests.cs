@@ -5,26 +5,15 @@ using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.Tests;
 
-public sealed class RestApiTests : IAsyncLifetime
+public sealed class RestApiTests : ControlPlaneTest
 {
-    private readonly TempDirectory _temp = new();
-    private TestControlPlane _controlPlane = null!;
-
-    public async Task InitializeAsync() => _controlPlane = await TestControlPlane.StartAsync(_temp.Path);
-
-    public async Task DisposeAsync()
-    {
-        await _controlPlane.DisposeAsync();
-        _temp.Dispose();
-    }
-
     [Theory]
     [InlineData("GET", "/api/v1/agents")]
     [InlineData("GET", "/api/v1/fleet/summary")]
     [InlineData("POST", "/api/v1/enrollment-tokens")]
     public async Task Route_WithoutKey_Returns401ProblemDetails(string method, string path)
     {
-        using var http = _controlPlane.CreateClient();
+        using var http = ControlPlane.CreateClient();
 
         using var response = await http.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
 
@@ -35,7 +24,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task Route_WithUnknownKey_Returns401()
     {
-        using var http = _controlPlane.CreateClient("egk_unknown");
+        using var http = ControlPlane.CreateClient("egk_unknown");
 
         using var response = await http.GetAsync(new Uri("/api/v1/agents", UriKind.Relative));
 
@@ -47,7 +36,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [InlineData(ApiKeyRole.Operator)]
     public async Task AdminRoute_WithLesserRole_Returns403(ApiKeyRole role)
     {
-        using var http = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(role));
+        using var http = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(role));
 
         using var tokens = await http.PostAsync(new Uri("/api/v1/enrollment-tokens", UriKind.Relative), null);
         using var keys = await http.PostAsJsonAsync(new Uri("/api/v1/api-keys", UriKind.Relative), new { name = "x", role = "admin" });
@@ -59,7 +48,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task ViewerKey_ReadsAgentsAndFleet()
     {
-        using var http = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        using var http = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
 
         Assert.Equal("[]", await http.GetStringAsync(new Uri("/api/v1/agents", UriKind.Relative)));
         var summary = await http.GetFromJsonAsync<JsonElement>(new Uri("/api/v1/fleet/summary", UriKind.Relative));
@@ -70,9 +59,9 @@ public sealed class RestApiTests : IAsyncLifetime
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task BootstrapAdminKey_FileIsPrivateAndMintsUsableTokensAndKeys()
     {
-        var mode = File.GetUnixFileMode(Path.Combine(_controlPlane.DataDirectory, "admin.key"));
+        var mode = File.GetUnixFileMode(Path.Combine(ControlPlane.DataDirectory, "admin.key"));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, mode);
-        using var admin = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
 
         using var tokenResponse = await admin.PostAsync(new Uri("/api/v1/enrollment-tokens", UriKind.Relative), null);
         var token = await tokenResponse.Content.ReadFromJsonAsync<JsonElement>();
@@ -84,7 +73,7 @@ public sealed class RestApiTests : IAsyncLifetime
         Assert.True(token.GetProperty("expiresAt").GetDateTimeOffset() > DateTimeOffset.UtcNow);
         Assert.Equal(HttpStatusCode.Created, keyResponse.StatusCode);
         Assert.Equal("viewer", key.GetProperty("role").GetString());
-        using var viewer = _controlPlane.CreateClient(key.GetProperty("key").GetString());
+        using var viewer = ControlPlane.CreateClient(key.GetProperty("key").GetString());
         using var read = await viewer.GetAsync(new Uri("/api/v1/agents", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, read.StatusCode);
     }
@@ -95,7 +84,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [InlineData("{\"name\":\"\",\"role\":\"viewer\"}", "name")]
     public async Task CreateApiKey_BadRequest_Returns400NamingTheFieldAndStoresNothing(string body, string field)
     {
-        using var admin = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
 
         using var response = await admin.PostAsync(new Uri("/api/v1/api-keys", UriKind.Relative), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
@@ -107,7 +96,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task Readings_DownsamplesEnergyAndPowerPerStep()
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
         var start = new DateTimeOffset(DateTimeOffset.UtcNow.Year, DateTimeOffset.UtcNow.Month, DateTimeOffset.UtcNow.Day, 0, 0, 0, TimeSpan.Zero).AddDays(-1);
         var readings = Enumerable.Range(1, 120).SelectMany(i => new[]
         {
@@ -115,7 +104,7 @@ public sealed class RestApiTests : IAsyncLifetime
             Reading((ulong)(2 * i), start.AddSeconds(i), "gpu0", 30),
         }).ToArray();
         await agent.SendAsync(RawAgent.Batch(readings));
-        using var viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
         var query = $"from={Uri.EscapeDataString(start.ToString("O"))}&to={Uri.EscapeDataString(start.AddMinutes(5).ToString("O"))}";
 
         var all = await viewer.GetFromJsonAsync<JsonElement>(new Uri($"/api/v1/agents/{agent.AgentId}/readings?{query}&step=PT1M", UriKind.Relative));
@@ -137,8 +126,8 @@ public sealed class RestApiTests : IAsyncLifetime
     [InlineData("from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z")]
     public async Task Readings_BadQuery_Returns400(string query)
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
-        using var viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
+        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
 
         using var response = await viewer.GetAsync(new Uri($"/api/v1/agents/{agent.AgentId}/readings?{query}", UriKind.Relative));
 
@@ -148,9 +137,9 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task SetZone_OperatorOverridesReportedZone_ViewerMayNot_UnknownZoneRefused()
     {
-        using var agent = await RawAgent.EnrolAsync(_controlPlane);
-        using var operatorClient = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
-        using var viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
+        using var operatorClient = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
+        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
         var path = new Uri($"/api/v1/agents/{agent.AgentId}/zone", UriKind.Relative);
 
         using var forbidden = await viewer.PutAsJsonAsync(path, new { zone = "NO" });
@@ -172,7 +161,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task UnknownAgent_Returns404ProblemDetails()
     {
-        using var viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
 
         using var agent = await viewer.GetAsync(new Uri("/api/v1/agents/ffffffffffffffffffffffff", UriKind.Relative));
         using var readings = await viewer.GetAsync(new Uri("/api/v1/agents/ffffffffffffffffffffffff/readings", UriKind.Relative));
@@ -185,7 +174,7 @@ public sealed class RestApiTests : IAsyncLifetime
     [Fact]
     public async Task OpenApiAndHealth_ServedWithoutKey()
     {
-        using var http = _controlPlane.CreateClient();
+        using var http = ControlPlane.CreateClient();
 
         var document = await http.GetFromJsonAsync<JsonElement>(new Uri("/openapi/v1.json", UriKind.Relative));
         Assert.True(document.GetProperty("paths").TryGetProperty("/api/v1/agents/{id}/readings", out _));

@@ -5,23 +5,20 @@ using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.Tests.Carbon;
 
-public sealed class CarbonApiTests : IAsyncLifetime
+public sealed class CarbonApiTests : ControlPlaneTest
 {
-    private readonly TempDirectory _temp = new();
-    private TestControlPlane _controlPlane = null!;
     private HttpClient _viewer = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _controlPlane = await TestControlPlane.StartAsync(_temp.Path);
-        _viewer = _controlPlane.CreateClient(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        await base.InitializeAsync();
+        _viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _viewer.Dispose();
-        await _controlPlane.DisposeAsync();
-        _temp.Dispose();
+        await base.DisposeAsync();
     }
 
     [Fact]

@@ -5,23 +5,20 @@ using System.Text.Json;
 namespace EdgeGreen.ControlPlane.Tests.Carbon;
 
 /// <summary>The Carbon Aware SDK's Web API shapes, called as its clients call them: no API key.</summary>
-public sealed class CarbonAwareSdkApiTests : IAsyncLifetime
+public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
 {
-    private readonly TempDirectory _temp = new();
-    private TestControlPlane _controlPlane = null!;
     private HttpClient _client = null!;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _controlPlane = await TestControlPlane.StartAsync(_temp.Path);
-        _client = _controlPlane.CreateClient();
+        await base.InitializeAsync();
+        _client = ControlPlane.CreateClient();
     }
 
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         _client.Dispose();
-        await _controlPlane.DisposeAsync();
-        _temp.Dispose();
+        await base.DisposeAsync();
     }
 
     [Fact]

@@ -1,0 +1,20 @@
+namespace EdgeGreen.ControlPlane.Tests;
+
+/// <summary>Each test of a derived class gets its own real control plane over a fresh data directory.</summary>
+public abstract class ControlPlaneTest : IAsyncLifetime
+{
+    private readonly TempDirectory _temp = new();
+
+    internal TestControlPlane ControlPlane { get; private set; } = null!;
+
+    /// <summary>Settings on top of the test defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
+
+    public virtual async Task InitializeAsync() => ControlPlane = await TestControlPlane.StartAsync(_temp.Path, settings: Settings);
+
+    public virtual async Task DisposeAsync()
+    {
+        await ControlPlane.DisposeAsync();
+        _temp.Dispose();
+    }
+}
