@@ -35,6 +35,18 @@ public sealed class AgentMetrics(IMetricFactory factory)
     public Counter UplinkFailures { get; } = factory.CreateCounter("edgegreen_agent_uplink_failures_total",
         "Telemetry streams that ended in an error and were reconnected.");
 
+    public Counter JobsStarted { get; } = factory.CreateCounter("edgegreen_agent_jobs_started_total",
+        "Jobs the agent started.");
+
+    public Counter JobsFinished { get; } = factory.CreateCounter("edgegreen_agent_jobs_finished_total",
+        "Jobs that ended and were reported, by outcome (succeeded, failed, cancelled).", ["outcome"]);
+
+    public Counter JobReportsRefused { get; } = factory.CreateCounter("edgegreen_agent_job_reports_refused_total",
+        "Job completions the control plane refused (the lease had passed to another agent); removed from the outbox.");
+
+    public Counter JobStreamFailures { get; } = factory.CreateCounter("edgegreen_agent_job_stream_failures_total",
+        "Job assignment streams that ended in an error and were reconnected.");
+
     public Counter HeartbeatFailures { get; } = factory.CreateCounter("edgegreen_agent_heartbeat_failures_total",
         "Heartbeats that could not be delivered.");
 }

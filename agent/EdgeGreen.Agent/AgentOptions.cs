@@ -33,6 +33,17 @@ public sealed class AgentOptions
     public OutboxOptions Outbox { get; set; } = new();
 
     public CpuModelOptions CpuModel { get; set; } = new();
+
+    public JobsOptions Jobs { get; set; } = new();
+}
+
+public sealed class JobsOptions
+{
+    /// <summary>Whether the agent takes jobs from the control plane.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>How often a running job reports progress and attributed energy (which also renews its lease).</summary>
+    public TimeSpan ProgressInterval { get; set; } = TimeSpan.FromSeconds(5);
 }
 
 public sealed class UplinkOptions

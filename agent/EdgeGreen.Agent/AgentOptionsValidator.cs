@@ -38,6 +38,8 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
         Check(options.CpuModel.IdleWattsPerCpu >= 0 && double.IsFinite(options.CpuModel.IdleWattsPerCpu), "CpuModel:IdleWattsPerCpu", "must be a non-negative number.");
         Check(options.CpuModel.MaxWattsPerCpu >= options.CpuModel.IdleWattsPerCpu && double.IsFinite(options.CpuModel.MaxWattsPerCpu),
             "CpuModel:MaxWattsPerCpu", "must be a number not below IdleWattsPerCpu.");
+        Check(options.Jobs.ProgressInterval >= TimeSpan.FromMilliseconds(100) && options.Jobs.ProgressInterval <= TimeSpan.FromMinutes(10),
+            "Jobs:ProgressInterval", "must be between 00:00:00.100 and 00:10:00.");
         foreach (var (key, value) in options.Labels)
         {
             Check(key.Length is > 0 and <= 63 && value.Length <= 256, $"Labels:{key}", "must have a 1-63 character key and a value of at most 256 characters.");

@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sampling;
 using EdgeGreen.Agent.Sensors;
@@ -11,7 +12,7 @@ namespace EdgeGreen.Agent;
 public static class AgentServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the whole agent (sensors, sampling, outbox, uplink, heartbeat, metrics) to a host.
+    /// Adds the whole agent (sensors, sampling, outbox, uplink, heartbeat, jobs, metrics) to a host.
     /// A stand-alone agent finds the control plane and its enrollment token in configuration; a
     /// host that embeds the agent (the control plane's local agent) supplies both through
     /// <paramref name="embedding"/>.
@@ -46,6 +47,20 @@ public static class AgentServiceCollectionExtensions
         }
 
         services.AddSingleton<ReadingOutbox>();
+        services.AddSingleton<JobEnergyLedger>();
+        services.AddSingleton<RunningJobs>();
+        if (section.GetValue(nameof(AgentOptions.Jobs) + ":" + nameof(JobsOptions.Enabled), defaultValue: true))
+        {
+            foreach (var kind in JobKinds.BuiltIn)
+            {
+                services.AddSingleton(kind);
+            }
+
+            services.AddSingleton<JobReportOutbox>();
+            services.AddSingleton<JobRunnerService>();
+            services.AddHostedService(sp => sp.GetRequiredService<JobRunnerService>());
+        }
+
         services.AddSingleton<AgentConnection>();
         services.AddSingleton<SamplingService>();
         services.AddSingleton<UplinkService>();

@@ -125,7 +125,7 @@ internal static class SchedulingBenchmark
             foreach (var job in pending)
             {
                 var placement = committed[job];
-                calendars[2].Release(placement.AgentIndex, placement.StartSlot, job.DurationSlots, job.CpuCores);
+                calendars[2].Release(placement.AgentIndex, placement.StartSlot, job.DurationSlots, job.Demand);
                 committed.Remove(job);
             }
 
@@ -161,9 +161,9 @@ internal static class SchedulingBenchmark
         {
             for (var agent = 0; agent < calendar.Agents.Count; agent++)
             {
-                if (Allowed(job, calendar.Agents[agent].Zone) && calendar.Fits(agent, start, job.DurationSlots, job.CpuCores))
+                if (Allowed(job, calendar.Agents[agent].Zone) && calendar.Fits(agent, start, job.DurationSlots, job.Demand))
                 {
-                    calendar.Reserve(agent, start, job.DurationSlots, job.CpuCores);
+                    calendar.Reserve(agent, start, job.DurationSlots, job.Demand);
                     return (agent, start);
                 }
             }
@@ -179,9 +179,9 @@ internal static class SchedulingBenchmark
         {
             for (var agent = 0; agent < calendar.Agents.Count; agent++)
             {
-                if (calendar.Agents[agent].Zone == zone && calendar.Fits(agent, start, job.DurationSlots, job.CpuCores))
+                if (calendar.Agents[agent].Zone == zone && calendar.Fits(agent, start, job.DurationSlots, job.Demand))
                 {
-                    calendar.Reserve(agent, start, job.DurationSlots, job.CpuCores);
+                    calendar.Reserve(agent, start, job.DurationSlots, job.Demand);
                     return (agent, start);
                 }
             }

@@ -44,6 +44,9 @@ public sealed partial class ReadingOutbox : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The outbox file, shared with the job reports so that the agent keeps one outbox.</summary>
+    internal LiteDatabase Database => _database;
+
     /// <summary>Readings waiting for an acknowledgement.</summary>
     public long Depth
     {

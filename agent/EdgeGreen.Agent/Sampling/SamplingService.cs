@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sensors;
 using Microsoft.Extensions.Options;
@@ -11,6 +12,7 @@ namespace EdgeGreen.Agent.Sampling;
 public sealed partial class SamplingService(
     IEnumerable<IEnergySensor> sensors,
     ReadingOutbox outbox,
+    JobEnergyLedger ledger,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
@@ -53,6 +55,7 @@ public sealed partial class SamplingService(
                 }
 
                 outbox.Append(sensor.Id, plausible);
+                ledger.Record(plausible);
                 foreach (var delta in plausible)
                 {
                     metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);

@@ -29,6 +29,9 @@ public sealed partial class AgentConnection(
     public async Task<TelemetryService.TelemetryServiceClient> GetTelemetryClientAsync(CancellationToken cancellationToken) =>
         new(await GetChannelAsync(cancellationToken));
 
+    public async Task<JobService.JobServiceClient> GetJobClientAsync(CancellationToken cancellationToken) =>
+        new(await GetChannelAsync(cancellationToken));
+
     /// <summary>The agent's id, once enrolled.</summary>
     public string? AgentId => _identity?.AgentId;
 

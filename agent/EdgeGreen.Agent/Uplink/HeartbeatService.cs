@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
+using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Sensors;
 using EdgeGreen.Contracts.V1;
 using Grpc.Core;
@@ -7,10 +8,15 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.Agent.Uplink;
 
-/// <summary>Reports the agent's state (versions, zone, labels, sensors, capacity) every <see cref="AgentOptions.HeartbeatInterval"/>.</summary>
+/// <summary>
+/// Reports the agent's state (versions, zone, labels, sensors, capacity, job kinds) and the jobs it
+/// is running, which renews their leases, every <see cref="AgentOptions.HeartbeatInterval"/>.
+/// </summary>
 public sealed partial class HeartbeatService(
     AgentConnection connection,
     IEnumerable<IEnergySensor> sensors,
+    IEnumerable<IJobKind> jobKinds,
+    RunningJobs runningJobs,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
@@ -28,7 +34,9 @@ public sealed partial class HeartbeatService(
             {
                 var headers = await connection.GetCallHeadersAsync(stoppingToken);
                 var client = await connection.GetAgentClientAsync(stoppingToken);
-                await client.HeartbeatAsync(new HeartbeatRequest { State = DescribeState() }, headers,
+                var request = new HeartbeatRequest { State = DescribeState() };
+                request.RunningJobIds.Add(runningJobs.Ids);
+                await client.HeartbeatAsync(request, headers,
                     deadline: timeProvider.GetUtcNow().UtcDateTime + options.Value.HeartbeatInterval, cancellationToken: stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -59,6 +67,7 @@ public sealed partial class HeartbeatService(
             },
         };
         state.Labels.Add(options.Value.Labels);
+        state.JobKinds.Add(jobKinds.Select(k => k.Name));
         foreach (var descriptor in sensors.SelectMany(s => s.Describe()))
         {
             state.Sensors.Add(new SensorInfo

@@ -1,4 +1,4 @@
-using System.Xml;
+using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
@@ -57,7 +57,7 @@ public static class AgentsApi
             errors["from"] = ["from must be before to."];
         }
 
-        if (!TryParseDuration(step ?? "PT1M", out var stepSize) || stepSize <= TimeSpan.Zero)
+        if (!Durations.TryParse(step ?? "PT1M", out var stepSize) || stepSize <= TimeSpan.Zero)
         {
             errors["step"] = ["step must be a positive ISO 8601 duration, e.g. PT1M."];
         }
@@ -101,26 +101,6 @@ public static class AgentsApi
         var agents = await views.ListAsync(cancellationToken);
         var online = agents.Where(a => a.Status == AgentViews.Online).ToList();
         return TypedResults.Ok(new FleetSummaryResponse(agents.Count, online.Count, online.Sum(a => a.PowerWatts), agents.Sum(a => a.EnergyJoules)));
-    }
-
-    /// <summary>ISO 8601 durations (<c>PT1M</c>) as the API documents, and .NET's <c>00:01:00</c> as a courtesy.</summary>
-    private static bool TryParseDuration(string text, out TimeSpan duration)
-    {
-        if (text.StartsWith('P') || text.StartsWith("-P", StringComparison.Ordinal))
-        {
-            try
-            {
-                duration = XmlConvert.ToTimeSpan(text);
-                return true;
-            }
-            catch (FormatException)
-            {
-                duration = default;
-                return false;
-            }
-        }
-
-        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out duration);
     }
 
     private static ProblemHttpResult AgentNotFound(string id) =>

@@ -4,6 +4,7 @@ using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Api;
 using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Ingest;
+using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.LocalAgent;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
@@ -35,6 +36,7 @@ public static class ControlPlaneExtensions
         builder.AddIngest();
         builder.AddApi();
         builder.AddCarbon();
+        builder.AddJobs();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
@@ -67,6 +69,7 @@ public static class ControlPlaneExtensions
         // Created now so that a scrape before the first agent connects already shows the series at
         // zero, and so that unreadable carbon traces stop the start instead of the first request.
         app.Services.GetRequiredService<IngestMetrics>();
+        app.Services.GetRequiredService<JobMetrics>();
         app.Services.GetRequiredService<CarbonIntensity>();
         app.MapOpenApi();
 
@@ -76,6 +79,7 @@ public static class ControlPlaneExtensions
         app.MapAccessApi();
         app.MapCarbonApi();
         app.MapCarbonAwareSdkApi();
+        app.MapJobs();
         return app;
     }
 

@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
@@ -11,6 +12,7 @@ namespace EdgeGreen.ControlPlane.Ingest;
 public sealed partial class AgentGrpcService(
     IAgentStore agents,
     IAccessStore access,
+    JobScheduler scheduler,
     TimeProvider timeProvider,
     ILogger<AgentGrpcService> logger) : AgentService.AgentServiceBase
 {
@@ -56,11 +58,14 @@ public sealed partial class AgentGrpcService(
             Truncate(state.AgentVersion), Truncate(state.OsDescription), Truncate(state.RuntimeVersion), state.Zone, state.Labels.ToDictionary(),
             [.. state.Sensors.Select(s => new SensorRecord(Truncate(s.Id), Truncate(s.Kind), Truncate(s.Domain),
                 s.Provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled))],
-            Math.Max(0, state.Capacity?.CpuCores ?? 0), Math.Max(0, state.Capacity?.MemoryBytes ?? 0), Math.Max(0, state.Capacity?.Gpus ?? 0));
+            Math.Max(0, state.Capacity?.CpuCores ?? 0), Math.Max(0, state.Capacity?.MemoryBytes ?? 0), Math.Max(0, state.Capacity?.Gpus ?? 0),
+            [.. state.JobKinds.Take(64).Select(Truncate)]);
         if (!await agents.ReportStateAsync(context.AgentId(), reported, now, context.CancellationToken))
         {
             throw new RpcException(new Status(StatusCode.NotFound, "The agent is not enrolled."));
         }
+
+        await scheduler.RenewAsync(context.AgentId(), [.. request.RunningJobIds.Take(4096)], context.CancellationToken);
 
         return new HeartbeatResponse { ServerTime = Timestamp.FromDateTimeOffset(now) };
     }

@@ -40,7 +40,7 @@ public sealed class CarbonPlanner
                 continue;
             }
 
-            calendar.Release(current.AgentIndex, current.StartSlot, job.DurationSlots, job.CpuCores);
+            calendar.Release(current.AgentIndex, current.StartSlot, job.DurationSlots, job.Demand);
             var candidate = Place(job, calendar, intensity, zones);
             if (candidate is { MeetsDeadline: true } && candidate.ForecastCarbonGrams < current.ForecastCarbonGrams)
             {
@@ -50,10 +50,10 @@ public sealed class CarbonPlanner
 
             if (candidate is not null)
             {
-                calendar.Release(candidate.AgentIndex, candidate.StartSlot, job.DurationSlots, job.CpuCores);
+                calendar.Release(candidate.AgentIndex, candidate.StartSlot, job.DurationSlots, job.Demand);
             }
 
-            calendar.Reserve(current.AgentIndex, current.StartSlot, job.DurationSlots, job.CpuCores);
+            calendar.Reserve(current.AgentIndex, current.StartSlot, job.DurationSlots, job.Demand);
         }
 
         return placements;
@@ -95,7 +95,7 @@ public sealed class CarbonPlanner
 
         if (best is { } chosen)
         {
-            calendar.Reserve(chosen.Agent, chosen.Start, job.DurationSlots, job.CpuCores);
+            calendar.Reserve(chosen.Agent, chosen.Start, job.DurationSlots, job.Demand);
             return new PlannedJob(job.Id, chosen.Agent, chosen.Start, chosen.Grams, MeetsDeadline: true);
         }
 
@@ -116,7 +116,7 @@ public sealed class CarbonPlanner
 
                 if (FirstFitting(agents, start, job, calendar) is { } agent)
                 {
-                    calendar.Reserve(agent, start, job.DurationSlots, job.CpuCores);
+                    calendar.Reserve(agent, start, job.DurationSlots, job.Demand);
                     return new PlannedJob(job.Id, agent, start, intensity.Emissions(zone, start, job.DurationSlots, job.PowerWatts),
                         MeetsDeadline: start + job.DurationSlots <= job.DeadlineSlot);
                 }
@@ -130,7 +130,7 @@ public sealed class CarbonPlanner
     {
         foreach (var agent in agents)
         {
-            if (calendar.Fits(agent, start, job.DurationSlots, job.CpuCores))
+            if (calendar.Fits(agent, start, job.DurationSlots, job.Demand))
             {
                 return agent;
             }

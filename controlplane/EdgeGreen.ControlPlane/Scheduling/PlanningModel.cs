@@ -1,12 +1,19 @@
 namespace EdgeGreen.ControlPlane.Scheduling;
 
-/// <summary>An agent as the planner sees it: where it draws power and how many cores it offers.</summary>
-public sealed record PlanningAgent(string Id, string Zone, int CpuCores);
+/// <summary>An agent as the planner sees it: where it draws power and what it offers (memory unbounded unless given).</summary>
+public sealed record PlanningAgent(string Id, string Zone, int CpuCores, long MemoryBytes = long.MaxValue, int Gpus = 0)
+{
+    public ResourceDemand Capacity => new(CpuCores, MemoryBytes, Gpus);
+}
+
+/// <summary>What a job holds on its agent while it runs.</summary>
+public readonly record struct ResourceDemand(int CpuCores, long MemoryBytes = 0, int Gpus = 0);
 
 /// <summary>
 /// A job to place, in whole slots counted from the calendar's origin: it may start at
 /// <paramref name="EarliestSlot"/> or later and should finish by <paramref name="DeadlineSlot"/>
-/// (exclusive). <paramref name="Zones"/> restricts placement (null: anywhere).
+/// (exclusive). <paramref name="Zones"/> restricts placement (null: anywhere), and so does
+/// <paramref name="EligibleAgents"/> (indexes into the calendar's agents; null: any agent).
 /// </summary>
 public sealed record PlanningJob(
     string Id,
@@ -15,28 +22,38 @@ public sealed record PlanningJob(
     int DurationSlots,
     double PowerWatts,
     int CpuCores,
-    IReadOnlyList<string>? Zones = null);
+    IReadOnlyList<string>? Zones = null,
+    long MemoryBytes = 0,
+    int Gpus = 0,
+    IReadOnlySet<int>? EligibleAgents = null)
+{
+    public ResourceDemand Demand => new(CpuCores, MemoryBytes, Gpus);
+}
 
 /// <summary>Where and when a job runs, with its expected emissions there and if run at once.</summary>
 public sealed record PlannedJob(string JobId, int AgentIndex, int StartSlot, double ForecastCarbonGrams, bool MeetsDeadline);
 
-/// <summary>Free cores per agent per slot; reservations are whole slots.</summary>
+/// <summary>Free cores, memory and GPUs per agent per slot; reservations are whole slots.</summary>
 public sealed class CapacityCalendar
 {
     private readonly int[][] _free;
+    private readonly long[][] _freeMemory;
+    private readonly int[][] _freeGpus;
 
     public CapacityCalendar(IReadOnlyList<PlanningAgent> agents, int slots)
     {
         Agents = agents;
         Slots = slots;
         _free = [.. agents.Select(a => Enumerable.Repeat(a.CpuCores, slots).ToArray())];
+        _freeMemory = [.. agents.Select(a => Enumerable.Repeat(a.MemoryBytes, slots).ToArray())];
+        _freeGpus = [.. agents.Select(a => Enumerable.Repeat(a.Gpus, slots).ToArray())];
     }
 
     public IReadOnlyList<PlanningAgent> Agents { get; }
 
     public int Slots { get; }
 
-    public bool Fits(int agent, int start, int duration, int cores)
+    public bool Fits(int agent, int start, int duration, ResourceDemand demand)
     {
         if (start < 0 || start + duration > Slots)
         {
@@ -46,7 +63,25 @@ public sealed class CapacityCalendar
         var free = _free[agent];
         for (var slot = start; slot < start + duration; slot++)
         {
-            if (free[slot] < cores)
+            if (free[slot] < demand.CpuCores)
+            {
+                return false;
+            }
+        }
+
+        return (demand.MemoryBytes == 0 || AllAtLeast(_freeMemory[agent], start, duration, demand.MemoryBytes))
+            && (demand.Gpus == 0 || AllAtLeast(_freeGpus[agent], start, duration, demand.Gpus));
+    }
+
+    public void Reserve(int agent, int start, int duration, ResourceDemand demand) => Add(agent, start, duration, demand, -1);
+
+    public void Release(int agent, int start, int duration, ResourceDemand demand) => Add(agent, start, duration, demand, 1);
+
+    private static bool AllAtLeast<T>(T[] free, int start, int duration, T needed) where T : System.Numerics.INumber<T>
+    {
+        for (var slot = start; slot < start + duration; slot++)
+        {
+            if (free[slot] < needed)
             {
                 return false;
             }
@@ -55,16 +90,15 @@ public sealed class CapacityCalendar
         return true;
     }
 
-    public void Reserve(int agent, int start, int duration, int cores) => Add(agent, start, duration, -cores);
-
-    public void Release(int agent, int start, int duration, int cores) => Add(agent, start, duration, cores);
-
-    private void Add(int agent, int start, int duration, int cores)
+    /// <summary>Clipped to the calendar, so that a reservation may start before it or run past its end.</summary>
+    private void Add(int agent, int start, int duration, ResourceDemand demand, int sign)
     {
-        var free = _free[agent];
-        for (var slot = start; slot < start + duration; slot++)
+        var (free, memory, gpus) = (_free[agent], _freeMemory[agent], _freeGpus[agent]);
+        for (var slot = Math.Max(0, start); slot < Math.Min(Slots, start + duration); slot++)
         {
-            free[slot] += cores;
+            free[slot] += sign * demand.CpuCores;
+            memory[slot] += sign * demand.MemoryBytes;
+            gpus[slot] += sign * demand.Gpus;
         }
     }
 }

@@ -42,7 +42,8 @@ public sealed record AgentReportedState(
     IReadOnlyList<SensorRecord> Sensors,
     int CpuCores,
     long MemoryBytes,
-    int Gpus);
+    int Gpus,
+    IReadOnlyList<string> JobKinds);
 
 public sealed record SensorRecord(string Id, string Kind, string Domain, ReadingProvenance Provenance);
 

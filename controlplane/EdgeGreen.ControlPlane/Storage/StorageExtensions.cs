@@ -13,6 +13,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IAgentStore, LiteDbAgentStore>();
         builder.Services.AddSingleton<ITelemetryStore, LiteDbTelemetryStore>();
         builder.Services.AddSingleton<IAccessStore, LiteDbAccessStore>();
+        builder.Services.AddSingleton<IJobStore, LiteDbJobStore>();
         return builder;
     }
 }

@@ -22,7 +22,7 @@ public sealed class CarbonPlannerTests
 
         Assert.Equal((0, 3, true), (placed!.AgentIndex, placed.StartSlot, placed.MeetsDeadline));
         Assert.Equal(1.0 * (50 + 60), placed.ForecastCarbonGrams, 9);
-        Assert.False(calendar.Fits(0, 3, 2, 1));
+        Assert.False(calendar.Fits(0, 3, 2, new ResourceDemand(1)));
     }
 
     [Fact]
@@ -62,8 +62,8 @@ public sealed class CarbonPlannerTests
     public void Plan_NoWindowMeetsTheDeadline_RunsAsSoonAsCapacityAllowsAndIsFlagged()
     {
         var calendar = new CapacityCalendar(Agents, 8);
-        calendar.Reserve(0, 0, 3, 1);
-        calendar.Reserve(1, 0, 2, 1);
+        calendar.Reserve(0, 0, 3, new ResourceDemand(1));
+        calendar.Reserve(1, 0, 2, new ResourceDemand(1));
 
         var placed = Assert.Single(new CarbonPlanner().Plan([new PlanningJob("late", 0, 2, 2, 1000, 1)], calendar, Intensity));
 

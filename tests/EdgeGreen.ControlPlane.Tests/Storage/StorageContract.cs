@@ -113,7 +113,7 @@ public abstract class StorageContract : IAsyncLifetime
         var agent = new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "hash-1", T0, null, null);
         await Agents.AddAsync(agent, CancellationToken.None);
         var state = new AgentReportedState("1.0", "Linux", ".NET 10", "NO", new Dictionary<string, string> { ["gpu"] = "a100" },
-            [new SensorRecord("rapl", "rapl", "cpu.package", ReadingProvenance.Measured)], 8, 1 << 30, 1);
+            [new SensorRecord("rapl", "rapl", "cpu.package", ReadingProvenance.Measured)], 8, 1 << 30, 1, ["burn"]);
 
         Assert.True(await Agents.ReportStateAsync("a1", state, T0.AddMinutes(1), CancellationToken.None));
         Assert.False(await Agents.ReportStateAsync("missing", state, T0, CancellationToken.None));
@@ -125,6 +125,7 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Equal("a100", found.Labels["gpu"]);
         Assert.Equal(T0.AddMinutes(1), found.LastHeartbeatAt);
         Assert.Equal("rapl", Assert.Single(found.State!.Sensors).Id);
+        Assert.Equal(["burn"], found.State.JobKinds);
         Assert.Null(await Agents.FindByCredentialHashAsync("hash-2", CancellationToken.None));
         Assert.Single(await Agents.ListAsync(CancellationToken.None));
     }
@@ -133,7 +134,7 @@ public abstract class StorageContract : IAsyncLifetime
     public async Task AgentStore_ZoneOverride_WinsOverHeartbeatsUntilCleared()
     {
         await Agents.AddAsync(new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string>(), "hash-1", T0, null, null), CancellationToken.None);
-        var state = new AgentReportedState("1.0", "Linux", ".NET 10", "BR", new Dictionary<string, string>(), [], 8, 1 << 30, 0);
+        var state = new AgentReportedState("1.0", "Linux", ".NET 10", "BR", new Dictionary<string, string>(), [], 8, 1 << 30, 0, []);
 
         Assert.True(await Agents.SetZoneOverrideAsync("a1", "NO", CancellationToken.None));
         await Agents.ReportStateAsync("a1", state, T0.AddMinutes(1), CancellationToken.None);

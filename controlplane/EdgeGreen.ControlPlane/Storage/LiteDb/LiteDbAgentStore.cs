@@ -105,6 +105,8 @@ public sealed class LiteDbAgentStore : IAgentStore
 
         public int Gpus { get; set; }
 
+        public List<string> JobKinds { get; set; } = [];
+
         public static StateDocument From(AgentReportedState state) => new()
         {
             AgentVersion = state.AgentVersion,
@@ -114,10 +116,11 @@ public sealed class LiteDbAgentStore : IAgentStore
             CpuCores = state.CpuCores,
             MemoryBytes = state.MemoryBytes,
             Gpus = state.Gpus,
+            JobKinds = [.. state.JobKinds],
         };
 
         public AgentReportedState ToRecord(string zone, IReadOnlyDictionary<string, string> labels) => new(AgentVersion, OsDescription, RuntimeVersion,
-            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance))], CpuCores, MemoryBytes, Gpus);
+            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance))], CpuCores, MemoryBytes, Gpus, JobKinds);
     }
 
     internal sealed class SensorDocument

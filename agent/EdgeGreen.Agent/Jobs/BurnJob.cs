@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace EdgeGreen.Agent.Jobs;
+
+/// <summary>
+/// CPU work for a given time: <c>threads</c> dedicated threads (default 1, at most 256) each spin
+/// on integer arithmetic for <c>duration</c> (ISO 8601, at most 7 days). It draws real power,
+/// so it is the reference load for energy measurement and for the scheduler.
+/// </summary>
+public sealed class BurnJob : IJobKind
+{
+    public const string KindName = "burn";
+    public const string DurationParameter = "duration";
+    public const string ThreadsParameter = "threads";
+
+    private const int MaxThreads = 256;
+    private static readonly TimeSpan MaxDuration = TimeSpan.FromDays(7);
+
+    public string Name => KindName;
+
+    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
+    {
+        var errors = new Dictionary<string, string>();
+        if (!parameters.TryGetValue(DurationParameter, out var durationText) || !Durations.TryParse(durationText, out var duration)
+            || duration <= TimeSpan.Zero || duration > MaxDuration)
+        {
+            errors[DurationParameter] = "duration is required: a positive ISO 8601 duration of at most 7 days, e.g. PT30S.";
+        }
+
+        if (parameters.TryGetValue(ThreadsParameter, out var threadsText)
+            && !(int.TryParse(threadsText, NumberStyles.None, CultureInfo.InvariantCulture, out var threads) && threads is >= 1 and <= MaxThreads))
+        {
+            errors[ThreadsParameter] = $"threads must be a whole number from 1 to {MaxThreads}.";
+        }
+
+        foreach (var unknown in parameters.Keys.Where(k => k is not DurationParameter and not ThreadsParameter))
+        {
+            errors[unknown] = $"burn takes only {DurationParameter} and {ThreadsParameter}.";
+        }
+
+        return errors;
+    }
+
+    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) =>
+        parameters.TryGetValue(DurationParameter, out var text) && Durations.TryParse(text, out var duration) ? duration : null;
+
+    public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
+    {
+        if (Validate(execution.Parameters) is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Values));
+        }
+
+        var duration = ImpliedDuration(execution.Parameters)!.Value;
+        var threads = execution.Parameters.TryGetValue(ThreadsParameter, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 1;
+        var started = Stopwatch.GetTimestamp();
+        var workers = Enumerable.Range(0, threads)
+            .Select(_ => Task.Factory.StartNew(() => Spin(started, duration, cancellationToken), cancellationToken,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default))
+            .ToArray();
+        var all = Task.WhenAll(workers);
+        while (!all.IsCompleted)
+        {
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(250), CancellationToken.None));
+            execution.ReportProgress(Math.Min(1, Stopwatch.GetElapsedTime(started) / duration));
+        }
+
+        await all;
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    private static ulong Spin(long started, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        // xorshift keeps the core busy on work the JIT cannot fold away.
+        var state = 0x9E3779B97F4A7C15UL;
+        while (Stopwatch.GetElapsedTime(started) < duration)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            for (var i = 0; i < 100_000; i++)
+            {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+            }
+        }
+
+        return state;
+    }
+}

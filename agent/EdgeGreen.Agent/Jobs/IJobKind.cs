@@ -1,0 +1,35 @@
+namespace EdgeGreen.Agent.Jobs;
+
+/// <summary>
+/// A kind of work an agent can run (<c>burn</c>, later training and inference). The control plane
+/// validates a submission's parameters with the same kind before it accepts the job, so a job
+/// never reaches an agent with parameters it cannot run.
+/// </summary>
+public interface IJobKind
+{
+    /// <summary>The name jobs use in their <c>kind</c> field.</summary>
+    string Name { get; }
+
+    /// <summary>Problems with the parameters, keyed by parameter name; empty when they are valid.</summary>
+    IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters);
+
+    /// <summary>How long the parameters say the job runs, when they say so (a burn's <c>duration</c>).</summary>
+    TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters);
+
+    /// <summary>Runs the job to the end; throws <see cref="OperationCanceledException"/> when stopped.</summary>
+    Task RunAsync(JobExecution execution, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// One run of a job on this agent. <c>CpuCores</c> is what the job reserved; <c>ReportProgress</c>
+/// records the share of the work done (0 to 1), which the runner sends on.
+/// </summary>
+public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, string> Parameters, int CpuCores, Action<double> ReportProgress);
+
+/// <summary>The job kinds built into the agent.</summary>
+public static class JobKinds
+{
+    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob()];
+
+    public static IJobKind? Find(string name) => BuiltIn.FirstOrDefault(k => k.Name == name);
+}

@@ -1,0 +1,117 @@
+using EdgeGreen.ControlPlane.Ingest;
+using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.Contracts.V1;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+
+namespace EdgeGreen.ControlPlane.Jobs;
+
+[Authorize(Policy = Policies.Agent)]
+public sealed partial class JobGrpcService(
+    JobScheduler scheduler,
+    JobDispatcher dispatcher,
+    IHostApplicationLifetime lifetime,
+    ILogger<JobGrpcService> logger) : JobService.JobServiceBase
+{
+    private const int MaxRunningJobs = 4096;
+    private const int MaxErrorLength = 2000;
+
+    public override async Task Watch(WatchJobsRequest request, IServerStreamWriter<JobCommand> responseStream, ServerCallContext context)
+    {
+        if (request.RunningJobIds.Count > MaxRunningJobs)
+        {
+            throw Invalid($"at most {MaxRunningJobs} running jobs may be named.");
+        }
+
+        var agentId = context.AgentId();
+        using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var channel = dispatcher.Connect(agentId);
+        try
+        {
+            // The greeting tells the agent that the stream is open before any job is due.
+            await responseStream.WriteAsync(new JobCommand(), stream.Token);
+            await scheduler.ConnectAsync(agentId, [.. request.RunningJobIds], stream.Token);
+            LogWatching(agentId, request.RunningJobIds.Count);
+            await foreach (var command in channel.Reader.ReadAllAsync(stream.Token))
+            {
+                await responseStream.WriteAsync(command, stream.Token);
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The control plane is shutting down; reconnect."));
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The agent hung up.
+        }
+        finally
+        {
+            dispatcher.Disconnect(agentId, channel);
+            scheduler.RequestReplan();
+        }
+    }
+
+    public override async Task<ReportProgressResponse> ReportProgress(ReportProgressRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.JobId) || !double.IsFinite(request.Fraction) || !double.IsFinite(request.EnergyJoules) || request.EnergyJoules < 0)
+        {
+            throw Invalid("job_id is required, fraction must be finite and energy_joules finite and not negative.");
+        }
+
+        try
+        {
+            return await scheduler.ReportProgressAsync(context.AgentId(), request, context.CancellationToken);
+        }
+        catch (JobStateException ex)
+        {
+            throw StateError(ex);
+        }
+    }
+
+    public override async Task<CompleteJobResponse> Complete(CompleteJobRequest request, ServerCallContext context)
+    {
+        if (string.IsNullOrEmpty(request.JobId))
+        {
+            throw Invalid("job_id is required.");
+        }
+
+        if (request.Outcome == JobOutcome.Unspecified)
+        {
+            throw Invalid("outcome is required.");
+        }
+
+        if (request.StartedAt is null || request.FinishedAt is null || request.FinishedAt.ToDateTimeOffset() < request.StartedAt.ToDateTimeOffset())
+        {
+            throw Invalid("started_at and finished_at are required, and finished_at may not be before started_at.");
+        }
+
+        if (!double.IsFinite(request.EnergyJoules) || request.EnergyJoules < 0)
+        {
+            throw Invalid("energy_joules must be finite and not negative.");
+        }
+
+        if (request.Error.Length > MaxErrorLength)
+        {
+            throw Invalid($"error may be at most {MaxErrorLength} characters.");
+        }
+
+        try
+        {
+            await scheduler.CompleteAsync(context.AgentId(), request, context.CancellationToken);
+            return new CompleteJobResponse();
+        }
+        catch (JobStateException ex)
+        {
+            throw StateError(ex);
+        }
+    }
+
+    private static RpcException StateError(JobStateException ex) =>
+        new(new Status(ex.NotFound ? StatusCode.NotFound : StatusCode.FailedPrecondition, ex.Message));
+
+    private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} is watching for jobs ({Running} running)")]
+    private partial void LogWatching(string agentId, int running);
+}

@@ -1,0 +1,101 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LiteDB;
+
+namespace EdgeGreen.ControlPlane.Storage.LiteDb;
+
+/// <summary>
+/// Jobs as JSON bodies beside the fields the queries filter on (status, name, submission time),
+/// so that the record can grow without a mapping per field.
+/// </summary>
+public sealed class LiteDbJobStore : IJobStore
+{
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+    private static readonly string[] ActiveStatuses = [nameof(JobStatus.Pending), nameof(JobStatus.Held), nameof(JobStatus.Running)];
+
+    private readonly LiteDbDatabase _database;
+    private readonly ILiteCollection<JobDocument> _jobs;
+
+    public LiteDbJobStore(LiteDbDatabase database)
+    {
+        _database = database;
+        _jobs = database.Database.GetCollection<JobDocument>("jobs");
+        _jobs.EnsureIndex(j => j.Status);
+        _jobs.EnsureIndex(j => j.Name);
+        _jobs.EnsureIndex(j => j.SubmittedAtTicks);
+    }
+
+    public Task AddAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        _database.Write(_ => _jobs.Insert(JobDocument.From(job)));
+        return Task.CompletedTask;
+    }
+
+    public Task<JobRecord?> GetAsync(string jobId, CancellationToken cancellationToken) =>
+        Task.FromResult(_jobs.FindById(jobId)?.ToRecord());
+
+    public Task<bool> UpdateAsync(JobRecord job, CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Write(_ => _jobs.Update(JobDocument.From(job))));
+
+    public Task UpdateManyAsync(IReadOnlyCollection<JobRecord> jobs, CancellationToken cancellationToken)
+    {
+        if (jobs.Count > 0)
+        {
+            _database.Write(_ => _jobs.Update(jobs.Select(JobDocument.From)));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<JobRecord>> ListAsync(JobQuery query, CancellationToken cancellationToken)
+    {
+        var status = query.Status?.ToString();
+        var found = _jobs.Query()
+            .Where(j => (status == null || j.Status == status) && (query.Name == null || j.Name == query.Name))
+            .OrderByDescending(j => j.SubmittedAtTicks)
+            .Limit(query.Limit)
+            .ToList();
+        return Task.FromResult<IReadOnlyList<JobRecord>>([.. found.Select(j => j.ToRecord())]);
+    }
+
+    public Task<IReadOnlyList<JobRecord>> ListActiveAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<JobRecord>>(
+            [.. _jobs.Find(Query.In(nameof(JobDocument.Status), new BsonArray(ActiveStatuses.Select(s => new BsonValue(s))))).Select(j => j.ToRecord())
+                .OrderBy(j => j.SubmittedAt)]);
+
+    public Task<IReadOnlyList<JobRecord>> ListSucceededAsync(string name, int limit, CancellationToken cancellationToken)
+    {
+        var succeeded = nameof(JobStatus.Succeeded);
+        return Task.FromResult<IReadOnlyList<JobRecord>>([.. _jobs.Query()
+            .Where(j => j.Name == name && j.Status == succeeded)
+            .OrderByDescending(j => j.SubmittedAtTicks)
+            .Limit(limit)
+            .ToList()
+            .Select(j => j.ToRecord())]);
+    }
+
+    internal sealed class JobDocument
+    {
+        public string Id { get; set; } = "";
+
+        public string Name { get; set; } = "";
+
+        public string Status { get; set; } = "";
+
+        public long SubmittedAtTicks { get; set; }
+
+        public string Body { get; set; } = "";
+
+        public static JobDocument From(JobRecord job) => new()
+        {
+            Id = job.Id,
+            Name = job.Name,
+            Status = job.Status.ToString(),
+            SubmittedAtTicks = job.SubmittedAt.UtcTicks,
+            Body = System.Text.Json.JsonSerializer.Serialize(job, Json),
+        };
+
+        public JobRecord ToRecord() => System.Text.Json.JsonSerializer.Deserialize<JobRecord>(Body, Json)
+            ?? throw new InvalidDataException($"Job {Id} has an empty body.");
+    }
+}

@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using EdgeGreen.Agent.Jobs;
+
+namespace EdgeGreen.Agent.Tests.Jobs;
+
+public sealed class BurnJobTests
+{
+    private readonly BurnJob _burn = new();
+
+    [Fact]
+    public async Task RunAsync_ForItsDuration_KeepsItsThreadsBusyAndReportsFullProgress()
+    {
+        var progress = new List<double>();
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+
+        await _burn.RunAsync(new JobExecution("j", Parameters(("duration", "PT0.6S"), ("threads", "2")), 2, progress.Add), CancellationToken.None);
+
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.6), TimeSpan.FromSeconds(10));
+        // Two spinning threads use close to two cores; a third is the least a shared machine gives.
+        Assert.True(Process.GetCurrentProcess().TotalProcessorTime - cpuBefore > TimeSpan.FromSeconds(0.4));
+        Assert.Equal(1, progress[^1]);
+    }
+
+    [Fact]
+    public async Task RunAsync_Cancelled_StopsPromptly()
+    {
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        var clock = Stopwatch.StartNew();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            _burn.RunAsync(new JobExecution("j", Parameters(("duration", "PT1H")), 1, _ => { }), cancellation.Token));
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [InlineData("duration", "PT0S")]
+    [InlineData("duration", "soon")]
+    [InlineData("duration", "P8D")]
+    [InlineData("threads", "0")]
+    [InlineData("threads", "-1")]
+    [InlineData("threads", "1.5")]
+    [InlineData("colour", "blue")]
+    public void Validate_BadParameter_NamesIt(string name, string value)
+    {
+        var parameters = new Dictionary<string, string> { ["duration"] = "PT1S", [name] = value };
+
+        Assert.Contains(name, _burn.Validate(parameters).Keys);
+    }
+
+    [Fact]
+    public void Validate_MissingDuration_IsAnError() => Assert.Contains("duration", _burn.Validate(new Dictionary<string, string>()).Keys);
+
+    [Fact]
+    public void ImpliedDuration_IsTheDurationParameter() =>
+        Assert.Equal(TimeSpan.FromMinutes(90), _burn.ImpliedDuration(Parameters(("duration", "PT1H30M"))));
+
+    private static Dictionary<string, string> Parameters(params (string Key, string Value)[] values) => values.ToDictionary(v => v.Key, v => v.Value);
+}
