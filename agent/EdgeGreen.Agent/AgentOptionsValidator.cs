@@ -42,7 +42,7 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
             "Jobs:ProgressInterval", "must be between 00:00:00.100 and 00:10:00.");
         foreach (var (key, value) in options.Labels)
         {
-            Check(key.Length is > 0 and <= 63 && value.Length <= 256, $"Labels:{key}", "must have a 1-63 character key and a value of at most 256 characters.");
+            Check(key.Length is > 0 and <= 63 && value is { Length: <= 256 }, $"Labels:{key}", "must have a 1-63 character key and a value of at most 256 characters.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

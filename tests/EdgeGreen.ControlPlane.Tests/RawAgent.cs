@@ -14,6 +14,8 @@ internal sealed class RawAgent(GrpcChannel channel, string agentId, string crede
 
     public TelemetryService.TelemetryServiceClient Telemetry { get; } = new(channel);
 
+    public JobService.JobServiceClient Jobs { get; } = new(channel);
+
     public AgentService.AgentServiceClient Agents { get; } = new(channel);
 
     public static async Task<RawAgent> EnrolAsync(TestControlPlane controlPlane, string name = "raw-agent")

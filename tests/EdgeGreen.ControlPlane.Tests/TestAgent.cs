@@ -36,10 +36,13 @@ internal sealed class TestAgent : IAsyncDisposable
 
     public AgentConnection Connection => _host.Services.GetRequiredService<AgentConnection>();
 
-    public static async Task<TestAgent> StartAsync(Uri controlPlane, string? enrollmentToken, string dataDirectory)
+    public T Service<T>() where T : notnull => _host.Services.GetRequiredService<T>();
+
+    public static async Task<TestAgent> StartAsync(Uri controlPlane, string? enrollmentToken, string dataDirectory,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development, DisableDefaults = true });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["EdgeGreen:Agent:ControlPlaneUrl"] = controlPlane.ToString(),
             ["EdgeGreen:Agent:EnrollmentToken"] = enrollmentToken,
@@ -50,7 +53,13 @@ internal sealed class TestAgent : IAsyncDisposable
             ["EdgeGreen:Agent:HeartbeatInterval"] = "00:00:01",
             ["EdgeGreen:Agent:Uplink:ReconnectMinDelay"] = "00:00:00.100",
             ["EdgeGreen:Agent:Uplink:ReconnectMaxDelay"] = "00:00:01",
-        });
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            values[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(values);
         var errors = new ErrorLog();
         builder.Logging.AddProvider(errors);
         builder.Services.AddEdgeGreenAgent(builder.Configuration.GetSection(AgentOptions.SectionName));

@@ -130,7 +130,7 @@ public sealed class CarbonPlanner
     {
         foreach (var agent in agents)
         {
-            if (calendar.Fits(agent, start, job.DurationSlots, job.Demand))
+            if ((job.EligibleAgents is null || job.EligibleAgents.Contains(agent)) && calendar.Fits(agent, start, job.DurationSlots, job.Demand))
             {
                 return agent;
             }

@@ -77,4 +77,32 @@ public sealed class CarbonPlannerTests
 
         Assert.Null(placed);
     }
+
+    [Fact]
+    public void Plan_JobLimitedToEligibleAgents_SkipsTheCleanerAgentItMayNotUse()
+    {
+        var placed = Assert.Single(new CarbonPlanner().Plan([new PlanningJob("j", 0, 8, 1, 1000, 1, EligibleAgents: new HashSet<int> { 1 })],
+            new CapacityCalendar(Agents, 8), Intensity));
+
+        Assert.Equal(1, placed!.AgentIndex);
+    }
+
+    [Fact]
+    public void Plan_MemoryAndGpus_AreCapacityLikeCores()
+    {
+        PlanningAgent[] agents = [new("a1", "A", 8, MemoryBytes: 4 << 20, Gpus: 1)];
+        var jobs = new[]
+        {
+            new PlanningJob("first", 0, 8, 2, 1000, 1, MemoryBytes: 3 << 20),
+            new PlanningJob("second", 0, 8, 2, 1000, 1, MemoryBytes: 3 << 20),
+            new PlanningJob("gpu", 0, 8, 1, 1000, 1, Gpus: 2),
+        };
+
+        var placed = new CarbonPlanner().Plan(jobs, new CapacityCalendar(agents, 8), Intensity);
+
+        // Eight cores are free, but the memory allows one of the two at a time.
+        Assert.NotEqual(placed[0]!.StartSlot, placed[1]!.StartSlot);
+        Assert.True(Math.Abs(placed[0]!.StartSlot - placed[1]!.StartSlot) >= 2);
+        Assert.Null(placed[2]);
+    }
 }

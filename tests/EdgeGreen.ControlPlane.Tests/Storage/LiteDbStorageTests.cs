@@ -15,11 +15,11 @@ public sealed class LiteDbStorageTests : StorageContract
         _temp.Dispose();
     }
 
-    protected override Task<(ITelemetryStore, IAgentStore, IAccessStore)> OpenAsync()
+    protected override Task<Stores> OpenAsync()
     {
         _database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = _temp.Path }));
-        return Task.FromResult<(ITelemetryStore, IAgentStore, IAccessStore)>(
-            (new LiteDbTelemetryStore(_database), new LiteDbAgentStore(_database), new LiteDbAccessStore(_database)));
+        return Task.FromResult(new Stores(
+            new LiteDbTelemetryStore(_database), new LiteDbAgentStore(_database), new LiteDbAccessStore(_database), new LiteDbJobStore(_database)));
     }
 
     protected override Task CloseAsync()

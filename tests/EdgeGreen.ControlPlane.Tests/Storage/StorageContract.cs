@@ -16,12 +16,14 @@ public abstract class StorageContract : IAsyncLifetime
 
     protected IAccessStore Access { get; private set; } = null!;
 
-    public async Task InitializeAsync() => (Telemetry, Agents, Access) = await OpenAsync();
+    protected IJobStore Jobs { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
 
     /// <summary>Opens (or reopens, over the same data) the stores under test.</summary>
-    protected abstract Task<(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access)> OpenAsync();
+    protected abstract Task<Stores> OpenAsync();
 
     /// <summary>Closes the stores so that <see cref="ReopenAsync"/> reads what was made durable.</summary>
     protected abstract Task CloseAsync();
@@ -29,8 +31,80 @@ public abstract class StorageContract : IAsyncLifetime
     protected async Task ReopenAsync()
     {
         await CloseAsync();
-        (Telemetry, Agents, Access) = await OpenAsync();
+        Use(await OpenAsync());
     }
+
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs) = stores;
+
+    [Fact]
+    public async Task Jobs_RoundTripEveryFieldAcrossReopen()
+    {
+        var job = Job("j1", "train", T0) with
+        {
+            StatusReason = "why",
+            PlannedStart = T0.AddHours(3),
+            AgentId = "a1",
+            Zone = "ES",
+            ForecastIntensityGramsPerKwh = 101.5,
+            ForecastCarbonGrams = 2.5,
+            RunNowCarbonGrams = 4.25,
+            MeetsDeadline = true,
+            Attempts = 2,
+            StartedAt = T0.AddHours(3).AddTicks(7),
+            FinishedAt = T0.AddHours(4),
+            Progress = 1,
+            EnergyJoules = 3_600_000,
+            EnergyProvenance = ReadingProvenance.Measured,
+            RealisedIntensityGramsPerKwh = 99.125,
+            CarbonGrams = 99.125,
+            RunNowRealisedCarbonGrams = 140,
+            Status = JobStatus.Succeeded,
+        };
+        await Jobs.AddAsync(job, CancellationToken.None);
+
+        await ReopenAsync();
+        var stored = await Jobs.GetAsync("j1", CancellationToken.None);
+
+        Assert.NotNull(stored);
+        Assert.Equal(job with { Parameters = stored.Parameters, Placement = stored.Placement }, stored);
+        Assert.Equal(job.Parameters, stored.Parameters);
+        Assert.Equal(job.Placement.AgentLabels, stored.Placement.AgentLabels);
+        Assert.Equal(job.Placement.Zones, stored.Placement.Zones);
+        Assert.Null(await Jobs.GetAsync("missing", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Jobs_ListByStatusAndName_NewestFirst_AndActiveOnesForTheScheduler()
+    {
+        await Jobs.AddAsync(Job("old", "train", T0), CancellationToken.None);
+        await Jobs.AddAsync(Job("new", "train", T0.AddMinutes(1)) with { Status = JobStatus.Running }, CancellationToken.None);
+        await Jobs.AddAsync(Job("done", "train", T0.AddMinutes(2)) with { Status = JobStatus.Succeeded }, CancellationToken.None);
+        await Jobs.AddAsync(Job("other", "infer", T0.AddMinutes(3)) with { Status = JobStatus.Held }, CancellationToken.None);
+
+        Assert.Equal(["other", "done", "new", "old"], (await Jobs.ListAsync(new JobQuery(), CancellationToken.None)).Select(j => j.Id));
+        Assert.Equal(["done", "new"], (await Jobs.ListAsync(new JobQuery(Name: "train", Limit: 2), CancellationToken.None)).Select(j => j.Id));
+        Assert.Equal(["done"], (await Jobs.ListAsync(new JobQuery(JobStatus.Succeeded), CancellationToken.None)).Select(j => j.Id));
+        Assert.Equal(["old", "new", "other"], (await Jobs.ListActiveAsync(CancellationToken.None)).Select(j => j.Id));
+        Assert.Equal(["done"], (await Jobs.ListSucceededAsync("train", 10, CancellationToken.None)).Select(j => j.Id));
+    }
+
+    [Fact]
+    public async Task Jobs_UpdateMany_ReplacesEachAndLeavesTheRest()
+    {
+        await Jobs.AddAsync(Job("a", "x", T0), CancellationToken.None);
+        await Jobs.AddAsync(Job("b", "x", T0), CancellationToken.None);
+
+        await Jobs.UpdateManyAsync([Job("a", "x", T0) with { Status = JobStatus.Cancelled }], CancellationToken.None);
+
+        Assert.Equal(JobStatus.Cancelled, (await Jobs.GetAsync("a", CancellationToken.None))!.Status);
+        Assert.Equal(JobStatus.Pending, (await Jobs.GetAsync("b", CancellationToken.None))!.Status);
+        Assert.False(await Jobs.UpdateAsync(Job("ghost", "x", T0), CancellationToken.None));
+    }
+
+    private static JobRecord Job(string id, string name, DateTimeOffset submittedAt) => new(
+        id, name, "burn", new Dictionary<string, string> { ["duration"] = "PT1H" }, submittedAt, submittedAt, submittedAt.AddHours(8),
+        TimeSpan.FromHours(1), EstimateSource.Submitted, 120.5, EstimateSource.History, new JobResources(2, 1 << 30, 1),
+        new JobPlacement(new Dictionary<string, string> { ["site"] = "lab" }, ["ES", "NO"]), true, 50, 1e6, JobStatus.Pending);
 
     [Fact]
     public async Task Append_OverlappingResend_StoresEachSequenceOnce()
@@ -179,3 +253,6 @@ public abstract class StorageContract : IAsyncLifetime
         [.. Enumerable.Range((int)first, (int)(last - first + 1))
             .Select(i => new ReadingRecord(i, T0.AddSeconds(i), TimeSpan.FromSeconds(1), "s", "cpu.package", i * 1.5, ReadingProvenance.Modelled))];
 }
+
+/// <summary>One implementation's stores, opened over the same data.</summary>
+public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs);

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EdgeGreen.ControlPlane.Carbon;
+using EdgeGreen.ControlPlane.Jobs;
+using EdgeGreen.Contracts.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace EdgeGreen.ControlPlane.Tests.Jobs;
+
+public sealed class JobExecutionTests : JobsTest
+{
+    [Fact]
+    public async Task Submit_BurnWithoutDeadline_RunsAtOnceAndRecordsEnergyAndEmissions()
+    {
+        var agent = await StartAgentAsync();
+
+        var submitted = await SubmitAcceptedAsync(Burn("nightly-burn", "PT1S", new { estimatedPowerWatts = 5.0 }));
+
+        Assert.Equal("pending", submitted.GetProperty("status").GetString());
+        Assert.Equal(agent.Connection.AgentId, submitted.GetProperty("agentId").GetString());
+        Assert.Equal("ES", submitted.GetProperty("zone").GetString());
+        Assert.True(submitted.GetProperty("meetsDeadline").GetBoolean());
+        Assert.True(submitted.GetProperty("plannedStart").GetDateTimeOffset() - DateTimeOffset.UtcNow < TimeSpan.FromSeconds(5));
+        // Five watts for a second is 5 J; at a few hundred g/kWh that is well under a gram but not zero.
+        Assert.InRange(Number(submitted, "forecastCarbonGrams")!.Value, 1e-6, 0.01);
+        Assert.Equal(Number(submitted, "forecastCarbonGrams"), Number(submitted, "runNowCarbonGrams"));
+
+        var done = await WaitForStatusAsync(submitted.GetProperty("id").GetString()!, "succeeded", TimeSpan.FromSeconds(30));
+
+        var started = done.GetProperty("startedAt").GetDateTimeOffset();
+        var finished = done.GetProperty("finishedAt").GetDateTimeOffset();
+        Assert.InRange(finished - started, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(15));
+        Assert.True(started >= done.GetProperty("submittedAt").GetDateTimeOffset().AddSeconds(-1));
+        Assert.Equal(1, done.GetProperty("attempts").GetInt32());
+        Assert.Equal("modelled", done.GetProperty("energyProvenance").GetString());
+        var energy = Number(done, "energyJoules")!.Value;
+        Assert.True(energy > 0.5, $"a one-second burn used {energy} J");
+        var intensity = Number(done, "realisedIntensityGramsPerKwh")!.Value;
+        Assert.InRange(intensity, 1, 2000);
+        Assert.Equal(energy / 3_600_000 * intensity, Number(done, "carbonGrams")!.Value, 9);
+        Assert.NotNull(Number(done, "runNowRealisedCarbonGrams"));
+        Assert.Equal(Number(done, "runNowRealisedCarbonGrams")!.Value - Number(done, "carbonGrams")!.Value, Number(done, "savedCarbonGrams")!.Value, 9);
+
+        // A second run of the same name without estimates takes them from the first.
+        var again = await SubmitAcceptedAsync(new { name = "nightly-burn", kind = "burn", parameters = new { duration = "PT1S" } });
+        Assert.Equal("history", again.GetProperty("durationEstimate").GetString());
+        Assert.Equal("history", again.GetProperty("powerEstimate").GetString());
+        Assert.Equal(energy / (finished - started).TotalSeconds, Number(again, "estimatedPowerWatts")!.Value, 6);
+    }
+
+    [Fact]
+    public async Task Submit_WithSlack_PlansTheCleanestWindowBeforeTheDeadline_AndCancelsBeforeItStarts()
+    {
+        await StartAgentAsync();
+        var now = DateTimeOffset.UtcNow;
+
+        var submitted = await SubmitAcceptedAsync(Burn("flexible", "PT1H", new { estimatedPowerWatts = 100.0, deadline = now.AddHours(24) }));
+
+        var planned = submitted.GetProperty("plannedStart").GetDateTimeOffset();
+        Assert.InRange(planned, now.AddSeconds(-1), now.AddHours(23).AddMinutes(1));
+        var forecast = (await ControlPlane.Service<CarbonIntensity>().GetForecastAsync("ES", 26, null, CancellationToken.None)).Points
+            .Where(p => p.Time + TimeSpan.FromHours(1) <= now.AddHours(24)).ToList();
+        // Any one-hour window starting inside hour H lies in H and H+1, so the best window can be no
+        // dirtier than the best such pair's worse hour.
+        var bound = forecast.Zip(forecast.Skip(1), (a, b) => Math.Max(a.IntensityGramsPerKwh, b.IntensityGramsPerKwh)).Min();
+        var plannedIntensity = Number(submitted, "forecastIntensityGramsPerKwh")!.Value;
+        Assert.True(plannedIntensity <= bound + 1e-9, $"planned at {plannedIntensity} g/kWh, but a window at or below {bound} exists");
+        Assert.True(Number(submitted, "forecastCarbonGrams") <= Number(submitted, "runNowCarbonGrams"));
+        Assert.Equal(100.0 * 3600 / 3_600_000 * plannedIntensity, Number(submitted, "forecastCarbonGrams")!.Value, 6);
+
+        var id = submitted.GetProperty("id").GetString()!;
+        using var cancel = await Client.PostAsync($"/api/v1/jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+        var cancelled = await GetJobAsync(id);
+        Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
+        Assert.Equal(0, cancelled.GetProperty("attempts").GetInt32());
+        using var again = await Client.PostAsync($"/api/v1/jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Submit_AcrossZones_GoesWhereTheGridIsCleanest_WithinItsPlacement()
+    {
+        var spain = await StartAgentAsync("ES", "madrid", site: "lab");
+        var norway = await StartAgentAsync("NO", "oslo", site: "dc");
+        var carbon = ControlPlane.Service<CarbonIntensity>();
+        var current = new Dictionary<string, double>();
+        foreach (var zone in new[] { "ES", "NO" })
+        {
+            current[zone] = (await carbon.GetCurrentAsync(zone, CancellationToken.None))!.IntensityGramsPerKwh;
+        }
+
+        var anywhere = await SubmitAcceptedAsync(Burn("anywhere", "PT1S", new { estimatedDuration = "PT5M", deadline = DateTimeOffset.UtcNow.AddMinutes(30) }));
+        var labelled = await SubmitAcceptedAsync(Burn("labelled", "PT1S", new { placement = new { agentLabels = new { site = "lab" } } }));
+        var zoned = await SubmitAcceptedAsync(Burn("zoned", "PT1S", new { placement = new { zones = new[] { "NO" } } }));
+
+        // Running at once in either zone is a feasible plan, so the chosen one is no dirtier than the cleaner of them.
+        Assert.True(Number(anywhere, "forecastIntensityGramsPerKwh") <= current.Values.Min() + 1e-9,
+            $"planned at {Number(anywhere, "forecastIntensityGramsPerKwh")} g/kWh in {anywhere.GetProperty("zone")}; now ES is {current["ES"]}, NO {current["NO"]}");
+        Assert.Equal(spain.Connection.AgentId, labelled.GetProperty("agentId").GetString());
+        Assert.Equal(norway.Connection.AgentId, zoned.GetProperty("agentId").GetString());
+        await WaitForStatusAsync(labelled.GetProperty("id").GetString()!, "succeeded", TimeSpan.FromSeconds(30));
+        await WaitForStatusAsync(zoned.GetProperty("id").GetString()!, "succeeded", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Submit_DeadlineTooCloseForItsLength_RunsAtOnceAndIsFlagged()
+    {
+        await StartAgentAsync();
+
+        var submitted = await SubmitAcceptedAsync(Burn("late", "PT1S", new { estimatedDuration = "PT2H", deadline = DateTimeOffset.UtcNow.AddHours(1) }));
+
+        Assert.False(submitted.GetProperty("meetsDeadline").GetBoolean());
+        Assert.True(submitted.GetProperty("plannedStart").GetDateTimeOffset() - DateTimeOffset.UtcNow < TimeSpan.FromSeconds(5));
+        Assert.Contains("deadline", submitted.GetProperty("statusReason").GetString());
+        await WaitForStatusAsync(submitted.GetProperty("id").GetString()!, "succeeded", TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Cancel_RunningJob_TheAgentStopsIt()
+    {
+        await StartAgentAsync();
+        var id = (await SubmitAcceptedAsync(Burn("long", "PT5M", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
+        await WaitForStatusAsync(id, "running", TimeSpan.FromSeconds(20));
+
+        using var cancel = await Client.PostAsync($"/api/v1/jobs/{id}/cancel", null);
+        Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
+
+        var cancelled = await WaitForStatusAsync(id, "cancelled", TimeSpan.FromSeconds(20));
+        Assert.Contains("Cancelled by a user", cancelled.GetProperty("statusReason").GetString());
+        Assert.True(cancelled.GetProperty("finishedAt").GetDateTimeOffset() - cancelled.GetProperty("startedAt").GetDateTimeOffset() < TimeSpan.FromMinutes(1));
+        Assert.NotNull(Number(cancelled, "energyJoules"));
+    }
+
+    [Fact]
+    public async Task Overrun_OfTheEnergyBudget_StopsTheJob()
+    {
+        await StartAgentAsync();
+        // The estimate (0.01 W) fits the 2 J budget; the real draw of a busy core does not for long.
+        var id = (await SubmitAcceptedAsync(Burn("runaway", "PT5M", new { estimatedPowerWatts = 0.001, energyBudgetJoules = 2.0 })))
+            .GetProperty("id").GetString()!;
+
+        var stopped = await WaitForStatusAsync(id, "stopped", TimeSpan.FromSeconds(30));
+
+        Assert.Contains("energy budget", stopped.GetProperty("statusReason").GetString());
+        Assert.True(stopped.GetProperty("overBudget").GetBoolean());
+        Assert.True(Number(stopped, "energyJoules") > 2);
+    }
+
+    [Fact]
+    public async Task LostLease_QueuesTheJobAgain_AndAnotherAgentRunsIt()
+    {
+        using var vanishing = await RawAgent.EnrolAsync(ControlPlane, "vanishing");
+        var jobs = vanishing.Jobs;
+        var state = new AgentState { Zone = "ES", Capacity = new Capacity { CpuCores = 4 } };
+        state.JobKinds.Add("burn");
+        await vanishing.Agents.HeartbeatAsync(new HeartbeatRequest { State = state }, vanishing.Headers);
+        using (var watch = jobs.Watch(new WatchJobsRequest(), vanishing.Headers))
+        {
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+            var id = (await SubmitAcceptedAsync(Burn("orphan", "PT1S", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(id, watch.ResponseStream.Current.Assign.JobId);
+            Assert.Equal(1, watch.ResponseStream.Current.Assign.Attempt);
+        }
+
+        // The raw agent neither heartbeats nor reports: its lease runs out and the job waits for another agent.
+        var orphan = (await Client.GetFromJsonAsync<JsonElement>("/api/v1/jobs")).EnumerateArray().Single();
+        var orphanId = orphan.GetProperty("id").GetString()!;
+        var requeued = await WaitForStatusAsync(orphanId, "pending", TimeSpan.FromSeconds(20));
+        Assert.Equal(JsonValueKind.Null, requeued.GetProperty("agentId").ValueKind);
+        Assert.Equal(1, ControlPlane.Service<JobMetrics>().LeasesLost.Value);
+
+        var rescuer = await StartAgentAsync(name: "rescuer");
+        var done = await WaitForStatusAsync(orphanId, "succeeded", TimeSpan.FromSeconds(30));
+        Assert.Equal(rescuer.Connection.AgentId, done.GetProperty("agentId").GetString());
+        Assert.Equal(2, done.GetProperty("attempts").GetInt32());
+
+        var late = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
+        {
+            JobId = orphanId,
+            Outcome = JobOutcome.Succeeded,
+            StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
+            FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            EnergyJoules = 1,
+        }, vanishing.Headers));
+        Assert.Equal(StatusCode.FailedPrecondition, late.StatusCode);
+        Assert.Equal(rescuer.Connection.AgentId, (await GetJobAsync(orphanId)).GetProperty("agentId").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_WithNoAgent_StaysPendingWithTheReason()
+    {
+        var submitted = await SubmitAcceptedAsync(Burn("waiting", "PT1S"));
+
+        Assert.Equal("pending", submitted.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, submitted.GetProperty("plannedStart").ValueKind);
+        Assert.Contains("No agent is connected", submitted.GetProperty("statusReason").GetString());
+        Assert.Equal("parameters", submitted.GetProperty("durationEstimate").GetString());
+        Assert.Equal("default", submitted.GetProperty("powerEstimate").GetString());
+    }
+}

@@ -1,0 +1,102 @@
+using System.Net;
+
+namespace EdgeGreen.ControlPlane.Tests.Jobs;
+
+public sealed class JobSubmissionTests : JobsTest
+{
+    public static TheoryData<string, object> InvalidJobs => new()
+    {
+        { "name", new { kind = "burn", parameters = new { duration = "PT1S" } } },
+        { "kind", new { name = "x", kind = "mine-bitcoin", parameters = new { duration = "PT1S" } } },
+        { "parameters.duration", new { name = "x", kind = "burn", parameters = new { duration = "forever" } } },
+        { "parameters.threads", new { name = "x", kind = "burn", parameters = new { duration = "PT1S", threads = 0 } } },
+        { "parameters.nested", new { name = "x", kind = "burn", parameters = new { duration = "PT1S", nested = new { a = 1 } } } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "2030-01-02T00:00:00Z", deadline = "2030-01-01T00:00:00Z" } },
+        { "estimatedDuration", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, estimatedDuration = "PT100H" } },
+        { "estimatedPowerWatts", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, estimatedPowerWatts = -3 } },
+        { "carbonBudgetGrams", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, carbonBudgetGrams = 0 } },
+        { "resources", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, resources = new { cpuCores = -1 } } },
+        { "placement.zones", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, placement = new { zones = new[] { "ATLANTIS" } } } },
+    };
+
+    [Theory]
+    [MemberData(nameof(InvalidJobs))]
+    public async Task Submit_Invalid_Returns400NamingTheFieldAndStoresNothing(string field, object job)
+    {
+        var (status, body) = await SubmitAsync(job);
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.True(body.GetProperty("errors").TryGetProperty(field, out _), $"expected an error for {field}: {body}");
+        Assert.Equal(0, await CountJobsAsync());
+    }
+
+    [Fact]
+    public async Task Submit_OverItsCarbonBudget_Returns422WithTheReasonAndStoresNothing()
+    {
+        await StartAgentAsync();
+
+        // A kilowatt for an hour is a kilowatt-hour: hundreds of grams in any bundled zone.
+        var (status, body) = await SubmitAsync(Burn("greedy", "PT1H", new { estimatedPowerWatts = 1000.0, carbonBudgetGrams = 1.0 }));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("carbon budget", body.GetProperty("detail").GetString());
+        Assert.True(body.GetProperty("forecastCarbonGrams").GetDouble() > 1);
+        Assert.Equal(0, await CountJobsAsync());
+    }
+
+    [Fact]
+    public async Task Submit_OverItsEnergyBudget_Returns422()
+    {
+        await StartAgentAsync();
+
+        var (status, body) = await SubmitAsync(Burn("hungry", "PT10S", new { estimatedPowerWatts = 100.0, energyBudgetJoules = 10.0 }));
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, status);
+        Assert.Contains("energy budget", body.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Submit_WithoutOperatorRole_IsForbidden()
+    {
+        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(EdgeGreen.ControlPlane.Storage.ApiKeyRole.Viewer));
+
+        using var response = await viewer.PostAsync("/api/v1/jobs", System.Net.Http.Json.JsonContent.Create(Burn("x", "PT1S")));
+
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+    }
+}
+
+public sealed class JobHoldAndFlagPolicyTests : JobsTest
+{
+    protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
+    {
+        ["EdgeGreen:Scheduling:OverBudget"] = "Hold",
+        ["EdgeGreen:Scheduling:Overrun"] = "Flag",
+    };
+
+    [Fact]
+    public async Task Submit_OverBudgetUnderHoldPolicy_IsStoredHeldWithTheReason()
+    {
+        await StartAgentAsync();
+
+        var held = await SubmitAcceptedAsync(Burn("greedy", "PT1H", new { estimatedPowerWatts = 1000.0, carbonBudgetGrams = 1.0 }));
+
+        Assert.Equal("held", held.GetProperty("status").GetString());
+        Assert.Contains("carbon budget", held.GetProperty("statusReason").GetString());
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Equal("held", (await GetJobAsync(held.GetProperty("id").GetString()!)).GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task Overrun_UnderFlagPolicy_FinishesFlagged()
+    {
+        await StartAgentAsync();
+
+        var id = (await SubmitAcceptedAsync(Burn("runaway", "PT2S", new { estimatedPowerWatts = 0.001, energyBudgetJoules = 0.5 })))
+            .GetProperty("id").GetString()!;
+
+        var done = await WaitForStatusAsync(id, "succeeded", TimeSpan.FromSeconds(30));
+        Assert.True(done.GetProperty("overBudget").GetBoolean());
+        Assert.Contains("energy budget", done.GetProperty("statusReason").GetString());
+    }
+}
