@@ -42,6 +42,7 @@ internal static class SchedulingBenchmark
             Report($"evaluation traces in {evalDirectory}", [.. Directory.EnumerateFiles(evalDirectory, "*_hourly.csv").Select(HourlyTrace.Read)]);
         }
 
+        SmallInstances(traces.Where(t => t.Year == 2022).ToList());
         PlanningTime();
     }
 
@@ -59,8 +60,8 @@ internal static class SchedulingBenchmark
                 var jobsCount = 0;
                 foreach (var startDay in new[] { 59, 243 })
                 {
-                    var result = Simulate(traces, startDay, arrivalsPerHour, perfect, seed: startDay, out var count);
-                    jobsCount += count;
+                    var result = Simulate(traces, new Scenario(Zones, 4, 16, 14 * 24, arrivalsPerHour, startDay * 24, startDay), perfect).Realised;
+                    jobsCount += (int)result[7];
                     for (var i = 0; i < totals.Length; i++)
                     {
                         totals[i] += result[i];
@@ -79,22 +80,101 @@ internal static class SchedulingBenchmark
 
     private static double Saving(double baseline, double value) => (baseline - value) / baseline;
 
-    /// <returns>Realised grams for run-now, best-window, EdgeGreen and the lower bound, then deadlines missed by the first three.</returns>
-    private static double[] Simulate(IReadOnlyList<HourlyTrace> traces, int startDay, double arrivalsPerHour, bool perfect, int seed, out int jobCount)
+    /// <summary>
+    /// Instances small enough for the offline optimum (CP-SAT, all jobs known in advance, perfect
+    /// intensity): two zones with two 8-core agents each and a day of arrivals. Where the solver
+    /// does not prove optimality within its time limit it still proves a bound, so the share of the
+    /// optimum's saving is printed as the range it must lie in. "EdgeGreen offline" plans the whole
+    /// day at once with perfect intensity: the planner's own gap, apart from what online arrival
+    /// costs.
+    /// </summary>
+    private static void SmallInstances(IReadOnlyList<HourlyTrace> traces)
     {
-        const int days = 14;
-        var hours = days * 24;
+        string[] zones = ["ES", "US-CAL-CISO"];
+        Console.WriteLine($"Against the offline optimum (CP-SAT, 20 s per instance), 2022, zones {string.Join(" and ", zones)}, 2 agents × 8 cores per zone, 24 h of arrivals:");
+        Console.WriteLine();
+        Console.WriteLine("| load | start | jobs | forecasts | best-window saving | EdgeGreen saving | EdgeGreen offline saving | optimum's saving | EdgeGreen share of optimum | EdgeGreen offline share | best-window share | deadlines missed: best-window / EdgeGreen |");
+        Console.WriteLine("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
+        var totals = new Dictionary<(string Load, string Forecasts), double[]>();
+        foreach (var (load, arrivalsPerHour) in new[] { ("moderate", 2.0), ("contended", 4.0) })
+        {
+            foreach (var startDay in new[] { 59, 151, 243, 334 })
+            {
+                var scenario = new Scenario(zones, 2, 8, 24, arrivalsPerHour, startDay * 24, startDay);
+                var perfect = Simulate(traces, scenario, perfect: true);
+                var offline = new CarbonPlanner().Plan(perfect.Jobs, new CapacityCalendar(perfect.Agents, perfect.Slots), perfect.Truth)
+                    .Sum(p => p is null ? double.NaN : perfect.Truth.Emissions(perfect.Agents[p.AgentIndex].Zone, p.StartSlot,
+                        perfect.Jobs.Single(j => j.Id == p.JobId).DurationSlots, perfect.Jobs.Single(j => j.Id == p.JobId).PowerWatts));
+                if (OfflineOptimum.Solve(perfect.Jobs, perfect.Agents, perfect.Truth, perfect.Slots, TimeSpan.FromSeconds(20)) is not { } optimum)
+                {
+                    Console.WriteLine($"| {load} | day {startDay} | {perfect.Realised[7]:N0} | | no schedule meets every deadline ||||||||");
+                    continue;
+                }
+
+                foreach (var (outcome, forecasts) in new[] { (perfect, "perfect"), (Simulate(traces, scenario, perfect: false), "forecaster") })
+                {
+                    var r = outcome.Realised;
+                    var sums = totals.TryGetValue((load, forecasts), out var known) ? known : totals[(load, forecasts)] = new double[6];
+                    foreach (var (i, value) in new[] { (0, r[0]), (1, r[1]), (2, r[2]), (3, offline), (4, optimum.Best), (5, optimum.Bound) })
+                    {
+                        sums[i] += value;
+                    }
+
+                    Console.WriteLine($"| {load} | day {startDay} | {r[7]:N0} | {forecasts} | {Saving(r[0], r[1]):P1} | {Saving(r[0], r[2]):P1} | {Saving(r[0], offline):P1} | " +
+                        $"{Share(r[0], optimum.Best, optimum.Bound, r[0])} | {Share(r[0], optimum.Best, optimum.Bound, r[2])} | " +
+                        $"{Share(r[0], optimum.Best, optimum.Bound, offline)} | {Share(r[0], optimum.Best, optimum.Bound, r[1])} | {r[5]:N0} / {r[6]:N0} |");
+                }
+            }
+        }
+
+        foreach (var ((load, forecasts), s) in totals)
+        {
+            Console.WriteLine($"| {load} | all | | {forecasts} | {Saving(s[0], s[1]):P1} | {Saving(s[0], s[2]):P1} | {Saving(s[0], s[3]):P1} | " +
+                $"{Share(s[0], s[4], s[5], s[0])} | **{Share(s[0], s[4], s[5], s[2])}** | {Share(s[0], s[4], s[5], s[3])} | {Share(s[0], s[4], s[5], s[1])} | |");
+        }
+
+        Console.WriteLine();
+    }
+
+    /// <summary>
+    /// The optimum's saving (when <paramref name="value"/> is the baseline itself), or the share of
+    /// it that <paramref name="value"/> achieves: one number when the optimum is proven, else the
+    /// range between the solver's bound and its best schedule.
+    /// </summary>
+    private static string Share(double runNow, double best, double bound, double value)
+    {
+        if (value == runNow)
+        {
+            return best == bound ? $"{Saving(runNow, best):P1}" : $"{Saving(runNow, best):P1}–{Saving(runNow, bound):P1}";
+        }
+
+        var low = (runNow - value) / (runNow - bound);
+        var high = (runNow - value) / (runNow - best);
+        return best == bound ? $"{high:P1}" : $"{low:P1}–{high:P1}";
+    }
+
+    /// <summary>A fleet of <paramref name="AgentsPerZone"/> agents per zone and jobs arriving for <paramref name="Hours"/> from <paramref name="FirstHour"/> of the year.</summary>
+    private sealed record Scenario(string[] Zones, int AgentsPerZone, int CoresPerAgent, int Hours, double ArrivalsPerHour, int FirstHour, int Seed);
+
+    /// <summary>
+    /// Realised grams for run-now, best-window, EdgeGreen and the lower bound, then deadlines
+    /// missed by the first three, then the number of jobs; with the instance itself.
+    /// </summary>
+    private sealed record Outcome(double[] Realised, List<PlanningJob> Jobs, List<PlanningAgent> Agents, IntensityTable Truth, int Slots);
+
+    private static Outcome Simulate(IReadOnlyList<HourlyTrace> traces, Scenario scenario, bool perfect)
+    {
+        var (zones, hours, firstHour) = (scenario.Zones, scenario.Hours, scenario.FirstHour);
         var slots = (hours + HorizonHours) * SlotsPerHour;
-        var firstHour = startDay * 24;
-        var actualHourly = Zones.ToDictionary(z => z, z => traces.Single(t => t.Zone == z).IntensityGramsPerKwh.ToArray());
-        var actual = Zones.ToDictionary(z => z, z => Expand(actualHourly[z].AsSpan(firstHour, hours + HorizonHours)));
-        var agents = Zones.SelectMany(z => Enumerable.Range(0, 4).Select(i => new PlanningAgent($"{z}-{i}", z, 16))).ToList();
-        var jobs = GenerateJobs(new Random(seed), hours, arrivalsPerHour);
-        jobCount = jobs.Count;
+        var actualHourly = zones.ToDictionary(z => z, z => traces.Single(t => t.Zone == z).IntensityGramsPerKwh.ToArray());
+        var actual = zones.ToDictionary(z => z, z => Expand(actualHourly[z].AsSpan(firstHour, hours + HorizonHours)));
+        var agents = zones.SelectMany(z => Enumerable.Range(0, scenario.AgentsPerZone).Select(i => new PlanningAgent($"{z}-{i}", z, scenario.CoresPerAgent))).ToList();
+        var jobs = GenerateJobs(new Random(scenario.Seed), hours, scenario.ArrivalsPerHour, zones, scenario.CoresPerAgent);
         var truth = new IntensityTable(1.0 / SlotsPerHour, actual);
 
         var calendars = Enumerable.Range(0, 3).Select(_ => new CapacityCalendar(agents, slots)).ToArray();
-        var realised = new double[7];
+        var realised = new double[8];
+        realised[7] = jobs.Count;
         var committed = new Dictionary<PlanningJob, PlannedJob>(ReferenceEqualityComparer.Instance);
         var planner = new CarbonPlanner();
         var forecaster = new SeasonalForecaster();
@@ -106,7 +186,7 @@ internal static class SchedulingBenchmark
                 continue;
             }
 
-            var known = perfect ? truth : Forecast(actualHourly, firstHour + hour, hour, slots, forecaster);
+            var known = perfect ? truth : Forecast(actualHourly, zones, firstHour + hour, hour, slots, forecaster);
             foreach (var job in arrived)
             {
                 var now = RunNow(job, calendars[0]);
@@ -146,7 +226,7 @@ internal static class SchedulingBenchmark
             realised[6] += placement.StartSlot + job.DurationSlots <= job.DeadlineSlot ? 0 : 1;
         }
 
-        return realised;
+        return new Outcome(realised, jobs, agents, truth, slots);
     }
 
     private static double Realised((int Agent, int Start)? placement, PlanningJob job, List<PlanningAgent> agents, IntensityTable truth) =>
@@ -198,8 +278,8 @@ internal static class SchedulingBenchmark
 
     private static (string Zone, int Start) BestWindowIgnoringCapacity(PlanningJob job, IntensityTable table)
     {
-        (string Zone, int Start, double Grams) best = (job.Zones?[0] ?? Zones[0], job.EarliestSlot, double.MaxValue);
-        foreach (var zone in Zones.Where(z => Allowed(job, z)))
+        (string Zone, int Start, double Grams) best = (job.Zones?[0] ?? table.Zones.First(), job.EarliestSlot, double.MaxValue);
+        foreach (var zone in table.Zones.Where(z => Allowed(job, z)))
         {
             for (var start = job.EarliestSlot; start + job.DurationSlots <= job.DeadlineSlot; start++)
             {
@@ -217,10 +297,10 @@ internal static class SchedulingBenchmark
     private static bool Allowed(PlanningJob job, string zone) => job.Zones is null || job.Zones.Contains(zone);
 
     /// <summary>What could be known at <paramref name="hour"/>: the past as it was, the next 48 h from the forecaster.</summary>
-    private static IntensityTable Forecast(Dictionary<string, double[]> hourly, int absoluteHour, int hour, int slots, SeasonalForecaster forecaster)
+    private static IntensityTable Forecast(Dictionary<string, double[]> hourly, string[] zones, int absoluteHour, int hour, int slots, SeasonalForecaster forecaster)
     {
         var table = new Dictionary<string, double[]>();
-        foreach (var zone in Zones)
+        foreach (var zone in zones)
         {
             var values = new double[slots / SlotsPerHour];
             var history = hourly[zone].AsSpan(absoluteHour - SeasonalForecaster.HistoryHours + 1, SeasonalForecaster.HistoryHours);
@@ -248,7 +328,7 @@ internal static class SchedulingBenchmark
         return slots;
     }
 
-    private static List<PlanningJob> GenerateJobs(Random random, int hours, double arrivalsPerHour)
+    private static List<PlanningJob> GenerateJobs(Random random, int hours, double arrivalsPerHour, string[] zones, int maxCores)
     {
         var jobs = new List<PlanningJob>();
         var time = 0.0;
@@ -264,9 +344,9 @@ internal static class SchedulingBenchmark
             var duration = Math.Max(1, (int)Math.Round(durationHours * SlotsPerHour));
             var earliest = (int)Math.Ceiling(time * SlotsPerHour);
             var slack = (int)(random.NextDouble() * 24 * SlotsPerHour);
-            var cores = random.NextDouble() switch { < 0.4 => 1, < 0.7 => 2, < 0.9 => 4, _ => 8 };
-            IReadOnlyList<string>? zones = random.NextDouble() < 0.4 ? null : [Zones[random.Next(Zones.Length)]];
-            jobs.Add(new PlanningJob($"job-{jobs.Count}", earliest, earliest + duration + slack, duration, cores * WattsPerCore, cores, zones));
+            var cores = Math.Min(maxCores, random.NextDouble() switch { < 0.4 => 1, < 0.7 => 2, < 0.9 => 4, _ => 8 });
+            IReadOnlyList<string>? allowed = random.NextDouble() < 0.4 ? null : [zones[random.Next(zones.Length)]];
+            jobs.Add(new PlanningJob($"job-{jobs.Count}", earliest, earliest + duration + slack, duration, cores * WattsPerCore, cores, allowed));
         }
     }
 

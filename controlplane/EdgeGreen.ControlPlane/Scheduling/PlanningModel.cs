@@ -131,6 +131,9 @@ public sealed class IntensityTable
 
     public bool Has(string zone) => _prefix.ContainsKey(zone);
 
+    /// <summary>How many slots the zone's intensity covers.</summary>
+    public int Slots(string zone) => _prefix[zone].Length - 1;
+
     /// <summary>Grams CO₂e of drawing <paramref name="powerWatts"/> in the zone over [start, start + duration).</summary>
     public double Emissions(string zone, int start, int duration, double powerWatts)
     {
