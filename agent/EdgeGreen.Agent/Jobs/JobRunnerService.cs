@@ -27,6 +27,7 @@ public sealed partial class JobRunnerService(
     ILogger<JobRunnerService> logger) : BackgroundService
 {
     private const int MaxErrorLength = 2000;
+    private static readonly TimeSpan ProgressCallTimeout = TimeSpan.FromSeconds(10);
     private readonly Dictionary<string, IJobKind> _kinds = kinds.ToDictionary(k => k.Name, StringComparer.Ordinal);
 
     /// <summary>True while the assignment stream is open.</summary>
@@ -137,7 +138,7 @@ public sealed partial class JobRunnerService(
         var outcome = JobOutcome.Succeeded;
         var error = "";
         using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
-        var progress = ReportProgressAsync(job, progressStop.Token);
+        var progress = ReportProgressAsync(job, progressStop.Token, stoppingToken);
         try
         {
             if (!_kinds.TryGetValue(assignment.Kind, out var kind))
@@ -203,8 +204,12 @@ public sealed partial class JobRunnerService(
         }
     }
 
-    /// <summary>Sends progress every <see cref="JobsOptions.ProgressInterval"/> until the job ends; a reply may stop the job.</summary>
-    private async Task ReportProgressAsync(RunningJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends progress every <see cref="JobsOptions.ProgressInterval"/> until <paramref name="cancellationToken"/>
+    /// (the job's end); a reply may stop the job. A report already on its way is let finish (within
+    /// its deadline) rather than cut off mid-call; only the agent's own stop cancels it.
+    /// </summary>
+    private async Task ReportProgressAsync(RunningJob job, CancellationToken cancellationToken, CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.Jobs.ProgressInterval, timeProvider);
         try
@@ -213,15 +218,15 @@ public sealed partial class JobRunnerService(
             {
                 try
                 {
-                    var headers = await connection.GetCallHeadersAsync(cancellationToken);
-                    var client = await connection.GetJobClientAsync(cancellationToken);
+                    var headers = await connection.GetCallHeadersAsync(stoppingToken);
+                    var client = await connection.GetJobClientAsync(stoppingToken);
                     var reply = await client.ReportProgressAsync(new ReportProgressRequest
                     {
                         JobId = job.Assignment.JobId,
                         Fraction = job.Fraction,
                         EnergyJoules = ledger.Read(job.Assignment.JobId).EnergyJoules,
                         StartedAt = Timestamp.FromDateTimeOffset(job.StartedAt),
-                    }, headers, cancellationToken: cancellationToken);
+                    }, headers, deadline: timeProvider.GetUtcNow().UtcDateTime + ProgressCallTimeout, cancellationToken: stoppingToken);
                     if (reply.Stop)
                     {
                         job.Stop(reply.StopReason);

@@ -41,9 +41,9 @@ public sealed partial class JobGrpcService(
         {
             throw new RpcException(new Status(StatusCode.Unavailable, "The control plane is shutting down; reconnect."));
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.CancellationToken.IsCancellationRequested)
         {
-            // The agent hung up.
+            // The agent hung up (a restart, a network cut): its jobs keep their leases until they run out.
         }
         finally
         {
