@@ -65,7 +65,7 @@ public sealed partial class AgentGrpcService(
             throw new RpcException(new Status(StatusCode.NotFound, "The agent is not enrolled."));
         }
 
-        await scheduler.RenewAsync(context.AgentId(), [.. request.RunningJobIds.Take(4096)], context.CancellationToken);
+        scheduler.Renew(context.AgentId(), request.RunningJobIds.Take(4096));
 
         return new HeartbeatResponse { ServerTime = Timestamp.FromDateTimeOffset(now) };
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
@@ -31,6 +32,7 @@ public sealed partial class JobScheduler(
     ILogger<JobScheduler> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ConcurrentDictionary<string, (string AgentId, DateTimeOffset Until)> _renewals = new(StringComparer.Ordinal);
     private readonly SchedulingOptions _options = options.Value;
     private volatile bool _replanNeeded = true;
     private DateTimeOffset _lastPlannedAt = DateTimeOffset.MinValue;
@@ -101,7 +103,7 @@ public sealed partial class JobScheduler(
         try
         {
             var now = timeProvider.GetUtcNow();
-            var active = await jobs.ListActiveAsync(cancellationToken);
+            var active = await ApplyRenewalsAsync(await jobs.ListActiveAsync(cancellationToken), cancellationToken);
             var expired = active.Where(j => j.Status == JobStatus.Running && j.LeaseExpiresAt < now)
                 .Select(j => LoseLease(j, $"Lease on agent {j.AgentId} ran out.", now)).ToList();
             if (expired.Count > 0)
@@ -180,32 +182,17 @@ public sealed partial class JobScheduler(
         }
     }
 
-    /// <summary>Renews the leases of the jobs a heartbeat names that are leased to its agent.</summary>
-    public async Task RenewAsync(string agentId, IReadOnlyCollection<string> runningJobIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Notes that a heartbeat named these jobs as running. Heartbeats must stay fast whatever the
+    /// scheduler is doing, so the renewal is kept in memory and applied (for jobs that are leased
+    /// to that agent) at the next tick, before leases are checked.
+    /// </summary>
+    public void Renew(string agentId, IEnumerable<string> runningJobIds)
     {
-        if (runningJobIds.Count == 0)
+        var until = timeProvider.GetUtcNow() + _options.LeaseDuration;
+        foreach (var id in runningJobIds)
         {
-            return;
-        }
-
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            var now = timeProvider.GetUtcNow();
-            var renewed = new List<JobRecord>();
-            foreach (var id in runningJobIds)
-            {
-                if (await jobs.GetAsync(id, cancellationToken) is { Status: JobStatus.Running } job && job.AgentId == agentId)
-                {
-                    renewed.Add(job with { LeaseExpiresAt = now + _options.LeaseDuration });
-                }
-            }
-
-            await jobs.UpdateManyAsync(renewed, cancellationToken);
-        }
-        finally
-        {
-            _gate.Release();
+            _renewals[id] = (agentId, until);
         }
     }
 
@@ -308,6 +295,36 @@ public sealed partial class JobScheduler(
     }
 
     public void Dispose() => _gate.Dispose();
+
+    /// <summary>Stores the heartbeats' renewals of leases the agents still hold; drops the rest.</summary>
+    private async Task<IReadOnlyList<JobRecord>> ApplyRenewalsAsync(IReadOnlyList<JobRecord> active, CancellationToken cancellationToken)
+    {
+        if (_renewals.IsEmpty)
+        {
+            return active;
+        }
+
+        var renewed = new List<JobRecord>();
+        var result = active.Select(job =>
+        {
+            if (_renewals.TryRemove(job.Id, out var renewal) && job.Status == JobStatus.Running && job.AgentId == renewal.AgentId
+                && renewal.Until > job.LeaseExpiresAt)
+            {
+                job = job with { LeaseExpiresAt = renewal.Until };
+                renewed.Add(job);
+            }
+
+            return job;
+        }).ToList();
+        var activeIds = active.Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var stale in _renewals.Keys.Where(id => !activeIds.Contains(id)))
+        {
+            _renewals.TryRemove(stale, out _);
+        }
+
+        await jobs.UpdateManyAsync(renewed, cancellationToken);
+        return result;
+    }
 
     private async Task<IReadOnlyList<JobRecord>> PlanAsync(IReadOnlyList<JobRecord> active, JobRecord? submitted, DateTimeOffset now,
         CancellationToken cancellationToken)

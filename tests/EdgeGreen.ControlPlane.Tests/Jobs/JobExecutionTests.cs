@@ -202,3 +202,24 @@ public sealed class JobExecutionTests : JobsTest
         Assert.Equal("default", submitted.GetProperty("powerEstimate").GetString());
     }
 }
+
+public sealed class JobLeaseRenewalTests : JobsTest
+{
+    protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
+    {
+        ["EdgeGreen:Scheduling:LeaseDuration"] = "00:00:03",
+    };
+
+    [Fact]
+    public async Task Heartbeats_AloneKeepTheLease_OfAJobRunningLongerThanIt()
+    {
+        // No progress reports during the run: only the heartbeats (every 0.5 s) renew the 3 s lease.
+        await StartAgentAsync(progressInterval: "00:10:00");
+
+        var id = (await SubmitAcceptedAsync(Burn("steady", "PT8S", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
+
+        var done = await WaitForStatusAsync(id, "succeeded", TimeSpan.FromSeconds(30));
+        Assert.Equal(1, done.GetProperty("attempts").GetInt32());
+        Assert.Equal(0, ControlPlane.Service<JobMetrics>().LeasesLost.Value);
+    }
+}

@@ -28,7 +28,10 @@ public abstract class JobsTest : ControlPlaneTest
 
     public override async Task DisposeAsync()
     {
-        var errors = ControlPlane.Errors.Entries.Concat(_agents.SelectMany(a => a.Errors.Entries)).ToList();
+        // A call the client gave up on (its deadline passed on a loaded machine) is logged by the
+        // gRPC server as an error, though nothing on the server went wrong.
+        var errors = ControlPlane.Errors.Entries.Concat(_agents.SelectMany(a => a.Errors.Entries))
+            .Where(e => !e.Contains("The client reset the request stream", StringComparison.Ordinal)).ToList();
         foreach (var agent in _agents)
         {
             await agent.DisposeAsync();
@@ -41,7 +44,7 @@ public abstract class JobsTest : ControlPlaneTest
     }
 
     /// <summary>Starts an agent with the CPU model on (so jobs have energy) and waits until it takes jobs.</summary>
-    internal async Task<TestAgent> StartAgentAsync(string zone = "ES", string name = "worker", string? site = null)
+    internal async Task<TestAgent> StartAgentAsync(string zone = "ES", string name = "worker", string? site = null, string progressInterval = "00:00:00.200")
     {
         var settings = new Dictionary<string, string?>
         {
@@ -50,7 +53,7 @@ public abstract class JobsTest : ControlPlaneTest
             ["EdgeGreen:Agent:CpuModel:Enabled"] = "true",
             ["EdgeGreen:Agent:SampleInterval"] = "00:00:00.200",
             ["EdgeGreen:Agent:HeartbeatInterval"] = "00:00:00.500",
-            ["EdgeGreen:Agent:Jobs:ProgressInterval"] = "00:00:00.200",
+            ["EdgeGreen:Agent:Jobs:ProgressInterval"] = progressInterval,
         };
         if (site is not null)
         {
