@@ -37,7 +37,7 @@ public sealed partial class HeartbeatService(
                 var request = new HeartbeatRequest { State = DescribeState() };
                 request.RunningJobIds.Add(runningJobs.Ids);
                 await client.HeartbeatAsync(request, headers,
-                    deadline: timeProvider.GetUtcNow().UtcDateTime + options.Value.HeartbeatInterval, cancellationToken: stoppingToken);
+                    deadline: timeProvider.GetUtcNow().UtcDateTime + CallTimeout(options.Value.HeartbeatInterval), cancellationToken: stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -51,6 +51,12 @@ public sealed partial class HeartbeatService(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>
+    /// A slow heartbeat still renews leases, so it is given at least five seconds; the timer skips
+    /// the ticks it overlaps.
+    /// </summary>
+    private static TimeSpan CallTimeout(TimeSpan interval) => interval > TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5);
 
     internal AgentState DescribeState()
     {
