@@ -8,7 +8,8 @@ namespace EdgeGreen.Benchmarks;
 /// placed on one agent of an allowed zone at one start between its arrival and its deadline,
 /// never more cores on an agent than it has. A time-indexed 0-1 program solved by OR-Tools'
 /// CP-SAT: one Boolean per (job, agent, start), exactly one per job, a capacity row per agent and
-/// slot, and the window emissions (in milligrams, rounded) as the objective.
+/// slot, and the window emissions (in milligrams, rounded) as the objective, started from a
+/// known schedule.
 /// </summary>
 internal static class OfflineOptimum
 {
@@ -16,15 +17,17 @@ internal static class OfflineOptimum
     /// The best schedule found (true, unrounded grams of its placements) and the solver's proven
     /// lower bound; they are equal when <c>Proven</c>. Null when no schedule meets every deadline.
     /// </returns>
+    /// <param name="hint">A known schedule (EdgeGreen's) the solver starts from.</param>
     public static (double Best, double Bound, bool Proven)? Solve(IReadOnlyList<PlanningJob> jobs, IReadOnlyList<PlanningAgent> agents, IntensityTable truth, int slots,
-        TimeSpan timeLimit)
+        TimeSpan timeLimit, IReadOnlyList<PlannedJob?> hint)
     {
         var model = new CpModel();
         var load = new List<(BoolVar Var, long Cores)>[agents.Count, slots];
         var choices = new List<(BoolVar Var, double Grams)>();
         var objective = LinearExpr.NewBuilder();
-        foreach (var job in jobs)
+        for (var j = 0; j < jobs.Count; j++)
         {
+            var job = jobs[j];
             var options = new List<ILiteral>();
             for (var agent = 0; agent < agents.Count; agent++)
             {
@@ -37,6 +40,7 @@ internal static class OfflineOptimum
                 for (var start = job.EarliestSlot; start + job.DurationSlots <= Math.Min(job.DeadlineSlot, slots); start++)
                 {
                     var chosen = model.NewBoolVar($"{job.Id}@{agent}/{start}");
+                    model.AddHint(chosen, hint[j] is { } hinted && hinted.AgentIndex == agent && hinted.StartSlot == start);
                     var grams = truth.Emissions(zone, start, job.DurationSlots, job.PowerWatts);
                     options.Add(chosen);
                     choices.Add((chosen, grams));

@@ -49,7 +49,19 @@ public sealed class CapacityCalendar
         _freeGpus = [.. agents.Select(a => Enumerable.Repeat(a.Gpus, slots).ToArray())];
     }
 
+    private CapacityCalendar(CapacityCalendar other)
+    {
+        Agents = other.Agents;
+        Slots = other.Slots;
+        _free = [.. other._free.Select(a => (int[])a.Clone())];
+        _freeMemory = [.. other._freeMemory.Select(a => (long[])a.Clone())];
+        _freeGpus = [.. other._freeGpus.Select(a => (int[])a.Clone())];
+    }
+
     public IReadOnlyList<PlanningAgent> Agents { get; }
+
+    /// <summary>An independent copy, for trying a plan without committing it.</summary>
+    public CapacityCalendar Clone() => new(this);
 
     public int Slots { get; }
 

@@ -105,4 +105,20 @@ public sealed class CarbonPlannerTests
         Assert.True(Math.Abs(placed[0]!.StartSlot - placed[1]!.StartSlot) >= 2);
         Assert.Null(placed[2]);
     }
+
+    [Fact]
+    public void Plan_JobKeptFromTheCleanZoneByAnother_GetsThereWhenTheOtherShifts()
+    {
+        var flat = new IntensityTable(1.0, new Dictionary<string, double[]> { ["A"] = [10, 10, 10, 10], ["B"] = [100, 100, 100, 100] });
+        // Least slack first puts the long job at A's first slot, where the short one also fits best;
+        // the short one only fits in A if the long one starts an hour later.
+        var longJob = new PlanningJob("long", 0, 4, 3, 1000, 1);
+        var shortJob = new PlanningJob("short", 0, 3, 1, 1000, 1);
+
+        var placed = new CarbonPlanner().Plan([longJob, shortJob], new CapacityCalendar(Agents, 4), flat);
+
+        Assert.All(placed, p => Assert.Equal(0, p!.AgentIndex));
+        Assert.Equal((1, 0), (placed[0]!.StartSlot, placed[1]!.StartSlot));
+        Assert.Equal(40, placed.Sum(p => p!.ForecastCarbonGrams), 9);
+    }
 }
