@@ -15,7 +15,8 @@ namespace EdgeGreen.ControlPlane.Scheduling;
 /// into it and places the jobs in the way again, when that lowers the total. Improvement and
 /// repair repeat while they help (up to three rounds for queues of up to 2,000 jobs).</item>
 /// <item>Queues of up to 2,000 jobs are also planned in two other orders (largest energy first,
-/// earliest deadline first); the plan with the fewest late jobs, then the least carbon, wins.</item>
+/// earliest deadline first); the plan with the fewest late jobs, then the least carbon, wins and
+/// is improved by a seeded local search (see <see cref="Search"/>).</item>
 /// </list>
 /// A job whose deadline leaves no window that fits is placed as early as capacity allows and
 /// flagged (<see cref="PlannedJob.MeetsDeadline"/> false): it runs at once rather than not at all.
@@ -44,14 +45,18 @@ public sealed class CarbonPlanner
             indexed.OrderBy(j => j.job.DeadlineSlot).ThenByDescending(j => j.job.PowerWatts * j.job.DurationSlots).ToList(),
         };
         PlannedJob?[]? best = null;
+        CapacityCalendar? bestCalendar = null;
         foreach (var order in orders)
         {
-            var plan = PlanInOrder(jobs, order, calendar.Clone(), intensity, zones, MaxRounds);
+            var copy = calendar.Clone();
+            var plan = PlanInOrder(jobs, order, copy, intensity, zones, MaxRounds);
             if (best is null || Rank(plan).CompareTo(Rank(best)) < 0)
             {
-                best = plan;
+                (best, bestCalendar) = (plan, copy);
             }
         }
+
+        Search(jobs, best!, bestCalendar!, intensity, zones, Math.Min(MaxSearchIterations, SearchIterationsPerJob * jobs.Count));
 
         for (var i = 0; i < jobs.Count; i++)
         {
@@ -63,6 +68,89 @@ public sealed class CarbonPlanner
 
         return best!;
     }
+
+    /// <summary>
+    /// Local search by ruin and recreate: take a placed job and the jobs it competes with for its
+    /// zone at its time (plus one job from anywhere), put them back one by one at their cheapest
+    /// fit in a random order, and keep the result when it emits less and every one of them still
+    /// meets its deadline. Seeded, so a plan is reproducible.
+    /// </summary>
+    private static void Search(IReadOnlyList<PlanningJob> jobs, PlannedJob?[] placements, CapacityCalendar calendar, IntensityTable intensity,
+        Dictionary<string, int[]> zones, int iterations)
+    {
+        var placed = Enumerable.Range(0, jobs.Count).Where(i => placements[i] is { MeetsDeadline: true }).ToArray();
+        if (placed.Length < 2)
+        {
+            return;
+        }
+
+        var random = new Random(SearchSeed);
+        for (var iteration = 0; iteration < iterations; iteration++)
+        {
+            var seed = placed[random.Next(placed.Length)];
+            var anchor = placements[seed]!;
+            var zone = calendar.Agents[anchor.AgentIndex].Zone;
+            var (from, to) = (anchor.StartSlot, anchor.StartSlot + jobs[seed].DurationSlots);
+            var ruined = placed.Where(i => i != seed && calendar.Agents[placements[i]!.AgentIndex].Zone == zone
+                    && placements[i]!.StartSlot < to && from < placements[i]!.StartSlot + jobs[i].DurationSlots)
+                .OrderBy(_ => random.Next()).Take(MaxRuined - 2).Prepend(seed).ToList();
+            var extra = placed[random.Next(placed.Length)];
+            if (!ruined.Contains(extra))
+            {
+                ruined.Add(extra);
+            }
+
+            var before = ruined.Sum(i => placements[i]!.ForecastCarbonGrams);
+            var saved = ruined.Select(i => placements[i]!).ToList();
+            foreach (var i in ruined)
+            {
+                calendar.Release(placements[i]!.AgentIndex, placements[i]!.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
+            }
+
+            var created = new List<(int Index, PlannedJob? Placement)>();
+            foreach (var i in ruined.OrderBy(_ => random.Next()))
+            {
+                var placement = Place(jobs[i], calendar, intensity, zones);
+                created.Add((i, placement));
+                if (placement is not { MeetsDeadline: true })
+                {
+                    break;
+                }
+            }
+
+            if (created.Count == ruined.Count && created.All(c => c.Placement is { MeetsDeadline: true })
+                && created.Sum(c => c.Placement!.ForecastCarbonGrams) < before * (1 - 1e-9))
+            {
+                foreach (var (i, placement) in created)
+                {
+                    placements[i] = placement;
+                }
+
+                continue;
+            }
+
+            foreach (var (i, placement) in created)
+            {
+                if (placement is not null)
+                {
+                    calendar.Release(placement.AgentIndex, placement.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
+                }
+            }
+
+            foreach (var (i, placement) in ruined.Zip(saved))
+            {
+                calendar.Reserve(placement.AgentIndex, placement.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
+            }
+        }
+    }
+
+    private const int SearchSeed = 17;
+    private const int MaxRuined = 10;
+
+    /// <summary>Local search steps per queued job, up to <see cref="MaxSearchIterations"/>.</summary>
+    public const int SearchIterationsPerJob = 50;
+
+    public const int MaxSearchIterations = 5_000;
 
     private static (int Unplaced, int Late, double Grams) Rank(PlannedJob?[] plan) =>
         (plan.Count(p => p is null), plan.Count(p => p is { MeetsDeadline: false }), Total(plan));
