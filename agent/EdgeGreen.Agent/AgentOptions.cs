@@ -35,6 +35,29 @@ public sealed class AgentOptions
     public CpuModelOptions CpuModel { get; set; } = new();
 
     public JobsOptions Jobs { get; set; } = new();
+
+    public SensorsOptions Sensors { get; set; } = new();
+}
+
+/// <summary>Where hardware sensors are read, and which are on.</summary>
+public sealed class SensorsOptions
+{
+    /// <summary>Root of the sysfs tree (powercap, hwmon, power_supply); tests point it at a fixture tree.</summary>
+    public string SysfsRoot { get; set; } = "/sys";
+
+    public RaplOptions Rapl { get; set; } = new();
+}
+
+/// <summary>RAPL powercap counters; package zones always, the others on request.</summary>
+public sealed class RaplOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Add the <c>dram</c> subzone as domain <c>dram</c>.</summary>
+    public bool Dram { get; set; }
+
+    /// <summary>Add the <c>psys</c> zone as domain <c>platform</c> (it includes the packages: do not sum it with them).</summary>
+    public bool Psys { get; set; }
 }
 
 public sealed class JobsOptions

@@ -40,11 +40,8 @@ public static class AgentServiceCollectionExtensions
             services.AddSingleton(embedding.TokenSource);
         }
 
-        if (section.GetValue(nameof(AgentOptions.CpuModel) + ":" + nameof(CpuModelOptions.Enabled), defaultValue: true))
-        {
-            services.AddSingleton<IEnergySensor>(sp =>
-                new ProcStatCpuModelSensor(sp.GetRequiredService<IOptions<AgentOptions>>().Value.CpuModel, sp.GetRequiredService<TimeProvider>()));
-        }
+        services.AddSingleton<SensorSelection>();
+        services.AddSingleton<IEnumerable<IEnergySensor>>(sp => sp.GetRequiredService<SensorSelection>().Sensors);
 
         services.AddSingleton<ReadingOutbox>();
         services.AddSingleton<JobEnergyLedger>();

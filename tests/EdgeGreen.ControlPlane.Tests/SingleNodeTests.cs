@@ -26,6 +26,7 @@ public sealed class SingleNodeTests
         var sensor = Assert.Single(agent.GetProperty("sensors").EnumerateArray());
         Assert.Equal("modelled", sensor.GetProperty("provenance").GetString());
         Assert.Equal("cpu.package", sensor.GetProperty("domain").GetString());
+        Assert.Contains("no RAPL package zone", sensor.GetProperty("note").GetString());
         Assert.True(File.Exists(Path.Combine(temp.Path, "local-agent", "agent-credential.json")));
         Assert.True(File.Exists(Path.Combine(temp.Path, "local-agent", "outbox.db")));
         Assert.Empty(controlPlane.Errors.Entries);

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace EdgeGreen.ControlPlane.Tests;
 
 /// <summary>
-/// A real stand-alone agent host (outbox, uplink, heartbeat) with its CPU model switched off, so
+/// A real stand-alone agent host (outbox, uplink, heartbeat) with its sensors switched off, so
 /// that the test decides exactly which readings exist by appending them to the outbox, the same
 /// way the sampler does.
 /// </summary>
@@ -50,6 +50,7 @@ internal sealed class TestAgent : IAsyncDisposable
             ["EdgeGreen:Agent:Name"] = "test-agent",
             ["EdgeGreen:Agent:Zone"] = "NO",
             ["EdgeGreen:Agent:CpuModel:Enabled"] = "false",
+            ["EdgeGreen:Agent:Sensors:Rapl:Enabled"] = "false",
             ["EdgeGreen:Agent:HeartbeatInterval"] = "00:00:01",
             ["EdgeGreen:Agent:Uplink:ReconnectMinDelay"] = "00:00:00.100",
             ["EdgeGreen:Agent:Uplink:ReconnectMaxDelay"] = "00:00:01",

@@ -29,7 +29,8 @@ public enum EnergyProvenance
 /// <param name="Kind">Implementation kind: <c>rapl</c>, <c>nvml</c>, <c>hwmon</c>, <c>power_supply</c>, <c>cpu-model</c>.</param>
 /// <param name="Domain">Energy domain: <c>cpu.package</c>, <c>dram</c>, <c>gpu0</c>, <c>platform</c>, …</param>
 /// <param name="Provenance">Whether the values are read from a counter or estimated by a model.</param>
-public sealed record SensorDescriptor(string SensorId, string Kind, string Domain, EnergyProvenance Provenance);
+/// <param name="Note">Why a model stands in for a counter (e.g. RAPL readable only by root), when it does.</param>
+public sealed record SensorDescriptor(string SensorId, string Kind, string Domain, EnergyProvenance Provenance, string? Note = null);
 
 /// <summary>Energy used in one domain over the interval that ended at <paramref name="Time"/>.</summary>
 public sealed record EnergyDelta(string Domain, DateTimeOffset Time, TimeSpan Interval, double EnergyJoules, EnergyProvenance Provenance)

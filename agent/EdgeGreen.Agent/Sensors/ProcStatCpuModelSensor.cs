@@ -7,7 +7,10 @@ namespace EdgeGreen.Agent.Sensors;
 /// logical CPUs from <c>/proc/stat</c>, mapped linearly between idle and full-load watts per CPU
 /// (<see cref="CpuModelOptions"/>). Reports the <c>cpu.package</c> domain as <c>modelled</c>.
 /// </summary>
-public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider timeProvider) : IEnergySensor
+/// <param name="options">The model's coefficients and where <c>/proc</c> is.</param>
+/// <param name="timeProvider">The clock intervals are measured with.</param>
+/// <param name="note">Why the model runs instead of a counter, shown in the agent's sensor list.</param>
+public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider timeProvider, string? note = null) : IEnergySensor
 {
     public const string Domain = "cpu.package";
 
@@ -17,7 +20,7 @@ public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider
     public string Id => "cpu-model";
 
     public IReadOnlyList<SensorDescriptor> Describe() =>
-        [new SensorDescriptor(Id, "cpu-model", Domain, EnergyProvenance.Modelled)];
+        [new SensorDescriptor(Id, "cpu-model", Domain, EnergyProvenance.Modelled, note)];
 
     public IReadOnlyList<EnergyDelta> Sample()
     {

@@ -82,6 +82,7 @@ public sealed partial class HeartbeatService(
                 Kind = descriptor.Kind,
                 Domain = descriptor.Domain,
                 Provenance = descriptor.Provenance == EnergyProvenance.Measured ? Provenance.Measured : Provenance.Modelled,
+                Note = descriptor.Note ?? "",
             });
         }
 

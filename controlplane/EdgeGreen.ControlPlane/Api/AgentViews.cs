@@ -24,7 +24,7 @@ public sealed record AgentResponse(
     string? AgentVersion,
     AgentCapacityResponse? Capacity);
 
-public sealed record SensorResponse(string Id, string Kind, string Domain, string Provenance);
+public sealed record SensorResponse(string Id, string Kind, string Domain, string Provenance, string? Note);
 
 public sealed record AgentCapacityResponse(int CpuCores, long MemoryBytes, int Gpus);
 
@@ -63,7 +63,7 @@ public sealed class AgentViews(IAgentStore agents, ITelemetryStore telemetry, IO
             lastSeen,
             online ? summary?.PowerWatts ?? 0 : 0,
             summary?.EnergyJoules ?? 0,
-            [.. (agent.State?.Sensors ?? []).Select(s => new SensorResponse(s.Id, s.Kind, s.Domain, s.Provenance == ReadingProvenance.Measured ? "measured" : "modelled"))],
+            [.. (agent.State?.Sensors ?? []).Select(s => new SensorResponse(s.Id, s.Kind, s.Domain, s.Provenance == ReadingProvenance.Measured ? "measured" : "modelled", s.Note))],
             agent.State?.AgentVersion,
             agent.State is { } state ? new AgentCapacityResponse(state.CpuCores, state.MemoryBytes, state.Gpus) : null);
     }

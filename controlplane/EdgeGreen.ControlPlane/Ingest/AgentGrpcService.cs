@@ -57,9 +57,10 @@ public sealed partial class AgentGrpcService(
         var reported = new AgentReportedState(
             Truncate(state.AgentVersion), Truncate(state.OsDescription), Truncate(state.RuntimeVersion), state.Zone, state.Labels.ToDictionary(),
             [.. state.Sensors.Select(s => new SensorRecord(Truncate(s.Id), Truncate(s.Kind), Truncate(s.Domain),
-                s.Provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled))],
+                s.Provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled,
+                string.IsNullOrEmpty(s.Note) ? null : Truncate(s.Note, 1000)))],
             Math.Max(0, state.Capacity?.CpuCores ?? 0), Math.Max(0, state.Capacity?.MemoryBytes ?? 0), Math.Max(0, state.Capacity?.Gpus ?? 0),
-            [.. state.JobKinds.Take(64).Select(Truncate)]);
+            [.. state.JobKinds.Take(64).Select(kind => Truncate(kind))]);
         if (!await agents.ReportStateAsync(context.AgentId(), reported, now, context.CancellationToken))
         {
             throw new RpcException(new Status(StatusCode.NotFound, "The agent is not enrolled."));
@@ -83,7 +84,7 @@ public sealed partial class AgentGrpcService(
         }
     }
 
-    private static string Truncate(string value) => value.Length <= 256 ? value : value[..256];
+    private static string Truncate(string value, int maxLength = 256) => value.Length <= maxLength ? value : value[..maxLength];
 
     private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
 

@@ -150,7 +150,7 @@ public sealed class CarbonPlanner
     /// <summary>Local search steps per queued job, up to <see cref="MaxSearchIterations"/>.</summary>
     public const int SearchIterationsPerJob = 50;
 
-    public const int MaxSearchIterations = 5_000;
+    public const int MaxSearchIterations = 2_000;
 
     private static (int Unplaced, int Late, double Grams) Rank(PlannedJob?[] plan) =>
         (plan.Count(p => p is null), plan.Count(p => p is { MeetsDeadline: false }), Total(plan));

@@ -45,7 +45,7 @@ public sealed record AgentReportedState(
     int Gpus,
     IReadOnlyList<string> JobKinds);
 
-public sealed record SensorRecord(string Id, string Kind, string Domain, ReadingProvenance Provenance);
+public sealed record SensorRecord(string Id, string Kind, string Domain, ReadingProvenance Provenance, string? Note = null);
 
 /// <summary>Energy used by one agent in one domain over [Time − Interval, Time).</summary>
 public sealed record ReadingRecord(

@@ -51,6 +51,7 @@ public abstract class JobsTest : ControlPlaneTest
             ["EdgeGreen:Agent:Name"] = name,
             ["EdgeGreen:Agent:Zone"] = zone,
             ["EdgeGreen:Agent:CpuModel:Enabled"] = "true",
+            ["EdgeGreen:Agent:Sensors:Rapl:Enabled"] = "true",
             ["EdgeGreen:Agent:SampleInterval"] = "00:00:00.200",
             ["EdgeGreen:Agent:HeartbeatInterval"] = "00:00:00.500",
             ["EdgeGreen:Agent:Jobs:ProgressInterval"] = progressInterval,

@@ -112,7 +112,7 @@ public sealed class LiteDbAgentStore : IAgentStore
             AgentVersion = state.AgentVersion,
             OsDescription = state.OsDescription,
             RuntimeVersion = state.RuntimeVersion,
-            Sensors = [.. state.Sensors.Select(s => new SensorDocument { Id = s.Id, Kind = s.Kind, Domain = s.Domain, Provenance = s.Provenance })],
+            Sensors = [.. state.Sensors.Select(s => new SensorDocument { Id = s.Id, Kind = s.Kind, Domain = s.Domain, Provenance = s.Provenance, Note = s.Note })],
             CpuCores = state.CpuCores,
             MemoryBytes = state.MemoryBytes,
             Gpus = state.Gpus,
@@ -120,7 +120,7 @@ public sealed class LiteDbAgentStore : IAgentStore
         };
 
         public AgentReportedState ToRecord(string zone, IReadOnlyDictionary<string, string> labels) => new(AgentVersion, OsDescription, RuntimeVersion,
-            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance))], CpuCores, MemoryBytes, Gpus, JobKinds);
+            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance, s.Note))], CpuCores, MemoryBytes, Gpus, JobKinds);
     }
 
     internal sealed class SensorDocument
@@ -132,5 +132,7 @@ public sealed class LiteDbAgentStore : IAgentStore
         public string Domain { get; set; } = "";
 
         public ReadingProvenance Provenance { get; set; }
+
+        public string? Note { get; set; }
     }
 }
