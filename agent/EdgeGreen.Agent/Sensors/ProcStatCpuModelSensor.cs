@@ -14,8 +14,7 @@ public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider
 {
     public const string Domain = "cpu.package";
 
-    private CpuTimes? _last;
-    private long _lastTimestamp;
+    private readonly CounterBaseline<CpuTimes> _baseline = new(timeProvider);
 
     public string Id => "cpu-model";
 
@@ -26,14 +25,12 @@ public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider
     {
         var now = timeProvider.GetTimestamp();
         var current = CpuTimes.Read(Path.Combine(options.ProcRoot, "stat"));
-        var previous = _last;
-        var elapsed = timeProvider.GetElapsedTime(_lastTimestamp, now);
-        _last = current;
-        _lastTimestamp = now;
-        if (previous is null || elapsed <= TimeSpan.Zero)
+        if (_baseline.Advance(current, now) is not { } interval)
         {
             return [];
         }
+
+        var (previous, elapsed) = interval;
 
         // Counters that went backwards mean the source was reset; treat the interval as idle
         // rather than inventing load.

@@ -18,13 +18,13 @@ public sealed class RaplSensor : IEnergySensor
 
     private readonly IReadOnlyList<RaplCounter> _counters;
     private readonly TimeProvider _timeProvider;
-    private ulong[]? _last;
-    private long _lastTimestamp;
+    private readonly CounterBaseline<ulong[]> _baseline;
 
     private RaplSensor(IReadOnlyList<RaplCounter> counters, TimeProvider timeProvider)
     {
         _counters = counters;
         _timeProvider = timeProvider;
+        _baseline = new CounterBaseline<ulong[]>(timeProvider);
     }
 
     public string Id => "rapl";
@@ -82,14 +82,12 @@ public sealed class RaplSensor : IEnergySensor
     {
         var now = _timeProvider.GetTimestamp();
         var current = _counters.Select(c => ReadMicrojoules(c.EnergyPath)).ToArray();
-        var previous = _last;
-        var elapsed = _timeProvider.GetElapsedTime(_lastTimestamp, now);
-        _last = current;
-        _lastTimestamp = now;
-        if (previous is null || elapsed <= TimeSpan.Zero)
+        if (_baseline.Advance(current, now) is not { } interval)
         {
             return [];
         }
+
+        var (previous, elapsed) = interval;
 
         var joules = new Dictionary<string, double>(StringComparer.Ordinal);
         for (var i = 0; i < _counters.Count; i++)
