@@ -10,6 +10,7 @@ namespace EdgeGreen.ControlPlane.Jobs;
 public sealed partial class JobGrpcService(
     JobScheduler scheduler,
     JobDispatcher dispatcher,
+    TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<JobGrpcService> logger) : JobService.JobServiceBase
 {
@@ -25,12 +26,13 @@ public sealed partial class JobGrpcService(
 
         var agentId = context.AgentId();
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var openedAt = timeProvider.GetUtcNow();
         var channel = dispatcher.Connect(agentId);
         try
         {
             // The greeting tells the agent that the stream is open before any job is due.
             await responseStream.WriteAsync(new JobCommand(), stream.Token);
-            await scheduler.ConnectAsync(agentId, [.. request.RunningJobIds], stream.Token);
+            await scheduler.ConnectAsync(agentId, [.. request.RunningJobIds], openedAt, stream.Token);
             LogWatching(agentId, request.RunningJobIds.Count);
             await foreach (var command in channel.Reader.ReadAllAsync(stream.Token))
             {

@@ -148,10 +148,12 @@ public sealed partial class JobScheduler(
     }
 
     /// <summary>
-    /// An agent opened its job stream naming what it still runs: those leases are renewed (and
-    /// pending stops sent again); jobs leased to it that it no longer names are queued again.
+    /// An agent opened its job stream (at <paramref name="openedAt"/>) naming what it still runs:
+    /// those leases are renewed (and pending stops sent again); jobs leased to it before the stream
+    /// opened that it no longer names are queued again. Jobs assigned on the new stream itself are
+    /// left alone: the agent could not have named them.
     /// </summary>
-    public async Task ConnectAsync(string agentId, IReadOnlyCollection<string> runningJobIds, CancellationToken cancellationToken)
+    public async Task ConnectAsync(string agentId, IReadOnlyCollection<string> runningJobIds, DateTimeOffset openedAt, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -162,7 +164,11 @@ public sealed partial class JobScheduler(
             {
                 if (!runningJobIds.Contains(job.Id))
                 {
-                    changed.Add(LoseLease(job, $"Agent {agentId} reconnected without it.", now));
+                    if (job.AssignedAt < openedAt)
+                    {
+                        changed.Add(LoseLease(job, $"Agent {agentId} reconnected without it.", now));
+                    }
+
                     continue;
                 }
 
