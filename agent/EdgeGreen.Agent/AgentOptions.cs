@@ -45,6 +45,9 @@ public sealed class SensorsOptions
     /// <summary>Root of the sysfs tree (powercap, hwmon, power_supply); tests point it at a fixture tree.</summary>
     public string SysfsRoot { get; set; } = "/sys";
 
+    /// <summary>Root of the proc filesystem (the utilisation model reads <c>stat</c>); tests point it at a fixture tree.</summary>
+    public string ProcRoot { get; set; } = "/proc";
+
     public RaplOptions Rapl { get; set; } = new();
 }
 
@@ -96,9 +99,6 @@ public sealed class OutboxOptions
 public sealed class CpuModelOptions
 {
     public bool Enabled { get; set; } = true;
-
-    /// <summary>Root of the proc filesystem; tests point it at a fixture tree.</summary>
-    public string ProcRoot { get; set; } = "/proc";
 
     public double IdleWattsPerCpu { get; set; } = 0.74;
 

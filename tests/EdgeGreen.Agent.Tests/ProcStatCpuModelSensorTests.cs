@@ -12,7 +12,7 @@ public sealed class ProcStatCpuModelSensorTests : IDisposable
     public void Sample_FirstCall_EstablishesBaselineOnly()
     {
         UseFixture("proc-idle");
-        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions { ProcRoot = _procRoot }, _time);
+        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions(), _procRoot, _time);
 
         Assert.Empty(sensor.Sample());
     }
@@ -21,7 +21,7 @@ public sealed class ProcStatCpuModelSensorTests : IDisposable
     public void Sample_BusyInterval_ModelsPowerFromUtilisationOfEveryCpu()
     {
         UseFixture("proc-idle");
-        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions { ProcRoot = _procRoot, IdleWattsPerCpu = 1, MaxWattsPerCpu = 4 }, _time);
+        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions { IdleWattsPerCpu = 1, MaxWattsPerCpu = 4 }, _procRoot, _time);
         sensor.Sample();
 
         UseFixture("proc-busy");
@@ -41,7 +41,7 @@ public sealed class ProcStatCpuModelSensorTests : IDisposable
     public void Sample_CountersWentBackwards_TreatsIntervalAsIdle()
     {
         UseFixture("proc-busy");
-        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions { ProcRoot = _procRoot, IdleWattsPerCpu = 1, MaxWattsPerCpu = 4 }, _time);
+        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions { IdleWattsPerCpu = 1, MaxWattsPerCpu = 4 }, _procRoot, _time);
         sensor.Sample();
 
         UseFixture("proc-idle");
@@ -55,7 +55,7 @@ public sealed class ProcStatCpuModelSensorTests : IDisposable
     public void Sample_StatWithoutCpuLine_FailsWithThePath()
     {
         File.WriteAllText(Path.Combine(_procRoot, "stat"), "intr 1\nctxt 2\n");
-        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions { ProcRoot = _procRoot }, _time);
+        var sensor = new ProcStatCpuModelSensor(new CpuModelOptions(), _procRoot, _time);
 
         var error = Assert.Throws<InvalidDataException>(() => sensor.Sample());
         Assert.Contains(Path.Combine(_procRoot, "stat"), error.Message, StringComparison.Ordinal);
@@ -65,7 +65,7 @@ public sealed class ProcStatCpuModelSensorTests : IDisposable
     public void Sample_RealProcStat_ReportsPlausiblePower()
     {
         var options = new CpuModelOptions();
-        var sensor = new ProcStatCpuModelSensor(options, TimeProvider.System);
+        var sensor = new ProcStatCpuModelSensor(options, "/proc", TimeProvider.System);
         sensor.Sample();
         Thread.Sleep(50);
 

@@ -124,8 +124,7 @@ public sealed class RaplSensorTests : IDisposable
 
         var selection = new SensorSelection(Options.Create(new AgentOptions
         {
-            Sensors = { SysfsRoot = _sysfs },
-            CpuModel = { ProcRoot = Path.Combine(AppContext.BaseDirectory, "fixtures", "proc-idle") },
+            Sensors = { SysfsRoot = _sysfs, ProcRoot = Path.Combine(AppContext.BaseDirectory, "fixtures", "proc-idle") },
         }), _time, NullLogger<SensorSelection>.Instance);
 
         var sensor = Assert.Single(selection.Sensors);

@@ -7,10 +7,11 @@ namespace EdgeGreen.Agent.Sensors;
 /// logical CPUs from <c>/proc/stat</c>, mapped linearly between idle and full-load watts per CPU
 /// (<see cref="CpuModelOptions"/>). Reports the <c>cpu.package</c> domain as <c>modelled</c>.
 /// </summary>
-/// <param name="options">The model's coefficients and where <c>/proc</c> is.</param>
+/// <param name="options">The model's coefficients.</param>
+/// <param name="procRoot">Where the proc filesystem is (<c>/proc</c>).</param>
 /// <param name="timeProvider">The clock intervals are measured with.</param>
 /// <param name="note">Why the model runs instead of a counter, shown in the agent's sensor list.</param>
-public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider timeProvider, string? note = null) : IEnergySensor
+public sealed class ProcStatCpuModelSensor(CpuModelOptions options, string procRoot, TimeProvider timeProvider, string? note = null) : IEnergySensor
 {
     public const string Domain = "cpu.package";
 
@@ -24,7 +25,7 @@ public sealed class ProcStatCpuModelSensor(CpuModelOptions options, TimeProvider
     public IReadOnlyList<EnergyDelta> Sample()
     {
         var now = timeProvider.GetTimestamp();
-        var current = CpuTimes.Read(Path.Combine(options.ProcRoot, "stat"));
+        var current = CpuTimes.Read(Path.Combine(procRoot, "stat"));
         if (_baseline.Advance(current, now) is not { } interval)
         {
             return [];

@@ -25,7 +25,7 @@ public sealed partial class SensorSelection
         else if (agent.CpuModel.Enabled)
         {
             LogModelled(raplReason ?? "");
-            sensors.Add(new ProcStatCpuModelSensor(agent.CpuModel, timeProvider, $"CPU power is modelled: {raplReason}."));
+            sensors.Add(new ProcStatCpuModelSensor(agent.CpuModel, agent.Sensors.ProcRoot, timeProvider, $"CPU power is modelled: {raplReason}."));
         }
 
         Sensors = sensors;
