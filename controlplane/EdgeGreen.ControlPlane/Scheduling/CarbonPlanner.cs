@@ -100,47 +100,7 @@ public sealed class CarbonPlanner
                 ruined.Add(extra);
             }
 
-            var before = ruined.Sum(i => placements[i]!.ForecastCarbonGrams);
-            var saved = ruined.Select(i => placements[i]!).ToList();
-            foreach (var i in ruined)
-            {
-                calendar.Release(placements[i]!.AgentIndex, placements[i]!.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
-            }
-
-            var created = new List<(int Index, PlannedJob? Placement)>();
-            foreach (var i in ruined.OrderBy(_ => random.Next()))
-            {
-                var placement = Place(jobs[i], calendar, intensity, zones);
-                created.Add((i, placement));
-                if (placement is not { MeetsDeadline: true })
-                {
-                    break;
-                }
-            }
-
-            if (created.Count == ruined.Count && created.All(c => c.Placement is { MeetsDeadline: true })
-                && created.Sum(c => c.Placement!.ForecastCarbonGrams) < before * (1 - 1e-9))
-            {
-                foreach (var (i, placement) in created)
-                {
-                    placements[i] = placement;
-                }
-
-                continue;
-            }
-
-            foreach (var (i, placement) in created)
-            {
-                if (placement is not null)
-                {
-                    calendar.Release(placement.AgentIndex, placement.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
-                }
-            }
-
-            foreach (var (i, placement) in ruined.Zip(saved))
-            {
-                calendar.Reserve(placement.AgentIndex, placement.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
-            }
+            Recreate(jobs, placements, calendar, [.. ruined.OrderBy(_ => random.Next())], i => Place(jobs[i], calendar, intensity, zones));
         }
     }
 
@@ -262,54 +222,72 @@ public sealed class CarbonPlanner
             }
         }
 
-        var before = placements[index]!.ForecastCarbonGrams + blockers.Sum(b => placements[b]!.ForecastCarbonGrams);
-        var saved = blockers.Select(b => placements[b]).Append(placements[index]).ToList();
-        foreach (var moved in blockers.Append(index))
+        var order = blockers.OrderBy(b => jobs[b].DeadlineSlot - jobs[b].EarliestSlot - jobs[b].DurationSlots).Prepend(index).ToList();
+        Recreate(jobs, placements, calendar, order, i =>
         {
-            calendar.Release(placements[moved]!.AgentIndex, placements[moved]!.StartSlot, jobs[moved].DurationSlots, jobs[moved].Demand);
-        }
-
-        var replaced = new List<(int Index, PlannedJob? Placement)>();
-        var accepted = calendar.Fits(agent, start, job.DurationSlots, job.Demand);
-        if (accepted)
-        {
-            calendar.Reserve(agent, start, job.DurationSlots, job.Demand);
-            replaced.Add((index, new PlannedJob(job.Id, agent, start, grams, MeetsDeadline: true)));
-            foreach (var blocker in blockers.OrderBy(b => jobs[b].DeadlineSlot - jobs[b].EarliestSlot - jobs[b].DurationSlots))
+            if (i != index)
             {
-                var placement = Place(jobs[blocker], calendar, intensity, zones);
-                replaced.Add((blocker, placement));
-                if (placement is not { MeetsDeadline: true })
-                {
-                    accepted = false;
-                    break;
-                }
+                return Place(jobs[i], calendar, intensity, zones);
             }
 
-            accepted &= replaced.Sum(r => r.Placement!.ForecastCarbonGrams) < before * (1 - 1e-9);
+            if (!calendar.Fits(agent, start, job.DurationSlots, job.Demand))
+            {
+                return null;
+            }
+
+            calendar.Reserve(agent, start, job.DurationSlots, job.Demand);
+            return new PlannedJob(job.Id, agent, start, grams, MeetsDeadline: true);
+        });
+    }
+
+    /// <summary>
+    /// Takes the jobs of <paramref name="order"/> out of the plan and puts them back one by one in
+    /// that order with <paramref name="place"/> (which reserves what it returns). The result is kept
+    /// when every one of them meets its deadline and together they emit less; otherwise the plan
+    /// and the calendar are restored.
+    /// </summary>
+    private static void Recreate(IReadOnlyList<PlanningJob> jobs, PlannedJob?[] placements, CapacityCalendar calendar, IReadOnlyList<int> order,
+        Func<int, PlannedJob?> place)
+    {
+        var before = order.Sum(i => placements[i]!.ForecastCarbonGrams);
+        foreach (var i in order)
+        {
+            calendar.Release(placements[i]!.AgentIndex, placements[i]!.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
         }
 
-        if (accepted)
+        var created = new List<(int Index, PlannedJob? Placement)>();
+        foreach (var i in order)
         {
-            foreach (var (moved, placement) in replaced)
+            var placement = place(i);
+            created.Add((i, placement));
+            if (placement is not { MeetsDeadline: true })
             {
-                placements[moved] = placement;
+                break;
+            }
+        }
+
+        if (created.Count == order.Count && created.All(c => c.Placement is { MeetsDeadline: true })
+            && created.Sum(c => c.Placement!.ForecastCarbonGrams) < before * (1 - 1e-9))
+        {
+            foreach (var (i, placement) in created)
+            {
+                placements[i] = placement;
             }
 
             return;
         }
 
-        foreach (var (moved, placement) in replaced)
+        foreach (var (i, placement) in created)
         {
             if (placement is not null)
             {
-                calendar.Release(placement.AgentIndex, placement.StartSlot, jobs[moved].DurationSlots, jobs[moved].Demand);
+                calendar.Release(placement.AgentIndex, placement.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
             }
         }
 
-        foreach (var (moved, placement) in blockers.Append(index).Zip(saved))
+        foreach (var i in order)
         {
-            calendar.Reserve(placement!.AgentIndex, placement.StartSlot, jobs[moved].DurationSlots, jobs[moved].Demand);
+            calendar.Reserve(placements[i]!.AgentIndex, placements[i]!.StartSlot, jobs[i].DurationSlots, jobs[i].Demand);
         }
     }
 
