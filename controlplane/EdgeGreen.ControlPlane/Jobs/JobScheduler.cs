@@ -286,8 +286,8 @@ public sealed partial class JobScheduler(
                     _ => overrun ?? job.StatusReason,
                 },
                 LeaseExpiresAt = null,
+                Status = status,
             };
-            job = job with { Status = status };
             await jobs.UpdateAsync(job, cancellationToken);
             Count(job);
             _replanNeeded = true;

@@ -112,9 +112,13 @@ public sealed class JobSubmissions(IJobStore jobs, CarbonIntensity carbon, IOpti
             return (null, errors);
         }
 
-        var history = await jobs.ListSucceededAsync(name, options.Value.EstimateHistory, cancellationToken);
+        // Succeeded runs of the same name, with how long each took.
+        var history = (await jobs.ListSucceededAsync(name, options.Value.EstimateHistory, cancellationToken))
+            .Where(j => j.StartedAt is not null && j.FinishedAt > j.StartedAt)
+            .Select(j => (Job: j, Seconds: (j.FinishedAt!.Value - j.StartedAt!.Value).TotalSeconds))
+            .ToList();
         var (duration, durationSource) = submittedDuration is { } given ? (given, EstimateSource.Submitted)
-            : Median(history.Where(j => j.StartedAt is not null && j.FinishedAt > j.StartedAt).Select(j => (j.FinishedAt!.Value - j.StartedAt!.Value).TotalSeconds))
+            : Median(history.Select(h => h.Seconds))
                 is { } seconds ? (TimeSpan.FromSeconds(seconds), EstimateSource.History)
             : kind!.ImpliedDuration(parameters!) is { } implied ? (implied, EstimateSource.Parameters)
             : (TimeSpan.Zero, EstimateSource.Default);
@@ -133,8 +137,7 @@ public sealed class JobSubmissions(IJobStore jobs, CarbonIntensity carbon, IOpti
         }
 
         var (powerWatts, powerSource) = request.EstimatedPowerWatts is { } submittedPower ? (submittedPower, EstimateSource.Submitted)
-            : Median(history.Where(j => j.EnergyJoules > 0 && j.StartedAt is not null && j.FinishedAt > j.StartedAt)
-                .Select(j => j.EnergyJoules!.Value / (j.FinishedAt!.Value - j.StartedAt!.Value).TotalSeconds)) is { } watts ? (watts, EstimateSource.History)
+            : Median(history.Where(h => h.Job.EnergyJoules > 0).Select(h => h.Job.EnergyJoules!.Value / h.Seconds)) is { } watts ? (watts, EstimateSource.History)
             : (options.Value.DefaultPowerWattsPerCore * Math.Max(1, resources.CpuCores), EstimateSource.Default);
 
         var job = new JobRecord(
