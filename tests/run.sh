@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command: builds the solution (warnings are errors) and runs every test project.
-# Servers that tests need are installed here when missing; none are needed yet.
+# Programs that tests need are installed here when missing (as root, with apt-get).
 # Prints a closing line "N passed, N failed, N skipped" summed over all test assemblies.
 set -euo pipefail
 
@@ -10,6 +10,17 @@ cd "$root"
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "tests/run.sh: the .NET SDK (dotnet) is required; see global.json for the version." >&2
   exit 1
+fi
+
+# The agent's NVML tests build a fake libnvidia-ml from C source.
+if ! command -v gcc >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing gcc for the fake NVML library" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null
+  else
+    echo "tests/run.sh: gcc is required (the NVML tests build a fake libnvidia-ml); install it and rerun." >&2
+    exit 1
+  fi
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1

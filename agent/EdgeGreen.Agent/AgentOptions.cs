@@ -48,7 +48,60 @@ public sealed class SensorsOptions
     /// <summary>Root of the proc filesystem (the utilisation model reads <c>stat</c>); tests point it at a fixture tree.</summary>
     public string ProcRoot { get; set; } = "/proc";
 
+    /// <summary>The NVML library to bind (a path or a name the loader resolves).</summary>
+    public string NvmlLibrary { get; set; } = "libnvidia-ml.so.1";
+
     public RaplOptions Rapl { get; set; } = new();
+
+    public NvmlOptions Nvml { get; set; } = new();
+
+    public HwmonOptions Hwmon { get; set; } = new();
+
+    public PowerSupplyOptions PowerSupply { get; set; } = new();
+
+    public RamModelOptions RamModel { get; set; } = new();
+}
+
+/// <summary>NVIDIA GPUs through NVML.</summary>
+public sealed class NvmlOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Auto: the total-energy counter where the GPU has one, else power integration; Counter or Power force one.</summary>
+    public Sensors.Nvml.NvmlMethod Method { get; set; } = Sensors.Nvml.NvmlMethod.Auto;
+}
+
+/// <summary>hwmon energy and power channels.</summary>
+public sealed class HwmonOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>hwmon chip names (the <c>name</c> file) to leave out, e.g. one that measures what another sensor already does.</summary>
+    public List<string> IgnoreChips { get; set; } = [];
+}
+
+/// <summary>Batteries of the power_supply class.</summary>
+public sealed class PowerSupplyOptions
+{
+    public bool Enabled { get; set; } = true;
+}
+
+/// <summary>
+/// The RAM model used where no DRAM counter is readable: per module,
+/// P = IdleWattsPerModule + u × (ActiveWattsPerModule − IdleWattsPerModule), u the CPU busy share
+/// as a proxy for memory traffic. Power follows the number of modules, not gigabytes: a DIMM's
+/// draw barely depends on its size.
+/// </summary>
+public sealed class RamModelOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Installed memory modules (see <c>dmidecode -t memory</c>); 0 infers one per 16 GiB of MemTotal, at least 1, at most 16.</summary>
+    public int Modules { get; set; }
+
+    public double IdleWattsPerModule { get; set; } = 1.0;
+
+    public double ActiveWattsPerModule { get; set; } = 3.0;
 }
 
 /// <summary>RAPL powercap counters; package zones always, the others on request.</summary>
@@ -92,9 +145,12 @@ public sealed class OutboxOptions
 }
 
 /// <summary>
-/// The utilisation model used where no energy counter is readable: per logical CPU,
-/// P = IdleWattsPerCpu + u × (MaxWattsPerCpu − IdleWattsPerCpu), with u the busy share from /proc/stat.
-/// The defaults are the Cloud Carbon Footprint coefficients for an average cloud vCPU.
+/// The utilisation model used where no energy counter is readable:
+/// P = Idle + u × (Max − Idle), with u the busy share of all logical CPUs from /proc/stat. Idle and
+/// Max are IdleWatts and MaxWatts for the node when set (a calibration, e.g. from
+/// <c>EdgeGreen.Agent calibrate</c> on a node with RAPL), else the per-CPU coefficients times the
+/// logical CPUs. The per-CPU defaults are the Cloud Carbon Footprint coefficients for an average
+/// cloud vCPU.
 /// </summary>
 public sealed class CpuModelOptions
 {
@@ -103,4 +159,14 @@ public sealed class CpuModelOptions
     public double IdleWattsPerCpu { get; set; } = 0.74;
 
     public double MaxWattsPerCpu { get; set; } = 3.5;
+
+    /// <summary>Calibrated idle power of the whole node's CPUs; overrides IdleWattsPerCpu.</summary>
+    public double? IdleWatts { get; set; }
+
+    /// <summary>Calibrated full-load power of the whole node's CPUs; overrides MaxWattsPerCpu.</summary>
+    public double? MaxWatts { get; set; }
+
+    /// <summary>The model's idle and full-load watts for a node with <paramref name="logicalCpus"/> CPUs.</summary>
+    public (double Idle, double Max) For(int logicalCpus) =>
+        (IdleWatts ?? logicalCpus * IdleWattsPerCpu, MaxWatts ?? logicalCpus * MaxWattsPerCpu);
 }

@@ -1,5 +1,11 @@
 using EdgeGreen.Agent;
+using EdgeGreen.Agent.Sensors;
 using Prometheus;
+
+if (args is ["probe", .. var probeArgs])
+{
+    return await SensorProbe.RunAsync(probeArgs, Console.Out);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Configuration.AddDefaults(DefaultSettings.Agent);
@@ -9,4 +15,5 @@ builder.Services.AddHealthChecks();
 var app = builder.Build();
 app.MapHealthChecks("/healthz");
 app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
-app.Run();
+await app.RunAsync();
+return 0;

@@ -124,7 +124,7 @@ public sealed class RaplSensorTests : IDisposable
 
         var selection = new SensorSelection(Options.Create(new AgentOptions
         {
-            Sensors = { SysfsRoot = _sysfs, ProcRoot = Path.Combine(AppContext.BaseDirectory, "fixtures", "proc-idle") },
+            Sensors = { SysfsRoot = _sysfs, ProcRoot = Path.Combine(AppContext.BaseDirectory, "fixtures", "proc-idle"), RamModel = { Enabled = false } },
         }), _time, NullLogger<SensorSelection>.Instance);
 
         var sensor = Assert.Single(selection.Sensors);
@@ -139,7 +139,7 @@ public sealed class RaplSensorTests : IDisposable
     {
         Zone("intel-rapl:0", "package-0", 0);
 
-        var selection = new SensorSelection(Options.Create(new AgentOptions { Sensors = { SysfsRoot = _sysfs } }), _time,
+        var selection = new SensorSelection(Options.Create(new AgentOptions { Sensors = { SysfsRoot = _sysfs, RamModel = { Enabled = false } } }), _time,
             NullLogger<SensorSelection>.Instance);
 
         Assert.IsType<RaplSensor>(Assert.Single(selection.Sensors));

@@ -73,7 +73,8 @@ public sealed record TelemetrySummary(
     IReadOnlyDictionary<string, double> LatestPowerWattsByDomain,
     DateTimeOffset? LastReceivedAt)
 {
-    public double PowerWatts => LatestPowerWattsByDomain.Values.Sum();
+    /// <summary>The node's power: whole-node domains where reported, else the sum of the components.</summary>
+    public double PowerWatts => EdgeGreen.Contracts.EnergyDomains.NodeTotal(LatestPowerWattsByDomain, d => d.Key, d => d.Value);
 }
 
 public sealed record ApiKeyRecord(string Id, string Name, ApiKeyRole Role, string KeyHash, DateTimeOffset CreatedAt);
