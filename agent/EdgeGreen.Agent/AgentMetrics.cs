@@ -11,6 +11,9 @@ public sealed class AgentMetrics(IMetricFactory factory)
     public Counter EnergyJoules { get; } = factory.CreateCounter("edgegreen_agent_energy_joules_total",
         "Energy measured or modelled since the agent started, per energy domain.", ["domain"]);
 
+    public Counter AttributedEnergyJoules { get; } = factory.CreateCounter("edgegreen_agent_attributed_energy_joules_total",
+        "Node energy split by attribution: to jobs, to idle, and to other (processes outside any job); the three add up to the node total.", ["to"]);
+
     public Counter SensorValuesDropped { get; } = factory.CreateCounter("edgegreen_agent_sensor_values_dropped_total",
         "Sensor values dropped as impossible (NaN, negative, absurd power), by sensor and reason.", ["sensor", "reason"]);
 

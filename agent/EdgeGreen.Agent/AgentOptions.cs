@@ -37,6 +37,18 @@ public sealed class AgentOptions
     public JobsOptions Jobs { get; set; } = new();
 
     public SensorsOptions Sensors { get; set; } = new();
+
+    public AttributionOptions Attribution { get; set; } = new();
+}
+
+/// <summary>How node energy is split between idle, jobs and the rest.</summary>
+public sealed class AttributionOptions
+{
+    /// <summary>Idle power by domain (e.g. <c>gpu0</c>: 70); a domain not listed uses its model's idle term or its lowest recent power.</summary>
+    public Dictionary<string, double> IdlePowerWatts { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How far back the lowest power of a measured domain is taken as its idle power.</summary>
+    public TimeSpan IdleWindow { get; set; } = TimeSpan.FromHours(1);
 }
 
 /// <summary>Where hardware sensors are read, and which are on.</summary>

@@ -56,7 +56,7 @@ public sealed class SamplingServiceTests : IDisposable
         new(Options.Create(new AgentOptions { DataDirectory = _directory }), new AgentMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance);
 
     private SamplingService NewService(IEnumerable<IEnergySensor> sensors, ReadingOutbox outbox) =>
-        new(sensors, outbox, new JobEnergyLedger(), new AgentMetrics(Metrics.WithCustomRegistry(_registry)), Options.Create(new AgentOptions()), TimeProvider.System,
+        new(sensors, outbox, new JobEnergyLedger(Options.Create(new AgentOptions()), sensors, TimeProvider.System), new AgentMetrics(Metrics.WithCustomRegistry(_registry)), Options.Create(new AgentOptions()), TimeProvider.System,
             NullLogger<SamplingService>.Instance);
 
     /// <summary>A sensor that returns fixed deltas (or fails), standing in for hardware the test machine lacks.</summary>

@@ -56,7 +56,7 @@ public sealed class BurnJob : IJobKind
         var threads = execution.Parameters.TryGetValue(ThreadsParameter, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 1;
         var started = Stopwatch.GetTimestamp();
         var workers = Enumerable.Range(0, threads)
-            .Select(_ => Task.Factory.StartNew(() => Spin(started, duration, cancellationToken), cancellationToken,
+            .Select(_ => Task.Factory.StartNew(() => Spin(execution.Cpu, started, duration, cancellationToken), cancellationToken,
                 TaskCreationOptions.LongRunning, TaskScheduler.Default))
             .ToArray();
         var all = Task.WhenAll(workers);
@@ -70,8 +70,9 @@ public sealed class BurnJob : IJobKind
         cancellationToken.ThrowIfCancellationRequested();
     }
 
-    private static ulong Spin(long started, TimeSpan duration, CancellationToken cancellationToken)
+    private static ulong Spin(JobCpuUsage cpu, long started, TimeSpan duration, CancellationToken cancellationToken)
     {
+        using var tracked = cpu.TrackCurrentThread();
         // xorshift keeps the core busy on work the JIT cannot fold away.
         var state = 0x9E3779B97F4A7C15UL;
         while (Stopwatch.GetElapsedTime(started) < duration)

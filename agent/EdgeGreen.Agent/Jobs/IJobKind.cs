@@ -22,9 +22,11 @@ public interface IJobKind
 
 /// <summary>
 /// One run of a job on this agent. <c>CpuCores</c> is what the job reserved; <c>ReportProgress</c>
-/// records the share of the work done (0 to 1), which the runner sends on.
+/// records the share of the work done (0 to 1), which the runner sends on; the job registers the
+/// threads, processes or cgroup it runs in on <c>Cpu</c>, so that its energy is attributed by the
+/// CPU time they use.
 /// </summary>
-public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, string> Parameters, int CpuCores, Action<double> ReportProgress);
+public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, string> Parameters, int CpuCores, Action<double> ReportProgress, JobCpuUsage Cpu);
 
 /// <summary>The job kinds built into the agent.</summary>
 public static class JobKinds

@@ -126,7 +126,7 @@ public sealed partial class JobRunnerService(
             return;
         }
 
-        ledger.Start(assignment.JobId, assignment.Resources?.CpuCores ?? 1);
+        job.Cpu = ledger.Start(assignment.JobId);
         metrics.JobsStarted.Inc();
         LogStarting(assignment.JobId, assignment.Name, assignment.Kind, assignment.Attempt);
         job.Completion = RunAsync(job, stoppingToken);
@@ -148,7 +148,7 @@ public sealed partial class JobRunnerService(
 
             var parameters = new Dictionary<string, string>(assignment.Parameters);
             await Task.Run(() => kind.RunAsync(new JobExecution(assignment.JobId, parameters, assignment.Resources?.CpuCores ?? 1,
-                fraction => job.Fraction = fraction), job.Token), job.Token);
+                fraction => job.Fraction = fraction, job.Cpu), job.Token), job.Token);
             job.Fraction = 1;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -185,8 +185,9 @@ public sealed partial class JobRunnerService(
                     StartedAt = Timestamp.FromDateTimeOffset(job.StartedAt),
                     FinishedAt = Timestamp.FromDateTimeOffset(timeProvider.GetUtcNow()),
                     EnergyJoules = energy.EnergyJoules,
-                    Provenance = energy.Provenance == EnergyProvenance.Measured ? Provenance.Measured : Provenance.Modelled,
+                    Provenance = ToContract(energy.Provenance),
                     Error = error,
+                    Domains = { energy.Domains.Select(d => new DomainEnergyReport { Domain = d.Domain, EnergyJoules = d.EnergyJoules, Provenance = ToContract(d.Provenance) }) },
                 });
                 metrics.JobsFinished.WithLabels(outcome.ToString().ToLowerInvariant()).Inc();
                 LogFinished(assignment.JobId, outcome, energy.EnergyJoules);
@@ -203,6 +204,9 @@ public sealed partial class JobRunnerService(
             job.Dispose();
         }
     }
+
+    private static Provenance ToContract(EnergyProvenance provenance) =>
+        provenance == EnergyProvenance.Measured ? Provenance.Measured : Provenance.Modelled;
 
     /// <summary>
     /// Sends progress every <see cref="JobsOptions.ProgressInterval"/> until <paramref name="cancellationToken"/>

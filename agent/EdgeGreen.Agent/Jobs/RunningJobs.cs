@@ -47,6 +47,9 @@ internal sealed class RunningJob(JobAssignment assignment, DateTimeOffset starte
 
     public Task Completion { get; set; } = Task.CompletedTask;
 
+    /// <summary>Where the job's CPU time is tracked for attribution.</summary>
+    public JobCpuUsage Cpu { get; set; } = new("/proc");
+
     public double Fraction
     {
         get => Volatile.Read(ref _fraction);

@@ -7,7 +7,8 @@ namespace EdgeGreen.Agent.Sampling;
 
 /// <summary>
 /// Reads every sensor once per <see cref="AgentOptions.SampleInterval"/> and writes the plausible
-/// deltas to the outbox; impossible values are counted and dropped.
+/// deltas to the outbox; impossible values are counted and dropped. Each pass's deltas are then
+/// split between idle, the running jobs and the rest (<see cref="JobEnergyLedger"/>).
 /// </summary>
 public sealed partial class SamplingService(
     IEnumerable<IEnergySensor> sensors,
@@ -37,6 +38,7 @@ public sealed partial class SamplingService(
     /// </summary>
     internal void SampleAll()
     {
+        var pass = new List<EnergyDelta>();
         foreach (var sensor in _sensors)
         {
             try
@@ -55,7 +57,7 @@ public sealed partial class SamplingService(
                 }
 
                 outbox.Append(sensor.Id, plausible);
-                ledger.Record(plausible);
+                pass.AddRange(plausible);
                 foreach (var delta in plausible)
                 {
                     metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);
@@ -68,6 +70,8 @@ public sealed partial class SamplingService(
                 LogSampleFailed(ex, sensor.Id);
             }
         }
+
+        ledger.Record(pass);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an impossible value from sensor {SensorId}, domain {Domain}: {Reason}")]

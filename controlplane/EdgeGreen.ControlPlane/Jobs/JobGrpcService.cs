@@ -71,6 +71,9 @@ public sealed partial class JobGrpcService(
         }
     }
 
+    private const int MaxDomains = 64;
+    private const int MaxDomainLength = 128;
+
     public override async Task<CompleteJobResponse> Complete(CompleteJobRequest request, ServerCallContext context)
     {
         if (string.IsNullOrEmpty(request.JobId))
@@ -96,6 +99,18 @@ public sealed partial class JobGrpcService(
         if (request.Error.Length > MaxErrorLength)
         {
             throw Invalid($"error may be at most {MaxErrorLength} characters.");
+        }
+
+        if (request.Domains.Count > MaxDomains
+            || request.Domains.Any(d => d.Domain.Length is 0 or > MaxDomainLength || !double.IsFinite(d.EnergyJoules) || d.EnergyJoules < 0)
+            || request.Domains.Select(d => d.Domain).Distinct(StringComparer.Ordinal).Count() != request.Domains.Count)
+        {
+            throw Invalid($"domains: at most {MaxDomains}, each named once (1 to {MaxDomainLength} characters) with finite, non-negative energy_joules.");
+        }
+
+        if (request.Domains.Count > 0 && Math.Abs(request.Domains.Sum(d => d.EnergyJoules) - request.EnergyJoules) > 1e-6 * Math.Max(1, request.EnergyJoules))
+        {
+            throw Invalid("energy_joules must be the sum of the domains' energy_joules.");
         }
 
         try

@@ -274,7 +274,8 @@ public sealed partial class JobScheduler(
                 FinishedAt = finishedAt,
                 Progress = status == JobStatus.Succeeded ? 1 : job.Progress,
                 EnergyJoules = report.EnergyJoules,
-                EnergyProvenance = report.Provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled,
+                EnergyProvenance = ToRecord(report.Provenance),
+                EnergyByDomain = [.. report.Domains.Select(d => new JobDomainEnergy(d.Domain, d.EnergyJoules, ToRecord(d.Provenance)))],
                 Error = string.IsNullOrEmpty(report.Error) ? null : report.Error,
                 RealisedIntensityGramsPerKwh = realised,
                 CarbonGrams = carbonGrams,
@@ -465,6 +466,9 @@ public sealed partial class JobScheduler(
 
         return job;
     }
+
+    private static ReadingProvenance ToRecord(Provenance provenance) =>
+        provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled;
 
     private static JobAssignment ToAssignment(JobRecord job)
     {

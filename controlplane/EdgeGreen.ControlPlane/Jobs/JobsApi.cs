@@ -44,7 +44,8 @@ public sealed record JobResponse(
     double? RunNowRealisedCarbonGrams,
     double? SavedCarbonGrams,
     bool OverBudget,
-    string? Error)
+    string? Error,
+    JobEnergyReport? Energy)
 {
     public static JobResponse From(JobRecord job) => new(
         job.Id, job.Name, job.Kind, job.Parameters, job.Status, job.StatusReason, job.SubmittedAt, job.EarliestStart, job.Deadline,
@@ -53,8 +54,36 @@ public sealed record JobResponse(
         job.PlannedStart, job.AgentId, job.Zone, job.ForecastIntensityGramsPerKwh, job.ForecastCarbonGrams, job.RunNowCarbonGrams, job.MeetsDeadline,
         job.Attempts, job.StartedAt, job.FinishedAt, job.Progress, job.EnergyJoules, job.EnergyProvenance,
         job.RealisedIntensityGramsPerKwh, job.CarbonGrams, job.RunNowRealisedCarbonGrams,
-        job.RunNowRealisedCarbonGrams - job.CarbonGrams, job.OverBudget, job.Error);
+        job.RunNowRealisedCarbonGrams - job.CarbonGrams, job.OverBudget, job.Error, JobEnergyReport.From(job));
 }
+
+/// <summary>A finished job's energy: by domain in J and kWh, the measured share, its duration and average power.</summary>
+public sealed record JobEnergyReport(
+    double EnergyJoules,
+    double EnergyKwh,
+    double MeasuredShare,
+    double DurationSeconds,
+    double? AveragePowerWatts,
+    IReadOnlyList<DomainEnergyResponse> Domains)
+{
+    public static JobEnergyReport? From(JobRecord job)
+    {
+        if (job is not { EnergyJoules: { } joules, StartedAt: { } started, FinishedAt: { } finished })
+        {
+            return null;
+        }
+
+        var seconds = Math.Max((finished - started).TotalSeconds, 0);
+        var measured = job.EnergyByDomain.Count > 0
+            ? job.EnergyByDomain.Where(d => d.Provenance == ReadingProvenance.Measured).Sum(d => d.EnergyJoules)
+            : job.EnergyProvenance == ReadingProvenance.Measured ? joules : 0;
+        return new JobEnergyReport(joules, joules / 3.6e6, joules > 0 ? measured / joules : 0, seconds, seconds > 0 ? joules / seconds : null,
+            [.. job.EnergyByDomain.Select(d => new DomainEnergyResponse(d.Domain, d.EnergyJoules, d.EnergyJoules / 3.6e6,
+                d.Provenance == ReadingProvenance.Measured ? "measured" : "modelled"))]);
+    }
+}
+
+public sealed record DomainEnergyResponse(string Domain, double EnergyJoules, double EnergyKwh, string Provenance);
 
 public static class JobsApi
 {
@@ -67,6 +96,10 @@ public static class JobsApi
             .WithSummary("Submits a job; it is planned at once (201 with the plan) or refused when its best placement exceeds its budget (422).");
         jobs.MapGet("/", ListJobs).WithSummary("Jobs, newest first, optionally by status and name.");
         jobs.MapGet("/{id}", GetJob).WithSummary("One job with its plan, run and emissions.");
+        jobs.MapGet("/{id}/emissions.csv", JobEmissionsCsv)
+            .WithSummary("The finished job as a CodeCarbon emissions.csv row (CodeCarbon's columns and units).");
+        routes.MapGet("/api/v1/emissions.csv", EmissionsCsvInRange).RequireAuthorization(Policies.Viewer).WithTags("Jobs")
+            .WithSummary("Every job that finished in [from, to) as CodeCarbon emissions.csv rows; from defaults to 7 days before to, to to now.");
         jobs.MapPost("/{id}/cancel", CancelJob).RequireAuthorization(Policies.Operator)
             .WithSummary("Cancels a job: at once when it has not started, else the agent stops it.");
         return routes;
@@ -128,6 +161,43 @@ public static class JobsApi
 
     public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> GetJob(string id, IJobStore jobs, CancellationToken cancellationToken) =>
         await jobs.GetAsync(id, cancellationToken) is { } job ? TypedResults.Ok(JobResponse.From(job)) : NotFound(id);
+
+    public const int MaxCsvRows = 100_000;
+
+    public static async Task<IResult> JobEmissionsCsv(string id, IJobStore jobs, CancellationToken cancellationToken)
+    {
+        if (await jobs.GetAsync(id, cancellationToken) is not { } job)
+        {
+            return NotFound(id);
+        }
+
+        return EmissionsCsv.HasRow(job)
+            ? Csv(EmissionsCsv.Write([job]))
+            : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The job has no energy report yet",
+                detail: $"Job {id} is {job.Status.ToString().ToLowerInvariant()}; a job has an emissions row once it has run and finished.");
+    }
+
+    public static async Task<IResult> EmissionsCsvInRange(DateTimeOffset? from, DateTimeOffset? to, IJobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        var end = to ?? clock.GetUtcNow();
+        var start = from ?? end.AddDays(-7);
+        if (start >= end)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["from"] = ["from must be before to."] });
+        }
+
+        var finished = await jobs.ListFinishedAsync(start, end, MaxCsvRows + 1, cancellationToken);
+        if (finished.Count > MaxCsvRows)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Too many jobs for one export",
+                detail: $"More than {MaxCsvRows} jobs finished in the range; ask for a shorter one.");
+        }
+
+        return Csv(EmissionsCsv.Write(finished));
+    }
+
+    private static IResult Csv(string text) =>
+        TypedResults.Text(text, "text/csv; charset=utf-8", System.Text.Encoding.UTF8);
 
     public static async Task<Results<Ok<JobResponse>, ProblemHttpResult>> CancelJob(string id, JobScheduler scheduler, CancellationToken cancellationToken)
     {

@@ -18,6 +18,9 @@ public interface IJobStore
     /// <summary>Every pending, held and running job (what the scheduler works on).</summary>
     Task<IReadOnlyList<JobRecord>> ListActiveAsync(CancellationToken cancellationToken);
 
+    /// <summary>Jobs that finished in [<paramref name="from"/>, <paramref name="to"/>), oldest finish first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<JobRecord>> ListFinishedAsync(DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken);
+
     /// <summary>The newest succeeded jobs with this name, for estimates.</summary>
     Task<IReadOnlyList<JobRecord>> ListSucceededAsync(string name, int limit, CancellationToken cancellationToken);
 }

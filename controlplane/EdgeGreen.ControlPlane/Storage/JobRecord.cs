@@ -104,6 +104,9 @@ public sealed record JobRecord(
 
     public ReadingProvenance? EnergyProvenance { get; init; }
 
+    /// <summary>The job's energy by domain as its agent attributed it; empty before it finishes.</summary>
+    public IReadOnlyList<JobDomainEnergy> EnergyByDomain { get; init; } = [];
+
     public bool OverBudget { get; init; }
 
     public string? Error { get; init; }
@@ -137,4 +140,7 @@ public sealed record JobRecord(
 }
 
 /// <summary>Filters of a job listing, newest first.</summary>
+/// <summary>Energy of one domain attributed to a job.</summary>
+public sealed record JobDomainEnergy(string Domain, double EnergyJoules, ReadingProvenance Provenance);
+
 public sealed record JobQuery(JobStatus? Status = null, string? Name = null, int Limit = 100);

@@ -13,12 +13,15 @@ public sealed class BurnJobTests
         var progress = new List<double>();
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = Stopwatch.StartNew();
+        var cpu = new JobCpuUsage("/proc");
 
-        await _burn.RunAsync(new JobExecution("j", Parameters(("duration", "PT0.6S"), ("threads", "2")), 2, progress.Add), CancellationToken.None);
+        await _burn.RunAsync(new JobExecution("j", Parameters(("duration", "PT0.6S"), ("threads", "2")), 2, progress.Add, cpu), CancellationToken.None);
 
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.6), TimeSpan.FromSeconds(10));
         // Two spinning threads use close to two cores; a third is the least a shared machine gives.
         Assert.True(Process.GetCurrentProcess().TotalProcessorTime - cpuBefore > TimeSpan.FromSeconds(0.4));
+        // The job's own threads were tracked in /proc, so its energy can follow its CPU time.
+        Assert.InRange(cpu.ReadMicroseconds(), 300_000, 20_000_000);
         Assert.Equal(1, progress[^1]);
     }
 
@@ -29,7 +32,7 @@ public sealed class BurnJobTests
         var clock = Stopwatch.StartNew();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            _burn.RunAsync(new JobExecution("j", Parameters(("duration", "PT1H")), 1, _ => { }), cancellation.Token));
+            _burn.RunAsync(new JobExecution("j", Parameters(("duration", "PT1H")), 1, _ => { }, new JobCpuUsage("/proc")), cancellation.Token));
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10));
     }

@@ -43,6 +43,32 @@ public sealed class JobExecutionTests : JobsTest
         Assert.NotNull(Number(done, "runNowRealisedCarbonGrams"));
         Assert.Equal(Number(done, "runNowRealisedCarbonGrams")!.Value - Number(done, "carbonGrams")!.Value, Number(done, "savedCarbonGrams")!.Value, 9);
 
+        // The energy report: by domain, adding up to the total; the model runs here, so nothing is measured.
+        var report = done.GetProperty("energy");
+        var domains = report.GetProperty("domains").EnumerateArray().ToList();
+        Assert.Contains(domains, d => d.GetProperty("domain").GetString() == "cpu.package" && d.GetProperty("provenance").GetString() == "modelled");
+        Assert.Equal(energy, domains.Sum(d => d.GetProperty("energyJoules").GetDouble()), 6);
+        Assert.Equal(energy / 3.6e6, Number(report, "energyKwh")!.Value, 12);
+        Assert.Equal(0, Number(report, "measuredShare"));
+        Assert.Equal((finished - started).TotalSeconds, Number(report, "durationSeconds")!.Value, 3);
+        Assert.Equal(energy / (finished - started).TotalSeconds, Number(report, "averagePowerWatts")!.Value, 3);
+
+        // The same job as CodeCarbon's emissions.csv, alone and in a time range.
+        var id = done.GetProperty("id").GetString()!;
+        var csv = await Client.GetAsync($"/api/v1/jobs/{id}/emissions.csv");
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        var lines = (await csv.Content.ReadAsStringAsync()).TrimEnd('\n').Split('\n');
+        Assert.Equal(string.Join(',', EmissionsCsv.Columns), lines[0]);
+        var row = lines[0].Split(',').Zip(lines[1].Split(',')).ToDictionary(c => c.First, c => c.Second);
+        Assert.Equal(id, row["run_id"]);
+        Assert.Equal("nightly-burn", row["project_name"]);
+        Assert.Equal(energy / 3.6e6, double.Parse(row["energy_consumed"], System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal(Number(done, "carbonGrams")!.Value / 1000, double.Parse(row["emissions"], System.Globalization.CultureInfo.InvariantCulture), 12);
+        Assert.Equal(("ESP", "ES", "process"), (row["country_iso_code"], row["region"], row["tracking_mode"]));
+        var range = await Client.GetStringAsync($"/api/v1/emissions.csv?from={Uri.EscapeDataString(started.AddMinutes(-1).ToString("O"))}");
+        Assert.Contains(lines[1], range.Split('\n'));
+        Assert.Equal(HttpStatusCode.BadRequest, (await Client.GetAsync($"/api/v1/emissions.csv?from={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddDays(1).ToString("O"))}&to={Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O"))}")).StatusCode);
+
         // A second run of the same name without estimates takes them from the first.
         var again = await SubmitAcceptedAsync(new { name = "nightly-burn", kind = "burn", parameters = new { duration = "PT1S" } });
         Assert.Equal("history", again.GetProperty("durationEstimate").GetString());
@@ -76,6 +102,7 @@ public sealed class JobExecutionTests : JobsTest
         var cancelled = await GetJobAsync(id);
         Assert.Equal("cancelled", cancelled.GetProperty("status").GetString());
         Assert.Equal(0, cancelled.GetProperty("attempts").GetInt32());
+        Assert.Equal(HttpStatusCode.Conflict, (await Client.GetAsync($"/api/v1/jobs/{id}/emissions.csv")).StatusCode);
         using var again = await Client.PostAsync($"/api/v1/jobs/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
     }
@@ -177,6 +204,21 @@ public sealed class JobExecutionTests : JobsTest
         var done = await WaitForStatusAsync(orphanId, "succeeded", TimeSpan.FromSeconds(30));
         Assert.Equal(rescuer.Connection.AgentId, done.GetProperty("agentId").GetString());
         Assert.Equal(2, done.GetProperty("attempts").GetInt32());
+
+        // Domains that do not add up to the total, or a negative one, are refused before any state is looked at.
+        foreach (var (total, domain) in new[] { (10.0, 3.0), (-1.0, -1.0) })
+        {
+            var malformed = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
+            {
+                JobId = orphanId,
+                Outcome = JobOutcome.Succeeded,
+                StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
+                FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+                EnergyJoules = total,
+                Domains = { new DomainEnergyReport { Domain = "cpu.package", EnergyJoules = domain } },
+            }, vanishing.Headers));
+            Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+        }
 
         var late = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
         {

@@ -58,6 +58,7 @@ public abstract class StorageContract : IAsyncLifetime
             RealisedIntensityGramsPerKwh = 99.125,
             CarbonGrams = 99.125,
             RunNowRealisedCarbonGrams = 140,
+            EnergyByDomain = [new JobDomainEnergy("cpu.package", 3_000_000, ReadingProvenance.Measured), new JobDomainEnergy("dram", 600_000, ReadingProvenance.Modelled)],
             Status = JobStatus.Succeeded,
         };
         await Jobs.AddAsync(job, CancellationToken.None);
@@ -66,7 +67,8 @@ public abstract class StorageContract : IAsyncLifetime
         var stored = await Jobs.GetAsync("j1", CancellationToken.None);
 
         Assert.NotNull(stored);
-        Assert.Equal(job with { Parameters = stored.Parameters, Placement = stored.Placement }, stored);
+        Assert.Equal(job with { Parameters = stored.Parameters, Placement = stored.Placement, EnergyByDomain = stored.EnergyByDomain }, stored);
+        Assert.Equal(job.EnergyByDomain, stored.EnergyByDomain);
         Assert.Equal(job.Parameters, stored.Parameters);
         Assert.Equal(job.Placement.AgentLabels, stored.Placement.AgentLabels);
         Assert.Equal(job.Placement.Zones, stored.Placement.Zones);
@@ -86,6 +88,22 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Equal(["done"], (await Jobs.ListAsync(new JobQuery(JobStatus.Succeeded), CancellationToken.None)).Select(j => j.Id));
         Assert.Equal(["old", "new", "other"], (await Jobs.ListActiveAsync(CancellationToken.None)).Select(j => j.Id));
         Assert.Equal(["done"], (await Jobs.ListSucceededAsync("train", 10, CancellationToken.None)).Select(j => j.Id));
+    }
+
+    [Fact]
+    public async Task Jobs_ListFinished_InTheRangeOnly_OldestFinishFirst()
+    {
+        await Jobs.AddAsync(Job("running", "x", T0) with { Status = JobStatus.Running }, CancellationToken.None);
+        await Jobs.AddAsync(Job("late", "x", T0) with { Status = JobStatus.Succeeded, FinishedAt = T0.AddHours(2) }, CancellationToken.None);
+        await Jobs.AddAsync(Job("early", "x", T0) with { Status = JobStatus.Failed, FinishedAt = T0.AddHours(1) }, CancellationToken.None);
+        await Jobs.AddAsync(Job("outside", "x", T0) with { Status = JobStatus.Succeeded, FinishedAt = T0.AddHours(3) }, CancellationToken.None);
+
+        Assert.Equal(["early", "late"], (await Jobs.ListFinishedAsync(T0, T0.AddHours(3), 10, CancellationToken.None)).Select(j => j.Id));
+        Assert.Equal(["early"], (await Jobs.ListFinishedAsync(T0, T0.AddHours(3), 1, CancellationToken.None)).Select(j => j.Id));
+
+        var running = (await Jobs.GetAsync("running", CancellationToken.None))!;
+        await Jobs.UpdateAsync(running with { Status = JobStatus.Succeeded, FinishedAt = T0.AddMinutes(30) }, CancellationToken.None);
+        Assert.Equal(["running", "early"], (await Jobs.ListFinishedAsync(T0, T0.AddHours(1.5), 10, CancellationToken.None)).Select(j => j.Id));
     }
 
     [Fact]

@@ -5,7 +5,7 @@ using LiteDB;
 namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 
 /// <summary>
-/// Jobs as JSON bodies beside the fields the queries filter on (status, name, submission time),
+/// Jobs as JSON bodies beside the fields the queries filter on (status, name, submission and finish time),
 /// so that the record can grow without a mapping per field.
 /// </summary>
 public sealed class LiteDbJobStore : IJobStore
@@ -23,6 +23,7 @@ public sealed class LiteDbJobStore : IJobStore
         _jobs.EnsureIndex(j => j.Status);
         _jobs.EnsureIndex(j => j.Name);
         _jobs.EnsureIndex(j => j.SubmittedAtTicks);
+        _jobs.EnsureIndex(j => j.FinishedAtTicks);
     }
 
     public Task AddAsync(JobRecord job, CancellationToken cancellationToken)
@@ -74,6 +75,17 @@ public sealed class LiteDbJobStore : IJobStore
             .Select(j => j.ToRecord())]);
     }
 
+    public Task<IReadOnlyList<JobRecord>> ListFinishedAsync(DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken)
+    {
+        long fromTicks = from.UtcTicks, toTicks = to.UtcTicks;
+        return Task.FromResult<IReadOnlyList<JobRecord>>([.. _jobs.Query()
+            .Where(j => j.FinishedAtTicks >= fromTicks && j.FinishedAtTicks < toTicks)
+            .OrderBy(j => j.FinishedAtTicks)
+            .Limit(limit)
+            .ToList()
+            .Select(j => j.ToRecord())]);
+    }
+
     internal sealed class JobDocument
     {
         public string Id { get; set; } = "";
@@ -84,6 +96,9 @@ public sealed class LiteDbJobStore : IJobStore
 
         public long SubmittedAtTicks { get; set; }
 
+        /// <summary>When the job finished; 0 while it has not.</summary>
+        public long FinishedAtTicks { get; set; }
+
         public string Body { get; set; } = "";
 
         public static JobDocument From(JobRecord job) => new()
@@ -92,6 +107,7 @@ public sealed class LiteDbJobStore : IJobStore
             Name = job.Name,
             Status = job.Status.ToString(),
             SubmittedAtTicks = job.SubmittedAt.UtcTicks,
+            FinishedAtTicks = job.FinishedAt?.UtcTicks ?? 0,
             Body = System.Text.Json.JsonSerializer.Serialize(job, Json),
         };
 
