@@ -23,6 +23,9 @@ public sealed class AgentOptions
 
     public TimeSpan SampleInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Where the stand-alone agent serves <c>/metrics</c> and <c>/healthz</c>: <c>http://HOST:PORT/</c>, with host <c>+</c> to listen on every address.</summary>
+    public string HttpUrl { get; set; } = "http://localhost:5090/";
+
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>A sensor value implying more power than this is impossible for one node and is dropped.</summary>
@@ -141,6 +144,12 @@ public sealed class UplinkOptions
 {
     /// <summary>Readings per batch sent on the stream.</summary>
     public int BatchSize { get; set; } = 500;
+
+    /// <summary>
+    /// How long readings short of a full batch wait to travel together; 0 sends each sample at once.
+    /// A reading reaches the control plane at most this much later.
+    /// </summary>
+    public TimeSpan Linger { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Batches sent but not yet acknowledged before the sender waits.</summary>
     public int MaxInFlightBatches { get; set; } = 8;

@@ -22,6 +22,8 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
                 "ControlPlaneUrl", "must be the control plane's gRPC address, e.g. http://localhost:5081.");
         }
 
+        Check(System.Text.RegularExpressions.Regex.IsMatch(options.HttpUrl, @"^http://(\+|\*|[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}/?$"), "HttpUrl",
+            "must be http://HOST:PORT/, e.g. http://localhost:5090/ (HOST + listens on every address).");
         Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "DataDirectory", "must name a directory.");
         Check(options.Name.Length is > 0 and <= 128, "Name", "must be 1 to 128 characters.");
         Check(options.Zone.Length <= 64, "Zone", "must be at most 64 characters.");
@@ -38,6 +40,19 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
         Check(options.CpuModel.IdleWattsPerCpu >= 0 && double.IsFinite(options.CpuModel.IdleWattsPerCpu), "CpuModel:IdleWattsPerCpu", "must be a non-negative number.");
         Check(options.CpuModel.MaxWattsPerCpu >= options.CpuModel.IdleWattsPerCpu && double.IsFinite(options.CpuModel.MaxWattsPerCpu),
             "CpuModel:MaxWattsPerCpu", "must be a number not below IdleWattsPerCpu.");
+        Check(options.Uplink.Linger >= TimeSpan.Zero && options.Uplink.Linger <= TimeSpan.FromMinutes(10), "Uplink:Linger", "must be between 00:00:00 and 00:10:00.");
+        Check(options.CpuModel.IdleWatts is null or >= 0 && options.CpuModel.MaxWatts is null or >= 0
+            && (options.CpuModel.IdleWatts ?? 0) <= (options.CpuModel.MaxWatts ?? double.MaxValue), "CpuModel:IdleWatts", "and MaxWatts must be non-negative, idle not above max.");
+        Check(options.Sensors.RamModel.Modules is >= 0 and <= 1024, "Sensors:RamModel:Modules", "must be from 0 (infer) to 1024.");
+        Check(options.Sensors.RamModel.IdleWattsPerModule >= 0 && options.Sensors.RamModel.ActiveWattsPerModule >= options.Sensors.RamModel.IdleWattsPerModule
+            && double.IsFinite(options.Sensors.RamModel.ActiveWattsPerModule), "Sensors:RamModel:ActiveWattsPerModule", "must be a number not below IdleWattsPerModule, both non-negative.");
+        Check(!string.IsNullOrWhiteSpace(options.Sensors.NvmlLibrary), "Sensors:NvmlLibrary", "must name a library.");
+        Check(options.Attribution.IdleWindow > TimeSpan.Zero, "Attribution:IdleWindow", "must be positive.");
+        foreach (var (domain, watts) in options.Attribution.IdlePowerWatts)
+        {
+            Check(watts >= 0 && double.IsFinite(watts), $"Attribution:IdlePowerWatts:{domain}", "must be a non-negative number.");
+        }
+
         Check(options.Jobs.ProgressInterval >= TimeSpan.FromMilliseconds(100) && options.Jobs.ProgressInterval <= TimeSpan.FromMinutes(10),
             "Jobs:ProgressInterval", "must be between 00:00:00.100 and 00:10:00.");
         foreach (var (key, value) in options.Labels)

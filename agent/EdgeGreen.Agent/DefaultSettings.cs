@@ -18,10 +18,8 @@ public static class DefaultSettings
     /// <summary>The stand-alone agent: metrics and health on port 5090, control plane on this machine.</summary>
     public static IReadOnlyDictionary<string, string?> Agent { get; } = new Dictionary<string, string?>
     {
-        ["Kestrel:Endpoints:Http:Url"] = "http://localhost:5090",
-        ["Kestrel:Endpoints:Http:Protocols"] = "Http1",
         [$"{AgentOptions.SectionName}:ControlPlaneUrl"] = "http://localhost:5081",
         ["Logging:LogLevel:Default"] = "Information",
-        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
     };
 }

@@ -1,19 +1,15 @@
 using EdgeGreen.Agent;
 using EdgeGreen.Agent.Sensors;
-using Prometheus;
 
 if (args is ["probe", .. var probeArgs])
 {
     return await SensorProbe.RunAsync(probeArgs, Console.Out);
 }
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddDefaults(DefaultSettings.Agent);
 builder.Services.AddEdgeGreenAgent(builder.Configuration.GetSection(AgentOptions.SectionName));
-builder.Services.AddHealthChecks();
+builder.Services.AddHostedService<AgentEndpoint>();
 
-var app = builder.Build();
-app.MapHealthChecks("/healthz");
-app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
-await app.RunAsync();
+await builder.Build().RunAsync();
 return 0;

@@ -69,7 +69,7 @@ public static class OverheadBenchmark
                 ["EdgeGreen__Agent__Sensors__SysfsRoot"] = sysfs,
                 ["EdgeGreen__Agent__Sensors__Rapl__Dram"] = "true",
                 ["EdgeGreen__Agent__Sensors__NvmlLibrary"] = nvml ?? "libnvidia-ml.so.1",
-                ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{agentPort}",
+                ["EdgeGreen__Agent__HttpUrl"] = $"http://127.0.0.1:{agentPort}/",
                 ["Logging__LogLevel__Default"] = "Warning",
             })
             {

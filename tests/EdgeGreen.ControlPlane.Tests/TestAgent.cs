@@ -57,6 +57,7 @@ internal sealed class TestAgent : IAsyncDisposable
             ["EdgeGreen:Agent:Sensors:PowerSupply:Enabled"] = "false",
             ["EdgeGreen:Agent:HeartbeatInterval"] = "00:00:01",
             ["EdgeGreen:Agent:Uplink:ReconnectMinDelay"] = "00:00:00.100",
+            ["EdgeGreen:Agent:Uplink:Linger"] = "00:00:00",
             ["EdgeGreen:Agent:Uplink:ReconnectMaxDelay"] = "00:00:01",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())

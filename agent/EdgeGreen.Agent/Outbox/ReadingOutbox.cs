@@ -65,8 +65,12 @@ public sealed partial class ReadingOutbox : IDisposable
         get { lock (_gate) { return _state.Dropped; } }
     }
 
-    /// <summary>Numbers and stores the readings of one sample, atomically.</summary>
-    public IReadOnlyList<OutboxReading> Append(string sensorId, IReadOnlyList<EnergyDelta> deltas)
+    /// <summary>Numbers and stores the readings of one sensor, atomically.</summary>
+    public IReadOnlyList<OutboxReading> Append(string sensorId, IReadOnlyList<EnergyDelta> deltas) =>
+        Append([.. deltas.Select(d => (sensorId, d))]);
+
+    /// <summary>Numbers and stores the readings of one sampling pass (every sensor) in one transaction.</summary>
+    public IReadOnlyList<OutboxReading> Append(IReadOnlyList<(string SensorId, EnergyDelta Delta)> deltas)
     {
         if (deltas.Count == 0)
         {
@@ -78,7 +82,7 @@ public sealed partial class ReadingOutbox : IDisposable
         {
             var overflow = _depth + deltas.Count - _maxReadings;
             var next = _state.LastSequence;
-            var entries = deltas.Select(d => OutboxEntry.From(++next, sensorId, d)).ToList();
+            var entries = deltas.Select(d => OutboxEntry.From(++next, d.SensorId, d.Delta)).ToList();
             _database.BeginTrans();
             try
             {

@@ -19,6 +19,9 @@ public sealed partial class SamplingService(
     TimeProvider timeProvider,
     ILogger<SamplingService> logger) : BackgroundService
 {
+    /// <summary>The sensor label under which outbox failures are counted in sample errors.</summary>
+    public const string OutboxErrorLabel = "outbox";
+
     private readonly IReadOnlyList<IEnergySensor> _sensors = [.. sensors];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -32,18 +35,17 @@ public sealed partial class SamplingService(
     }
 
     /// <summary>
-    /// One pass over every sensor. A failing sensor (a vanished sysfs file, a driver error, a full
-    /// disk under the outbox) is logged and counted and the others go on: one bad reader must not
-    /// stop the agent.
+    /// One pass over every sensor, stored in the outbox in one transaction. A failing sensor (a
+    /// vanished sysfs file, a driver error) is logged and counted and the others go on: one bad
+    /// reader must not stop the agent. A failing outbox (a full disk) is counted as the outbox's.
     /// </summary>
     internal void SampleAll()
     {
-        var pass = new List<EnergyDelta>();
+        var pass = new List<(string SensorId, EnergyDelta Delta)>();
         foreach (var sensor in _sensors)
         {
             try
             {
-                var plausible = new List<EnergyDelta>();
                 foreach (var delta in sensor.Sample())
                 {
                     if (SensorValueGuard.Check(delta, options.Value.MaxPlausiblePowerWatts) is { } reason)
@@ -53,15 +55,7 @@ public sealed partial class SamplingService(
                         continue;
                     }
 
-                    plausible.Add(delta);
-                }
-
-                outbox.Append(sensor.Id, plausible);
-                pass.AddRange(plausible);
-                foreach (var delta in plausible)
-                {
-                    metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);
-                    metrics.EnergyJoules.WithLabels(delta.Domain).Inc(delta.EnergyJoules);
+                    pass.Add((sensor.Id, delta));
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -71,7 +65,23 @@ public sealed partial class SamplingService(
             }
         }
 
-        ledger.Record(pass);
+        try
+        {
+            outbox.Append(pass);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            metrics.SampleErrors.WithLabels(OutboxErrorLabel).Inc();
+            LogSampleFailed(ex, OutboxErrorLabel);
+        }
+
+        var deltas = pass.ConvertAll(p => p.Delta);
+        ledger.Record(deltas);
+        foreach (var delta in deltas)
+        {
+            metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);
+            metrics.EnergyJoules.WithLabels(delta.Domain).Inc(delta.EnergyJoules);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an impossible value from sensor {SensorId}, domain {Domain}: {Reason}")]

@@ -111,6 +111,7 @@ public sealed partial class UplinkService(
     {
         var maxInFlight = (long)_options.BatchSize * _options.MaxInFlightBatches;
         var sent = window.Acknowledged;
+        var lingered = false;
         while (true)
         {
             var acked = window.WaitAsync(cancellationToken);
@@ -127,6 +128,16 @@ public sealed partial class UplinkService(
                 continue;
             }
 
+            // A part batch waits once for Linger, so that seconds of samples travel (and are
+            // acknowledged and deleted) together: fewer wake-ups for the radio, the CPU and the disk.
+            if (readings.Count < _options.BatchSize && _options.Linger > TimeSpan.Zero && !lingered)
+            {
+                lingered = true;
+                await Task.Delay(_options.Linger, cancellationToken);
+                continue;
+            }
+
+            lingered = false;
             await requests.WriteAsync(ToBatch(readings), cancellationToken);
             sent = readings[^1].Sequence;
         }

@@ -1,0 +1,98 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace EdgeGreen.Agent;
+
+/// <summary>
+/// The stand-alone agent's HTTP endpoint: <c>GET /metrics</c> (the Prometheus text format, written
+/// by prometheus-net from the agent's registry) and <c>GET /healthz</c>. Served by the runtime's
+/// own HttpListener rather than an ASP.NET Core server, which would more than double the agent's
+/// memory (see the overhead benchmark in the README).
+/// </summary>
+public sealed partial class AgentEndpoint(
+    IOptions<AgentOptions> options,
+    CollectorRegistry registry,
+    ILogger<AgentEndpoint> logger) : BackgroundService
+{
+    private readonly HttpListener _listener = new();
+
+    /// <summary>Binds before the host reports started, so a port in use fails the start with its reason.</summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        var prefix = Prefix(options.Value.HttpUrl);
+        _listener.Prefixes.Add(prefix);
+        _listener.Start();
+        LogListening(prefix);
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _listener.Close();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var listener = _listener;
+        await using var stop = stoppingToken.Register(listener.Stop);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync();
+            }
+            catch (Exception ex) when (stoppingToken.IsCancellationRequested && ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
+            {
+                break;
+            }
+
+            _ = Task.Run(() => ServeAsync(context, stoppingToken), CancellationToken.None);
+        }
+    }
+
+    /// <summary>HttpListener's prefix for the configured URL: it must end in a slash.</summary>
+    internal static string Prefix(string url) => url.EndsWith('/') ? url : url + "/";
+
+    private async Task ServeAsync(HttpListenerContext context, CancellationToken cancellationToken)
+    {
+        var response = context.Response;
+        try
+        {
+            switch (context.Request.HttpMethod, context.Request.Url?.AbsolutePath)
+            {
+                case ("GET", "/metrics"):
+                    response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+                    await registry.CollectAndExportAsTextAsync(response.OutputStream, cancellationToken);
+                    break;
+                case ("GET", "/healthz"):
+                    response.ContentType = "text/plain";
+                    await response.OutputStream.WriteAsync("Healthy"u8.ToArray(), cancellationToken);
+                    break;
+                case (_, "/metrics" or "/healthz"):
+                    response.StatusCode = (int)HttpStatusCode.MethodNotAllowed;
+                    break;
+                default:
+                    response.StatusCode = (int)HttpStatusCode.NotFound;
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is HttpListenerException or IOException or OperationCanceledException)
+        {
+            // The scraper went away mid-answer.
+            LogAnswerFailed(ex.Message);
+        }
+        finally
+        {
+            response.Close();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving /metrics and /healthz on {Prefix}")]
+    private partial void LogListening(string prefix);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "An HTTP answer was cut off: {Reason}")]
+    private partial void LogAnswerFailed(string reason);
+}

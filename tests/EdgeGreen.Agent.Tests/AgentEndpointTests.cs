@@ -1,0 +1,53 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace EdgeGreen.Agent.Tests;
+
+public sealed class AgentEndpointTests
+{
+    [Fact]
+    public async Task Endpoint_ServesMetricsAndHealth_AndNothingElse()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        Metrics.WithCustomRegistry(registry).CreateCounter("edgegreen_agent_test_total", "A test series.").Inc(3);
+        var port = FreePort();
+        using var endpoint = new AgentEndpoint(Options.Create(new AgentOptions { HttpUrl = $"http://127.0.0.1:{port}" }), registry, NullLogger<AgentEndpoint>.Instance);
+        await endpoint.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+
+        var metrics = await http.GetAsync("metrics");
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("edgegreen_agent_test_total 3", await metrics.Content.ReadAsStringAsync());
+        Assert.Equal("text/plain", metrics.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Healthy", await http.GetStringAsync("healthz"));
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("other")).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync("metrics", null)).StatusCode);
+
+        await endpoint.StopAsync(CancellationToken.None);
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("healthz"));
+    }
+
+    [Theory]
+    [InlineData("http://localhost:5090/", true)]
+    [InlineData("http://+:5090", true)]
+    [InlineData("http://[::1]:5090/", true)]
+    [InlineData("https://localhost:5090/", false)]
+    [InlineData("localhost:5090", false)]
+    [InlineData("http://localhost/", false)]
+    public void Validation_HttpUrl_MustBeHttpHostAndPort(string url, bool valid)
+    {
+        var result = new AgentOptionsValidator("EdgeGreen:Agent", requireControlPlaneUrl: false).Validate(null, new AgentOptions { HttpUrl = url });
+
+        Assert.Equal(valid, result.Succeeded);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
