@@ -6,6 +6,11 @@ if (args is ["probe", .. var probeArgs])
     return await SensorProbe.RunAsync(probeArgs, Console.Out);
 }
 
+if (args is ["calibrate", .. var calibrateArgs])
+{
+    return await CpuModelCalibration.RunCommandAsync(calibrateArgs, Console.Out);
+}
+
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddDefaults(DefaultSettings.Agent);
 builder.Services.AddEdgeGreenAgent(builder.Configuration.GetSection(AgentOptions.SectionName));
