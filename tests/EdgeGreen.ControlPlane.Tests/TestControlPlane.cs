@@ -61,6 +61,7 @@ internal sealed class TestControlPlane : IAsyncDisposable
             ["EdgeGreen:LocalAgent:SampleInterval"] = "00:00:00.200",
             ["EdgeGreen:LocalAgent:HeartbeatInterval"] = "00:00:01",
             ["EdgeGreen:LocalAgent:Uplink:Linger"] = "00:00:00",
+            ["EdgeGreen:Datasets:SeedSample"] = "false",
             // An empty sysfs, so that the local agent models its power on any test machine.
             ["EdgeGreen:LocalAgent:Sensors:SysfsRoot"] = Path.Combine(dataDirectory, "no-sysfs"),
         };

@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Datasets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeGreen.Agent;
@@ -37,6 +38,7 @@ public static class ControlPlaneExtensions
         builder.AddApi();
         builder.AddCarbon();
         builder.AddJobs();
+        builder.AddDatasets();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
@@ -80,6 +82,7 @@ public static class ControlPlaneExtensions
         app.MapCarbonApi();
         app.MapCarbonAwareSdkApi();
         app.MapJobs();
+        app.MapDatasets();
         return app;
     }
 

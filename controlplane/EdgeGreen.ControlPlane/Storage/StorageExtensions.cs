@@ -14,6 +14,8 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ITelemetryStore, LiteDbTelemetryStore>();
         builder.Services.AddSingleton<IAccessStore, LiteDbAccessStore>();
         builder.Services.AddSingleton<IJobStore, LiteDbJobStore>();
+        builder.Services.AddSingleton<IDatasetStore, LiteDbDatasetStore>();
+        builder.Services.AddSingleton<ContentStore>();
         return builder;
     }
 }

@@ -18,6 +18,8 @@ public abstract class StorageContract : IAsyncLifetime
 
     protected IJobStore Jobs { get; private set; } = null!;
 
+    protected IDatasetStore Datasets { get; private set; } = null!;
+
     public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
@@ -34,7 +36,33 @@ public abstract class StorageContract : IAsyncLifetime
         Use(await OpenAsync());
     }
 
-    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs) = stores;
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets) = stores;
+
+    [Fact]
+    public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
+    {
+        IReadOnlyList<EdgeGreen.ControlPlane.Datasets.DatasetColumn> columns = [new("age", "numeric"), new("default", "boolean")];
+        var (first, created) = await Datasets.AddVersionAsync("credit", new string('a', 64), 100, 10, columns, T0, CancellationToken.None);
+        Assert.True(created);
+        Assert.Equal(1, first.Version);
+
+        await ReopenAsync();
+        var (again, createdAgain) = await Datasets.AddVersionAsync("credit", new string('a', 64), 100, 10, columns, T0.AddHours(1), CancellationToken.None);
+        var (second, _) = await Datasets.AddVersionAsync("credit", new string('b', 64), 120, 12, columns, T0.AddHours(2), CancellationToken.None);
+        var (other, _) = await Datasets.AddVersionAsync("copy", new string('a', 64), 100, 10, columns, T0.AddHours(3), CancellationToken.None);
+
+        Assert.False(createdAgain);
+        Assert.Equal(first.Version, again.Version);
+        Assert.Equal(T0, again.CreatedAt);
+        Assert.Equal(2, second.Version);
+        Assert.Equal(1, other.Version);
+        Assert.Equal([1, 2], (await Datasets.ListVersionsAsync("credit", CancellationToken.None)).Select(v => v.Version));
+        Assert.Equal(columns, (await Datasets.ListVersionsAsync("credit", CancellationToken.None))[0].Columns);
+        Assert.Equal([("copy", 1), ("credit", 2)], (await Datasets.ListLatestAsync(CancellationToken.None)).Select(v => (v.Name, v.Version)));
+        Assert.Equal(new string('b', 64), (await Datasets.FindByShaAsync(new string('b', 64), CancellationToken.None))?.Sha256);
+        Assert.Null(await Datasets.FindByShaAsync(new string('c', 64), CancellationToken.None));
+        Assert.Empty(await Datasets.ListVersionsAsync("missing", CancellationToken.None));
+    }
 
     [Fact]
     public async Task Jobs_RoundTripEveryFieldAcrossReopen()
@@ -273,4 +301,4 @@ public abstract class StorageContract : IAsyncLifetime
 }
 
 /// <summary>One implementation's stores, opened over the same data.</summary>
-public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs);
+public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets);
