@@ -59,6 +59,7 @@ public static class AgentServiceCollectionExtensions
         }
 
         services.AddSingleton<AgentConnection>();
+        services.AddSingleton<Artifacts.ArtifactTransfer>();
         services.AddSingleton<SamplingService>();
         services.AddSingleton<UplinkService>();
         services.AddSingleton<HeartbeatService>();

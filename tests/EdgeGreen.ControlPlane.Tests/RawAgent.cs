@@ -18,6 +18,8 @@ internal sealed class RawAgent(GrpcChannel channel, string agentId, string crede
 
     public AgentService.AgentServiceClient Agents { get; } = new(channel);
 
+    public ArtifactService.ArtifactServiceClient Artifacts { get; } = new(channel);
+
     public static async Task<RawAgent> EnrolAsync(TestControlPlane controlPlane, string name = "raw-agent")
     {
         var channel = GrpcChannel.ForAddress(controlPlane.GrpcUrl);

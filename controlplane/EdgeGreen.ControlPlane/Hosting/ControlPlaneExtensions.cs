@@ -83,6 +83,7 @@ public static class ControlPlaneExtensions
         app.MapCarbonAwareSdkApi();
         app.MapJobs();
         app.MapDatasets();
+        app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>();
         return app;
     }
 

@@ -69,6 +69,30 @@ public sealed class ContentStore
         File.Move(staged.Path, target);
     }
 
+    /// <summary>The file an upload of <paramref name="sha256"/> collects its bytes in until it is complete.</summary>
+    public string PartialPath(string sha256) =>
+        IsSha256(sha256) ? Path.Combine(_root, $".partial-{sha256}") : throw new ArgumentException("Not a lower-case hex SHA-256.", nameof(sha256));
+
+    /// <summary>Hashes a completed partial upload; when it matches, moves it into place and returns true, else deletes it.</summary>
+    public async Task<bool> CompletePartialAsync(string sha256, CancellationToken cancellationToken)
+    {
+        var partial = PartialPath(sha256);
+        string actual;
+        await using (var file = File.OpenRead(partial))
+        {
+            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+        }
+
+        if (actual != sha256)
+        {
+            File.Delete(partial);
+            return false;
+        }
+
+        Commit(new StagedContent(partial, sha256, new FileInfo(partial).Length));
+        return true;
+    }
+
     public bool Exists(string sha256) => IsSha256(sha256) && File.Exists(PathOf(sha256));
 
     /// <summary>The stored bytes, or null when the store does not hold them.</summary>
