@@ -11,7 +11,7 @@ namespace EdgeGreen.Agent.Artifacts;
 /// from what is already on disk and are verified against their SHA-256 before they are used;
 /// uploads resume from what the control plane already holds.
 /// </summary>
-public sealed class ArtifactTransfer(AgentConnection connection)
+public sealed class ArtifactTransfer(AgentConnection connection) : Jobs.IArtifacts
 {
     private const int ChunkBytes = 1 << 20;
 

@@ -26,12 +26,33 @@ public interface IJobKind
 /// threads, processes or cgroup it runs in on <c>Cpu</c>, so that its energy is attributed by the
 /// CPU time they use.
 /// </summary>
-public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, string> Parameters, int CpuCores, Action<double> ReportProgress, JobCpuUsage Cpu);
+public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, string> Parameters, int CpuCores, Action<double> ReportProgress, JobCpuUsage Cpu)
+{
+    /// <summary>Names the phase the job is in (shown with its progress).</summary>
+    public Action<string> ReportPhase { get; init; } = _ => { };
+
+    /// <summary>Datasets and artifacts the job fetches and sends.</summary>
+    public IArtifacts? Artifacts { get; init; }
+
+    /// <summary>A directory of the job's own, removed after it ends.</summary>
+    public string WorkDirectory { get; init; } = Path.GetTempPath();
+
+    /// <summary>What the job produced, sent with its completion (metrics, an artifact, a status).</summary>
+    public Contracts.V1.JobOutput Output { get; } = new();
+}
+
+/// <summary>Fetching and sending content-addressed artifacts (the agent's <c>ArtifactTransfer</c>).</summary>
+public interface IArtifacts
+{
+    Task DownloadAsync(string sha256, string path, CancellationToken cancellationToken);
+
+    Task<(string Sha256, long Size)> UploadAsync(string path, CancellationToken cancellationToken);
+}
 
 /// <summary>The job kinds built into the agent.</summary>
 public static class JobKinds
 {
-    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob()];
+    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob()];
 
     public static IJobKind? Find(string name) => BuiltIn.FirstOrDefault(k => k.Name == name);
 }

@@ -21,6 +21,7 @@ public sealed partial class JobRunnerService(
     RunningJobs running,
     JobEnergyLedger ledger,
     JobReportOutbox reports,
+    Artifacts.ArtifactTransfer artifacts,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
@@ -137,6 +138,8 @@ public sealed partial class JobRunnerService(
         var assignment = job.Assignment;
         var outcome = JobOutcome.Succeeded;
         var error = "";
+        JobOutput? output = null;
+        var workDirectory = Path.Combine(options.Value.DataDirectory, "jobs", assignment.JobId);
         using var progressStop = CancellationTokenSource.CreateLinkedTokenSource(job.Token);
         var progress = ReportProgressAsync(job, progressStop.Token, stoppingToken);
         try
@@ -147,8 +150,15 @@ public sealed partial class JobRunnerService(
             }
 
             var parameters = new Dictionary<string, string>(assignment.Parameters);
-            await Task.Run(() => kind.RunAsync(new JobExecution(assignment.JobId, parameters, assignment.Resources?.CpuCores ?? 1,
-                fraction => job.Fraction = fraction, job.Cpu), job.Token), job.Token);
+            Directory.CreateDirectory(workDirectory);
+            var execution = new JobExecution(assignment.JobId, parameters, assignment.Resources?.CpuCores ?? 1, fraction => job.Fraction = fraction, job.Cpu)
+            {
+                ReportPhase = phase => job.Phase = phase,
+                Artifacts = artifacts,
+                WorkDirectory = workDirectory,
+            };
+            output = execution.Output;
+            await Task.Run(() => kind.RunAsync(execution, job.Token), job.Token);
             job.Fraction = 1;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -171,6 +181,7 @@ public sealed partial class JobRunnerService(
         {
             await progressStop.CancelAsync();
             await progress;
+            DeleteWorkDirectory(workDirectory);
         }
 
         var energy = ledger.Stop(assignment.JobId);
@@ -188,6 +199,7 @@ public sealed partial class JobRunnerService(
                     Provenance = ToContract(energy.Provenance),
                     Error = error,
                     Domains = { energy.Domains.Select(d => new DomainEnergyReport { Domain = d.Domain, EnergyJoules = d.EnergyJoules, Provenance = ToContract(d.Provenance) }) },
+                    Output = outcome == JobOutcome.Succeeded ? output : null,
                 });
                 metrics.JobsFinished.WithLabels(outcome.ToString().ToLowerInvariant()).Inc();
                 LogFinished(assignment.JobId, outcome, energy.EnergyJoules);
@@ -204,6 +216,24 @@ public sealed partial class JobRunnerService(
             job.Dispose();
         }
     }
+
+    private void DeleteWorkDirectory(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException ex)
+        {
+            LogWorkDirectoryKept(directory, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not remove the job directory {Directory}: {Reason}")]
+    private partial void LogWorkDirectoryKept(string directory, string reason);
 
     private static Provenance ToContract(EnergyProvenance provenance) =>
         provenance == EnergyProvenance.Measured ? Provenance.Measured : Provenance.Modelled;
@@ -228,6 +258,7 @@ public sealed partial class JobRunnerService(
                     {
                         JobId = job.Assignment.JobId,
                         Fraction = job.Fraction,
+                        Phase = job.Phase ?? "",
                         EnergyJoules = ledger.Read(job.Assignment.JobId).EnergyJoules,
                         StartedAt = Timestamp.FromDateTimeOffset(job.StartedAt),
                     }, headers, deadline: timeProvider.GetUtcNow().UtcDateTime + ProgressCallTimeout, cancellationToken: stoppingToken);

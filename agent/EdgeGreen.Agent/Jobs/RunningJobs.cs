@@ -47,6 +47,9 @@ internal sealed class RunningJob(JobAssignment assignment, DateTimeOffset starte
 
     public Task Completion { get; set; } = Task.CompletedTask;
 
+    /// <summary>What the job says it is doing, if it says.</summary>
+    public string? Phase { get; set; }
+
     /// <summary>Where the job's CPU time is tracked for attribution.</summary>
     public JobCpuUsage Cpu { get; set; } = new("/proc");
 

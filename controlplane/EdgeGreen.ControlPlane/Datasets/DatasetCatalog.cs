@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Datasets;
 using System.Text.RegularExpressions;
 using EdgeGreen.ControlPlane.Storage;
 using Microsoft.Extensions.Options;

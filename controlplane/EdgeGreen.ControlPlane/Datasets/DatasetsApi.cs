@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Datasets;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Datasets;
 namespace EdgeGreen.ControlPlane.Storage;
 
 /// <summary>One version of a dataset: its bytes (by SHA-256 in the content store) and their schema.</summary>
@@ -7,7 +8,7 @@ public sealed record DatasetVersionRecord(
     string Sha256,
     long SizeBytes,
     long Rows,
-    IReadOnlyList<Datasets.DatasetColumn> Columns,
+    IReadOnlyList<DatasetColumn> Columns,
     DateTimeOffset CreatedAt);
 
 public interface IDatasetStore
@@ -17,7 +18,7 @@ public interface IDatasetStore
     /// holds the same bytes (<c>Created</c> false): the same content is the same version.
     /// </summary>
     Task<(DatasetVersionRecord Version, bool Created)> AddVersionAsync(string name, string sha256, long sizeBytes, long rows,
-        IReadOnlyList<Datasets.DatasetColumn> columns, DateTimeOffset createdAt, CancellationToken cancellationToken);
+        IReadOnlyList<DatasetColumn> columns, DateTimeOffset createdAt, CancellationToken cancellationToken);
 
     /// <summary>Every version of the dataset, oldest first; empty when there is no such dataset.</summary>
     Task<IReadOnlyList<DatasetVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken);

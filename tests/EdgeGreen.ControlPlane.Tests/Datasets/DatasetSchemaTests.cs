@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Datasets;
 using EdgeGreen.ControlPlane.Datasets;
 
 namespace EdgeGreen.ControlPlane.Tests.Datasets;

@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Datasets;
 using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.Tests.Storage;
@@ -41,7 +42,7 @@ public abstract class StorageContract : IAsyncLifetime
     [Fact]
     public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
     {
-        IReadOnlyList<EdgeGreen.ControlPlane.Datasets.DatasetColumn> columns = [new("age", "numeric"), new("default", "boolean")];
+        IReadOnlyList<DatasetColumn> columns = [new("age", "numeric"), new("default", "boolean")];
         var (first, created) = await Datasets.AddVersionAsync("credit", new string('a', 64), 100, 10, columns, T0, CancellationToken.None);
         Assert.True(created);
         Assert.Equal(1, first.Version);

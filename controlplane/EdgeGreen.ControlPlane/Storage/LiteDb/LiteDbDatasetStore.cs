@@ -1,3 +1,4 @@
+using EdgeGreen.Agent.Datasets;
 using LiteDB;
 
 namespace EdgeGreen.ControlPlane.Storage.LiteDb;
@@ -17,7 +18,7 @@ public sealed class LiteDbDatasetStore : IDatasetStore
     }
 
     public Task<(DatasetVersionRecord Version, bool Created)> AddVersionAsync(string name, string sha256, long sizeBytes, long rows,
-        IReadOnlyList<Datasets.DatasetColumn> columns, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
+        IReadOnlyList<DatasetColumn> columns, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Write(_ =>
         {
             var existing = _versions.Find(d => d.Name == name).Select(d => d.ToRecord()).ToList();

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Microsoft.VisualBasic.FileIO;
 
-namespace EdgeGreen.ControlPlane.Datasets;
+namespace EdgeGreen.Agent.Datasets;
 
 /// <summary>
 /// Reads a CSV file (RFC 4180: a header row, commas, fields optionally in double quotes) with the

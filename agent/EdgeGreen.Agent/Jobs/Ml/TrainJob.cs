@@ -1,0 +1,175 @@
+using System.Globalization;
+using EdgeGreen.Agent.Datasets;
+
+namespace EdgeGreen.Agent.Jobs.Ml;
+
+/// <summary>
+/// <c>train</c>: fits an ML.NET model on a dataset, exports it to ONNX and checks that ONNX Runtime
+/// predicts what ML.NET predicts on held-out rows (<see cref="TabularTrainer"/>), then uploads the
+/// ONNX file. Parameters (all scalars): <c>dataset</c> (name, or name:version; the control plane
+/// adds <c>datasetSha256</c>), <c>label</c>, <c>task</c> (binary | multiclass | regression),
+/// <c>trainer</c> (fasttree | lightgbm | sdca, default fasttree), <c>features</c> and
+/// <c>ignore</c> (comma-separated column names; default features: every column but the label and
+/// the ignored), <c>validationFraction</c> (default 0.2), <c>registerAs</c> (a model name), and
+/// <c>hyperparameters.NAME</c> for each trainer option set (e.g. <c>hyperparameters.numberOfTrees</c>).
+/// </summary>
+public sealed class TrainJob : IJobKind
+{
+    public const string KindName = "train";
+
+    private static readonly string[] Tasks = ["binary", "multiclass", "regression"];
+    private static readonly string[] Known = ["dataset", "datasetSha256", "datasetVersion", "label", "task", "trainer", "features", "ignore", "validationFraction", "registerAs", "seed"];
+
+    public string Name => KindName;
+
+    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
+    {
+        var errors = new Dictionary<string, string>();
+        Require(parameters, "dataset", errors, "dataset is required: a dataset name, or name:version.");
+        Require(parameters, "label", errors, "label is required: the column to predict.");
+        if (!parameters.TryGetValue("task", out var task) || !Tasks.Contains(task))
+        {
+            errors["task"] = $"task is required: one of {string.Join(", ", Tasks)}.";
+        }
+        else if (parameters.TryGetValue("trainer", out var trainer) && !TabularTrainer.Supports(task, trainer))
+        {
+            errors["trainer"] = $"trainer for {task} must be one of: {string.Join(", ", TabularTrainer.TrainersFor(task))}.";
+        }
+
+        if (parameters.TryGetValue("validationFraction", out var fraction)
+            && !(double.TryParse(fraction, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f is > 0 and < 1))
+        {
+            errors["validationFraction"] = "validationFraction must be a number between 0 and 1 (exclusive).";
+        }
+
+        if (parameters.TryGetValue("registerAs", out var model) && !ModelNames.IsValid(model))
+        {
+            errors["registerAs"] = ModelNames.Rule;
+        }
+
+        if (parameters.TryGetValue("datasetSha256", out var sha) && !(sha.Length == 64 && sha.All(char.IsAsciiHexDigitLower)))
+        {
+            errors["datasetSha256"] = "datasetSha256 must be 64 lower-case hex digits.";
+        }
+
+        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k) && !k.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal)))
+        {
+            errors[key] = $"train does not take '{key}'.";
+        }
+
+        foreach (var (key, value) in parameters.Where(p => p.Key.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal)))
+        {
+            if (TabularTrainer.CheckHyperparameter(parameters.GetValueOrDefault("trainer", "fasttree"), key[TabularTrainer.HyperparameterPrefix.Length..], value) is { } problem)
+            {
+                errors[key] = problem;
+            }
+        }
+
+        return errors;
+    }
+
+    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => null;
+
+    public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
+    {
+        if (Validate(execution.Parameters) is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Values));
+        }
+
+        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("datasetSha256", out var sha))
+        {
+            throw new InvalidOperationException("The control plane did not resolve the dataset (datasetSha256 is missing).");
+        }
+
+        execution.ReportPhase("fetching dataset");
+        var csv = Path.Combine(execution.WorkDirectory, "dataset.csv");
+        await execution.Artifacts.DownloadAsync(sha, csv, cancellationToken);
+        execution.ReportProgress(0.05);
+
+        var (columns, _) = DatasetSchema.Infer(csv);
+        var spec = TrainingSpec.From(execution.Parameters, columns);
+        var onnx = Path.Combine(execution.WorkDirectory, "model.onnx");
+        var result = await Task.Run(() => new TabularTrainer(spec, execution.ReportProgress, execution.ReportPhase).Train(csv, onnx, cancellationToken), cancellationToken);
+
+        var output = execution.Output;
+        output.Metrics.Add(result.Metrics);
+        output.Details.Add(result.Details);
+        output.Inputs.Add(result.Inputs);
+        output.Outputs.Add(result.Outputs);
+        output.Status = result.VerificationProblem is null ? "READY" : "FAILED";
+        output.StatusMessage = result.VerificationProblem ?? "";
+        if (result.VerificationProblem is null)
+        {
+            execution.ReportPhase("uploading model");
+            var (artifact, size) = await execution.Artifacts.UploadAsync(onnx, cancellationToken);
+            (output.ArtifactSha256, output.ArtifactSizeBytes) = (artifact, size);
+        }
+
+        execution.ReportProgress(1);
+    }
+
+    private static void Require(IReadOnlyDictionary<string, string> parameters, string name, Dictionary<string, string> errors, string message)
+    {
+        if (!parameters.TryGetValue(name, out var value) || string.IsNullOrWhiteSpace(value))
+        {
+            errors[name] = message;
+        }
+    }
+}
+
+/// <summary>Model names, shared by the registry and the jobs that register into it.</summary>
+public static class ModelNames
+{
+    public const string Rule = "a model name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.";
+
+    public static bool IsValid(string? name) =>
+        name is { Length: > 0 and <= 128 } && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
+}
+
+/// <summary>What to train: the task, the trainer, the label and feature columns with their types.</summary>
+public sealed record TrainingSpec(
+    string Task,
+    string Trainer,
+    DatasetColumn Label,
+    IReadOnlyList<DatasetColumn> Features,
+    IReadOnlyList<DatasetColumn> AllColumns,
+    double ValidationFraction,
+    int Seed,
+    IReadOnlyDictionary<string, string> Hyperparameters)
+{
+    public static TrainingSpec From(IReadOnlyDictionary<string, string> parameters, IReadOnlyList<DatasetColumn> columns)
+    {
+        var byName = columns.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        var labelName = parameters["label"];
+        var label = byName.GetValueOrDefault(labelName) ?? throw new ArgumentException($"The dataset has no column '{labelName}' (label).");
+        var ignore = List(parameters.GetValueOrDefault("ignore"));
+        var features = parameters.TryGetValue("features", out var named)
+            ? List(named).Select(f => byName.GetValueOrDefault(f) ?? throw new ArgumentException($"The dataset has no column '{f}' (features).")).ToList()
+            : columns.Where(c => c.Name != labelName && !ignore.Contains(c.Name)).ToList();
+        if (features.Count == 0)
+        {
+            throw new ArgumentException("No feature columns are left.");
+        }
+
+        var task = parameters["task"];
+        if (task == "binary" && label.Type != DatasetSchema.Boolean)
+        {
+            throw new ArgumentException($"A binary task needs a boolean label (0/1, true/false); '{labelName}' is {label.Type}.");
+        }
+
+        if (task == "regression" && label.Type == DatasetSchema.Categorical)
+        {
+            throw new ArgumentException($"A regression task needs a numeric label; '{labelName}' is categorical.");
+        }
+
+        return new TrainingSpec(task, parameters.GetValueOrDefault("trainer", "fasttree"), label, features, columns,
+            double.Parse(parameters.GetValueOrDefault("validationFraction", "0.2"), CultureInfo.InvariantCulture),
+            int.Parse(parameters.GetValueOrDefault("seed", "1"), CultureInfo.InvariantCulture),
+            parameters.Where(p => p.Key.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal))
+                .ToDictionary(p => p.Key[TabularTrainer.HyperparameterPrefix.Length..], p => p.Value));
+    }
+
+    private static HashSet<string> List(string? text) =>
+        [.. (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+}

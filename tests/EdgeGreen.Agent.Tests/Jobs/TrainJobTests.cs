@@ -1,0 +1,139 @@
+using System.Security.Cryptography;
+using EdgeGreen.Agent.Jobs;
+using EdgeGreen.Agent.Jobs.Ml;
+
+namespace EdgeGreen.Agent.Tests.Jobs;
+
+/// <summary>The train kind on real data: ML.NET trains, exports ONNX, and ONNX Runtime is checked against it.</summary>
+public sealed class TrainJobTests : IDisposable
+{
+    private static readonly string Credit = Path.Combine(AppContext.BaseDirectory, "fixtures", "ml", "UCI_Credit_Card.csv");
+    private readonly SysfsTree _work = new();
+    private readonly TrainJob _train = new();
+
+    [Theory]
+    [InlineData("fasttree")]
+    [InlineData("lightgbm")]
+    [InlineData("sdca")]
+    public async Task Train_BinaryOnTheCreditData_IsVerifiedAndUploaded(string trainer)
+    {
+        var store = new FolderArtifacts(_work.Root);
+        var sha = store.Add(Credit);
+        var execution = Execution(new()
+        {
+            ["dataset"] = "uci-credit-card",
+            ["datasetSha256"] = sha,
+            ["label"] = "default.payment.next.month",
+            ["task"] = "binary",
+            ["trainer"] = trainer,
+            ["ignore"] = "ID",
+        });
+
+        await _train.RunAsync(execution, CancellationToken.None);
+
+        var output = execution.Output;
+        Assert.Equal("READY", output.Status);
+        Assert.True(output.Metrics["auc"] > 0.7, $"AUC {output.Metrics["auc"]}");
+        Assert.InRange(output.Metrics["accuracy"], 0.7, 1);
+        Assert.Contains("f1", output.Metrics.Keys);
+        Assert.Contains("logLoss", output.Metrics.Keys);
+        Assert.True(store.Has(output.ArtifactSha256));
+        Assert.Contains(output.Inputs, i => i.Name == "LIMIT_BAL" && i.ElementType == "Single");
+        Assert.DoesNotContain(output.Inputs, i => i.Name == "ID");
+        Assert.Contains(output.Outputs, o => o.Name == "Probability.output");
+        Assert.True(double.Parse(output.Details["verificationMaxDifference"], System.Globalization.CultureInfo.InvariantCulture) <= TabularTrainer.Tolerance);
+    }
+
+    [Fact]
+    public async Task Train_RegressionAndMulticlass_WithCategoricalFeatures()
+    {
+        var csv = Path.Combine(_work.Root, "houses.csv");
+        var random = new Random(4);
+        var lines = new List<string> { "size,city,garden,price,band" };
+        for (var i = 0; i < 600; i++)
+        {
+            var size = random.Next(40, 200);
+            var city = new[] { "Lisbon", "Porto", "Faro" }[i % 3];
+            var garden = random.Next(2) == 1 ? "yes" : "no";
+            var price = (size * 2.5) + (city == "Lisbon" ? 100 : 0) + (garden == "yes" ? 20 : 0) + random.NextDouble();
+            lines.Add($"{size},{city},{garden},{price:F2},{(price > 400 ? "high" : price > 250 ? "mid" : "low")}");
+        }
+
+        await File.WriteAllLinesAsync(csv, lines);
+        var store = new FolderArtifacts(_work.Root);
+        var sha = store.Add(csv);
+
+        var regression = Execution(new() { ["dataset"] = "houses", ["datasetSha256"] = sha, ["label"] = "price", ["task"] = "regression", ["ignore"] = "band" });
+        await _train.RunAsync(regression, CancellationToken.None);
+        Assert.Equal("READY", regression.Output.Status);
+        Assert.True(regression.Output.Metrics["r2"] > 0.9, $"R² {regression.Output.Metrics["r2"]}");
+        Assert.Contains(regression.Output.Inputs, i => i.Name == "city" && i.ElementType == "String");
+
+        var multiclass = Execution(new() { ["dataset"] = "houses", ["datasetSha256"] = sha, ["label"] = "band", ["task"] = "multiclass", ["trainer"] = "lightgbm", ["ignore"] = "price" });
+        await _train.RunAsync(multiclass, CancellationToken.None);
+        Assert.Equal("READY", multiclass.Output.Status);
+        Assert.True(multiclass.Output.Metrics["accuracy"] > 0.8, $"accuracy {multiclass.Output.Metrics["accuracy"]}");
+    }
+
+    [Theory]
+    [InlineData("task", "guess", "task")]
+    [InlineData("trainer", "fasttree", "trainer")]
+    [InlineData("validationFraction", "1.5", "validationFraction")]
+    [InlineData("hyperparameters.numberOfTrees", "-3", "hyperparameters.numberOfTrees")]
+    [InlineData("hyperparameters.depth", "3", "hyperparameters.depth")]
+    [InlineData("registerAs", "no spaces", "registerAs")]
+    [InlineData("colour", "red", "colour")]
+    public void Validate_BadParameter_IsNamed(string key, string value, string field)
+    {
+        var parameters = new Dictionary<string, string> { ["dataset"] = "d", ["label"] = "y", ["task"] = "multiclass", ["trainer"] = "lightgbm" };
+        parameters[key] = value;
+
+        Assert.Contains(field, _train.Validate(parameters).Keys);
+    }
+
+    [Fact]
+    public async Task Train_LabelNotInTheDataset_FailsWithTheReason()
+    {
+        var store = new FolderArtifacts(_work.Root);
+        var sha = store.Add(Credit);
+        var execution = Execution(new() { ["dataset"] = "c", ["datasetSha256"] = sha, ["label"] = "missing", ["task"] = "binary" });
+
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => _train.RunAsync(execution, CancellationToken.None));
+
+        Assert.Contains("no column 'missing'", error.Message);
+    }
+
+    public void Dispose() => _work.Dispose();
+
+    private JobExecution Execution(Dictionary<string, string> parameters)
+    {
+        var directory = Path.Combine(_work.Root, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        return new JobExecution("job", parameters, 1, _ => { }, new JobCpuUsage("/proc")) { Artifacts = new FolderArtifacts(_work.Root), WorkDirectory = directory };
+    }
+
+    /// <summary>Artifacts kept in a folder by hash, standing in for the control plane (the transfer itself is tested against the real one).</summary>
+    private sealed class FolderArtifacts(string root) : IArtifacts
+    {
+        private string Store => Path.Combine(root, "store");
+
+        public string Add(string path)
+        {
+            Directory.CreateDirectory(Store);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+            File.Copy(path, Path.Combine(Store, sha), overwrite: true);
+            return sha;
+        }
+
+        public bool Has(string sha) => File.Exists(Path.Combine(Store, sha));
+
+        public Task DownloadAsync(string sha256, string path, CancellationToken cancellationToken)
+        {
+            File.Copy(Path.Combine(Store, sha256), path, overwrite: true);
+            return Task.CompletedTask;
+        }
+
+        public Task<(string Sha256, long Size)> UploadAsync(string path, CancellationToken cancellationToken) =>
+            Task.FromResult((Add(path), new FileInfo(path).Length));
+    }
+}
