@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Datasets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -39,6 +40,7 @@ public static class ControlPlaneExtensions
         builder.AddCarbon();
         builder.AddJobs();
         builder.AddDatasets();
+        builder.AddRegistry();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
@@ -83,6 +85,7 @@ public static class ControlPlaneExtensions
         app.MapCarbonAwareSdkApi();
         app.MapJobs();
         app.MapDatasets();
+        app.MapRegistry();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>();
         return app;
     }

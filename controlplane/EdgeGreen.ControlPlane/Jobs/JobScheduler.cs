@@ -27,6 +27,7 @@ public sealed partial class JobScheduler(
     JobDispatcher dispatcher,
     JobAccounting accounting,
     JobMetrics metrics,
+    IEnumerable<IJobCompletionHandler> completionHandlers,
     IOptions<SchedulingOptions> options,
     TimeProvider timeProvider,
     ILogger<JobScheduler> logger) : IDisposable
@@ -214,6 +215,7 @@ public sealed partial class JobScheduler(
             job = job with
             {
                 Progress = Math.Clamp(report.Fraction, 0, 1),
+                Phase = report.Phase.Length is > 0 and <= 128 ? report.Phase : job.Phase,
                 EnergyJoules = report.EnergyJoules,
                 StartedAt = startedAt,
                 LeaseExpiresAt = now + _options.LeaseDuration,
@@ -242,7 +244,11 @@ public sealed partial class JobScheduler(
         }
     }
 
-    /// <summary>Stores a job's final report with its emissions, run-now emissions and saving.</summary>
+    /// <summary>
+    /// Stores a job's final report with its emissions, run-now emissions and saving. The completion
+    /// handlers act on it first (the registry registers a trained model), so that whoever sees the
+    /// job finished sees what it produced; they act again on a repeated report, so none is lost.
+    /// </summary>
     public async Task<JobRecord> CompleteAsync(string agentId, CompleteJobRequest report, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
@@ -251,6 +257,7 @@ public sealed partial class JobScheduler(
             if (await jobs.GetAsync(report.JobId, cancellationToken) is { IsFinished: true } done && done.AgentId == agentId
                 && done.FinishedAt == report.FinishedAt.ToDateTimeOffset())
             {
+                await HandleCompletionAsync(done, report, cancellationToken);
                 return done;
             }
 
@@ -289,6 +296,7 @@ public sealed partial class JobScheduler(
                 LeaseExpiresAt = null,
                 Status = status,
             };
+            await HandleCompletionAsync(job, report, cancellationToken);
             await jobs.UpdateAsync(job, cancellationToken);
             Count(job);
             _replanNeeded = true;
@@ -298,6 +306,14 @@ public sealed partial class JobScheduler(
         finally
         {
             _gate.Release();
+        }
+    }
+
+    private async Task HandleCompletionAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    {
+        foreach (var handler in completionHandlers)
+        {
+            await handler.OnCompletedAsync(job, report, cancellationToken);
         }
     }
 
@@ -431,6 +447,7 @@ public sealed partial class JobScheduler(
             AssignedAt = null,
             StartedAt = null,
             Progress = 0,
+            Phase = null,
             EnergyJoules = null,
         };
     }

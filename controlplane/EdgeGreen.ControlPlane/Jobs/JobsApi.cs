@@ -37,6 +37,7 @@ public sealed record JobResponse(
     DateTimeOffset? StartedAt,
     DateTimeOffset? FinishedAt,
     double Progress,
+    string? Phase,
     double? EnergyJoules,
     ReadingProvenance? EnergyProvenance,
     double? RealisedIntensityGramsPerKwh,
@@ -52,7 +53,7 @@ public sealed record JobResponse(
         Durations.Format(job.EstimatedDuration), job.DurationEstimate, job.EstimatedPowerWatts, job.PowerEstimate, job.EstimatedEnergyJoules,
         job.Resources, job.Placement, job.Interruptible, job.CarbonBudgetGrams, job.EnergyBudgetJoules,
         job.PlannedStart, job.AgentId, job.Zone, job.ForecastIntensityGramsPerKwh, job.ForecastCarbonGrams, job.RunNowCarbonGrams, job.MeetsDeadline,
-        job.Attempts, job.StartedAt, job.FinishedAt, job.Progress, job.EnergyJoules, job.EnergyProvenance,
+        job.Attempts, job.StartedAt, job.FinishedAt, job.Progress, job.Phase, job.EnergyJoules, job.EnergyProvenance,
         job.RealisedIntensityGramsPerKwh, job.CarbonGrams, job.RunNowRealisedCarbonGrams,
         job.RunNowRealisedCarbonGrams - job.CarbonGrams, job.OverBudget, job.Error, JobEnergyReport.From(job));
 }

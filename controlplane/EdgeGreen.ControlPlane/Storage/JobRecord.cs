@@ -100,6 +100,9 @@ public sealed record JobRecord(
 
     public double Progress { get; init; }
 
+    /// <summary>What the agent last said the job was doing (e.g. "training").</summary>
+    public string? Phase { get; init; }
+
     public double? EnergyJoules { get; init; }
 
     public ReadingProvenance? EnergyProvenance { get; init; }

@@ -15,6 +15,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IAccessStore, LiteDbAccessStore>();
         builder.Services.AddSingleton<IJobStore, LiteDbJobStore>();
         builder.Services.AddSingleton<IDatasetStore, LiteDbDatasetStore>();
+        builder.Services.AddSingleton<IModelStore, LiteDbModelStore>();
         builder.Services.AddSingleton<ContentStore>();
         return builder;
     }

@@ -82,6 +82,9 @@ public sealed class TrainJob : IJobKind
             throw new InvalidOperationException("The control plane did not resolve the dataset (datasetSha256 is missing).");
         }
 
+        // ML.NET trains on the runtime's shared threads, which cannot be told apart from the agent's
+        // own: the job is attributed the agent process's CPU time while it runs (see the README).
+        using var tracked = execution.Cpu.TrackProcess(Environment.ProcessId);
         execution.ReportPhase("fetching dataset");
         var csv = Path.Combine(execution.WorkDirectory, "dataset.csv");
         await execution.Artifacts.DownloadAsync(sha, csv, cancellationToken);

@@ -1,0 +1,116 @@
+using System.Text.Json;
+using EdgeGreen.Agent.Jobs.Ml;
+using EdgeGreen.Contracts.V1;
+using EdgeGreen.ControlPlane.Jobs;
+using EdgeGreen.ControlPlane.Storage;
+
+namespace EdgeGreen.ControlPlane.Registry;
+
+/// <summary>
+/// The model registry: versions registered by <c>train</c> jobs (READY when the agent verified the
+/// ONNX export and uploaded it, FAILED with the reason otherwise), each with its lineage (job,
+/// dataset version and hash, trainer, hyperparameters) and its cost (training energy, carbon and
+/// the grid intensity it ran under); aliases and tags on models, tags on versions.
+/// </summary>
+public sealed partial class ModelRegistry(IModelStore models, ContentStore content, TimeProvider clock, ILogger<ModelRegistry> logger) : IJobCompletionHandler
+{
+    public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    {
+        if (job.Kind != TrainJob.KindName || !job.Parameters.TryGetValue("registerAs", out var name) || job.Status is not (JobStatus.Succeeded or JobStatus.Failed))
+        {
+            return;
+        }
+
+        var output = report.Output ?? new JobOutput();
+        var ready = job.Status == JobStatus.Succeeded && output.Status == "READY" && content.Exists(output.ArtifactSha256);
+        var message = ready ? null
+            : job.Status == JobStatus.Failed ? $"Training failed: {job.Error}"
+            : output.StatusMessage is { Length: > 0 } reason ? reason
+            : $"The model artifact {output.ArtifactSha256} was not uploaded.";
+        var hyperparameters = output.Details.TryGetValue("hyperparameters", out var json)
+            ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? []
+            : [];
+        var (version, created) = await models.AddVersionAsync(name, number => new ModelVersionRecord(
+            name,
+            number,
+            ready ? ModelVersionStatus.Ready : ModelVersionStatus.Failed,
+            message,
+            clock.GetUtcNow(),
+            ready ? output.ArtifactSha256 : null,
+            ready ? output.ArtifactSizeBytes : 0,
+            "onnx",
+            [.. output.Inputs.Select(Tensor)],
+            [.. output.Outputs.Select(Tensor)],
+            new Dictionary<string, double>(output.Metrics),
+            new ModelLineage(job.Id, job.Parameters.GetValueOrDefault("dataset"),
+                int.TryParse(job.Parameters.GetValueOrDefault("datasetVersion"), out var dv) ? dv : null,
+                job.Parameters.GetValueOrDefault("datasetSha256"), output.Details.GetValueOrDefault("trainer") ?? job.Parameters.GetValueOrDefault("trainer", "fasttree"),
+                hyperparameters),
+            new ModelSustainability(job.EnergyJoules, job.CarbonGrams, job.RealisedIntensityGramsPerKwh, null),
+            new Dictionary<string, string>()), clock.GetUtcNow(), cancellationToken);
+        if (created)
+        {
+            LogRegistered(version.Name, version.Version, version.Status, job.Id);
+        }
+    }
+
+    /// <summary>Points <paramref name="alias"/> at <paramref name="version"/>, moving it from any other version.</summary>
+    public async Task<ModelRecord?> SetAliasAsync(string name, string alias, int version, CancellationToken cancellationToken)
+    {
+        if (await models.GetModelAsync(name, cancellationToken) is not { } model || await models.GetVersionAsync(name, version, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        var updated = model with { Aliases = new Dictionary<string, int>(model.Aliases) { [alias] = version } };
+        await models.UpdateModelAsync(updated, cancellationToken);
+        LogAliasMoved(name, alias, version);
+        return updated;
+    }
+
+    /// <summary>Removes an alias; false when the model or the alias does not exist.</summary>
+    public async Task<bool> DeleteAliasAsync(string name, string alias, CancellationToken cancellationToken)
+    {
+        if (await models.GetModelAsync(name, cancellationToken) is not { } model || !model.Aliases.ContainsKey(alias))
+        {
+            return false;
+        }
+
+        var aliases = new Dictionary<string, int>(model.Aliases);
+        aliases.Remove(alias);
+        return await models.UpdateModelAsync(model with { Aliases = aliases }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The version a reference names: <c>models:/name/3</c> or <c>models:/name@alias</c>; null when
+    /// it is not a reference or names nothing.
+    /// </summary>
+    public async Task<ModelVersionRecord?> ResolveAsync(string reference, CancellationToken cancellationToken)
+    {
+        const string Scheme = "models:/";
+        if (!reference.StartsWith(Scheme, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var path = reference[Scheme.Length..];
+        if (path.Split('@') is [var aliased, var alias])
+        {
+            return await models.GetModelAsync(aliased, cancellationToken) is { } model && model.Aliases.TryGetValue(alias, out var target)
+                ? await models.GetVersionAsync(aliased, target, cancellationToken)
+                : null;
+        }
+
+        return path.Split('/') is [var name, var number] && int.TryParse(number, out var version)
+            ? await models.GetVersionAsync(name, version, cancellationToken)
+            : null;
+    }
+
+    private static ModelTensor Tensor(TensorSpec spec) => new(spec.Name, spec.ElementType, [.. spec.Shape]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registered {Name} version {Version} ({Status}) from job {JobId}")]
+    private partial void LogRegistered(string name, int version, ModelVersionStatus status, string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} of {Name} now points at version {Version}")]
+    private partial void LogAliasMoved(string name, string alias, int version);
+}

@@ -1,0 +1,210 @@
+using System.Text.RegularExpressions;
+using EdgeGreen.Agent.Jobs.Ml;
+using EdgeGreen.ControlPlane.Jobs;
+using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.ControlPlane.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace EdgeGreen.ControlPlane.Registry;
+
+public sealed record ModelVersionResponse(
+    string Name,
+    int Version,
+    string Status,
+    string? StatusMessage,
+    DateTimeOffset CreatedAt,
+    string? Sha256,
+    long SizeBytes,
+    string Format,
+    IReadOnlyList<ModelTensor> Inputs,
+    IReadOnlyList<ModelTensor> Outputs,
+    IReadOnlyDictionary<string, double> Metrics,
+    ModelLineage Lineage,
+    ModelSustainability Sustainability,
+    IReadOnlyDictionary<string, string> Tags,
+    IReadOnlyList<string> Aliases)
+{
+    public static ModelVersionResponse From(ModelVersionRecord v, ModelRecord? model) => new(
+        v.Name, v.Version, StatusName(v.Status), v.StatusMessage, v.CreatedAt, v.Sha256, v.SizeBytes, v.Format, v.Inputs, v.Outputs, v.Metrics,
+        v.Lineage, v.Sustainability, v.Tags, [.. (model?.Aliases ?? new Dictionary<string, int>()).Where(a => a.Value == v.Version).Select(a => a.Key).Order(StringComparer.Ordinal)]);
+
+    /// <summary>MLflow's names: PENDING_REGISTRATION, READY, FAILED.</summary>
+    public static string StatusName(ModelVersionStatus status) => status switch
+    {
+        ModelVersionStatus.PendingRegistration => "PENDING_REGISTRATION",
+        ModelVersionStatus.Ready => "READY",
+        _ => "FAILED",
+    };
+}
+
+public sealed record ModelResponse(
+    string Name,
+    DateTimeOffset CreatedAt,
+    IReadOnlyDictionary<string, string> Tags,
+    IReadOnlyDictionary<string, int> Aliases,
+    int? LatestVersion,
+    IReadOnlyList<ModelVersionResponse>? Versions);
+
+public sealed record SetAliasRequest(int? Version);
+
+public sealed record SetTagRequest(string? Value);
+
+public static partial class ModelsApi
+{
+    public static IHostApplicationBuilder AddRegistry(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ModelRegistry>();
+        builder.Services.AddSingleton<IJobCompletionHandler>(sp => sp.GetRequiredService<ModelRegistry>());
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder routes)
+    {
+        var models = routes.MapGroup("/api/v1/models").RequireAuthorization(Policies.Viewer).WithTags("Models");
+        models.MapGet("/", SearchAsync).WithSummary("Models, by name (substring), tag (key or key=value) and alias.");
+        models.MapGet("/{name}", GetAsync).WithSummary("A model with its aliases, tags and versions.");
+        models.MapGet("/{name}/versions/{version:int}", GetVersionAsync).WithSummary("One version: status, schema, metrics, lineage, sustainability.");
+        models.MapGet("/{name}/versions/{version:int}/artifact", ArtifactAsync).WithSummary("The version's ONNX file.");
+        models.MapPut("/{name}/aliases/{alias}", SetAliasAsync).RequireAuthorization(Policies.Operator)
+            .WithSummary("Points an alias at a version {version}; an alias names one version, so this moves it.");
+        models.MapDelete("/{name}/aliases/{alias}", DeleteAliasAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes an alias.");
+        models.MapPut("/{name}/tags/{key}", SetModelTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Sets a model tag {value}.");
+        models.MapDelete("/{name}/tags/{key}", DeleteModelTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes a model tag.");
+        models.MapPut("/{name}/versions/{version:int}/tags/{key}", SetVersionTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Sets a version tag {value}.");
+        models.MapDelete("/{name}/versions/{version:int}/tags/{key}", DeleteVersionTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes a version tag.");
+        return routes;
+    }
+
+    public static async Task<Ok<IReadOnlyList<ModelResponse>>> SearchAsync(string? name, string? tag, string? alias, IModelStore store, CancellationToken cancellationToken)
+    {
+        var found = new List<ModelResponse>();
+        foreach (var model in await store.ListModelsAsync(cancellationToken))
+        {
+            var tagMatches = tag is null || (tag.Split('=', 2) is [var key, var value]
+                ? model.Tags.TryGetValue(key, out var actual) && actual == value
+                : model.Tags.ContainsKey(tag));
+            if ((name is null || model.Name.Contains(name, StringComparison.OrdinalIgnoreCase)) && tagMatches && (alias is null || model.Aliases.ContainsKey(alias)))
+            {
+                var versions = await store.ListVersionsAsync(model.Name, cancellationToken);
+                found.Add(new ModelResponse(model.Name, model.CreatedAt, model.Tags, model.Aliases, versions.LastOrDefault()?.Version, null));
+            }
+        }
+
+        return TypedResults.Ok<IReadOnlyList<ModelResponse>>(found);
+    }
+
+    public static async Task<Results<Ok<ModelResponse>, ProblemHttpResult>> GetAsync(string name, IModelStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetModelAsync(name, cancellationToken) is not { } model)
+        {
+            return NoModel(name);
+        }
+
+        var versions = await store.ListVersionsAsync(name, cancellationToken);
+        return TypedResults.Ok(new ModelResponse(model.Name, model.CreatedAt, model.Tags, model.Aliases, versions.LastOrDefault()?.Version,
+            [.. versions.Select(v => ModelVersionResponse.From(v, model))]));
+    }
+
+    public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetVersionAsync(string name, int version, IModelStore store, CancellationToken cancellationToken) =>
+        await store.GetVersionAsync(name, version, cancellationToken) is { } found
+            ? TypedResults.Ok(ModelVersionResponse.From(found, await store.GetModelAsync(name, cancellationToken)))
+            : NoVersion(name, version);
+
+    public static async Task<Results<FileStreamHttpResult, ProblemHttpResult>> ArtifactAsync(string name, int version, IModelStore store, ContentStore content, CancellationToken cancellationToken) =>
+        await store.GetVersionAsync(name, version, cancellationToken) is { Sha256: { } sha } && content.OpenRead(sha) is { } stream
+            ? TypedResults.File(stream, "application/octet-stream", $"{name}-v{version}.onnx")
+            : NoVersion(name, version);
+
+    public static async Task<Results<Ok<ModelResponse>, ValidationProblem, ProblemHttpResult>> SetAliasAsync(
+        string name, string alias, SetAliasRequest request, ModelRegistry registry, CancellationToken cancellationToken)
+    {
+        if (!ValidKey().IsMatch(alias))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["alias"] = [KeyRule("alias")] });
+        }
+
+        if (request.Version is not { } version)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["version"] = ["version is required."] });
+        }
+
+        return await registry.SetAliasAsync(name, alias, version, cancellationToken) is { } model
+            ? TypedResults.Ok(new ModelResponse(model.Name, model.CreatedAt, model.Tags, model.Aliases, null, null))
+            : NoVersion(name, version);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAliasAsync(string name, string alias, ModelRegistry registry, CancellationToken cancellationToken) =>
+        await registry.DeleteAliasAsync(name, alias, cancellationToken)
+            ? TypedResults.NoContent()
+            : TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Model '{name}' has no alias '{alias}'.");
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> SetModelTagAsync(
+        string name, string key, SetTagRequest request, IModelStore store, CancellationToken cancellationToken)
+    {
+        if (TagProblem(key, request) is { } problem)
+        {
+            return problem;
+        }
+
+        return await store.GetModelAsync(name, cancellationToken) is { } model
+            && await store.UpdateModelAsync(model with { Tags = new Dictionary<string, string>(model.Tags) { [key] = request.Value! } }, cancellationToken)
+            ? TypedResults.NoContent()
+            : NoModel(name);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteModelTagAsync(string name, string key, IModelStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetModelAsync(name, cancellationToken) is not { } model || !model.Tags.ContainsKey(key))
+        {
+            return NoModel(name);
+        }
+
+        var tags = new Dictionary<string, string>(model.Tags);
+        tags.Remove(key);
+        await store.UpdateModelAsync(model with { Tags = tags }, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    public static async Task<Results<NoContent, ValidationProblem, ProblemHttpResult>> SetVersionTagAsync(
+        string name, int version, string key, SetTagRequest request, IModelStore store, CancellationToken cancellationToken)
+    {
+        if (TagProblem(key, request) is { } problem)
+        {
+            return problem;
+        }
+
+        return await store.GetVersionAsync(name, version, cancellationToken) is { } found
+            && await store.UpdateVersionAsync(found with { Tags = new Dictionary<string, string>(found.Tags) { [key] = request.Value! } }, cancellationToken)
+            ? TypedResults.NoContent()
+            : NoVersion(name, version);
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> DeleteVersionTagAsync(string name, int version, string key, IModelStore store, CancellationToken cancellationToken)
+    {
+        if (await store.GetVersionAsync(name, version, cancellationToken) is not { } found || !found.Tags.ContainsKey(key))
+        {
+            return NoVersion(name, version);
+        }
+
+        var tags = new Dictionary<string, string>(found.Tags);
+        tags.Remove(key);
+        await store.UpdateVersionAsync(found with { Tags = tags }, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static ValidationProblem? TagProblem(string key, SetTagRequest request) =>
+        !ValidKey().IsMatch(key) ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["key"] = [KeyRule("a tag key")] })
+        : request.Value is not { Length: <= 5000 } ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["value"] = ["value is required, at most 5000 characters."] })
+        : null;
+
+    private static string KeyRule(string what) => $"{what} is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter.";
+
+    private static ProblemHttpResult NoModel(string name) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no model '{name}'{(ModelNames.IsValid(name) ? "" : $" ({ModelNames.Rule})")}.");
+
+    private static ProblemHttpResult NoVersion(string name, int version) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Model '{name}' has no version {version}.");
+
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9._-]{0,63}$")]
+    private static partial Regex ValidKey();
+}

@@ -1,0 +1,59 @@
+namespace EdgeGreen.ControlPlane.Storage;
+
+public enum ModelVersionStatus
+{
+    PendingRegistration,
+    Ready,
+    Failed,
+}
+
+/// <summary>A registered model: its versions are numbered from 1; aliases name versions.</summary>
+public sealed record ModelRecord(string Name, DateTimeOffset CreatedAt, IReadOnlyDictionary<string, string> Tags, IReadOnlyDictionary<string, int> Aliases);
+
+/// <summary>Where a version came from.</summary>
+public sealed record ModelLineage(string? JobId, string? Dataset, int? DatasetVersion, string? DatasetSha256, string? Trainer, IReadOnlyDictionary<string, string> Hyperparameters);
+
+/// <summary>What a version cost to make, and (once profiled) to serve.</summary>
+public sealed record ModelSustainability(double? TrainingEnergyJoules, double? TrainingCarbonGrams, double? IntensityGramsPerKwh, double? SciPer1kInferencesGrams);
+
+public sealed record ModelTensor(string Name, string ElementType, IReadOnlyList<long> Shape);
+
+public sealed record ModelVersionRecord(
+    string Name,
+    int Version,
+    ModelVersionStatus Status,
+    string? StatusMessage,
+    DateTimeOffset CreatedAt,
+    string? Sha256,
+    long SizeBytes,
+    string Format,
+    IReadOnlyList<ModelTensor> Inputs,
+    IReadOnlyList<ModelTensor> Outputs,
+    IReadOnlyDictionary<string, double> Metrics,
+    ModelLineage Lineage,
+    ModelSustainability Sustainability,
+    IReadOnlyDictionary<string, string> Tags);
+
+public interface IModelStore
+{
+    /// <summary>
+    /// Adds the next version of the named model (creating the model on its first version); the
+    /// <paramref name="version"/> factory receives the number. When a version made by the same job
+    /// exists, returns it instead (registration is idempotent per job).
+    /// </summary>
+    Task<(ModelVersionRecord Version, bool Created)> AddVersionAsync(string name, Func<int, ModelVersionRecord> version, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task<ModelRecord?> GetModelAsync(string name, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ModelVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken);
+
+    Task<ModelVersionRecord?> GetVersionAsync(string name, int version, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the model's tags and aliases. False when there is no such model.</summary>
+    Task<bool> UpdateModelAsync(ModelRecord model, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a version (its tags). False when there is no such version.</summary>
+    Task<bool> UpdateVersionAsync(ModelVersionRecord version, CancellationToken cancellationToken);
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace EdgeGreen.ControlPlane.Tests.Registry;
+
+/// <summary>
+/// The ML path through REST alone against the single-node system: the sample dataset uploaded, a
+/// carbon-aware train job run by the local agent, the verified ONNX model registered with its
+/// metrics, lineage, energy and carbon, and an alias set.
+/// </summary>
+public sealed class MlEndToEndTests : IAsyncLifetime
+{
+    private readonly TempDirectory _temp = new();
+    private TestControlPlane _controlPlane = null!;
+
+    public async Task InitializeAsync() =>
+        _controlPlane = await TestControlPlane.StartAsync(_temp.Path, localAgent: true, settings: new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.200",
+            ["EdgeGreen:LocalAgent:Jobs:ProgressInterval"] = "00:00:00.500",
+        });
+
+    [Fact]
+    public async Task UploadTrainRegisterAlias_ThroughRestOnly()
+    {
+        using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        var csv = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "Datasets", "Sample", "UCI_Credit_Card.csv"));
+        using (var upload = await client.PostAsync("/api/v1/datasets?name=credit", new ByteArrayContent(csv)))
+        {
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        }
+
+        await Eventually.WaitUntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>("/api/v1/agents")).EnumerateArray()
+            .Any(a => a.GetProperty("status").GetString() == "online"), TimeSpan.FromSeconds(20), "the local agent is online");
+
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "credit-train",
+            kind = "train",
+            estimatedDuration = "PT2M",
+            parameters = new Dictionary<string, object>
+            {
+                ["dataset"] = "credit",
+                ["label"] = "default.payment.next.month",
+                ["task"] = "binary",
+                ["trainer"] = "fasttree",
+                ["ignore"] = "ID",
+                ["registerAs"] = "credit-default",
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
+        var job = await submitted.Content.ReadFromJsonAsync<JsonElement>();
+        var jobId = job.GetProperty("id").GetString()!;
+        Assert.Equal("credit", job.GetProperty("parameters").GetProperty("dataset").GetString());
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(csv)), job.GetProperty("parameters").GetProperty("datasetSha256").GetString());
+
+        JsonElement done = default;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            done = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}");
+            return done.GetProperty("status").GetString() is "succeeded" or "failed";
+        }, TimeSpan.FromSeconds(180), "the train job finishes");
+        Assert.Equal("succeeded", done.GetProperty("status").GetString());
+
+        var version = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default/versions/1");
+        Assert.Equal("READY", version.GetProperty("status").GetString());
+        Assert.Equal("onnx", version.GetProperty("format").GetString());
+        Assert.True(version.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.75, $"AUC {version.GetProperty("metrics").GetProperty("auc")}");
+        var lineage = version.GetProperty("lineage");
+        Assert.Equal(jobId, lineage.GetProperty("jobId").GetString());
+        Assert.Equal("credit", lineage.GetProperty("dataset").GetString());
+        Assert.Equal(1, lineage.GetProperty("datasetVersion").GetInt32());
+        Assert.Equal("fasttree", lineage.GetProperty("trainer").GetString());
+        var sustainability = version.GetProperty("sustainability");
+        Assert.True(sustainability.GetProperty("trainingEnergyJoules").GetDouble() > 0);
+        Assert.True(sustainability.GetProperty("trainingCarbonGrams").GetDouble() > 0);
+        Assert.Equal(done.GetProperty("energyJoules").GetDouble(), sustainability.GetProperty("trainingEnergyJoules").GetDouble(), 6);
+        Assert.Contains(version.GetProperty("inputs").EnumerateArray(), i => i.GetProperty("name").GetString() == "LIMIT_BAL");
+
+        var onnx = await client.GetByteArrayAsync("/api/v1/models/credit-default/versions/1/artifact");
+        Assert.Equal(version.GetProperty("sha256").GetString(), Convert.ToHexStringLower(SHA256.HashData(onnx)));
+        Assert.Equal(version.GetProperty("sizeBytes").GetInt64(), onnx.LongLength);
+
+        using (var alias = await client.PutAsJsonAsync("/api/v1/models/credit-default/aliases/champion", new { version = 1 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, alias.StatusCode);
+        }
+
+        var model = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default");
+        Assert.Equal(1, model.GetProperty("aliases").GetProperty("champion").GetInt32());
+        Assert.Equal(["champion"], model.GetProperty("versions")[0].GetProperty("aliases").EnumerateArray().Select(a => a.GetString()));
+        Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/models?alias=champion")).EnumerateArray());
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/models?alias=challenger")).EnumerateArray());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PutAsJsonAsync("/api/v1/models/credit-default/aliases/challenger", new { version = 7 })).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/models/credit-default/aliases/champion")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsJsonAsync("/api/v1/models/credit-default/tags/team", new { value = "risk" })).StatusCode);
+        Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/models?tag=team=risk")).EnumerateArray());
+        Assert.Empty(_controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task Submit_TrainOnAMissingDatasetOrColumn_Is400()
+    {
+        using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        using (var upload = await client.PostAsync("/api/v1/datasets?name=tiny", new StringContent("a,b\n1,0\n2,1\n")))
+        {
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        }
+
+        foreach (var (parameters, field) in new[]
+        {
+            (new Dictionary<string, object> { ["dataset"] = "nope", ["label"] = "b", ["task"] = "binary" }, "parameters.dataset"),
+            (new Dictionary<string, object> { ["dataset"] = "tiny:9", ["label"] = "b", ["task"] = "binary" }, "parameters.dataset"),
+            (new Dictionary<string, object> { ["dataset"] = "tiny", ["label"] = "c", ["task"] = "binary" }, "parameters.label"),
+            (new Dictionary<string, object> { ["dataset"] = "tiny", ["label"] = "b", ["task"] = "binary", ["ignore"] = "z" }, "parameters.ignore"),
+        })
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "t", kind = "train", estimatedDuration = "PT1M", parameters });
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors").TryGetProperty(field, out _), field);
+        }
+
+        Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs")).EnumerateArray());
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _controlPlane.DisposeAsync();
+        _temp.Dispose();
+    }
+}
