@@ -1,5 +1,4 @@
 using EdgeGreen.Agent.Datasets;
-using System.Text.RegularExpressions;
 using EdgeGreen.ControlPlane.Storage;
 using Microsoft.Extensions.Options;
 
@@ -22,7 +21,7 @@ public sealed class DatasetOptions
 /// bytes are checked completely (parsed, schema inferred) before anything is stored; bad input
 /// changes nothing.
 /// </summary>
-public sealed partial class DatasetCatalog(ContentStore content, IDatasetStore store, IOptions<DatasetOptions> options, TimeProvider clock)
+public sealed class DatasetCatalog(ContentStore content, IDatasetStore store, IOptions<DatasetOptions> options, TimeProvider clock)
 {
     public const string SampleName = "uci-credit-card";
 
@@ -32,9 +31,9 @@ public sealed partial class DatasetCatalog(ContentStore content, IDatasetStore s
     /// <exception cref="DatasetRejectedException">The name or the content is not acceptable; nothing was stored.</exception>
     public async Task<(DatasetVersionRecord Version, bool Created)> AddAsync(string? name, Stream csv, CancellationToken cancellationToken, long? maxBytes = null)
     {
-        if (name is null || !ValidName().IsMatch(name))
+        if (!EdgeGreen.Agent.Jobs.Ml.ResourceNames.IsValid(name))
         {
-            throw new DatasetRejectedException("name", "name is required: 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+            throw new DatasetRejectedException("name", "name is required: " + EdgeGreen.Agent.Jobs.Ml.ResourceNames.Rule);
         }
 
         StagedContent staged;
@@ -64,9 +63,6 @@ public sealed partial class DatasetCatalog(ContentStore content, IDatasetStore s
             return await store.AddVersionAsync(name, staged.Sha256, staged.SizeBytes, rows, columns, clock.GetUtcNow(), cancellationToken);
         }
     }
-
-    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
-    private static partial Regex ValidName();
 }
 
 /// <summary>A dataset upload refused, with the field at fault and why.</summary>

@@ -21,6 +21,8 @@ public static class DatasetsApi
             .Validate(o => o.MaxBytes > 0, "EdgeGreen:Datasets:MaxBytes must be positive.")
             .ValidateOnStart();
         builder.Services.AddSingleton<DatasetCatalog>();
+        builder.Services.AddSingleton<Jobs.IJobParameterResolver, DatasetParameterResolver>();
+        builder.Services.AddSingleton<Jobs.IJobCompletionHandler, PredictionsRegistration>();
         builder.Services.AddHostedService<SampleDatasetSeeder>();
         return builder;
     }

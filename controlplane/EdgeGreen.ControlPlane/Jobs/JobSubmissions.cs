@@ -34,44 +34,11 @@ public sealed record JobPlacementRequest(Dictionary<string, string>? AgentLabels
 /// <see cref="SchedulingOptions.DefaultPowerWattsPerCore"/>. A job without a deadline is to run
 /// at once: its deadline is its earliest start plus its duration plus one planning slot.
 /// </summary>
-public sealed class JobSubmissions(IJobStore jobs, IDatasetStore datasets, CarbonIntensity carbon, IOptions<SchedulingOptions> options, TimeProvider timeProvider)
+public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterResolver> resolvers, CarbonIntensity carbon, IOptions<SchedulingOptions> options, TimeProvider timeProvider)
 {
     private const int MaxNameLength = 128;
 
-    /// <summary>
-    /// Pins a job's <c>dataset</c> (a name for its latest version, or name:version) to the exact
-    /// bytes it will read: adds <c>datasetVersion</c> and <c>datasetSha256</c>, and checks that the
-    /// columns the job names (<c>label</c>, <c>features</c>, <c>ignore</c>) are in it.
-    /// </summary>
-    private async Task ResolveDatasetAsync(Dictionary<string, string> parameters, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
-    {
-        var reference = parameters["dataset"];
-        var separator = reference.LastIndexOf(':');
-        var name = separator > 0 ? reference[..separator] : reference;
-        int? version = separator > 0 && int.TryParse(reference[(separator + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v) ? v : null;
-        var versions = await datasets.ListVersionsAsync(name, cancellationToken);
-        var found = version is { } wanted ? versions.FirstOrDefault(x => x.Version == wanted) : versions.LastOrDefault();
-        if (found is null || (separator > 0 && version is null))
-        {
-            errors["parameters.dataset"] = [$"'{reference}' is not a dataset version; see GET /api/v1/datasets."];
-            return;
-        }
 
-        var columns = found.Columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
-        foreach (var key in new[] { "label", "features", "ignore" })
-        {
-            var missing = parameters.GetValueOrDefault(key, "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Where(c => !columns.Contains(c)).ToList();
-            if (missing.Count > 0)
-            {
-                errors[$"parameters.{key}"] = [$"{found.Name} version {found.Version} has no column {string.Join(", ", missing.Select(m => $"'{m}'"))}."];
-            }
-        }
-
-        parameters["dataset"] = found.Name;
-        parameters["datasetVersion"] = found.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        parameters["datasetSha256"] = found.Sha256;
-    }
     private const int MaxParameters = 64;
     private const double MaxPowerWatts = 100_000;
 
@@ -99,9 +66,9 @@ public sealed class JobSubmissions(IJobStore jobs, IDatasetStore datasets, Carbo
                 errors[$"parameters.{parameter}"] = [problem];
             }
 
-            if (parameters.ContainsKey("dataset") && !errors.ContainsKey("parameters.dataset"))
+            foreach (var resolver in resolvers)
             {
-                await ResolveDatasetAsync(parameters, errors, cancellationToken);
+                await resolver.ResolveAsync(kind.Name, parameters, errors, cancellationToken);
             }
         }
 

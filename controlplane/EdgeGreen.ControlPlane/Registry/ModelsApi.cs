@@ -55,6 +55,7 @@ public static partial class ModelsApi
     {
         builder.Services.AddSingleton<ModelRegistry>();
         builder.Services.AddSingleton<IJobCompletionHandler>(sp => sp.GetRequiredService<ModelRegistry>());
+        builder.Services.AddSingleton<IJobParameterResolver, ModelParameterResolver>();
         return builder;
     }
 
@@ -200,7 +201,7 @@ public static partial class ModelsApi
     private static string KeyRule(string what) => $"{what} is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter.";
 
     private static ProblemHttpResult NoModel(string name) =>
-        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no model '{name}'{(ModelNames.IsValid(name) ? "" : $" ({ModelNames.Rule})")}.");
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no model '{name}'{(ResourceNames.IsValid(name) ? "" : $" ({ResourceNames.Rule})")}.");
 
     private static ProblemHttpResult NoVersion(string name, int version) =>
         TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"Model '{name}' has no version {version}.");

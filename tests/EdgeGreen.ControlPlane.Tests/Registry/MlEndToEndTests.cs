@@ -56,12 +56,7 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.Equal("credit", job.GetProperty("parameters").GetProperty("dataset").GetString());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(csv)), job.GetProperty("parameters").GetProperty("datasetSha256").GetString());
 
-        JsonElement done = default;
-        await Eventually.WaitUntilAsync(async () =>
-        {
-            done = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}");
-            return done.GetProperty("status").GetString() is "succeeded" or "failed";
-        }, TimeSpan.FromSeconds(180), "the train job finishes");
+        var done = await FinishedAsync(client, jobId);
         Assert.Equal("succeeded", done.GetProperty("status").GetString());
 
         var version = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default/versions/1");
@@ -94,6 +89,31 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/models?alias=champion")).EnumerateArray());
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/models?alias=challenger")).EnumerateArray());
         Assert.Equal(HttpStatusCode.NotFound, (await client.PutAsJsonAsync("/api/v1/models/credit-default/aliases/challenger", new { version = 7 })).StatusCode);
+
+        // Batch inference with the champion: a predictions dataset with one row per input row.
+        using var infer = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "credit-scoring",
+            kind = "batch-infer",
+            estimatedDuration = "PT1M",
+            parameters = new { model = "models:/credit-default@champion", dataset = "credit", output = "credit-predictions" },
+        });
+        Assert.Equal(HttpStatusCode.Created, infer.StatusCode);
+        var inferJob = await infer.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("1", inferJob.GetProperty("parameters").GetProperty("modelVersion").GetString());
+        Assert.Equal("succeeded", (await FinishedAsync(client, inferJob.GetProperty("id").GetString()!)).GetProperty("status").GetString());
+        var predictions = (await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/credit-predictions")).GetProperty("versions")[0];
+        Assert.Equal(30_000, predictions.GetProperty("rows").GetInt64());
+        Assert.Equal(["row", "PredictedLabel", "Score", "Probability"], predictions.GetProperty("columns").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        using (var missing = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "x", kind = "batch-infer", estimatedDuration = "PT1M",
+            parameters = new { model = "models:/credit-default@challenger", dataset = "credit", output = "p" },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, missing.StatusCode);
+        }
+
         Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync("/api/v1/models/credit-default/aliases/champion")).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsJsonAsync("/api/v1/models/credit-default/tags/team", new { value = "risk" })).StatusCode);
         Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/models?tag=team=risk")).EnumerateArray());
@@ -123,6 +143,17 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         }
 
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs")).EnumerateArray());
+    }
+
+    private static async Task<JsonElement> FinishedAsync(HttpClient client, string jobId)
+    {
+        JsonElement job = default;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            job = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}");
+            return job.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled";
+        }, TimeSpan.FromSeconds(180), $"job {jobId} finishes");
+        return job;
     }
 
     public async Task DisposeAsync()

@@ -42,9 +42,9 @@ public sealed class TrainJob : IJobKind
             errors["validationFraction"] = "validationFraction must be a number between 0 and 1 (exclusive).";
         }
 
-        if (parameters.TryGetValue("registerAs", out var model) && !ModelNames.IsValid(model))
+        if (parameters.TryGetValue("registerAs", out var model) && !ResourceNames.IsValid(model))
         {
-            errors["registerAs"] = ModelNames.Rule;
+            errors["registerAs"] = ResourceNames.Rule;
         }
 
         if (parameters.TryGetValue("datasetSha256", out var sha) && !(sha.Length == 64 && sha.All(char.IsAsciiHexDigitLower)))
@@ -121,12 +121,12 @@ public sealed class TrainJob : IJobKind
     }
 }
 
-/// <summary>Model names, shared by the registry and the jobs that register into it.</summary>
-public static class ModelNames
+/// <summary>Names of models and datasets, shared by the registry, the dataset catalog and the jobs that refer to them.</summary>
+public static class ResourceNames
 {
-    public const string Rule = "a model name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.";
+    public const string Rule = "a name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.";
 
-    public static bool IsValid(string? name) =>
+    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) =>
         name is { Length: > 0 and <= 128 } && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 }
 

@@ -1,0 +1,207 @@
+using System.Globalization;
+using System.Text;
+using EdgeGreen.Agent.Datasets;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.VisualBasic.FileIO;
+
+namespace EdgeGreen.Agent.Jobs.Ml;
+
+/// <summary>
+/// <c>batch-infer</c>: runs a registered ONNX model over every row of a dataset with ONNX Runtime
+/// and uploads the predictions as a CSV, which the control plane registers as a new dataset.
+/// Parameters: <c>model</c> (<c>models:/name/3</c> or <c>models:/name@alias</c>; the control plane
+/// adds <c>modelSha256</c>), <c>dataset</c> (name or name:version; it adds <c>datasetSha256</c>),
+/// <c>output</c> (the predictions dataset's name), <c>batchSize</c> (default 1024). Each model
+/// input is fed from the dataset column of the same name; an input with no column (a training
+/// label, say) gets zeros. The predictions CSV has <c>row</c> (1-based, the input row) and one
+/// column per output value, named after the output (<c>Probability</c>, <c>Score_0</c>, …).
+/// </summary>
+public sealed class BatchInferJob : IJobKind
+{
+    public const string KindName = "batch-infer";
+
+    private static readonly string[] Known = ["model", "modelSha256", "modelName", "modelVersion", "dataset", "datasetSha256", "datasetVersion", "output", "batchSize"];
+
+    public string Name => KindName;
+
+    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
+    {
+        var errors = new Dictionary<string, string>();
+        if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
+        {
+            errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
+        }
+
+        if (!parameters.TryGetValue("dataset", out var dataset) || string.IsNullOrWhiteSpace(dataset))
+        {
+            errors["dataset"] = "dataset is required: a dataset name, or name:version.";
+        }
+
+        if (!ResourceNames.IsValid(parameters.GetValueOrDefault("output")))
+        {
+            errors["output"] = "output (the predictions dataset) is required: " + ResourceNames.Rule;
+        }
+
+        if (parameters.TryGetValue("batchSize", out var size) && !(int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 65_536))
+        {
+            errors["batchSize"] = "batchSize must be a whole number from 1 to 65536.";
+        }
+
+        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k)))
+        {
+            errors[key] = $"batch-infer does not take '{key}'.";
+        }
+
+        return errors;
+    }
+
+    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => null;
+
+    public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
+    {
+        if (Validate(execution.Parameters) is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Values));
+        }
+
+        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("modelSha256", out var modelSha) || !execution.Parameters.TryGetValue("datasetSha256", out var dataSha))
+        {
+            throw new InvalidOperationException("The control plane did not resolve the model and the dataset (modelSha256, datasetSha256).");
+        }
+
+        // ONNX Runtime runs on threads of its own inside the agent: see TrainJob.
+        using var tracked = execution.Cpu.TrackProcess(Environment.ProcessId);
+        execution.ReportPhase("fetching model and dataset");
+        var modelPath = Path.Combine(execution.WorkDirectory, "model.onnx");
+        var csvPath = Path.Combine(execution.WorkDirectory, "input.csv");
+        await execution.Artifacts.DownloadAsync(modelSha, modelPath, cancellationToken);
+        await execution.Artifacts.DownloadAsync(dataSha, csvPath, cancellationToken);
+
+        execution.ReportPhase("inferring");
+        var predictions = Path.Combine(execution.WorkDirectory, "predictions.csv");
+        var batchSize = int.Parse(execution.Parameters.GetValueOrDefault("batchSize", "1024"), CultureInfo.InvariantCulture);
+        var rows = await Task.Run(() => Infer(modelPath, csvPath, predictions, batchSize, execution.ReportProgress, cancellationToken), cancellationToken);
+
+        execution.ReportPhase("uploading predictions");
+        var (sha, size) = await execution.Artifacts.UploadAsync(predictions, cancellationToken);
+        var output = execution.Output;
+        (output.Status, output.ArtifactSha256, output.ArtifactSizeBytes) = ("READY", sha, size);
+        output.Details["output"] = execution.Parameters["output"];
+        output.Details["rows"] = rows.ToString(CultureInfo.InvariantCulture);
+        output.Metrics["rows"] = rows;
+        execution.ReportProgress(1);
+    }
+
+    /// <summary>Streams the CSV through the model in batches and writes one prediction row per input row.</summary>
+    internal static long Infer(string modelPath, string csvPath, string predictionsPath, int batchSize, Action<double> progress, CancellationToken cancellationToken)
+    {
+        var (columns, total) = DatasetSchema.Infer(csvPath);
+        var index = columns.Select((c, i) => (c.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+        using var session = new InferenceSession(modelPath);
+        using var parser = new TextFieldParser(csvPath) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+        parser.SetDelimiters(",");
+        parser.ReadFields();
+        using var writer = new StreamWriter(predictionsPath, false, new UTF8Encoding(false));
+        string[]? header = null;
+        long done = 0;
+        var batch = new List<string[]>(batchSize);
+        while (true)
+        {
+            var fields = parser.EndOfData ? null : parser.ReadFields();
+            if (fields is not null)
+            {
+                batch.Add(fields);
+            }
+
+            if (batch.Count == batchSize || (fields is null && batch.Count > 0))
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var results = session.Run([.. session.InputMetadata.Select(m => Feed(m.Key, m.Value, batch, index))]);
+                var outputs = Predictions(results);
+                if (header is null)
+                {
+                    header = ["row", .. outputs.SelectMany(o => Width(o.Values) == 1 ? [o.Name] : Enumerable.Range(0, Width(o.Values)).Select(k => $"{o.Name}_{k}"))];
+                    writer.WriteLine(string.Join(',', header));
+                }
+
+                for (var r = 0; r < batch.Count; r++)
+                {
+                    var line = new StringBuilder((done + r + 1).ToString(CultureInfo.InvariantCulture));
+                    foreach (var (_, values) in outputs)
+                    {
+                        var width = Width(values);
+                        for (var k = 0; k < width; k++)
+                        {
+                            line.Append(',').Append(values.GetValue((r * width) + k).ToString("R", CultureInfo.InvariantCulture));
+                        }
+                    }
+
+                    writer.WriteLine(line);
+                }
+
+                done += batch.Count;
+                batch.Clear();
+                progress(0.1 + (0.8 * done / Math.Max(1, total)));
+            }
+
+            if (fields is null)
+            {
+                return done;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The prediction outputs as floats (booleans as 0/1). A model exported by ML.NET also outputs
+    /// every column it computed; of those only PredictedLabel, Score and Probability are predictions.
+    /// </summary>
+    private static List<(string Name, Tensor<float> Values)> Predictions(IEnumerable<DisposableNamedOnnxValue> results)
+    {
+        var all = results.Select(r => (Name: r.Name.EndsWith(".output", StringComparison.Ordinal) ? r.Name[..^".output".Length] : r.Name, r.Value)).ToList();
+        var fromMlNet = all.Any(r => r.Name == "Score");
+        var found = new List<(string, Tensor<float>)>();
+        foreach (var (name, value) in all.Where(r => !fromMlNet || r.Name is "PredictedLabel" or "Score" or "Probability"))
+        {
+            switch (value)
+            {
+                case Tensor<float> floats:
+                    found.Add((name, floats));
+                    break;
+                case Tensor<bool> flags:
+                    found.Add((name, new DenseTensor<float>(flags.Select(f => f ? 1f : 0f).ToArray(), flags.Dimensions)));
+                    break;
+                case Tensor<long> whole:
+                    found.Add((name, new DenseTensor<float>(whole.Select(w => (float)w).ToArray(), whole.Dimensions)));
+                    break;
+            }
+        }
+
+        return found;
+    }
+
+    private static int Width(Tensor<float> values) => values.Dimensions.Length <= 1 ? 1 : (int)(values.Length / values.Dimensions[0]);
+
+    private static NamedOnnxValue Feed(string name, NodeMetadata metadata, List<string[]> batch, Dictionary<string, int> index)
+    {
+        int[] shape = [batch.Count, 1];
+        var column = index.TryGetValue(name, out var i) ? i : -1;
+        string Field(string[] row) => column >= 0 ? row[column] : "";
+        if (metadata.ElementType == typeof(float))
+        {
+            return NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(batch.Select(r => float.TryParse(Field(r), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : column >= 0 ? float.NaN : 0f).ToArray(), shape));
+        }
+
+        if (metadata.ElementType == typeof(bool))
+        {
+            return NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(batch.Select(r => Field(r).ToLowerInvariant() is "1" or "true" or "yes").ToArray(), shape));
+        }
+
+        if (metadata.ElementType == typeof(string))
+        {
+            return NamedOnnxValue.CreateFromTensor(name, new DenseTensor<string>(batch.Select(Field).ToArray(), shape));
+        }
+
+        throw new NotSupportedException($"The model input '{name}' has element type {metadata.ElementType.Name}; batch-infer feeds float, bool and string inputs from CSV columns.");
+    }
+}

@@ -1,0 +1,34 @@
+using System.Globalization;
+using EdgeGreen.ControlPlane.Jobs;
+using EdgeGreen.ControlPlane.Storage;
+
+namespace EdgeGreen.ControlPlane.Registry;
+
+/// <summary>
+/// Resolves a job's <c>model</c> parameter (<c>models:/name/3</c>, <c>models:/name@alias</c>) to a
+/// READY version when the job is submitted, adding <c>modelName</c>, <c>modelVersion</c> and
+/// <c>modelSha256</c>: moving an alias later does not change what a submitted job runs.
+/// </summary>
+public sealed class ModelParameterResolver(ModelRegistry registry) : IJobParameterResolver
+{
+    public async Task ResolveAsync(string kind, Dictionary<string, string> parameters, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
+    {
+        if (!parameters.TryGetValue("model", out var reference) || errors.ContainsKey("parameters.model"))
+        {
+            return;
+        }
+
+        var version = await registry.ResolveAsync(reference, cancellationToken);
+        if (version is not { Status: ModelVersionStatus.Ready, Sha256: { } sha })
+        {
+            errors["parameters.model"] = [version is null
+                ? $"'{reference}' names no model version; see GET /api/v1/models."
+                : $"{version.Name} version {version.Version} is {ModelVersionResponse.StatusName(version.Status)}, not READY."];
+            return;
+        }
+
+        parameters["modelName"] = version.Name;
+        parameters["modelVersion"] = version.Version.ToString(CultureInfo.InvariantCulture);
+        parameters["modelSha256"] = sha;
+    }
+}
