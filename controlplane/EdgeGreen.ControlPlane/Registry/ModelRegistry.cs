@@ -54,6 +54,52 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
         }
     }
 
+    /// <summary>
+    /// Registers an ONNX file EdgeGreen did not train as the next version of <paramref name="name"/>:
+    /// the bytes must load in ONNX Runtime (its inputs and outputs become the version's schema).
+    /// </summary>
+    /// <exception cref="ModelRejectedException">The name or the file is not acceptable; nothing was stored.</exception>
+    public async Task<ModelVersionRecord> RegisterUploadAsync(string name, Stream onnx, long maxBytes, CancellationToken cancellationToken)
+    {
+        if (!ResourceNames.IsValid(name))
+        {
+            throw new ModelRejectedException("name", ResourceNames.Rule);
+        }
+
+        StagedContent staged;
+        try
+        {
+            staged = await content.StageAsync(onnx, maxBytes, cancellationToken);
+        }
+        catch (ContentTooLargeException ex)
+        {
+            throw new ModelRejectedException("body", ex.Message);
+        }
+
+        using (staged)
+        {
+            List<ModelTensor> inputs, outputs;
+            try
+            {
+                using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(staged.Path);
+                inputs = [.. session.InputMetadata.Select(m => new ModelTensor(m.Key, m.Value.ElementType.Name, [.. m.Value.Dimensions.Select(d => (long)d)]))];
+                outputs = [.. session.OutputMetadata.Select(m => new ModelTensor(m.Key, m.Value.ElementType.Name, [.. m.Value.Dimensions.Select(d => (long)d)]))];
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException ex)
+            {
+                throw new ModelRejectedException("body", $"ONNX Runtime cannot load the file: {ex.Message}");
+            }
+
+            content.Commit(staged);
+            var (version, _) = await models.AddVersionAsync(name, number => new ModelVersionRecord(
+                name, number, ModelVersionStatus.Ready, null, clock.GetUtcNow(), staged.Sha256, staged.SizeBytes, "onnx", inputs, outputs,
+                new Dictionary<string, double>(), new ModelLineage(null, null, null, null, null, new Dictionary<string, string>()),
+                new ModelSustainability(null, null, null, null), new Dictionary<string, string>()), clock.GetUtcNow(), cancellationToken);
+            LogRegistered(version.Name, version.Version, version.Status, "upload");
+            return version;
+        }
+    }
+
     /// <summary>Points <paramref name="alias"/> at <paramref name="version"/>, moving it from any other version.</summary>
     public async Task<ModelRecord?> SetAliasAsync(string name, string alias, int version, CancellationToken cancellationToken)
     {
@@ -113,4 +159,10 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Alias {Alias} of {Name} now points at version {Version}")]
     private partial void LogAliasMoved(string name, string alias, int version);
+}
+
+/// <summary>A model upload refused, with the field at fault and why.</summary>
+public sealed class ModelRejectedException(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
 }

@@ -64,6 +64,8 @@ public static partial class ModelsApi
         var models = routes.MapGroup("/api/v1/models").RequireAuthorization(Policies.Viewer).WithTags("Models");
         models.MapGet("/", SearchAsync).WithSummary("Models, by name (substring), tag (key or key=value) and alias.");
         models.MapGet("/{name}", GetAsync).WithSummary("A model with its aliases, tags and versions.");
+        models.MapPost("/{name}/versions", UploadVersionAsync).RequireAuthorization(Policies.Operator)
+            .WithSummary("Registers an ONNX file (the request body) as the next version; it must load in ONNX Runtime.");
         models.MapGet("/{name}/versions/{version:int}", GetVersionAsync).WithSummary("One version: status, schema, metrics, lineage, sustainability.");
         models.MapGet("/{name}/versions/{version:int}/artifact", ArtifactAsync).WithSummary("The version's ONNX file.");
         models.MapPut("/{name}/aliases/{alias}", SetAliasAsync).RequireAuthorization(Policies.Operator)
@@ -104,6 +106,29 @@ public static partial class ModelsApi
         var versions = await store.ListVersionsAsync(name, cancellationToken);
         return TypedResults.Ok(new ModelResponse(model.Name, model.CreatedAt, model.Tags, model.Aliases, versions.LastOrDefault()?.Version,
             [.. versions.Select(v => ModelVersionResponse.From(v, model))]));
+    }
+
+    /// <summary>The largest ONNX file accepted by upload (2 GiB, ONNX's protobuf limit).</summary>
+    public const long MaxUploadBytes = 2L << 30;
+
+    public static async Task<Results<Created<ModelVersionResponse>, ValidationProblem>> UploadVersionAsync(
+        string name, HttpContext http, ModelRegistry registry, IModelStore store, CancellationToken cancellationToken)
+    {
+        if (http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxUploadBytes + 1;
+        }
+
+        try
+        {
+            var version = await registry.RegisterUploadAsync(name, http.Request.Body, MaxUploadBytes, cancellationToken);
+            return TypedResults.Created($"/api/v1/models/{name}/versions/{version.Version}",
+                ModelVersionResponse.From(version, await store.GetModelAsync(name, cancellationToken)));
+        }
+        catch (ModelRejectedException ex)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [ex.Field] = [ex.Message] });
+        }
     }
 
     public static async Task<Results<Ok<ModelVersionResponse>, ProblemHttpResult>> GetVersionAsync(string name, int version, IModelStore store, CancellationToken cancellationToken) =>
