@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Webhooks;
 using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Datasets;
 using System.Text.Json;
@@ -41,6 +42,7 @@ public static class ControlPlaneExtensions
         builder.AddJobs();
         builder.AddDatasets();
         builder.AddRegistry();
+        builder.AddWebhooks();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
@@ -86,6 +88,7 @@ public static class ControlPlaneExtensions
         app.MapJobs();
         app.MapDatasets();
         app.MapRegistry();
+        app.MapWebhooks();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>();
         return app;
     }

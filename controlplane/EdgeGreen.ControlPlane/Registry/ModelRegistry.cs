@@ -12,7 +12,7 @@ namespace EdgeGreen.ControlPlane.Registry;
 /// dataset version and hash, trainer, hyperparameters) and its cost (training energy, carbon and
 /// the grid intensity it ran under); aliases and tags on models, tags on versions.
 /// </summary>
-public sealed partial class ModelRegistry(IModelStore models, ContentStore content, TimeProvider clock, ILogger<ModelRegistry> logger) : IJobCompletionHandler
+public sealed partial class ModelRegistry(IModelStore models, ContentStore content, Webhooks.WebhookDispatcher webhooks, TimeProvider clock, ILogger<ModelRegistry> logger) : IJobCompletionHandler
 {
     public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
     {
@@ -51,6 +51,7 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
         if (created)
         {
             LogRegistered(version.Name, version.Version, version.Status, job.Id);
+            PublishVersion(version);
         }
     }
 
@@ -96,6 +97,7 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
                 new Dictionary<string, double>(), new ModelLineage(null, null, null, null, null, new Dictionary<string, string>()),
                 new ModelSustainability(null, null, null, null), new Dictionary<string, string>()), clock.GetUtcNow(), cancellationToken);
             LogRegistered(version.Name, version.Version, version.Status, "upload");
+            PublishVersion(version);
             return version;
         }
     }
@@ -111,6 +113,7 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
         var updated = model with { Aliases = new Dictionary<string, int>(model.Aliases) { [alias] = version } };
         await models.UpdateModelAsync(updated, cancellationToken);
         LogAliasMoved(name, alias, version);
+        webhooks.Publish("alias.moved", new { model = name, alias, version, previousVersion = model.Aliases.TryGetValue(alias, out var previous) ? previous : (int?)null });
         return updated;
     }
 
@@ -151,6 +154,10 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
             ? await models.GetVersionAsync(name, version, cancellationToken)
             : null;
     }
+
+    private void PublishVersion(ModelVersionRecord version) =>
+        webhooks.Publish(version.Status == ModelVersionStatus.Ready ? "model_version.ready" : "model_version.failed",
+            new { model = version.Name, version = version.Version, status = ModelVersionResponse.StatusName(version.Status), version.StatusMessage, version.Sha256, version.Metrics });
 
     private static ModelTensor Tensor(TensorSpec spec) => new(spec.Name, spec.ElementType, [.. spec.Shape]);
 

@@ -16,6 +16,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton<IJobStore, LiteDbJobStore>();
         builder.Services.AddSingleton<IDatasetStore, LiteDbDatasetStore>();
         builder.Services.AddSingleton<IModelStore, LiteDbModelStore>();
+        builder.Services.AddSingleton<IWebhookStore, LiteDbWebhookStore>();
         builder.Services.AddSingleton<ContentStore>();
         return builder;
     }

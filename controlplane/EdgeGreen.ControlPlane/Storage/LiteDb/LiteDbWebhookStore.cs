@@ -1,0 +1,37 @@
+using LiteDB;
+
+namespace EdgeGreen.ControlPlane.Storage.LiteDb;
+
+public sealed class LiteDbWebhookStore(LiteDbDatabase database) : IWebhookStore
+{
+    private readonly ILiteCollection<WebhookDocument> _webhooks = database.Database.GetCollection<WebhookDocument>("webhooks");
+
+    public Task AddAsync(WebhookRecord webhook, CancellationToken cancellationToken)
+    {
+        database.Write(_ => _webhooks.Insert(new WebhookDocument
+        {
+            Id = webhook.Id, Url = webhook.Url, Events = [.. webhook.Events], Secret = webhook.Secret, CreatedAtTicks = webhook.CreatedAt.UtcTicks,
+        }));
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<WebhookRecord>> ListAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<WebhookRecord>>([.. _webhooks.FindAll().OrderBy(w => w.CreatedAtTicks)
+            .Select(w => new WebhookRecord(w.Id, w.Url, w.Events, w.Secret, new DateTimeOffset(w.CreatedAtTicks, TimeSpan.Zero)))]);
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
+        Task.FromResult(database.Write(_ => _webhooks.Delete(id)));
+
+    internal sealed class WebhookDocument
+    {
+        public string Id { get; set; } = "";
+
+        public string Url { get; set; } = "";
+
+        public List<string> Events { get; set; } = [];
+
+        public string Secret { get; set; } = "";
+
+        public long CreatedAtTicks { get; set; }
+    }
+}

@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.ControlPlane.Webhooks;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgeGreen.ControlPlane.Tests.Webhooks;
+
+/// <summary>Registry events POSTed to a loopback subscriber, signed, and retried when it fails.</summary>
+public sealed class WebhookTests : ControlPlaneTest
+{
+    [Fact]
+    public async Task VersionReadyAndAliasMoved_AreDeliveredSigned_AfterARetry()
+    {
+        var received = new ConcurrentQueue<(string Event, string Signature, byte[] Body)>();
+        var calls = 0;
+        await using var subscriber = await StubServer.StartAsync(routes => routes.MapPost("/hook", async (HttpContext context) =>
+        {
+            // The first attempt fails: the delivery must be retried.
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                return Results.StatusCode(503);
+            }
+
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            received.Enqueue((context.Request.Headers["X-EdgeGreen-Event"].ToString(), context.Request.Headers["X-EdgeGreen-Signature"].ToString(), body.ToArray()));
+            return Results.Ok();
+        }));
+        using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
+
+        using var created = await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = new Uri(subscriber.Url, "hook"), events = new[] { "model_version.ready", "alias.moved" } });
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var secret = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
+
+        var onnx = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "mnist-8.onnx"));
+        using (var upload = await admin.PostAsync("/api/v1/models/digits/versions", new ByteArrayContent(onnx)))
+        {
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        }
+
+        await Eventually.WaitUntilAsync(() => received.Any(r => r.Event == "model_version.ready"), TimeSpan.FromSeconds(20), "the ready event arrives");
+        using (var alias = await admin.PutAsJsonAsync("/api/v1/models/digits/aliases/champion", new { version = 1 }))
+        {
+            Assert.Equal(HttpStatusCode.OK, alias.StatusCode);
+        }
+
+        await Eventually.WaitUntilAsync(() => received.Any(r => r.Event == "alias.moved"), TimeSpan.FromSeconds(20), "the alias event arrives");
+
+        foreach (var (name, signature, body) in received)
+        {
+            Assert.Equal("sha256=" + WebhookDispatcher.Sign(secret, body), signature);
+            Assert.Equal(name, JsonDocument.Parse(body).RootElement.GetProperty("event").GetString());
+        }
+
+        var moved = JsonDocument.Parse(received.Single(r => r.Event == "alias.moved").Body).RootElement.GetProperty("data");
+        Assert.Equal(("digits", "champion", 1), (moved.GetProperty("model").GetString(), moved.GetProperty("alias").GetString(), moved.GetProperty("version").GetInt32()));
+        Assert.True(calls >= 3);
+        Assert.Equal(1, (await admin.GetFromJsonAsync<JsonElement>("/api/v1/webhooks")).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Create_BadUrlOrEvent_Is400_AndOnlyAdminsMayCreate()
+    {
+        using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
+        using var operatorClient = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "ftp://x", events = new[] { "alias.moved" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/h", events = new[] { "everything" } })).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await operatorClient.PostAsJsonAsync("/api/v1/webhooks", new { url = "http://127.0.0.1:9/h", events = new[] { "alias.moved" } })).StatusCode);
+        Assert.Equal(0, (await admin.GetFromJsonAsync<JsonElement>("/api/v1/webhooks")).GetArrayLength());
+        Assert.Equal(HttpStatusCode.NotFound, (await admin.DeleteAsync("/api/v1/webhooks/whk_missing")).StatusCode);
+    }
+}
