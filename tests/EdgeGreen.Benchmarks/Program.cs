@@ -1,6 +1,6 @@
 using EdgeGreen.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] | overhead [--seconds N]]
+// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] | overhead [--seconds N] | inference]
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 switch (benchmark)
 {
@@ -16,11 +16,14 @@ switch (benchmark)
         var evalDir = Array.IndexOf(args, "--eval-dir");
         SchedulingBenchmark.Run(evalDir >= 0 && evalDir + 1 < args.Length ? args[evalDir + 1] : null);
         break;
+    case "inference":
+        InferenceBenchmark.Run(null);
+        break;
     case "overhead":
         var secondsAt = Array.IndexOf(args, "--seconds");
         return await OverheadBenchmark.RunAsync(TimeSpan.FromSeconds(secondsAt >= 0 && secondsAt + 1 < args.Length ? int.Parse(args[secondsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 60));
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] | overhead [--seconds N]");
+        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] | overhead [--seconds N] | inference");
         return 2;
 }
 

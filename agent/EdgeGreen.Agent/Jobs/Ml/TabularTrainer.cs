@@ -59,6 +59,40 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
 
     public TrainingResult Train(string csvPath, string onnxPath, CancellationToken cancellationToken)
     {
+        var (ml, model, validation) = Fit(csvPath, cancellationToken);
+        phase("evaluating");
+        progress(0.7);
+        var predictions = model.Transform(validation);
+        var metrics = Evaluate(ml, predictions);
+
+        phase("exporting to ONNX");
+        progress(0.8);
+        var sample = ml.Data.TakeRows(validation, VerificationRows);
+        using (var file = File.Create(onnxPath))
+        {
+            ml.Model.ConvertToOnnx(model, sample, file);
+        }
+
+        phase("verifying ONNX against ML.NET");
+        progress(0.9);
+        var (difference, problem, inputs, outputs) = Verify(model, sample, onnxPath);
+        var details = new Dictionary<string, string>
+        {
+            ["task"] = spec.Task,
+            ["trainer"] = spec.Trainer,
+            ["label"] = spec.Label.Name,
+            ["features"] = string.Join(",", spec.Features.Select(f => f.Name)),
+            ["hyperparameters"] = JsonSerializer.Serialize(spec.Hyperparameters),
+            ["validationFraction"] = spec.ValidationFraction.ToString(CultureInfo.InvariantCulture),
+            ["verificationMaxDifference"] = difference.ToString("G6", CultureInfo.InvariantCulture),
+            ["verificationTolerance"] = Tolerance.ToString(CultureInfo.InvariantCulture),
+        };
+        return new TrainingResult(metrics, details, inputs, outputs, problem);
+    }
+
+    /// <summary>Loads the CSV, splits it and fits the pipeline: the context, the model and the validation rows.</summary>
+    public (MLContext Context, ITransformer Model, IDataView Validation) Fit(string csvPath, CancellationToken cancellationToken)
+    {
         var ml = new MLContext(seed: spec.Seed);
         phase("loading");
         progress(0.1);
@@ -80,36 +114,7 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
         progress(0.15);
         var model = pipeline.Fit(split.TrainSet);
         cancellationToken.ThrowIfCancellationRequested();
-
-        phase("evaluating");
-        progress(0.7);
-        var predictions = model.Transform(split.TestSet);
-        var metrics = Evaluate(ml, predictions);
-
-        phase("exporting to ONNX");
-        progress(0.8);
-        var sample = ml.Data.TakeRows(split.TestSet, VerificationRows);
-        using (var file = File.Create(onnxPath))
-        {
-            ml.Model.ConvertToOnnx(model, sample, file);
-        }
-
-        phase("verifying ONNX against ML.NET");
-        progress(0.9);
-        var (difference, problem, inputs, outputs) = Verify(model, sample, onnxPath);
-        var details = new Dictionary<string, string>
-        {
-            ["task"] = spec.Task,
-            ["trainer"] = spec.Trainer,
-            ["label"] = spec.Label.Name,
-            ["features"] = string.Join(",", spec.Features.Select(f => f.Name)),
-            ["hyperparameters"] = JsonSerializer.Serialize(spec.Hyperparameters),
-            ["validationFraction"] = spec.ValidationFraction.ToString(CultureInfo.InvariantCulture),
-
-            ["verificationMaxDifference"] = difference.ToString("G6", CultureInfo.InvariantCulture),
-            ["verificationTolerance"] = Tolerance.ToString(CultureInfo.InvariantCulture),
-        };
-        return new TrainingResult(metrics, details, inputs, outputs, problem);
+        return (ml, model, split.TestSet);
     }
 
     private int Index(DatasetColumn column) => spec.AllColumns.Select((c, i) => (c, i)).First(p => p.c.Name == column.Name).i;
