@@ -72,19 +72,27 @@ public sealed class ArtifactTransfer(AgentConnection connection) : Jobs.IArtifac
         var buffer = new byte[ChunkBytes];
         var first = true;
         int read;
-        while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0 || first)
+        try
         {
-            var message = new UploadArtifactRequest { Data = ByteString.CopyFrom(buffer, 0, read) };
-            if (first)
+            while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0 || first)
             {
-                (message.Sha256, message.Size, message.Offset) = (sha256, size, status.Received);
-                first = false;
+                var message = new UploadArtifactRequest { Data = ByteString.CopyFrom(buffer, 0, read) };
+                if (first)
+                {
+                    (message.Sha256, message.Size, message.Offset) = (sha256, size, status.Received);
+                    first = false;
+                }
+
+                await call.RequestStream.WriteAsync(message, cancellationToken);
             }
 
-            await call.RequestStream.WriteAsync(message, cancellationToken);
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The server ended the call while we were still sending: its answer says why.
         }
 
-        await call.RequestStream.CompleteAsync();
         await call;
         return (sha256, size);
     }

@@ -50,7 +50,7 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
         Assert.Equal((1L << 20, false), (status.Received, status.Complete));
 
         // Resuming from anywhere else is refused; from what it holds, the rest completes it.
-        Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(() => UploadAsync(raw, Sha, 0, _content))).StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, (await Assert.ThrowsAsync<RpcException>(() => UploadAsync(raw, Sha, 0, _content[..1000], _content.Length))).StatusCode);
         await UploadAsync(raw, Sha, 1 << 20, _content[(1 << 20)..]);
 
         Assert.True((await raw.Artifacts.GetUploadStatusAsync(new GetUploadStatusRequest { Sha256 = Sha }, raw.Headers)).Complete);
@@ -105,21 +105,30 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
     private async Task<TestAgent> StartAgentAsync() =>
         await TestAgent.StartAsync(ControlPlane.GrpcUrl, await ControlPlane.MintEnrollmentTokenAsync(), Path.Combine(_agentData.Path, "agent"));
 
-    private static async Task UploadAsync(RawAgent raw, string sha, long offset, byte[] rest)
+    /// <summary>Sends <paramref name="rest"/> from <paramref name="offset"/> as an upload of <paramref name="size"/> bytes (default: offset + rest).</summary>
+    private static async Task UploadAsync(RawAgent raw, string sha, long offset, byte[] rest, long? size = null)
     {
         using var call = raw.Artifacts.Upload(raw.Headers);
-        for (var at = 0; at < rest.Length || at == 0; at += 1 << 20)
+        try
         {
-            var message = new UploadArtifactRequest { Data = ByteString.CopyFrom(rest, at, Math.Min(1 << 20, rest.Length - at)) };
-            if (at == 0)
+            for (var at = 0; at < rest.Length || at == 0; at += 1 << 20)
             {
-                (message.Sha256, message.Size, message.Offset) = (sha, offset + rest.Length, offset);
+                var message = new UploadArtifactRequest { Data = ByteString.CopyFrom(rest, at, Math.Min(1 << 20, rest.Length - at)) };
+                if (at == 0)
+                {
+                    (message.Sha256, message.Size, message.Offset) = (sha, size ?? offset + rest.Length, offset);
+                }
+
+                await call.RequestStream.WriteAsync(message);
             }
 
-            await call.RequestStream.WriteAsync(message);
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (RpcException)
+        {
+            // The server refused mid-stream; its status is the call's.
         }
 
-        await call.RequestStream.CompleteAsync();
         await call;
     }
 }
