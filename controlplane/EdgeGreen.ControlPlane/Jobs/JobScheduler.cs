@@ -280,6 +280,8 @@ public sealed partial class JobScheduler(
                 StartedAt = startedAt,
                 FinishedAt = finishedAt,
                 Progress = status == JobStatus.Succeeded ? 1 : job.Progress,
+                // A finished job keeps its last phase only when it did not succeed: where it stopped.
+                Phase = status == JobStatus.Succeeded ? null : job.Phase,
                 EnergyJoules = report.EnergyJoules,
                 EnergyProvenance = ToRecord(report.Provenance),
                 EnergyByDomain = [.. report.Domains.Select(d => new JobDomainEnergy(d.Domain, d.EnergyJoules, ToRecord(d.Provenance)))],
