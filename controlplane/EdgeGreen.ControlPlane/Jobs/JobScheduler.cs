@@ -285,6 +285,7 @@ public sealed partial class JobScheduler(
                 EnergyJoules = report.EnergyJoules,
                 EnergyProvenance = ToRecord(report.Provenance),
                 EnergyByDomain = [.. report.Domains.Select(d => new JobDomainEnergy(d.Domain, d.EnergyJoules, ToRecord(d.Provenance)))],
+                Metrics = report.Output is { } output ? new Dictionary<string, double>(output.Metrics.Where(m => double.IsFinite(m.Value)).Take(64)) : new Dictionary<string, double>(),
                 Error = string.IsNullOrEmpty(report.Error) ? null : report.Error,
                 RealisedIntensityGramsPerKwh = realised,
                 CarbonGrams = carbonGrams,

@@ -46,7 +46,8 @@ public sealed record JobResponse(
     double? SavedCarbonGrams,
     bool OverBudget,
     string? Error,
-    JobEnergyReport? Energy)
+    JobEnergyReport? Energy,
+    IReadOnlyDictionary<string, double> Metrics)
 {
     public static JobResponse From(JobRecord job) => new(
         job.Id, job.Name, job.Kind, job.Parameters, job.Status, job.StatusReason, job.SubmittedAt, job.EarliestStart, job.Deadline,
@@ -55,7 +56,7 @@ public sealed record JobResponse(
         job.PlannedStart, job.AgentId, job.Zone, job.ForecastIntensityGramsPerKwh, job.ForecastCarbonGrams, job.RunNowCarbonGrams, job.MeetsDeadline,
         job.Attempts, job.StartedAt, job.FinishedAt, job.Progress, job.Phase, job.EnergyJoules, job.EnergyProvenance,
         job.RealisedIntensityGramsPerKwh, job.CarbonGrams, job.RunNowRealisedCarbonGrams,
-        job.RunNowRealisedCarbonGrams - job.CarbonGrams, job.OverBudget, job.Error, JobEnergyReport.From(job));
+        job.RunNowRealisedCarbonGrams - job.CarbonGrams, job.OverBudget, job.Error, JobEnergyReport.From(job), job.Metrics);
 }
 
 /// <summary>A finished job's energy: by domain in J and kWh, the measured share, its duration and average power.</summary>

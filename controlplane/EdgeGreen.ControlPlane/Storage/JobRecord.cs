@@ -107,6 +107,9 @@ public sealed record JobRecord(
 
     public ReadingProvenance? EnergyProvenance { get; init; }
 
+    /// <summary>Metrics the job reported with its completion (a training's validation metrics, an evaluation's).</summary>
+    public IReadOnlyDictionary<string, double> Metrics { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The job's energy by domain as its agent attributed it; empty before it finishes.</summary>
     public IReadOnlyList<JobDomainEnergy> EnergyByDomain { get; init; } = [];
 

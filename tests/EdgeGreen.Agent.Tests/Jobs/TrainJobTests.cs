@@ -91,6 +91,32 @@ public sealed class TrainJobTests : IDisposable
         Assert.Contains(field, _train.Validate(parameters).Keys);
     }
 
+    [Theory]
+    [InlineData("model", "credit-default", "model")]
+    [InlineData("output", "no spaces", "output")]
+    [InlineData("batchSize", "0", "batchSize")]
+    [InlineData("colour", "red", "colour")]
+    public void BatchInfer_BadParameter_IsNamed(string key, string value, string field)
+    {
+        var parameters = new Dictionary<string, string> { ["model"] = "models:/m@champion", ["dataset"] = "d", ["output"] = "p" };
+        parameters[key] = value;
+
+        Assert.Contains(field, new BatchInferJob().Validate(parameters).Keys);
+        Assert.Empty(new BatchInferJob().Validate(new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d", ["output"] = "p" }));
+    }
+
+    [Theory]
+    [InlineData("task", "multiclass", "task")]
+    [InlineData("label", "", "label")]
+    [InlineData("model", "m", "model")]
+    public void Evaluate_BadParameter_IsNamed(string key, string value, string field)
+    {
+        var parameters = new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d", ["label"] = "y", ["task"] = "binary" };
+        parameters[key] = value;
+
+        Assert.Contains(field, new EvaluateJob().Validate(parameters).Keys);
+    }
+
     [Fact]
     public async Task Train_LabelNotInTheDataset_FailsWithTheReason()
     {

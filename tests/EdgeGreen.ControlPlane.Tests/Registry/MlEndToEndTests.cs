@@ -105,6 +105,20 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         var predictions = (await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/credit-predictions")).GetProperty("versions")[0];
         Assert.Equal(30_000, predictions.GetProperty("rows").GetInt64());
         Assert.Equal(["row", "PredictedLabel", "Score", "Probability"], predictions.GetProperty("columns").EnumerateArray().Select(c => c.GetProperty("name").GetString()));
+        // Evaluating the champion on the dataset gives its metrics on the job.
+        using var evaluate = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "credit-evaluation",
+            kind = "evaluate",
+            estimatedDuration = "PT1M",
+            parameters = new { model = "models:/credit-default@champion", dataset = "credit", label = "default.payment.next.month", task = "binary" },
+        });
+        Assert.Equal(HttpStatusCode.Created, evaluate.StatusCode);
+        var evaluated = await FinishedAsync(client, (await evaluate.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!);
+        Assert.Equal("succeeded", evaluated.GetProperty("status").GetString());
+        Assert.True(evaluated.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.75);
+        Assert.Equal(30_000, evaluated.GetProperty("metrics").GetProperty("rows").GetDouble());
+
         using (var missing = await client.PostAsJsonAsync("/api/v1/jobs", new
         {
             name = "x", kind = "batch-infer", estimatedDuration = "PT1M",

@@ -88,6 +88,7 @@ public abstract class StorageContract : IAsyncLifetime
             CarbonGrams = 99.125,
             RunNowRealisedCarbonGrams = 140,
             EnergyByDomain = [new JobDomainEnergy("cpu.package", 3_000_000, ReadingProvenance.Measured), new JobDomainEnergy("dram", 600_000, ReadingProvenance.Modelled)],
+            Metrics = new Dictionary<string, double> { ["auc"] = 0.78 },
             Status = JobStatus.Succeeded,
         };
         await Jobs.AddAsync(job, CancellationToken.None);
@@ -96,8 +97,9 @@ public abstract class StorageContract : IAsyncLifetime
         var stored = await Jobs.GetAsync("j1", CancellationToken.None);
 
         Assert.NotNull(stored);
-        Assert.Equal(job with { Parameters = stored.Parameters, Placement = stored.Placement, EnergyByDomain = stored.EnergyByDomain }, stored);
+        Assert.Equal(job with { Parameters = stored.Parameters, Placement = stored.Placement, EnergyByDomain = stored.EnergyByDomain, Metrics = stored.Metrics }, stored);
         Assert.Equal(job.EnergyByDomain, stored.EnergyByDomain);
+        Assert.Equal(job.Metrics, stored.Metrics);
         Assert.Equal(job.Parameters, stored.Parameters);
         Assert.Equal(job.Placement.AgentLabels, stored.Placement.AgentLabels);
         Assert.Equal(job.Placement.Zones, stored.Placement.Zones);
