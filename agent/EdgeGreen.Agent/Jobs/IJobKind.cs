@@ -34,6 +34,9 @@ public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, stri
     /// <summary>Datasets and artifacts the job fetches and sends.</summary>
     public IArtifacts? Artifacts { get; init; }
 
+    /// <summary>The energy attributed to the job so far, in joules (updated at every sampling pass).</summary>
+    public Func<double> EnergyJoules { get; init; } = () => 0;
+
     /// <summary>A directory of the job's own, removed after it ends.</summary>
     public string WorkDirectory { get; init; } = Path.GetTempPath();
 
@@ -52,7 +55,7 @@ public interface IArtifacts
 /// <summary>The job kinds built into the agent.</summary>
 public static class JobKinds
 {
-    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob()];
+    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob(), new Ml.ProfileJob()];
 
     public static IJobKind? Find(string name) => BuiltIn.FirstOrDefault(k => k.Name == name);
 }

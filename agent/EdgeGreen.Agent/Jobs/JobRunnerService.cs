@@ -154,6 +154,7 @@ public sealed partial class JobRunnerService(
             var execution = new JobExecution(assignment.JobId, parameters, assignment.Resources?.CpuCores ?? 1, fraction => job.Fraction = fraction, job.Cpu)
             {
                 ReportPhase = phase => job.Phase = phase,
+                EnergyJoules = () => ledger.Read(assignment.JobId).EnergyJoules,
                 Artifacts = artifacts,
                 WorkDirectory = workDirectory,
             };

@@ -16,6 +16,12 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
 {
     public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
     {
+        if (job.Kind == ProfileJob.KindName)
+        {
+            await RecordProfileAsync(job, report, cancellationToken);
+            return;
+        }
+
         if (job.Kind != TrainJob.KindName || !job.Parameters.TryGetValue("registerAs", out var name) || job.Status is not (JobStatus.Succeeded or JobStatus.Failed))
         {
             return;
@@ -100,6 +106,32 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
             PublishVersion(version);
             return version;
         }
+    }
+
+    /// <summary>
+    /// Stores a finished profile on the version it measured: the recommended serving configuration
+    /// and the SCI per 1,000 inferences, (E × I) + M with E the recommended configuration's energy
+    /// per 1,000 inferences in kWh, I the grid intensity the profile ran under and M (embodied
+    /// emissions) not counted yet.
+    /// </summary>
+    private async Task RecordProfileAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    {
+        if (job.Status != JobStatus.Succeeded || report.Output is not { } output
+            || !output.Details.TryGetValue("recommended", out var recommendedJson) || !output.Details.TryGetValue("profile", out var profileJson)
+            || !int.TryParse(job.Parameters.GetValueOrDefault("modelVersion"), out var number)
+            || await models.GetVersionAsync(job.Parameters.GetValueOrDefault("modelName", ""), number, cancellationToken) is not { } version)
+        {
+            return;
+        }
+
+        var recommended = JsonSerializer.Deserialize<ServingMeasurement>(recommendedJson, JsonSerializerOptions.Web)!;
+        var measured = JsonSerializer.Deserialize<List<ServingMeasurement>>(profileJson, JsonSerializerOptions.Web) ?? [];
+        var sci = job.RealisedIntensityGramsPerKwh is { } intensity ? recommended.JoulesPer1kInferences / 3.6e6 * intensity : (double?)null;
+        await models.UpdateVersionAsync(version with
+        {
+            Sustainability = version.Sustainability with { SciPer1kInferencesGrams = sci },
+            Serving = new ServingProfile(job.Id, job.AgentId, job.FinishedAt ?? clock.GetUtcNow(), recommended, measured),
+        }, cancellationToken);
     }
 
     /// <summary>Points <paramref name="alias"/> at <paramref name="version"/>, moving it from any other version.</summary>

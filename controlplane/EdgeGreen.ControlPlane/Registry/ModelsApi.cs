@@ -22,11 +22,13 @@ public sealed record ModelVersionResponse(
     ModelLineage Lineage,
     ModelSustainability Sustainability,
     IReadOnlyDictionary<string, string> Tags,
-    IReadOnlyList<string> Aliases)
+    IReadOnlyList<string> Aliases,
+    ServingProfile? Serving)
 {
     public static ModelVersionResponse From(ModelVersionRecord v, ModelRecord? model) => new(
         v.Name, v.Version, StatusName(v.Status), v.StatusMessage, v.CreatedAt, v.Sha256, v.SizeBytes, v.Format, v.Inputs, v.Outputs, v.Metrics,
-        v.Lineage, v.Sustainability, v.Tags, [.. (model?.Aliases ?? new Dictionary<string, int>()).Where(a => a.Value == v.Version).Select(a => a.Key).Order(StringComparer.Ordinal)]);
+        v.Lineage, v.Sustainability, v.Tags, [.. (model?.Aliases ?? new Dictionary<string, int>()).Where(a => a.Value == v.Version).Select(a => a.Key).Order(StringComparer.Ordinal)],
+        v.Serving);
 
     /// <summary>MLflow's names: PENDING_REGISTRATION, READY, FAILED.</summary>
     public static string StatusName(ModelVersionStatus status) => status switch

@@ -32,7 +32,17 @@ public sealed record ModelVersionRecord(
     IReadOnlyDictionary<string, double> Metrics,
     ModelLineage Lineage,
     ModelSustainability Sustainability,
-    IReadOnlyDictionary<string, string> Tags);
+    IReadOnlyDictionary<string, string> Tags)
+{
+    /// <summary>The serving configuration a <c>profile</c> job measured and recommends; null until profiled.</summary>
+    public ServingProfile? Serving { get; init; }
+}
+
+/// <summary>One measured serving configuration (ONNX Runtime on an agent).</summary>
+public sealed record ServingMeasurement(int BatchSize, int Threads, double InferencesPerSecond, double P50Milliseconds, double P99Milliseconds, double JoulesPer1kInferences);
+
+/// <summary>What a profile measured, where, and the configuration it recommends.</summary>
+public sealed record ServingProfile(string JobId, string? AgentId, DateTimeOffset MeasuredAt, ServingMeasurement Recommended, IReadOnlyList<ServingMeasurement> Measured);
 
 public interface IModelStore
 {

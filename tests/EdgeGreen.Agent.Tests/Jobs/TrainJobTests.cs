@@ -117,6 +117,19 @@ public sealed class TrainJobTests : IDisposable
         Assert.Contains(field, new EvaluateJob().Validate(parameters).Keys);
     }
 
+    [Theory]
+    [InlineData("secondsPerConfiguration", "0", "secondsPerConfiguration")]
+    [InlineData("dataset", "", "dataset")]
+    [InlineData("threads", "4", "threads")]
+    public void Profile_BadParameter_IsNamed(string key, string value, string field)
+    {
+        var parameters = new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d" };
+        parameters[key] = value;
+
+        Assert.Contains(field, new ProfileJob().Validate(parameters).Keys);
+        Assert.True(new ProfileJob().ImpliedDuration(new Dictionary<string, string> { ["secondsPerConfiguration"] = "5" }) >= TimeSpan.FromSeconds(21));
+    }
+
     [Fact]
     public async Task Train_LabelNotInTheDataset_FailsWithTheReason()
     {

@@ -119,6 +119,22 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.True(evaluated.GetProperty("metrics").GetProperty("auc").GetDouble() > 0.75);
         Assert.Equal(30_000, evaluated.GetProperty("metrics").GetProperty("rows").GetDouble());
 
+        // Profiling the champion stores a serving recommendation and the SCI per 1,000 inferences.
+        using var profile = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "credit-profile",
+            kind = "profile",
+            parameters = new { model = "models:/credit-default@champion", dataset = "credit", secondsPerConfiguration = 1 },
+        });
+        Assert.Equal(HttpStatusCode.Created, profile.StatusCode);
+        Assert.Equal("succeeded", (await FinishedAsync(client, (await profile.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!)).GetProperty("status").GetString());
+        var profiled = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default/versions/1");
+        var serving = profiled.GetProperty("serving");
+        Assert.Contains(serving.GetProperty("recommended").GetProperty("batchSize").GetInt32(), new[] { 1, 8, 64 });
+        Assert.True(serving.GetProperty("recommended").GetProperty("inferencesPerSecond").GetDouble() > 0);
+        Assert.Equal(Environment.ProcessorCount > 1 ? 6 : 3, serving.GetProperty("measured").GetArrayLength());
+        Assert.True(profiled.GetProperty("sustainability").GetProperty("sciPer1kInferencesGrams").GetDouble() > 0);
+
         using (var missing = await client.PostAsJsonAsync("/api/v1/jobs", new
         {
             name = "x", kind = "batch-infer", estimatedDuration = "PT1M",

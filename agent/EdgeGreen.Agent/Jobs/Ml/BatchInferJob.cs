@@ -182,7 +182,7 @@ public sealed class BatchInferJob : IJobKind
 
     private static int Width(Tensor<float> values) => values.Dimensions.Length <= 1 ? 1 : (int)(values.Length / values.Dimensions[0]);
 
-    private static NamedOnnxValue Feed(string name, NodeMetadata metadata, List<string[]> batch, Dictionary<string, int> index)
+    internal static NamedOnnxValue Feed(string name, NodeMetadata metadata, List<string[]> batch, Dictionary<string, int> index)
     {
         int[] shape = [batch.Count, 1];
         var column = index.TryGetValue(name, out var i) ? i : -1;

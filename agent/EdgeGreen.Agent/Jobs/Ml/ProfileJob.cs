@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using EdgeGreen.Agent.Datasets;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.VisualBasic.FileIO;
+
+namespace EdgeGreen.Agent.Jobs.Ml;
+
+/// <summary>
+/// <c>profile</c>: measures a registered model served with ONNX Runtime on this agent, for every
+/// batch size (1, 8, 64) and intra-op thread count (1, and all cores when more than one): latency
+/// (p50, p99 per call), throughput (inferences per second) and energy per 1,000 inferences, the
+/// last from the energy attributed to the job while that configuration ran (the agent's sensors,
+/// sampled every second; each configuration runs <c>secondsPerConfiguration</c>, default 5, then
+/// waits out one sampling interval). The recommended configuration is the one with the least
+/// energy per 1,000 inferences among those within twice the best p99 latency; the control plane
+/// stores it on the model version with the SCI per 1,000 inferences. Parameters: <c>model</c>,
+/// <c>dataset</c> (rows to feed, as in <c>batch-infer</c>), <c>secondsPerConfiguration</c>.
+/// </summary>
+public sealed class ProfileJob : IJobKind
+{
+    public const string KindName = "profile";
+
+    private static readonly string[] Known = ["model", "modelSha256", "modelName", "modelVersion", "dataset", "datasetSha256", "datasetVersion", "secondsPerConfiguration"];
+
+    public string Name => KindName;
+
+    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
+    {
+        var errors = new Dictionary<string, string>();
+        if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
+        {
+            errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
+        }
+
+        if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("dataset")))
+        {
+            errors["dataset"] = "dataset is required: rows to feed the model, a dataset name or name:version.";
+        }
+
+        if (parameters.TryGetValue("secondsPerConfiguration", out var seconds)
+            && !(int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 600))
+        {
+            errors["secondsPerConfiguration"] = "secondsPerConfiguration must be a whole number from 1 to 600.";
+        }
+
+        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k)))
+        {
+            errors[key] = $"profile does not take '{key}'.";
+        }
+
+        return errors;
+    }
+
+    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) =>
+        TimeSpan.FromSeconds(Configurations().Count * (int.Parse(parameters.GetValueOrDefault("secondsPerConfiguration", "5"), CultureInfo.InvariantCulture) + 2));
+
+    public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
+    {
+        if (Validate(execution.Parameters) is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Values));
+        }
+
+        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("modelSha256", out var modelSha) || !execution.Parameters.TryGetValue("datasetSha256", out var dataSha))
+        {
+            throw new InvalidOperationException("The control plane did not resolve the model and the dataset (modelSha256, datasetSha256).");
+        }
+
+        using var tracked = execution.Cpu.TrackProcess(Environment.ProcessId);
+        execution.ReportPhase("fetching model and dataset");
+        var modelPath = Path.Combine(execution.WorkDirectory, "model.onnx");
+        var csvPath = Path.Combine(execution.WorkDirectory, "input.csv");
+        await execution.Artifacts.DownloadAsync(modelSha, modelPath, cancellationToken);
+        await execution.Artifacts.DownloadAsync(dataSha, csvPath, cancellationToken);
+        var (rows, index) = ReadRows(csvPath, 64);
+        var seconds = TimeSpan.FromSeconds(int.Parse(execution.Parameters.GetValueOrDefault("secondsPerConfiguration", "5"), CultureInfo.InvariantCulture));
+
+        var results = new List<ProfileResult>();
+        var configurations = Configurations();
+        foreach (var (batch, threads) in configurations)
+        {
+            execution.ReportPhase($"profiling batch {batch}, {threads} thread(s)");
+            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+            using var session = new InferenceSession(modelPath, options);
+            var feeds = session.InputMetadata.Select(m => BatchInferJob.Feed(m.Key, m.Value, rows[..batch], index)).ToList();
+            string[] outputs = [session.OutputMetadata.Keys.First()];
+            for (var i = 0; i < 20; i++)
+            {
+                using var warm = session.Run(feeds, outputs);
+            }
+
+            var energyBefore = execution.EnergyJoules();
+            var latencies = new List<double>();
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < seconds)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var started = Stopwatch.GetTimestamp();
+                using var result = session.Run(feeds, outputs);
+                latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            }
+
+            var elapsed = clock.Elapsed;
+
+            // Let the sampling pass that covers the end of the run attribute its energy.
+            await Task.Delay(TimeSpan.FromSeconds(1.5), cancellationToken);
+            var inferences = (double)latencies.Count * batch;
+            latencies.Sort();
+            results.Add(new ProfileResult(batch, threads, inferences / elapsed.TotalSeconds, latencies[latencies.Count / 2], latencies[(int)(latencies.Count * 0.99)],
+                (execution.EnergyJoules() - energyBefore) / inferences * 1000));
+            execution.ReportProgress((double)results.Count / configurations.Count);
+        }
+
+        var bestP99 = results.Min(r => r.P99Milliseconds);
+        var recommended = results.Where(r => r.P99Milliseconds <= 2 * bestP99).MinBy(r => r.JoulesPer1kInferences)!;
+        var output = execution.Output;
+        output.Status = "READY";
+        foreach (var r in results)
+        {
+            var key = $"b{r.BatchSize}.t{r.Threads}";
+            output.Metrics[$"throughput.{key}"] = r.InferencesPerSecond;
+            output.Metrics[$"p99Ms.{key}"] = r.P99Milliseconds;
+            output.Metrics[$"joulesPer1k.{key}"] = r.JoulesPer1kInferences;
+        }
+
+        output.Metrics["recommended.joulesPer1kInferences"] = recommended.JoulesPer1kInferences;
+        output.Details["profile"] = JsonSerializer.Serialize(results, JsonSerializerOptions.Web);
+        output.Details["recommended"] = JsonSerializer.Serialize(recommended, JsonSerializerOptions.Web);
+    }
+
+    private static List<(int Batch, int Threads)> Configurations() =>
+        [.. new[] { 1, 8, 64 }.SelectMany(b => (Environment.ProcessorCount > 1 ? new[] { 1, Environment.ProcessorCount } : [1]).Select(t => (b, t)))];
+
+    /// <summary>The first rows of the CSV, repeated to fill <paramref name="count"/> when it has fewer.</summary>
+    private static (List<string[]> Rows, Dictionary<string, int> Index) ReadRows(string path, int count)
+    {
+        var (columns, _) = DatasetSchema.Infer(path);
+        using var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+        parser.SetDelimiters(",");
+        parser.ReadFields();
+        var rows = new List<string[]>();
+        while (rows.Count < count && !parser.EndOfData)
+        {
+            rows.Add(parser.ReadFields()!);
+        }
+
+        for (var i = 0; rows.Count < count; i++)
+        {
+            rows.Add(rows[i]);
+        }
+
+        return (rows, columns.Select((c, i) => (c.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal));
+    }
+}
+
+/// <summary>One measured serving configuration.</summary>
+public sealed record ProfileResult(int BatchSize, int Threads, double InferencesPerSecond, double P50Milliseconds, double P99Milliseconds, double JoulesPer1kInferences);
