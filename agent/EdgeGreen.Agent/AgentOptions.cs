@@ -42,6 +42,15 @@ public sealed class AgentOptions
     public SensorsOptions Sensors { get; set; } = new();
 
     public AttributionOptions Attribution { get; set; } = new();
+
+    public InferenceOptions Inference { get; set; } = new();
+}
+
+/// <summary>How the agent's ML jobs run ONNX models.</summary>
+public sealed class InferenceOptions
+{
+    /// <summary>Auto: CUDA where ONNX Runtime has it and a GPU answers, else the CPU; Cpu or Cuda ask for one.</summary>
+    public string Provider { get; set; } = "Auto";
 }
 
 /// <summary>How node energy is split between idle, jobs and the rest.</summary>

@@ -22,7 +22,7 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
                 "ControlPlaneUrl", "must be the control plane's gRPC address, e.g. http://localhost:5081.");
         }
 
-        Check(System.Text.RegularExpressions.Regex.IsMatch(options.HttpUrl, @"^http://(\+|\*|[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):\d{1,5}/?$"), "HttpUrl",
+        Check(IsListenUrl(options.HttpUrl), "HttpUrl",
             "must be http://HOST:PORT/, e.g. http://localhost:5090/ (HOST + listens on every address).");
         Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "DataDirectory", "must name a directory.");
         Check(options.Name.Length is > 0 and <= 128, "Name", "must be 1 to 128 characters.");
@@ -47,6 +47,7 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
         Check(options.Sensors.RamModel.IdleWattsPerModule >= 0 && options.Sensors.RamModel.ActiveWattsPerModule >= options.Sensors.RamModel.IdleWattsPerModule
             && double.IsFinite(options.Sensors.RamModel.ActiveWattsPerModule), "Sensors:RamModel:ActiveWattsPerModule", "must be a number not below IdleWattsPerModule, both non-negative.");
         Check(!string.IsNullOrWhiteSpace(options.Sensors.NvmlLibrary), "Sensors:NvmlLibrary", "must name a library.");
+        Check(options.Inference.Provider is "Auto" or "Cpu" or "Cuda", "Inference:Provider", "must be Auto, Cpu or Cuda.");
         Check(options.Attribution.IdleWindow > TimeSpan.Zero, "Attribution:IdleWindow", "must be positive.");
         foreach (var (domain, watts) in options.Attribution.IdlePowerWatts)
         {
@@ -61,5 +62,26 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>http://HOST:PORT with an optional trailing slash; HOST may be + or * (every address).</summary>
+    private static bool IsListenUrl(string url)
+    {
+        const string Scheme = "http://";
+        if (!url.StartsWith(Scheme, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var rest = url[Scheme.Length..].TrimEnd('/');
+        var colon = rest.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(rest[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+            || port is < 1 or > 65535)
+        {
+            return false;
+        }
+
+        var host = rest[..colon];
+        return host is "+" or "*" || Uri.CheckHostName(host.Trim('[', ']')) != UriHostNameType.Unknown;
     }
 }

@@ -46,6 +46,7 @@ public static class AgentServiceCollectionExtensions
         services.AddSingleton<ReadingOutbox>();
         services.AddSingleton<JobEnergyLedger>();
         services.AddSingleton<RunningJobs>();
+        services.AddSingleton<Jobs.Ml.InferenceProviders>();
         if (section.GetValue(nameof(AgentOptions.Jobs) + ":" + nameof(JobsOptions.Enabled), defaultValue: true))
         {
             foreach (var kind in JobKinds.BuiltIn)

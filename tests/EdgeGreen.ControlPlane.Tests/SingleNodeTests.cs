@@ -29,6 +29,9 @@ public sealed class SingleNodeTests
         Assert.All(sensors.Values, s => Assert.Equal("modelled", s.GetProperty("provenance").GetString()));
         Assert.Contains("no RAPL package zone", sensors["cpu.package"].GetProperty("note").GetString());
         Assert.Contains("module(s)", sensors["dram"].GetProperty("note").GetString());
+        var inference = agent.GetProperty("inference");
+        Assert.Equal("CPUExecutionProvider", inference.GetProperty("provider").GetString());
+        Assert.Contains("no CUDA execution provider", inference.GetProperty("note").GetString());
         Assert.True(File.Exists(Path.Combine(temp.Path, "local-agent", "agent-credential.json")));
         Assert.True(File.Exists(Path.Combine(temp.Path, "local-agent", "outbox.db")));
         Assert.Empty(controlPlane.Errors.Entries);

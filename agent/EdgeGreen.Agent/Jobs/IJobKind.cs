@@ -34,6 +34,9 @@ public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, stri
     /// <summary>Datasets and artifacts the job fetches and sends.</summary>
     public IArtifacts? Artifacts { get; init; }
 
+    /// <summary>The ONNX Runtime execution provider inference jobs use (<see cref="Ml.InferenceProviders"/>).</summary>
+    public string InferenceProvider { get; init; } = Ml.InferenceProviders.Cpu;
+
     /// <summary>The energy attributed to the job so far, in joules (updated at every sampling pass).</summary>
     public Func<double> EnergyJoules { get; init; } = () => 0;
 

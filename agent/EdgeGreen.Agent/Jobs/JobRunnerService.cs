@@ -22,6 +22,7 @@ public sealed partial class JobRunnerService(
     JobEnergyLedger ledger,
     JobReportOutbox reports,
     Artifacts.ArtifactTransfer artifacts,
+    Ml.InferenceProviders inference,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
@@ -155,6 +156,7 @@ public sealed partial class JobRunnerService(
             {
                 ReportPhase = phase => job.Phase = phase,
                 EnergyJoules = () => ledger.Read(assignment.JobId).EnergyJoules,
+                InferenceProvider = inference.Chosen,
                 Artifacts = artifacts,
                 WorkDirectory = workDirectory,
             };

@@ -16,6 +16,7 @@ public sealed partial class HeartbeatService(
     AgentConnection connection,
     IEnumerable<IEnergySensor> sensors,
     IEnumerable<IJobKind> jobKinds,
+    Jobs.Ml.InferenceProviders inference,
     RunningJobs runningJobs,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
@@ -74,6 +75,9 @@ public sealed partial class HeartbeatService(
         };
         state.Labels.Add(options.Value.Labels);
         state.JobKinds.Add(jobKinds.Select(k => k.Name));
+        state.InferenceProviders.Add(inference.Available);
+        state.InferenceProvider = inference.Chosen;
+        state.InferenceNote = inference.Note ?? "";
         foreach (var descriptor in sensors.SelectMany(s => s.Describe()))
         {
             state.Sensors.Add(new SensorInfo

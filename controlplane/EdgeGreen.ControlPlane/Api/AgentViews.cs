@@ -22,7 +22,11 @@ public sealed record AgentResponse(
     double EnergyJoules,
     IReadOnlyList<SensorResponse> Sensors,
     string? AgentVersion,
-    AgentCapacityResponse? Capacity);
+    AgentCapacityResponse? Capacity,
+    AgentInferenceResponse? Inference);
+
+/// <summary>The ONNX Runtime execution providers an agent has, the one its jobs use, and why when it falls back to the CPU.</summary>
+public sealed record AgentInferenceResponse(IReadOnlyList<string> Providers, string? Provider, string? Note);
 
 public sealed record SensorResponse(string Id, string Kind, string Domain, string Provenance, string? Note);
 
@@ -65,6 +69,7 @@ public sealed class AgentViews(IAgentStore agents, ITelemetryStore telemetry, IO
             summary?.EnergyJoules ?? 0,
             [.. (agent.State?.Sensors ?? []).Select(s => new SensorResponse(s.Id, s.Kind, s.Domain, s.Provenance == ReadingProvenance.Measured ? "measured" : "modelled", s.Note))],
             agent.State?.AgentVersion,
-            agent.State is { } state ? new AgentCapacityResponse(state.CpuCores, state.MemoryBytes, state.Gpus) : null);
+            agent.State is { } state ? new AgentCapacityResponse(state.CpuCores, state.MemoryBytes, state.Gpus) : null,
+            agent.State is { InferenceProvider: not null } reported ? new AgentInferenceResponse(reported.InferenceProviders, reported.InferenceProvider, reported.InferenceNote) : null);
     }
 }

@@ -60,7 +60,12 @@ public sealed partial class AgentGrpcService(
                 s.Provenance == Provenance.Measured ? ReadingProvenance.Measured : ReadingProvenance.Modelled,
                 string.IsNullOrEmpty(s.Note) ? null : Truncate(s.Note, 1000)))],
             Math.Max(0, state.Capacity?.CpuCores ?? 0), Math.Max(0, state.Capacity?.MemoryBytes ?? 0), Math.Max(0, state.Capacity?.Gpus ?? 0),
-            [.. state.JobKinds.Take(64).Select(kind => Truncate(kind))]);
+            [.. state.JobKinds.Take(64).Select(kind => Truncate(kind))])
+        {
+            InferenceProviders = [.. state.InferenceProviders.Take(32).Select(p => Truncate(p))],
+            InferenceProvider = string.IsNullOrEmpty(state.InferenceProvider) ? null : Truncate(state.InferenceProvider),
+            InferenceNote = string.IsNullOrEmpty(state.InferenceNote) ? null : Truncate(state.InferenceNote, 1000),
+        };
         if (!await agents.ReportStateAsync(context.AgentId(), reported, now, context.CancellationToken))
         {
             throw new RpcException(new Status(StatusCode.NotFound, "The agent is not enrolled."));

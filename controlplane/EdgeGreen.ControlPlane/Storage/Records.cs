@@ -43,7 +43,15 @@ public sealed record AgentReportedState(
     int CpuCores,
     long MemoryBytes,
     int Gpus,
-    IReadOnlyList<string> JobKinds);
+    IReadOnlyList<string> JobKinds)
+{
+    /// <summary>ONNX Runtime execution providers the agent has, the one it uses, and why when that is the CPU by necessity.</summary>
+    public IReadOnlyList<string> InferenceProviders { get; init; } = [];
+
+    public string? InferenceProvider { get; init; }
+
+    public string? InferenceNote { get; init; }
+}
 
 public sealed record SensorRecord(string Id, string Kind, string Domain, ReadingProvenance Provenance, string? Note = null);
 

@@ -131,6 +131,18 @@ public sealed class TrainJobTests : IDisposable
     }
 
     [Fact]
+    public void InferenceProviders_WithoutCuda_RunOnTheCpuAndSayWhy()
+    {
+        string[] cpuOnly = [InferenceProviders.Cpu];
+
+        Assert.Equal((InferenceProviders.Cpu, null), InferenceProviders.Choose("Cpu", cpuOnly));
+        var (auto, reason) = InferenceProviders.Choose("Auto", cpuOnly);
+        Assert.Equal(InferenceProviders.Cpu, auto);
+        Assert.Contains("no CUDA execution provider", reason);
+        Assert.Contains("asks for Cuda", InferenceProviders.Choose("Cuda", cpuOnly).Note);
+    }
+
+    [Fact]
     public async Task Train_LabelNotInTheDataset_FailsWithTheReason()
     {
         var store = new FolderArtifacts(_work.Root);

@@ -81,7 +81,7 @@ public sealed class BatchInferJob : IJobKind
         execution.ReportPhase("inferring");
         var predictions = Path.Combine(execution.WorkDirectory, "predictions.csv");
         var batchSize = int.Parse(execution.Parameters.GetValueOrDefault("batchSize", "1024"), CultureInfo.InvariantCulture);
-        var rows = await Task.Run(() => Infer(modelPath, csvPath, predictions, batchSize, execution.ReportProgress, cancellationToken), cancellationToken);
+        var rows = await Task.Run(() => Infer(modelPath, csvPath, predictions, batchSize, execution.ReportProgress, cancellationToken, execution.InferenceProvider), cancellationToken);
 
         execution.ReportPhase("uploading predictions");
         var (sha, size) = await execution.Artifacts.UploadAsync(predictions, cancellationToken);
@@ -89,16 +89,19 @@ public sealed class BatchInferJob : IJobKind
         (output.Status, output.ArtifactSha256, output.ArtifactSizeBytes) = ("READY", sha, size);
         output.Details["output"] = execution.Parameters["output"];
         output.Details["rows"] = rows.ToString(CultureInfo.InvariantCulture);
+        output.Details["executionProvider"] = execution.InferenceProvider;
         output.Metrics["rows"] = rows;
         execution.ReportProgress(1);
     }
 
     /// <summary>Streams the CSV through the model in batches and writes one prediction row per input row.</summary>
-    internal static long Infer(string modelPath, string csvPath, string predictionsPath, int batchSize, Action<double> progress, CancellationToken cancellationToken)
+    internal static long Infer(string modelPath, string csvPath, string predictionsPath, int batchSize, Action<double> progress, CancellationToken cancellationToken,
+        string provider = InferenceProviders.Cpu)
     {
         var (columns, total) = DatasetSchema.Infer(csvPath);
         var index = columns.Select((c, i) => (c.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
-        using var session = new InferenceSession(modelPath);
+        using var options = InferenceProviders.Options(provider);
+        using var session = new InferenceSession(modelPath, options);
         using var parser = new TextFieldParser(csvPath) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
         parser.SetDelimiters(",");
         parser.ReadFields();

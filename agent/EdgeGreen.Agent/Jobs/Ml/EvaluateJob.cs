@@ -75,7 +75,7 @@ public sealed class EvaluateJob : IJobKind
 
         execution.ReportPhase("inferring");
         var predictions = Path.Combine(execution.WorkDirectory, "predictions.csv");
-        await Task.Run(() => BatchInferJob.Infer(modelPath, csvPath, predictions, 1024, execution.ReportProgress, cancellationToken), cancellationToken);
+        await Task.Run(() => BatchInferJob.Infer(modelPath, csvPath, predictions, 1024, execution.ReportProgress, cancellationToken, execution.InferenceProvider), cancellationToken);
 
         execution.ReportPhase("evaluating");
         var metrics = Evaluate(csvPath, predictions, execution.Parameters["label"], execution.Parameters["task"]);

@@ -82,7 +82,7 @@ public sealed class ProfileJob : IJobKind
         foreach (var (batch, threads) in configurations)
         {
             execution.ReportPhase($"profiling batch {batch}, {threads} thread(s)");
-            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+            using var options = InferenceProviders.Options(execution.InferenceProvider, threads);
             using var session = new InferenceSession(modelPath, options);
             var feeds = session.InputMetadata.Select(m => BatchInferJob.Feed(m.Key, m.Value, rows[..batch], index)).ToList();
             string[] outputs = [session.OutputMetadata.Keys.First()];
@@ -128,6 +128,7 @@ public sealed class ProfileJob : IJobKind
         output.Metrics["recommended.joulesPer1kInferences"] = recommended.JoulesPer1kInferences;
         output.Details["profile"] = JsonSerializer.Serialize(results, JsonSerializerOptions.Web);
         output.Details["recommended"] = JsonSerializer.Serialize(recommended, JsonSerializerOptions.Web);
+        output.Details["executionProvider"] = execution.InferenceProvider;
     }
 
     private static List<(int Batch, int Threads)> Configurations() =>

@@ -107,6 +107,12 @@ public sealed class LiteDbAgentStore : IAgentStore
 
         public List<string> JobKinds { get; set; } = [];
 
+        public List<string> InferenceProviders { get; set; } = [];
+
+        public string? InferenceProvider { get; set; }
+
+        public string? InferenceNote { get; set; }
+
         public static StateDocument From(AgentReportedState state) => new()
         {
             AgentVersion = state.AgentVersion,
@@ -117,10 +123,18 @@ public sealed class LiteDbAgentStore : IAgentStore
             MemoryBytes = state.MemoryBytes,
             Gpus = state.Gpus,
             JobKinds = [.. state.JobKinds],
+            InferenceProviders = [.. state.InferenceProviders],
+            InferenceProvider = state.InferenceProvider,
+            InferenceNote = state.InferenceNote,
         };
 
         public AgentReportedState ToRecord(string zone, IReadOnlyDictionary<string, string> labels) => new(AgentVersion, OsDescription, RuntimeVersion,
-            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance, s.Note))], CpuCores, MemoryBytes, Gpus, JobKinds);
+            zone, labels, [.. Sensors.Select(s => new SensorRecord(s.Id, s.Kind, s.Domain, s.Provenance, s.Note))], CpuCores, MemoryBytes, Gpus, JobKinds)
+        {
+            InferenceProviders = InferenceProviders,
+            InferenceProvider = InferenceProvider,
+            InferenceNote = InferenceNote,
+        };
     }
 
     internal sealed class SensorDocument
