@@ -21,23 +21,11 @@ public sealed class BatchInferJob : IJobKind
 {
     public const string KindName = "batch-infer";
 
-    private static readonly string[] Known = ["model", "modelSha256", "modelName", "modelVersion", "dataset", "datasetSha256", "datasetVersion", "output", "batchSize"];
-
     public string Name => KindName;
 
     public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
     {
-        var errors = new Dictionary<string, string>();
-        if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
-        {
-            errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
-        }
-
-        if (!parameters.TryGetValue("dataset", out var dataset) || string.IsNullOrWhiteSpace(dataset))
-        {
-            errors["dataset"] = "dataset is required: a dataset name, or name:version.";
-        }
-
+        var errors = ModelJobs.Validate(KindName, parameters, ["output", "batchSize"]);
         if (!ResourceNames.IsValid(parameters.GetValueOrDefault("output")))
         {
             errors["output"] = "output (the predictions dataset) is required: " + ResourceNames.Rule;
@@ -48,11 +36,6 @@ public sealed class BatchInferJob : IJobKind
             errors["batchSize"] = "batchSize must be a whole number from 1 to 65536.";
         }
 
-        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k)))
-        {
-            errors[key] = $"batch-infer does not take '{key}'.";
-        }
-
         return errors;
     }
 
@@ -60,31 +43,15 @@ public sealed class BatchInferJob : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        if (Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
-
-        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("modelSha256", out var modelSha) || !execution.Parameters.TryGetValue("datasetSha256", out var dataSha))
-        {
-            throw new InvalidOperationException("The control plane did not resolve the model and the dataset (modelSha256, datasetSha256).");
-        }
-
-        // ONNX Runtime runs on threads of its own inside the agent: see TrainJob.
-        using var tracked = execution.Cpu.TrackProcess(Environment.ProcessId);
-        execution.ReportPhase("fetching model and dataset");
-        var modelPath = Path.Combine(execution.WorkDirectory, "model.onnx");
-        var csvPath = Path.Combine(execution.WorkDirectory, "input.csv");
-        await execution.Artifacts.DownloadAsync(modelSha, modelPath, cancellationToken);
-        await execution.Artifacts.DownloadAsync(dataSha, csvPath, cancellationToken);
-
+        var (modelPath, csvPath, tracking) = await ModelJobs.PrepareAsync(this, execution, cancellationToken);
+        using var tracked = tracking;
         execution.ReportPhase("inferring");
         var predictions = Path.Combine(execution.WorkDirectory, "predictions.csv");
         var batchSize = int.Parse(execution.Parameters.GetValueOrDefault("batchSize", "1024"), CultureInfo.InvariantCulture);
         var rows = await Task.Run(() => Infer(modelPath, csvPath, predictions, batchSize, execution.ReportProgress, cancellationToken, execution.InferenceProvider), cancellationToken);
 
         execution.ReportPhase("uploading predictions");
-        var (sha, size) = await execution.Artifacts.UploadAsync(predictions, cancellationToken);
+        var (sha, size) = await execution.Artifacts!.UploadAsync(predictions, cancellationToken);
         var output = execution.Output;
         (output.Status, output.ArtifactSha256, output.ArtifactSizeBytes) = ("READY", sha, size);
         output.Details["output"] = execution.Parameters["output"];

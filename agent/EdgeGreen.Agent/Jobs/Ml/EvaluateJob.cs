@@ -16,23 +16,11 @@ public sealed class EvaluateJob : IJobKind
 {
     public const string KindName = "evaluate";
 
-    private static readonly string[] Known = ["model", "modelSha256", "modelName", "modelVersion", "dataset", "datasetSha256", "datasetVersion", "label", "task"];
-
     public string Name => KindName;
 
     public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
     {
-        var errors = new Dictionary<string, string>();
-        if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
-        {
-            errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
-        }
-
-        if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("dataset")))
-        {
-            errors["dataset"] = "dataset is required: a dataset name, or name:version.";
-        }
-
+        var errors = ModelJobs.Validate(KindName, parameters, ["label", "task"]);
         if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("label")))
         {
             errors["label"] = "label is required: the column holding the truth.";
@@ -43,11 +31,6 @@ public sealed class EvaluateJob : IJobKind
             errors["task"] = "task is required: binary or regression (multiclass evaluation is not supported yet).";
         }
 
-        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k)))
-        {
-            errors[key] = $"evaluate does not take '{key}'.";
-        }
-
         return errors;
     }
 
@@ -55,24 +38,8 @@ public sealed class EvaluateJob : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        if (Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
-
-        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("modelSha256", out var modelSha) || !execution.Parameters.TryGetValue("datasetSha256", out var dataSha))
-        {
-            throw new InvalidOperationException("The control plane did not resolve the model and the dataset (modelSha256, datasetSha256).");
-        }
-
-        // ONNX Runtime and ML.NET run on threads of their own inside the agent: see TrainJob.
-        using var tracked = execution.Cpu.TrackProcess(Environment.ProcessId);
-        execution.ReportPhase("fetching model and dataset");
-        var modelPath = Path.Combine(execution.WorkDirectory, "model.onnx");
-        var csvPath = Path.Combine(execution.WorkDirectory, "input.csv");
-        await execution.Artifacts.DownloadAsync(modelSha, modelPath, cancellationToken);
-        await execution.Artifacts.DownloadAsync(dataSha, csvPath, cancellationToken);
-
+        var (modelPath, csvPath, tracking) = await ModelJobs.PrepareAsync(this, execution, cancellationToken);
+        using var tracked = tracking;
         execution.ReportPhase("inferring");
         var predictions = Path.Combine(execution.WorkDirectory, "predictions.csv");
         await Task.Run(() => BatchInferJob.Infer(modelPath, csvPath, predictions, 1024, execution.ReportProgress, cancellationToken, execution.InferenceProvider), cancellationToken);

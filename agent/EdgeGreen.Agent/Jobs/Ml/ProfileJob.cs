@@ -22,32 +22,15 @@ public sealed class ProfileJob : IJobKind
 {
     public const string KindName = "profile";
 
-    private static readonly string[] Known = ["model", "modelSha256", "modelName", "modelVersion", "dataset", "datasetSha256", "datasetVersion", "secondsPerConfiguration"];
-
     public string Name => KindName;
 
     public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
     {
-        var errors = new Dictionary<string, string>();
-        if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
-        {
-            errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
-        }
-
-        if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("dataset")))
-        {
-            errors["dataset"] = "dataset is required: rows to feed the model, a dataset name or name:version.";
-        }
-
+        var errors = ModelJobs.Validate(KindName, parameters, ["secondsPerConfiguration"]);
         if (parameters.TryGetValue("secondsPerConfiguration", out var seconds)
             && !(int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 600))
         {
             errors["secondsPerConfiguration"] = "secondsPerConfiguration must be a whole number from 1 to 600.";
-        }
-
-        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k)))
-        {
-            errors[key] = $"profile does not take '{key}'.";
         }
 
         return errors;
@@ -58,22 +41,8 @@ public sealed class ProfileJob : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        if (Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
-
-        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("modelSha256", out var modelSha) || !execution.Parameters.TryGetValue("datasetSha256", out var dataSha))
-        {
-            throw new InvalidOperationException("The control plane did not resolve the model and the dataset (modelSha256, datasetSha256).");
-        }
-
-        using var tracked = execution.Cpu.TrackProcess(Environment.ProcessId);
-        execution.ReportPhase("fetching model and dataset");
-        var modelPath = Path.Combine(execution.WorkDirectory, "model.onnx");
-        var csvPath = Path.Combine(execution.WorkDirectory, "input.csv");
-        await execution.Artifacts.DownloadAsync(modelSha, modelPath, cancellationToken);
-        await execution.Artifacts.DownloadAsync(dataSha, csvPath, cancellationToken);
+        var (modelPath, csvPath, tracking) = await ModelJobs.PrepareAsync(this, execution, cancellationToken);
+        using var tracked = tracking;
         var (rows, index) = ReadRows(csvPath, 64);
         var seconds = TimeSpan.FromSeconds(int.Parse(execution.Parameters.GetValueOrDefault("secondsPerConfiguration", "5"), CultureInfo.InvariantCulture));
 

@@ -1,0 +1,57 @@
+namespace EdgeGreen.Agent.Jobs.Ml;
+
+/// <summary>What the kinds that run a registered model over a dataset (batch-infer, evaluate, profile) share.</summary>
+internal static class ModelJobs
+{
+    /// <summary>The parameters the control plane adds when it resolves <c>model</c> and <c>dataset</c>.</summary>
+    public static readonly string[] Resolved = ["modelSha256", "modelName", "modelVersion", "datasetSha256", "datasetVersion"];
+
+    /// <summary>Checks <c>model</c>, <c>dataset</c> and that no parameter is unknown to <paramref name="kind"/>.</summary>
+    public static Dictionary<string, string> Validate(string kind, IReadOnlyDictionary<string, string> parameters, IReadOnlyCollection<string> own)
+    {
+        var errors = new Dictionary<string, string>();
+        if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
+        {
+            errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
+        }
+
+        if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("dataset")))
+        {
+            errors["dataset"] = "dataset is required: a dataset name, or name:version.";
+        }
+
+        foreach (var key in parameters.Keys.Where(k => k is not ("model" or "dataset") && !Resolved.Contains(k) && !own.Contains(k)))
+        {
+            errors[key] = $"{kind} does not take '{key}'.";
+        }
+
+        return errors;
+    }
+
+    /// <summary>
+    /// Validates, starts attributing the agent process's CPU time to the job (ONNX Runtime and
+    /// ML.NET run on threads of their own inside the agent; see TrainJob), and fetches the model
+    /// and the dataset into the job's directory, verified by their hashes.
+    /// </summary>
+    public static async Task<(string ModelPath, string CsvPath, IDisposable Tracking)> PrepareAsync(
+        IJobKind kind, JobExecution execution, CancellationToken cancellationToken)
+    {
+        if (kind.Validate(execution.Parameters) is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Values));
+        }
+
+        if (execution.Artifacts is null || !execution.Parameters.TryGetValue("modelSha256", out var modelSha) || !execution.Parameters.TryGetValue("datasetSha256", out var dataSha))
+        {
+            throw new InvalidOperationException("The control plane did not resolve the model and the dataset (modelSha256, datasetSha256).");
+        }
+
+        var tracking = execution.Cpu.TrackProcess(Environment.ProcessId);
+        execution.ReportPhase("fetching model and dataset");
+        var modelPath = Path.Combine(execution.WorkDirectory, "model.onnx");
+        var csvPath = Path.Combine(execution.WorkDirectory, "input.csv");
+        await execution.Artifacts.DownloadAsync(modelSha, modelPath, cancellationToken);
+        await execution.Artifacts.DownloadAsync(dataSha, csvPath, cancellationToken);
+        return (modelPath, csvPath, tracking);
+    }
+}
