@@ -80,7 +80,14 @@ public sealed class JobEnergyLedger
     public void Record(IReadOnlyList<EnergyDelta> deltas)
     {
         var nodeBusyMicroseconds = ReadNodeBusyMicroseconds();
-        var gpuUsage = _gpuUsage.Count == 0 ? null : _gpuUsage.SelectMany(g => g.ReadProcessUsage()).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
+        // Per-process GPU use matters only to split a GPU between jobs: no NVML call while none runs.
+        bool anyJob;
+        lock (_gate)
+        {
+            anyJob = _jobs.Count > 0;
+        }
+
+        var gpuUsage = _gpuUsage.Count == 0 || !anyJob ? null : _gpuUsage.SelectMany(g => g.ReadProcessUsage()).ToDictionary(u => u.Key, u => u.Value, StringComparer.Ordinal);
         if (deltas.Count == 0)
         {
             return;
