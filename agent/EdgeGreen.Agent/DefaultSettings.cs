@@ -22,4 +22,12 @@ public static class DefaultSettings
         ["Logging:LogLevel:Default"] = "Information",
         ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
     };
+
+    /// <summary>
+    /// The agent's settings for a command run from the shell (<c>probe</c>, <c>calibrate</c>): the
+    /// defaults, then environment variables, then <c>--EdgeGreen:Agent:…=value</c> arguments.
+    /// </summary>
+    public static AgentOptions AgentFromCommandLine(IEnumerable<string> overrides) =>
+        new ConfigurationBuilder().AddDefaults(Agent).AddEnvironmentVariables().AddCommandLine([.. overrides]).Build()
+            .GetSection(AgentOptions.SectionName).Get<AgentOptions>() ?? new AgentOptions();
 }

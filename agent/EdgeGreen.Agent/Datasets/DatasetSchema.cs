@@ -18,9 +18,7 @@ public static class DatasetSchema
     /// <summary>The columns and row count of a CSV file; throws <see cref="InvalidDataException"/> naming the first problem.</summary>
     public static (IReadOnlyList<DatasetColumn> Columns, long Rows) Infer(string path)
     {
-        using var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-        parser.SetDelimiters(",");
-        var header = ReadRow(parser) ?? throw new InvalidDataException("The CSV is empty: it needs a header row.");
+        using var parser = OpenCsv(path, out var header);
         if (header.Any(string.IsNullOrWhiteSpace))
         {
             throw new InvalidDataException("Every header field must name its column.");
@@ -55,7 +53,33 @@ public static class DatasetSchema
         return ([.. header.Select((name, i) => new DatasetColumn(name, candidates[i].Type))], rows);
     }
 
-    private static string[]? ReadRow(TextFieldParser parser)
+    /// <summary>
+    /// A reader of the CSV by the dataset rules (commas, optional double quotes, trimmed fields),
+    /// past its header row, which it hands back; throws <see cref="InvalidDataException"/> when the
+    /// file is empty.
+    /// </summary>
+    public static TextFieldParser OpenCsv(string path, out string[] header)
+    {
+        var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+        parser.SetDelimiters(",");
+        try
+        {
+            header = ReadRow(parser) ?? throw new InvalidDataException("The CSV is empty: it needs a header row.");
+            return parser;
+        }
+        catch
+        {
+            parser.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Each header name's position.</summary>
+    public static Dictionary<string, int> IndexOf(string[] header) =>
+        header.Select((name, i) => (name, i)).DistinctBy(p => p.name).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+
+    /// <summary>The next row, or null at the end; a malformed line is an <see cref="InvalidDataException"/>.</summary>
+    public static string[]? ReadRow(TextFieldParser parser)
     {
         try
         {

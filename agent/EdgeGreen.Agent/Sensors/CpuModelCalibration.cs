@@ -82,8 +82,7 @@ public sealed class CpuModelCalibration(RaplSensor rapl, string procRoot, Func<d
             }
         }
 
-        var configuration = new ConfigurationBuilder().AddDefaults(DefaultSettings.Agent).AddEnvironmentVariables().AddCommandLine([.. rest]).Build();
-        var options = configuration.GetSection(AgentOptions.SectionName).Get<AgentOptions>() ?? new AgentOptions();
+        var options = DefaultSettings.AgentFromCommandLine(rest);
         if (RaplSensor.TryCreate(options.Sensors.SysfsRoot, options.Sensors.Rapl, TimeProvider.System, out var reason) is not { } rapl)
         {
             await output.WriteLineAsync($"calibrate: needs readable RAPL counters on this machine: {reason}.");

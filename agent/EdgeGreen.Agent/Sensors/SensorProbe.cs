@@ -44,8 +44,7 @@ public static class SensorProbe
             }
         }
 
-        var configuration = new ConfigurationBuilder().AddDefaults(DefaultSettings.Agent).AddEnvironmentVariables().AddCommandLine([.. rest]).Build();
-        var options = configuration.GetSection(AgentOptions.SectionName).Get<AgentOptions>() ?? new AgentOptions();
+        var options = DefaultSettings.AgentFromCommandLine(rest);
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true));
         using var selection = new SensorSelection(Options.Create(options), TimeProvider.System, loggers.CreateLogger<SensorSelection>());
         var sensors = selection.Sensors.Select(s => (Label: s.Id, Sensor: s)).ToList();

@@ -71,10 +71,25 @@ public sealed class DatasetRejectedException(string field, string message) : Exc
     public string Field { get; } = field;
 }
 
-/// <summary>Registers the bundled sample dataset at start, once.</summary>
-public sealed partial class SampleDatasetSeeder(DatasetCatalog catalog, IDatasetStore store, IOptions<DatasetOptions> options, ILogger<SampleDatasetSeeder> logger) : IHostedService
+/// <summary>
+/// Registers the bundled sample dataset once, right after start: in the background, so that
+/// hashing and parsing 30,000 rows never delays the control plane's readiness.
+/// </summary>
+public sealed partial class SampleDatasetSeeder(DatasetCatalog catalog, IDatasetStore store, IOptions<DatasetOptions> options, ILogger<SampleDatasetSeeder> logger) : BackgroundService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await SeedAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or DatasetRejectedException or LiteDB.LiteException)
+        {
+            LogSeedFailed(ex);
+        }
+    }
+
+    private async Task SeedAsync(CancellationToken cancellationToken)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "Datasets", "Sample", "UCI_Credit_Card.csv");
         if (!options.Value.SeedSample || (await store.ListVersionsAsync(DatasetCatalog.SampleName, cancellationToken)).Count > 0)
@@ -94,7 +109,8 @@ public sealed partial class SampleDatasetSeeder(DatasetCatalog catalog, IDataset
         LogSeeded(version.Name, version.Rows, version.Sha256);
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    [LoggerMessage(Level = LogLevel.Error, Message = "Registering the sample dataset failed")]
+    private partial void LogSeedFailed(Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered the sample dataset {Name}: {Rows} rows, sha256 {Sha256} (UCI credit card default, CC BY 4.0)")]
     private partial void LogSeeded(string name, long rows, string sha256);

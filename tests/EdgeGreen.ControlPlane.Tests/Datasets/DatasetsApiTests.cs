@@ -21,6 +21,7 @@ public sealed class DatasetsApiTests : ControlPlaneTest
     public async Task Upload_ContentAddressed_VersionedWithItsSchema_AndDownloadable()
     {
         using var client = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
+        await SampleRegisteredAsync(client);
 
         var first = await UploadAsync(client, "loans", Csv, HttpStatusCode.Created);
         Assert.Equal(1, first.GetProperty("version").GetInt32());
@@ -48,6 +49,7 @@ public sealed class DatasetsApiTests : ControlPlaneTest
     public async Task Upload_BadNameOrContent_Is400_AndStoresNothing()
     {
         using var client = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
+        await SampleRegisteredAsync(client);
 
         await ProblemAsync(client, "name=..bad", Csv, "name");
         await ProblemAsync(client, "", Csv, "name");
@@ -69,10 +71,18 @@ public sealed class DatasetsApiTests : ControlPlaneTest
         using var response = await viewer.PostAsync("/api/v1/datasets?name=x", new StringContent(Csv));
         Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
 
+        await SampleRegisteredAsync(viewer);
         var sample = (await viewer.GetFromJsonAsync<JsonElement>("/api/v1/datasets/uci-credit-card")).GetProperty("versions")[0];
         Assert.Equal("a0f0ab49d6326671d6cd83be5c88dcf18007025fe9a53ecd699119c871176ca1", sample.GetProperty("sha256").GetString());
         Assert.Equal(30_000, sample.GetProperty("rows").GetInt64());
     }
+
+    private static Task SampleRegisteredAsync(HttpClient client) =>
+        Eventually.WaitUntilAsync(async () =>
+        {
+            using var response = await client.GetAsync("/api/v1/datasets/uci-credit-card");
+            return response.IsSuccessStatusCode;
+        }, TimeSpan.FromSeconds(20), "the sample dataset is registered after start");
 
     private static async Task<JsonElement> UploadAsync(HttpClient client, string name, string csv, HttpStatusCode expected)
     {

@@ -3,7 +3,6 @@ using System.Text;
 using EdgeGreen.Agent.Datasets;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using Microsoft.VisualBasic.FileIO;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -65,20 +64,19 @@ public sealed class BatchInferJob : IJobKind
     internal static long Infer(string modelPath, string csvPath, string predictionsPath, int batchSize, Action<double> progress, CancellationToken cancellationToken,
         string provider = InferenceProviders.Cpu)
     {
-        var (columns, total) = DatasetSchema.Infer(csvPath);
-        var index = columns.Select((c, i) => (c.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal);
+        // The row count (a first pass, which also checks the file) is what progress is measured in.
+        var (_, total) = DatasetSchema.Infer(csvPath);
         using var options = InferenceProviders.Options(provider);
         using var session = new InferenceSession(modelPath, options);
-        using var parser = new TextFieldParser(csvPath) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-        parser.SetDelimiters(",");
-        parser.ReadFields();
+        using var parser = DatasetSchema.OpenCsv(csvPath, out var columns);
+        var index = DatasetSchema.IndexOf(columns);
         using var writer = new StreamWriter(predictionsPath, false, new UTF8Encoding(false));
         string[]? header = null;
         long done = 0;
         var batch = new List<string[]>(batchSize);
         while (true)
         {
-            var fields = parser.EndOfData ? null : parser.ReadFields();
+            var fields = DatasetSchema.ReadRow(parser);
             if (fields is not null)
             {
                 batch.Add(fields);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Microsoft.ML;
-using Microsoft.VisualBasic.FileIO;
+using EdgeGreen.Agent.Datasets;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -81,9 +81,7 @@ public sealed class EvaluateJob : IJobKind
     /// <summary>One column of a CSV as text, or null when the CSV has no such column.</summary>
     private static List<string>? Column(string path, string name)
     {
-        using var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-        parser.SetDelimiters(",");
-        var header = parser.ReadFields() ?? [];
+        using var parser = DatasetSchema.OpenCsv(path, out var header);
         var index = Array.IndexOf(header, name);
         if (index < 0)
         {
@@ -91,9 +89,9 @@ public sealed class EvaluateJob : IJobKind
         }
 
         var values = new List<string>();
-        while (!parser.EndOfData)
+        while (DatasetSchema.ReadRow(parser) is { } row)
         {
-            values.Add(parser.ReadFields()![index]);
+            values.Add(row[index]);
         }
 
         return values;

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using EdgeGreen.Agent.Datasets;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.VisualBasic.FileIO;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -106,14 +105,16 @@ public sealed class ProfileJob : IJobKind
     /// <summary>The first rows of the CSV, repeated to fill <paramref name="count"/> when it has fewer.</summary>
     private static (List<string[]> Rows, Dictionary<string, int> Index) ReadRows(string path, int count)
     {
-        var (columns, _) = DatasetSchema.Infer(path);
-        using var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
-        parser.SetDelimiters(",");
-        parser.ReadFields();
+        using var parser = DatasetSchema.OpenCsv(path, out var header);
         var rows = new List<string[]>();
-        while (rows.Count < count && !parser.EndOfData)
+        while (rows.Count < count && DatasetSchema.ReadRow(parser) is { } row)
         {
-            rows.Add(parser.ReadFields()!);
+            rows.Add(row);
+        }
+
+        if (rows.Count == 0)
+        {
+            throw new InvalidDataException("The dataset has no rows to feed the model.");
         }
 
         for (var i = 0; rows.Count < count; i++)
@@ -121,7 +122,7 @@ public sealed class ProfileJob : IJobKind
             rows.Add(rows[i]);
         }
 
-        return (rows, columns.Select((c, i) => (c.Name, i)).ToDictionary(p => p.Name, p => p.i, StringComparer.Ordinal));
+        return (rows, DatasetSchema.IndexOf(header));
     }
 }
 

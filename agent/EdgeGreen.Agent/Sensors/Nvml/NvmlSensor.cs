@@ -13,14 +13,14 @@ public sealed class NvmlSensor : IEnergySensor, IGpuProcessUsage, IDisposable
     private readonly NvmlLibrary _nvml;
     private readonly IReadOnlyList<NvmlGpu> _gpus;
     private readonly TimeProvider _timeProvider;
-    private long _lastTimestamp;
-    private bool _started;
+    private readonly CounterBaseline<ulong[]> _baseline;
 
     private NvmlSensor(NvmlLibrary nvml, IReadOnlyList<NvmlGpu> gpus, TimeProvider timeProvider)
     {
         _nvml = nvml;
         _gpus = gpus;
         _timeProvider = timeProvider;
+        _baseline = new CounterBaseline<ulong[]>(timeProvider);
     }
 
     public string Id => Kind;
@@ -91,33 +91,20 @@ public sealed class NvmlSensor : IEnergySensor, IGpuProcessUsage, IDisposable
     public IReadOnlyList<EnergyDelta> Sample()
     {
         var now = _timeProvider.GetTimestamp();
-        var elapsed = _timeProvider.GetElapsedTime(_lastTimestamp, now);
         var readings = _gpus.Select(Read).ToArray();
-        var first = !_started;
-        _started = true;
-        _lastTimestamp = now;
-
-        var deltas = new List<EnergyDelta>(_gpus.Count);
-        var time = _timeProvider.GetUtcNow();
-        for (var i = 0; i < _gpus.Count; i++)
+        if (_baseline.Advance(readings, now) is not { } interval)
         {
-            var gpu = _gpus[i];
-            var previous = gpu.LastReading;
-            gpu.LastReading = readings[i];
-            if (first || elapsed <= TimeSpan.Zero)
-            {
-                continue;
-            }
-
-            // A counter that went backwards was reset with the driver: the negative delta is
-            // dropped and counted by the sampler's guard instead of being guessed at.
-            var joules = gpu.UsesCounter
-                ? ((double)readings[i] - previous) / 1e3
-                : (readings[i] + previous) / 2e3 * elapsed.TotalSeconds;
-            deltas.Add(new EnergyDelta(gpu.Domain, time, elapsed, joules, EnergyProvenance.Measured));
+            return [];
         }
 
-        return deltas;
+        var (previous, elapsed) = interval;
+        var time = _timeProvider.GetUtcNow();
+
+        // A counter that went backwards was reset with the driver: the negative delta is dropped
+        // and counted by the sampler's guard instead of being guessed at.
+        return [.. _gpus.Select((gpu, i) => new EnergyDelta(gpu.Domain, time, elapsed,
+            gpu.UsesCounter ? ((double)readings[i] - previous[i]) / 1e3 : (readings[i] + previous[i]) / 2e3 * elapsed.TotalSeconds,
+            EnergyProvenance.Measured))];
     }
 
     /// <summary>Per GPU domain, the SM utilisation (percent) of each process seen since the last call.</summary>
@@ -184,8 +171,6 @@ public sealed class NvmlGpu(uint index, nint device, string domain, string name,
 
     /// <summary>True when the total-energy counter is read; false when power is integrated.</summary>
     public bool UsesCounter { get; } = usesCounter;
-
-    internal ulong LastReading { get; set; }
 
     internal ulong ProcessSamplesSince { get; set; }
 }
