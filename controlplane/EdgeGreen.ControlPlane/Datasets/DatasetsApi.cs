@@ -22,7 +22,7 @@ public static class DatasetsApi
             .ValidateOnStart();
         builder.Services.AddSingleton<DatasetCatalog>();
         builder.Services.AddSingleton<Jobs.IJobParameterResolver, DatasetParameterResolver>();
-        builder.Services.AddSingleton<Jobs.IJobCompletionHandler, PredictionsRegistration>();
+        builder.Services.AddSingleton<Jobs.IJobLifecycleHandler, PredictionsRegistration>();
         builder.Services.AddHostedService<SampleDatasetSeeder>();
         return builder;
     }

@@ -6,12 +6,14 @@ using EdgeGreen.ControlPlane.Storage;
 namespace EdgeGreen.ControlPlane.Datasets;
 
 /// <summary>Registers a finished <c>batch-infer</c> job's predictions as a version of its <c>output</c> dataset.</summary>
-public sealed partial class PredictionsRegistration(DatasetCatalog catalog, ContentStore content, ILogger<PredictionsRegistration> logger) : IJobCompletionHandler
+public sealed partial class PredictionsRegistration(DatasetCatalog catalog, ContentStore content, ILogger<PredictionsRegistration> logger) : IJobLifecycleHandler
 {
-    public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    public Task OnSubmittedAsync(JobRecord job, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
     {
         if (job.Kind != BatchInferJob.KindName || job.Status != JobStatus.Succeeded || !job.Parameters.TryGetValue("output", out var name)
-            || report.Output is not { ArtifactSha256: { Length: > 0 } sha })
+            || report?.Output is not { ArtifactSha256: { Length: > 0 } sha })
         {
             return;
         }

@@ -27,7 +27,7 @@ public sealed partial class JobScheduler(
     JobDispatcher dispatcher,
     JobAccounting accounting,
     JobMetrics metrics,
-    IEnumerable<IJobCompletionHandler> completionHandlers,
+    IEnumerable<IJobLifecycleHandler> lifecycleHandlers,
     IOptions<SchedulingOptions> options,
     TimeProvider timeProvider,
     ILogger<JobScheduler> logger) : IDisposable
@@ -55,8 +55,13 @@ public sealed partial class JobScheduler(
                 return new SubmitOutcome(submitted, Refused: true);
             }
 
+            foreach (var handler in lifecycleHandlers)
+            {
+                await handler.OnSubmittedAsync(submitted, cancellationToken);
+            }
+
             await jobs.AddAsync(submitted, cancellationToken);
-            await jobs.UpdateManyAsync([.. planned.Where(j => j.Id != job.Id).Select(j => Settle(j, now))], cancellationToken);
+            await StoreAsync([.. planned.Where(j => j.Id != job.Id).Select(j => Settle(j, now))], cancellationToken);
             metrics.Submitted.Inc();
             LogSubmitted(submitted.Id, submitted.Name, submitted.Status, submitted.PlannedStart, submitted.AgentId);
             return new SubmitOutcome(submitted, Refused: false);
@@ -87,7 +92,7 @@ public sealed partial class JobScheduler(
                     throw new JobStateException($"Job '{jobId}' has already ended ({job.Status.ToString().ToLowerInvariant()}).");
             }
 
-            await jobs.UpdateAsync(job, cancellationToken);
+            await StoreAsync([job], cancellationToken);
             _replanNeeded = true;
             return job;
         }
@@ -109,14 +114,14 @@ public sealed partial class JobScheduler(
                 .Select(j => LoseLease(j, $"Lease on agent {j.AgentId} ran out.", now)).ToList();
             if (expired.Count > 0)
             {
-                await jobs.UpdateManyAsync(expired, cancellationToken);
+                await StoreAsync(expired, cancellationToken);
                 active = await jobs.ListActiveAsync(cancellationToken);
             }
 
             if (_replanNeeded || now - _lastPlannedAt >= _options.ReplanInterval)
             {
                 var planned = (await PlanAsync(active, null, now, cancellationToken)).Select(j => Settle(j, now)).ToList();
-                await jobs.UpdateManyAsync(planned, cancellationToken);
+                await StoreAsync(planned, cancellationToken);
                 active = await jobs.ListActiveAsync(cancellationToken);
             }
 
@@ -180,7 +185,7 @@ public sealed partial class JobScheduler(
                 }
             }
 
-            await jobs.UpdateManyAsync(changed, cancellationToken);
+            await StoreAsync(changed, cancellationToken);
             _replanNeeded = true;
         }
         finally
@@ -312,9 +317,20 @@ public sealed partial class JobScheduler(
         }
     }
 
-    private async Task HandleCompletionAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    /// <summary>Stores jobs the scheduler changed; those it ended itself go to the lifecycle handlers first, without a report.</summary>
+    private async Task StoreAsync(IReadOnlyList<JobRecord> changed, CancellationToken cancellationToken)
     {
-        foreach (var handler in completionHandlers)
+        foreach (var ended in changed.Where(j => j.IsFinished))
+        {
+            await HandleCompletionAsync(ended, null, cancellationToken);
+        }
+
+        await jobs.UpdateManyAsync(changed, cancellationToken);
+    }
+
+    private async Task HandleCompletionAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
+    {
+        foreach (var handler in lifecycleHandlers)
         {
             await handler.OnCompletedAsync(job, report, cancellationToken);
         }

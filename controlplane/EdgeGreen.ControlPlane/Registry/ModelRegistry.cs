@@ -7,14 +7,34 @@ using EdgeGreen.ControlPlane.Storage;
 namespace EdgeGreen.ControlPlane.Registry;
 
 /// <summary>
-/// The model registry: versions registered by <c>train</c> jobs (READY when the agent verified the
-/// ONNX export and uploaded it, FAILED with the reason otherwise), each with its lineage (job,
-/// dataset version and hash, trainer, hyperparameters) and its cost (training energy, carbon and
-/// the grid intensity it ran under); aliases and tags on models, tags on versions.
+/// The model registry: a <c>train</c> job with <c>registerAs</c> gets its version number when it
+/// is accepted (PENDING_REGISTRATION while it waits and runs), which becomes READY when the agent
+/// verified the ONNX export and uploaded it, FAILED with the reason otherwise; each version carries
+/// its lineage (job, dataset version and hash, trainer, hyperparameters) and its cost (training
+/// energy, carbon and the grid intensity it ran under); aliases and tags on models, tags on versions.
 /// </summary>
-public sealed partial class ModelRegistry(IModelStore models, ContentStore content, Webhooks.WebhookDispatcher webhooks, TimeProvider clock, ILogger<ModelRegistry> logger) : IJobCompletionHandler
+public sealed partial class ModelRegistry(IModelStore models, ContentStore content, Webhooks.WebhookDispatcher webhooks, TimeProvider clock, ILogger<ModelRegistry> logger) : IJobLifecycleHandler
 {
-    public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    public async Task OnSubmittedAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        if (job.Kind != TrainJob.KindName || !job.Parameters.TryGetValue("registerAs", out var name))
+        {
+            return;
+        }
+
+        var (version, created) = await models.AddVersionAsync(name, number => new ModelVersionRecord(
+            name, number, ModelVersionStatus.PendingRegistration, $"Waiting for training job {job.Id}.", clock.GetUtcNow(), null, 0, "onnx", [], [],
+            new Dictionary<string, double>(), Lineage(job, null, job.Parameters
+                .Where(p => p.Key.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal))
+                .ToDictionary(p => p.Key[TabularTrainer.HyperparameterPrefix.Length..], p => p.Value)),
+            new ModelSustainability(null, null, null, null), new Dictionary<string, string>()), clock.GetUtcNow(), cancellationToken);
+        if (created)
+        {
+            LogPending(version.Name, version.Version, job.Id);
+        }
+    }
+
+    public async Task OnCompletedAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
     {
         if (job.Kind == ProfileJob.KindName)
         {
@@ -22,42 +42,67 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
             return;
         }
 
-        if (job.Kind != TrainJob.KindName || !job.Parameters.TryGetValue("registerAs", out var name) || job.Status is not (JobStatus.Succeeded or JobStatus.Failed))
+        if (job.Kind != TrainJob.KindName || !job.Parameters.TryGetValue("registerAs", out var name) || !job.IsFinished)
         {
             return;
         }
 
-        var output = report.Output ?? new JobOutput();
+        var output = report?.Output ?? new JobOutput();
         var ready = job.Status == JobStatus.Succeeded && output.Status == "READY" && content.Exists(output.ArtifactSha256);
         var message = ready ? null
+            : report is null ? $"Training job {job.Id} ended without running ({job.Status.ToString().ToLowerInvariant()}): {job.StatusReason}"
             : job.Status == JobStatus.Failed ? $"Training failed: {job.Error}"
+            : job.Status != JobStatus.Succeeded ? $"Training job {job.Id} was {job.Status.ToString().ToLowerInvariant()}: {job.StatusReason}"
             : output.StatusMessage is { Length: > 0 } reason ? reason
             : $"The model artifact {output.ArtifactSha256} was not uploaded.";
-        var hyperparameters = output.Details.TryGetValue("hyperparameters", out var json)
-            ? JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? []
-            : [];
-        var (version, created) = await models.AddVersionAsync(name, number => new ModelVersionRecord(
+        var hyperparameters = output.Details.TryGetValue("hyperparameters", out var json) ? Hyperparameters(json) : [];
+        ModelVersionRecord Final(int number, DateTimeOffset createdAt, IReadOnlyDictionary<string, string> tags) => new(
             name,
             number,
             ready ? ModelVersionStatus.Ready : ModelVersionStatus.Failed,
             message,
-            clock.GetUtcNow(),
+            createdAt,
             ready ? output.ArtifactSha256 : null,
             ready ? output.ArtifactSizeBytes : 0,
             "onnx",
             [.. output.Inputs.Select(Tensor)],
             [.. output.Outputs.Select(Tensor)],
             new Dictionary<string, double>(output.Metrics),
-            new ModelLineage(job.Id, job.Parameters.GetValueOrDefault("dataset"),
-                int.TryParse(job.Parameters.GetValueOrDefault("datasetVersion"), out var dv) ? dv : null,
-                job.Parameters.GetValueOrDefault("datasetSha256"), output.Details.GetValueOrDefault("trainer") ?? job.Parameters.GetValueOrDefault("trainer", "fasttree"),
-                hyperparameters),
+            Lineage(job, output.Details.GetValueOrDefault("trainer"), hyperparameters),
             new ModelSustainability(job.EnergyJoules, job.CarbonGrams, job.RealisedIntensityGramsPerKwh, null),
-            new Dictionary<string, string>()), clock.GetUtcNow(), cancellationToken);
-        if (created)
+            tags);
+
+        var (version, created) = await models.AddVersionAsync(name, number => Final(number, clock.GetUtcNow(), new Dictionary<string, string>()),
+            clock.GetUtcNow(), cancellationToken);
+        if (!created)
         {
-            LogRegistered(version.Name, version.Version, version.Status, job.Id);
-            PublishVersion(version);
+            if (version.Status != ModelVersionStatus.PendingRegistration)
+            {
+                return;
+            }
+
+            version = Final(version.Version, version.CreatedAt, version.Tags);
+            await models.UpdateVersionAsync(version, cancellationToken);
+        }
+
+        LogRegistered(version.Name, version.Version, version.Status, job.Id);
+        PublishVersion(version);
+    }
+
+    private static ModelLineage Lineage(JobRecord job, string? trainer, IReadOnlyDictionary<string, string> hyperparameters) =>
+        new(job.Id, job.Parameters.GetValueOrDefault("dataset"),
+            int.TryParse(job.Parameters.GetValueOrDefault("datasetVersion"), out var datasetVersion) ? datasetVersion : null,
+            job.Parameters.GetValueOrDefault("datasetSha256"), trainer ?? job.Parameters.GetValueOrDefault("trainer", "fasttree"), hyperparameters);
+
+    private static Dictionary<string, string> Hyperparameters(string json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<Dictionary<string, string>>(json) ?? [];
+        }
+        catch (JsonException)
+        {
+            return [];
         }
     }
 
@@ -114,9 +159,9 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
     /// per 1,000 inferences in kWh, I the grid intensity the profile ran under and M (embodied
     /// emissions) not counted yet.
     /// </summary>
-    private async Task RecordProfileAsync(JobRecord job, CompleteJobRequest report, CancellationToken cancellationToken)
+    private async Task RecordProfileAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
     {
-        if (job.Status != JobStatus.Succeeded || report.Output is not { } output
+        if (job.Status != JobStatus.Succeeded || report?.Output is not { } output
             || !output.Details.TryGetValue("recommended", out var recommendedJson) || !output.Details.TryGetValue("profile", out var profileJson)
             || !int.TryParse(job.Parameters.GetValueOrDefault("modelVersion"), out var number)
             || await models.GetVersionAsync(job.Parameters.GetValueOrDefault("modelName", ""), number, cancellationToken) is not { } version)
@@ -192,6 +237,9 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
             new { model = version.Name, version = version.Version, status = ModelVersionResponse.StatusName(version.Status), version.StatusMessage, version.Sha256, version.Metrics });
 
     private static ModelTensor Tensor(TensorSpec spec) => new(spec.Name, spec.ElementType, [.. spec.Shape]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Name} version {Version} is pending registration until job {JobId} ends")]
+    private partial void LogPending(string name, int version, string jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Registered {Name} version {Version} ({Status}) from job {JobId}")]
     private partial void LogRegistered(string name, int version, ModelVersionStatus status, string jobId);

@@ -56,7 +56,7 @@ public static partial class ModelsApi
     public static IHostApplicationBuilder AddRegistry(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ModelRegistry>();
-        builder.Services.AddSingleton<IJobCompletionHandler>(sp => sp.GetRequiredService<ModelRegistry>());
+        builder.Services.AddSingleton<IJobLifecycleHandler>(sp => sp.GetRequiredService<ModelRegistry>());
         builder.Services.AddSingleton<IJobParameterResolver, ModelParameterResolver>();
         return builder;
     }

@@ -175,6 +175,55 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/jobs")).EnumerateArray());
     }
 
+    [Fact]
+    public async Task Submit_TrainThatWaits_VersionPendingUntilTheJobEnds()
+    {
+        using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        using (var upload = await client.PostAsync("/api/v1/datasets?name=tiny", new StringContent("a,b\n1,0\n2,1\n3,0\n4,1\n")))
+        {
+            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+        }
+
+        var tomorrow = DateTimeOffset.UtcNow.AddDays(1);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "later",
+            kind = "train",
+            estimatedDuration = "PT1M",
+            earliestStart = tomorrow,
+            deadline = tomorrow.AddHours(6),
+            parameters = new Dictionary<string, object>
+            {
+                ["dataset"] = "tiny", ["label"] = "b", ["task"] = "binary", ["trainer"] = "sdca", ["hyperparameters.maximumNumberOfIterations"] = "5",
+                ["registerAs"] = "later-model",
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        var pending = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/later-model/versions/1");
+        Assert.Equal("PENDING_REGISTRATION", pending.GetProperty("status").GetString());
+        Assert.Equal(jobId, pending.GetProperty("lineage").GetProperty("jobId").GetString());
+        Assert.Equal("sdca", pending.GetProperty("lineage").GetProperty("trainer").GetString());
+        Assert.Equal("5", pending.GetProperty("lineage").GetProperty("hyperparameters").GetProperty("maximumNumberOfIterations").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/models/later-model/versions/1/artifact")).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await client.PutAsJsonAsync("/api/v1/models/later-model/versions/1/tags/owner", new { value = "risk" })).StatusCode);
+        using (var notReady = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "x", kind = "batch-infer", estimatedDuration = "PT1M", parameters = new { model = "models:/later-model/1", dataset = "tiny", output = "p" },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, notReady.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/jobs/{jobId}/cancel", null)).StatusCode);
+        var failed = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/later-model/versions/1");
+        Assert.Equal("FAILED", failed.GetProperty("status").GetString());
+        Assert.Contains("cancelled", failed.GetProperty("statusMessage").GetString());
+        Assert.Equal("risk", failed.GetProperty("tags").GetProperty("owner").GetString());
+        Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/models/later-model")).GetProperty("versions").EnumerateArray());
+    }
+
     private static async Task<JsonElement> FinishedAsync(HttpClient client, string jobId)
     {
         JsonElement job = default;
