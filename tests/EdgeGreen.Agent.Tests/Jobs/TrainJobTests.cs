@@ -73,6 +73,32 @@ public sealed class TrainJobTests : IDisposable
         await _train.RunAsync(multiclass, CancellationToken.None);
         Assert.Equal("READY", multiclass.Output.Status);
         Assert.True(multiclass.Output.Metrics["accuracy"] > 0.8, $"accuracy {multiclass.Output.Metrics["accuracy"]}");
+        var classes = System.Text.Json.JsonSerializer.Deserialize<string[]>(multiclass.Output.Details["classes"])!;
+        Assert.Equal(["high", "low", "mid"], classes.Order());
+
+        // The exported file names its classes, so batch-infer writes the label as text and evaluate
+        // can score the Score vector against the truth.
+        var model = Path.Combine(_work.Root, "store", multiclass.Output.ArtifactSha256);
+        Assert.Equal(multiclass.Output.Details["classes"], OnnxMetadata.Read(model)[OnnxMetadata.ClassesKey]);
+        var predictions = Path.Combine(_work.Root, "bands.csv");
+        Assert.Equal(600, BatchInferJob.Infer(model, csv, predictions, 64, _ => { }, CancellationToken.None));
+        var header = File.ReadLines(predictions).First().Split(',');
+        Assert.Equal(["row", "PredictedLabel", "Score_0", "Score_1", "Score_2"], header);
+        Assert.Contains(File.ReadLines(predictions).Skip(1).First().Split(',')[1], classes);
+        var metrics = EvaluateJob.Evaluate(csv, predictions, "band", "multiclass", classes);
+        Assert.True(metrics["accuracy"] > 0.8, $"accuracy {metrics["accuracy"]}");
+        Assert.InRange(metrics["macroAccuracy"], 0.5, 1);
+        Assert.True(metrics["logLoss"] is > 0 and < 1, $"log-loss {metrics["logLoss"]}");
+        Assert.Equal(0, metrics["unknownLabelRows"]);
+
+        // A wrong class order would score the truth against the wrong probabilities.
+        var shuffled = EvaluateJob.Evaluate(csv, predictions, "band", "multiclass", [classes[1], classes[2], classes[0]]);
+        Assert.True(shuffled["accuracy"] < 0.5, $"accuracy with the classes shuffled {shuffled["accuracy"]}");
+
+        // Rows whose class the model does not know are counted and left out, not scored as wrong.
+        var unknown = EvaluateJob.Evaluate(csv, predictions, "band", "multiclass", [.. classes.Select(c => c == "mid" ? "unseen" : c)]);
+        Assert.Equal(File.ReadLines(csv).Count(l => l.EndsWith(",mid", StringComparison.Ordinal)), unknown["unknownLabelRows"]);
+        Assert.True(unknown["accuracy"] > 0.8, $"accuracy without the unknown rows {unknown["accuracy"]}");
     }
 
     [Theory]
@@ -106,7 +132,7 @@ public sealed class TrainJobTests : IDisposable
     }
 
     [Theory]
-    [InlineData("task", "multiclass", "task")]
+    [InlineData("task", "ordinal", "task")]
     [InlineData("label", "", "label")]
     [InlineData("model", "m", "model")]
     public void Evaluate_BadParameter_IsNamed(string key, string value, string field)

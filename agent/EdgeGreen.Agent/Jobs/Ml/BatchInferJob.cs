@@ -89,19 +89,18 @@ public sealed class BatchInferJob : IJobKind
                 var outputs = Predictions(results);
                 if (header is null)
                 {
-                    header = ["row", .. outputs.SelectMany(o => Width(o.Values) == 1 ? [o.Name] : Enumerable.Range(0, Width(o.Values)).Select(k => $"{o.Name}_{k}"))];
+                    header = ["row", .. outputs.SelectMany(o => o.Width == 1 ? [o.Name] : Enumerable.Range(0, o.Width).Select(k => $"{o.Name}_{k}"))];
                     writer.WriteLine(string.Join(',', header));
                 }
 
                 for (var r = 0; r < batch.Count; r++)
                 {
                     var line = new StringBuilder((done + r + 1).ToString(CultureInfo.InvariantCulture));
-                    foreach (var (_, values) in outputs)
+                    foreach (var (_, width, cells) in outputs)
                     {
-                        var width = Width(values);
                         for (var k = 0; k < width; k++)
                         {
-                            line.Append(',').Append(values.GetValue((r * width) + k).ToString("R", CultureInfo.InvariantCulture));
+                            line.Append(',').Append(cells[(r * width) + k]);
                         }
                     }
 
@@ -121,34 +120,40 @@ public sealed class BatchInferJob : IJobKind
     }
 
     /// <summary>
-    /// The prediction outputs as floats (booleans as 0/1). A model exported by ML.NET also outputs
-    /// every column it computed; of those only PredictedLabel, Score and Probability are predictions.
+    /// The prediction outputs as CSV cells, row-major with the output's width per row: numbers in
+    /// round-trip form, booleans as 0/1, text (a multiclass model's label) quoted where it must be.
+    /// A model exported by ML.NET also outputs every column it computed; of those only
+    /// PredictedLabel, Score and Probability are predictions.
     /// </summary>
-    private static List<(string Name, Tensor<float> Values)> Predictions(IEnumerable<DisposableNamedOnnxValue> results)
+    private static List<(string Name, int Width, string[] Cells)> Predictions(IEnumerable<DisposableNamedOnnxValue> results)
     {
         var all = results.Select(r => (Name: r.Name.EndsWith(".output", StringComparison.Ordinal) ? r.Name[..^".output".Length] : r.Name, r.Value)).ToList();
         var fromMlNet = all.Any(r => r.Name == "Score");
-        var found = new List<(string, Tensor<float>)>();
+        var found = new List<(string, int, string[])>();
         foreach (var (name, value) in all.Where(r => !fromMlNet || r.Name is "PredictedLabel" or "Score" or "Probability"))
         {
-            switch (value)
+            (int Width, string[] Cells)? cells = value switch
             {
-                case Tensor<float> floats:
-                    found.Add((name, floats));
-                    break;
-                case Tensor<bool> flags:
-                    found.Add((name, new DenseTensor<float>(flags.Select(f => f ? 1f : 0f).ToArray(), flags.Dimensions)));
-                    break;
-                case Tensor<long> whole:
-                    found.Add((name, new DenseTensor<float>(whole.Select(w => (float)w).ToArray(), whole.Dimensions)));
-                    break;
+                Tensor<float> floats => Cells(floats, v => v.ToString("R", CultureInfo.InvariantCulture)),
+                Tensor<bool> flags => Cells(flags, f => f ? "1" : "0"),
+                Tensor<long> whole => Cells(whole, w => w.ToString(CultureInfo.InvariantCulture)),
+                Tensor<string> text => Cells(text, Quoted),
+                _ => null,
+            };
+            if (cells is not null)
+            {
+                found.Add((name, cells.Value.Width, cells.Value.Cells));
             }
         }
 
         return found;
     }
 
-    private static int Width(Tensor<float> values) => values.Dimensions.Length <= 1 ? 1 : (int)(values.Length / values.Dimensions[0]);
+    private static (int Width, string[] Cells) Cells<T>(Tensor<T> values, Func<T, string> format) =>
+        (values.Dimensions.Length <= 1 ? 1 : (int)(values.Length / values.Dimensions[0]), [.. values.Select(format)]);
+
+    private static string Quoted(string text) =>
+        text.AsSpan().IndexOfAny(",\"\r\n") < 0 ? text : $"\"{text.Replace("\"", "\"\"", StringComparison.Ordinal)}\"";
 
     internal static NamedOnnxValue Feed(string name, NodeMetadata metadata, List<string[]> batch, Dictionary<string, int> index)
     {

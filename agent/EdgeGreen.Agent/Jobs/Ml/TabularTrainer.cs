@@ -73,6 +73,13 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
             ml.Model.ConvertToOnnx(model, sample, file);
         }
 
+        string? classes = null;
+        if (spec.Task == "multiclass")
+        {
+            classes = JsonSerializer.Serialize(Classes(model.GetOutputSchema(sample.Schema)["Label"]));
+            OnnxMetadata.Append(onnxPath, OnnxMetadata.ClassesKey, classes);
+        }
+
         phase("verifying ONNX against ML.NET");
         progress(0.9);
         var (difference, problem, inputs, outputs) = Verify(model, sample, onnxPath);
@@ -87,7 +94,27 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
             ["verificationMaxDifference"] = difference.ToString("G6", CultureInfo.InvariantCulture),
             ["verificationTolerance"] = Tolerance.ToString(CultureInfo.InvariantCulture),
         };
+        if (classes is not null)
+        {
+            details["classes"] = classes;
+        }
+
         return new TrainingResult(metrics, details, inputs, outputs, problem);
+    }
+
+    /// <summary>A multiclass label's values in key order, which is the order of the model's <c>Score</c> vector.</summary>
+    private static string[] Classes(DataViewSchema.Column label)
+    {
+        if (label.Annotations.Schema.GetColumnOrNull("KeyValues")?.Type is VectorDataViewType { ItemType: TextDataViewType })
+        {
+            VBuffer<ReadOnlyMemory<char>> text = default;
+            label.GetKeyValues(ref text);
+            return [.. text.DenseValues().Select(v => v.ToString())];
+        }
+
+        VBuffer<float> numbers = default;
+        label.GetKeyValues(ref numbers);
+        return [.. numbers.DenseValues().Select(v => v.ToString("R", CultureInfo.InvariantCulture))];
     }
 
     /// <summary>Loads the CSV, splits it and fits the pipeline: the context, the model and the validation rows.</summary>
