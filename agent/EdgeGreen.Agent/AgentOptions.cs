@@ -44,6 +44,21 @@ public sealed class AgentOptions
     public AttributionOptions Attribution { get; set; } = new();
 
     public InferenceOptions Inference { get; set; } = new();
+
+    public EmbodiedOptions Embodied { get; set; } = new();
+}
+
+/// <summary>The machine's embodied emissions, for SCI's M (see <see cref="Jobs.EmbodiedCarbon"/>).</summary>
+public sealed class EmbodiedOptions
+{
+    /// <summary>
+    /// Total embodied emissions of the machine in grams CO₂e (its manufacturer's product carbon
+    /// footprint, manufacturing and transport); unset: M is not counted and is reported as null.
+    /// </summary>
+    public double? CarbonGrams { get; set; }
+
+    /// <summary>The machine's expected service life, over which its embodied emissions are spread.</summary>
+    public TimeSpan Lifespan { get; set; } = TimeSpan.FromDays(4 * 365.25);
 }
 
 /// <summary>How the agent's ML jobs run ONNX models.</summary>

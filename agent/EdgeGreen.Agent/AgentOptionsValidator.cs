@@ -48,6 +48,8 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
             && double.IsFinite(options.Sensors.RamModel.ActiveWattsPerModule), "Sensors:RamModel:ActiveWattsPerModule", "must be a number not below IdleWattsPerModule, both non-negative.");
         Check(!string.IsNullOrWhiteSpace(options.Sensors.NvmlLibrary), "Sensors:NvmlLibrary", "must name a library.");
         Check(options.Inference.Provider is "Auto" or "Cpu" or "Cuda", "Inference:Provider", "must be Auto, Cpu or Cuda.");
+        Check(options.Embodied.CarbonGrams is null or >= 0 && double.IsFinite(options.Embodied.CarbonGrams ?? 0), "Embodied:CarbonGrams", "must be a non-negative number of grams.");
+        Check(options.Embodied.Lifespan > TimeSpan.Zero, "Embodied:Lifespan", "must be positive.");
         Check(options.Attribution.IdleWindow > TimeSpan.Zero, "Attribution:IdleWindow", "must be positive.");
         foreach (var (domain, watts) in options.Attribution.IdlePowerWatts)
         {

@@ -37,6 +37,9 @@ public sealed record JobExecution(string JobId, IReadOnlyDictionary<string, stri
     /// <summary>The ONNX Runtime execution provider inference jobs use (<see cref="Ml.InferenceProviders"/>).</summary>
     public string InferenceProvider { get; init; } = Ml.InferenceProviders.Cpu;
 
+    /// <summary>This machine's embodied emissions for SCI's M; null when not configured.</summary>
+    public EmbodiedCarbon? Embodied { get; init; }
+
     /// <summary>The energy attributed to the job so far, in joules (updated at every sampling pass).</summary>
     public Func<double> EnergyJoules { get; init; } = () => 0;
 

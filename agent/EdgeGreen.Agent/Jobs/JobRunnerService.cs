@@ -157,6 +157,7 @@ public sealed partial class JobRunnerService(
                 ReportPhase = phase => job.Phase = phase,
                 EnergyJoules = () => ledger.Read(assignment.JobId).EnergyJoules,
                 InferenceProvider = inference.Chosen,
+                Embodied = EmbodiedCarbon.From(options.Value.Embodied),
                 Artifacts = artifacts,
                 WorkDirectory = workDirectory,
             };

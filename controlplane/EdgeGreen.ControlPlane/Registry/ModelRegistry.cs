@@ -156,8 +156,8 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
     /// <summary>
     /// Stores a finished profile on the version it measured: the recommended serving configuration
     /// and the SCI per 1,000 inferences, (E × I) + M with E the recommended configuration's energy
-    /// per 1,000 inferences in kWh, I the grid intensity the profile ran under and M (embodied
-    /// emissions) not counted yet.
+    /// per 1,000 inferences in kWh, I the grid intensity the profile ran under and M the embodied
+    /// share the agent worked out (0 where it has no embodied figure, which the terms show as null).
     /// </summary>
     private async Task RecordProfileAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
     {
@@ -171,10 +171,16 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
 
         var recommended = JsonSerializer.Deserialize<ServingMeasurement>(recommendedJson, JsonSerializerOptions.Web)!;
         var measured = JsonSerializer.Deserialize<List<ServingMeasurement>>(profileJson, JsonSerializerOptions.Web) ?? [];
-        var sci = job.RealisedIntensityGramsPerKwh is { } intensity ? recommended.JoulesPer1kInferences / 3.6e6 * intensity : (double?)null;
+        var terms = job.RealisedIntensityGramsPerKwh is { } intensity
+            ? new SciTerms(recommended.JoulesPer1kInferences / 3.6e6, intensity, recommended.EmbodiedGramsPer1kInferences, "1000 inferences")
+            : null;
         await models.UpdateVersionAsync(version with
         {
-            Sustainability = version.Sustainability with { SciPer1kInferencesGrams = sci },
+            Sustainability = version.Sustainability with
+            {
+                SciPer1kInferencesGrams = terms is null ? null : (terms.EnergyKwh * terms.IntensityGramsPerKwh) + (terms.EmbodiedGrams ?? 0),
+                Sci = terms,
+            },
             Serving = new ServingProfile(job.Id, job.AgentId, job.FinishedAt ?? clock.GetUtcNow(), recommended, measured),
         }, cancellationToken);
     }

@@ -13,8 +13,16 @@ public sealed record ModelRecord(string Name, DateTimeOffset CreatedAt, IReadOnl
 /// <summary>Where a version came from.</summary>
 public sealed record ModelLineage(string? JobId, string? Dataset, int? DatasetVersion, string? DatasetSha256, string? Trainer, IReadOnlyDictionary<string, string> Hyperparameters);
 
-/// <summary>What a version cost to make, and (once profiled) to serve.</summary>
-public sealed record ModelSustainability(double? TrainingEnergyJoules, double? TrainingCarbonGrams, double? IntensityGramsPerKwh, double? SciPer1kInferencesGrams);
+/// <summary>What a version cost to make, and (once profiled) to serve: SCI per 1,000 inferences, with its terms in <paramref name="Sci"/>.</summary>
+public sealed record ModelSustainability(double? TrainingEnergyJoules, double? TrainingCarbonGrams, double? IntensityGramsPerKwh, double? SciPer1kInferencesGrams,
+    SciTerms? Sci = null);
+
+/// <summary>
+/// The terms of an SCI score, reported apart as ISO/IEC 21031 asks: SCI = (E × I + M) per R, with E
+/// in kWh, I in gCO₂e/kWh, M in grams (null when the agent's embodied emissions are not
+/// configured, and then not counted) and R the functional unit.
+/// </summary>
+public sealed record SciTerms(double EnergyKwh, double IntensityGramsPerKwh, double? EmbodiedGrams, string FunctionalUnit);
 
 public sealed record ModelTensor(string Name, string ElementType, IReadOnlyList<long> Shape);
 
@@ -39,7 +47,8 @@ public sealed record ModelVersionRecord(
 }
 
 /// <summary>One measured serving configuration (ONNX Runtime on an agent).</summary>
-public sealed record ServingMeasurement(int BatchSize, int Threads, double InferencesPerSecond, double P50Milliseconds, double P99Milliseconds, double JoulesPer1kInferences);
+public sealed record ServingMeasurement(int BatchSize, int Threads, double InferencesPerSecond, double P50Milliseconds, double P99Milliseconds, double JoulesPer1kInferences,
+    double? EmbodiedGramsPer1kInferences = null);
 
 /// <summary>What a profile measured, where, and the configuration it recommends.</summary>
 public sealed record ServingProfile(string JobId, string? AgentId, DateTimeOffset MeasuredAt, ServingMeasurement Recommended, IReadOnlyList<ServingMeasurement> Measured);

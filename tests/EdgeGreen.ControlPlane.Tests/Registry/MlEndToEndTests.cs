@@ -20,6 +20,7 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         {
             ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.200",
             ["EdgeGreen:LocalAgent:Jobs:ProgressInterval"] = "00:00:00.500",
+            ["EdgeGreen:LocalAgent:Embodied:CarbonGrams"] = "1500000",
         });
 
     [Fact]
@@ -133,7 +134,13 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.Contains(serving.GetProperty("recommended").GetProperty("batchSize").GetInt32(), new[] { 1, 8, 64 });
         Assert.True(serving.GetProperty("recommended").GetProperty("inferencesPerSecond").GetDouble() > 0);
         Assert.Equal(Environment.ProcessorCount > 1 ? 6 : 3, serving.GetProperty("measured").GetArrayLength());
-        Assert.True(profiled.GetProperty("sustainability").GetProperty("sciPer1kInferencesGrams").GetDouble() > 0);
+        var sustainability1k = profiled.GetProperty("sustainability");
+        var sci = sustainability1k.GetProperty("sci");
+        Assert.Equal("1000 inferences", sci.GetProperty("functionalUnit").GetString());
+        Assert.True(sci.GetProperty("embodiedGrams").GetDouble() > 0);
+        Assert.Equal(serving.GetProperty("recommended").GetProperty("embodiedGramsPer1kInferences").GetDouble(), sci.GetProperty("embodiedGrams").GetDouble(), 12);
+        Assert.Equal((sci.GetProperty("energyKwh").GetDouble() * sci.GetProperty("intensityGramsPerKwh").GetDouble()) + sci.GetProperty("embodiedGrams").GetDouble(),
+            sustainability1k.GetProperty("sciPer1kInferencesGrams").GetDouble(), 12);
 
         using (var missing = await client.PostAsJsonAsync("/api/v1/jobs", new
         {

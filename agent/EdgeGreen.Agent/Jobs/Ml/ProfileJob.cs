@@ -14,7 +14,8 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// sampled every second; each configuration runs <c>secondsPerConfiguration</c>, default 5, then
 /// waits out one sampling interval). The recommended configuration is the one with the least
 /// energy per 1,000 inferences among those within twice the best p99 latency; the control plane
-/// stores it on the model version with the SCI per 1,000 inferences. Parameters: <c>model</c>,
+/// stores it on the model version with the SCI per 1,000 inferences, whose embodied term M the
+/// agent works out from <c>Embodied</c> (each configuration holds its threads' cores). Parameters: <c>model</c>,
 /// <c>dataset</c> (rows to feed, as in <c>batch-infer</c>), <c>secondsPerConfiguration</c>.
 /// </summary>
 public sealed class ProfileJob : IJobKind
@@ -77,7 +78,8 @@ public sealed class ProfileJob : IJobKind
             var inferences = (double)latencies.Count * batch;
             latencies.Sort();
             results.Add(new ProfileResult(batch, threads, inferences / elapsed.TotalSeconds, latencies[latencies.Count / 2], latencies[(int)(latencies.Count * 0.99)],
-                (execution.EnergyJoules() - energyBefore) / inferences * 1000));
+                (execution.EnergyJoules() - energyBefore) / inferences * 1000,
+                execution.Embodied?.Grams(elapsed / inferences * 1000, threads)));
             execution.ReportProgress((double)results.Count / configurations.Count);
         }
 
@@ -126,5 +128,10 @@ public sealed class ProfileJob : IJobKind
     }
 }
 
-/// <summary>One measured serving configuration.</summary>
-public sealed record ProfileResult(int BatchSize, int Threads, double InferencesPerSecond, double P50Milliseconds, double P99Milliseconds, double JoulesPer1kInferences);
+/// <summary>
+/// One measured serving configuration; <paramref name="EmbodiedGramsPer1kInferences"/> is SCI's M
+/// for the time 1,000 inferences hold its threads' cores (null when the machine's embodied
+/// emissions are not configured).
+/// </summary>
+public sealed record ProfileResult(int BatchSize, int Threads, double InferencesPerSecond, double P50Milliseconds, double P99Milliseconds, double JoulesPer1kInferences,
+    double? EmbodiedGramsPer1kInferences);
