@@ -14,6 +14,7 @@ public sealed class ModelUploadTests : ControlPlaneTest
     [Theory]
     [InlineData("mnist-8.onnx", "Input3", "Plus214_Output_0")]
     [InlineData("ImageClassifier-cifar10.onnx", "modelInput", "modelOutput")]
+    [InlineData("ultraface-RFB-320.onnx", "input", "scores")]
     public async Task Upload_AnOnnxFile_IsTheNextReadyVersionWithItsSchema(string file, string input, string output)
     {
         using var client = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(ApiKeyRole.Operator));
