@@ -31,6 +31,7 @@ public sealed partial class JobRunnerService(
     private const int MaxErrorLength = 2000;
     private static readonly TimeSpan ProgressCallTimeout = TimeSpan.FromSeconds(10);
     private readonly Dictionary<string, IJobKind> _kinds = kinds.ToDictionary(k => k.Name, StringComparer.Ordinal);
+    private readonly EmbodiedCarbon? _embodied = EmbodiedCarbon.From(options.Value.Embodied);
 
     /// <summary>True while the assignment stream is open.</summary>
     public bool IsWatching { get; private set; }
@@ -157,7 +158,7 @@ public sealed partial class JobRunnerService(
                 ReportPhase = phase => job.Phase = phase,
                 EnergyJoules = () => ledger.Read(assignment.JobId).EnergyJoules,
                 InferenceProvider = inference.Chosen,
-                Embodied = EmbodiedCarbon.From(options.Value.Embodied),
+                Embodied = _embodied,
                 Artifacts = artifacts,
                 WorkDirectory = workDirectory,
             };
@@ -193,18 +194,25 @@ public sealed partial class JobRunnerService(
         {
             if (outcome != JobOutcome.Unspecified)
             {
-                reports.Add(new CompleteJobRequest
+                var finishedAt = timeProvider.GetUtcNow();
+                var report = new CompleteJobRequest
                 {
                     JobId = assignment.JobId,
                     Outcome = outcome,
                     StartedAt = Timestamp.FromDateTimeOffset(job.StartedAt),
-                    FinishedAt = Timestamp.FromDateTimeOffset(timeProvider.GetUtcNow()),
+                    FinishedAt = Timestamp.FromDateTimeOffset(finishedAt),
                     EnergyJoules = energy.EnergyJoules,
                     Provenance = ToContract(energy.Provenance),
                     Error = error,
                     Domains = { energy.Domains.Select(d => new DomainEnergyReport { Domain = d.Domain, EnergyJoules = d.EnergyJoules, Provenance = ToContract(d.Provenance) }) },
                     Output = outcome == JobOutcome.Succeeded ? output : null,
-                });
+                };
+                if (_embodied is not null)
+                {
+                    report.EmbodiedCarbonGrams = _embodied.Grams(finishedAt - job.StartedAt, assignment.Resources?.CpuCores ?? 1);
+                }
+
+                reports.Add(report);
                 metrics.JobsFinished.WithLabels(outcome.ToString().ToLowerInvariant()).Inc();
                 LogFinished(assignment.JobId, outcome, energy.EnergyJoules);
             }

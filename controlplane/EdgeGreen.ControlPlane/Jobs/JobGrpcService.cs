@@ -96,6 +96,11 @@ public sealed partial class JobGrpcService(
             throw Invalid("energy_joules must be finite and not negative.");
         }
 
+        if (request.HasEmbodiedCarbonGrams && !(double.IsFinite(request.EmbodiedCarbonGrams) && request.EmbodiedCarbonGrams >= 0))
+        {
+            throw Invalid("embodied_carbon_grams must be finite and not negative.");
+        }
+
         if (request.Error.Length > MaxErrorLength)
         {
             throw Invalid($"error may be at most {MaxErrorLength} characters.");

@@ -294,6 +294,7 @@ public sealed partial class JobScheduler(
                 Error = string.IsNullOrEmpty(report.Error) ? null : report.Error,
                 RealisedIntensityGramsPerKwh = realised,
                 CarbonGrams = carbonGrams,
+                EmbodiedCarbonGrams = report.HasEmbodiedCarbonGrams ? report.EmbodiedCarbonGrams : null,
                 RunNowRealisedCarbonGrams = runNow is { } r ? JobAccounting.Grams(report.EnergyJoules, r) : null,
                 OverBudget = job.OverBudget || overrun is not null,
                 StatusReason = status switch

@@ -59,14 +59,20 @@ public sealed record JobResponse(
         job.RunNowRealisedCarbonGrams - job.CarbonGrams, job.OverBudget, job.Error, JobEnergyReport.From(job), job.Metrics);
 }
 
-/// <summary>A finished job's energy: by domain in J and kWh, the measured share, its duration and average power.</summary>
+/// <summary>
+/// A finished job's energy: by domain in J and kWh, the measured share, its duration and average
+/// power; and its SCI for R = the job, (E × I + M) with the terms apart (null until the realised
+/// intensity is known; M counted only where the agent has an embodied figure).
+/// </summary>
 public sealed record JobEnergyReport(
     double EnergyJoules,
     double EnergyKwh,
     double MeasuredShare,
     double DurationSeconds,
     double? AveragePowerWatts,
-    IReadOnlyList<DomainEnergyResponse> Domains)
+    IReadOnlyList<DomainEnergyResponse> Domains,
+    double? SciGrams,
+    SciTerms? Sci)
 {
     public static JobEnergyReport? From(JobRecord job)
     {
@@ -81,7 +87,9 @@ public sealed record JobEnergyReport(
             : job.EnergyProvenance == ReadingProvenance.Measured ? joules : 0;
         return new JobEnergyReport(joules, joules / 3.6e6, joules > 0 ? measured / joules : 0, seconds, seconds > 0 ? joules / seconds : null,
             [.. job.EnergyByDomain.Select(d => new DomainEnergyResponse(d.Domain, d.EnergyJoules, d.EnergyJoules / 3.6e6,
-                d.Provenance == ReadingProvenance.Measured ? "measured" : "modelled"))]);
+                d.Provenance == ReadingProvenance.Measured ? "measured" : "modelled"))],
+            job.RealisedIntensityGramsPerKwh is { } intensity ? (joules / 3.6e6 * intensity) + (job.EmbodiedCarbonGrams ?? 0) : null,
+            job.RealisedIntensityGramsPerKwh is { } i ? new SciTerms(joules / 3.6e6, i, job.EmbodiedCarbonGrams, "job") : null);
     }
 }
 

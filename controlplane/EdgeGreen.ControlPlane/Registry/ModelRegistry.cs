@@ -69,7 +69,7 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
             [.. output.Outputs.Select(Tensor)],
             new Dictionary<string, double>(output.Metrics),
             Lineage(job, output.Details.GetValueOrDefault("trainer"), hyperparameters),
-            new ModelSustainability(job.EnergyJoules, job.CarbonGrams, job.RealisedIntensityGramsPerKwh, null),
+            new ModelSustainability(job.EnergyJoules, job.CarbonGrams, job.RealisedIntensityGramsPerKwh, null, TrainingEmbodiedCarbonGrams: job.EmbodiedCarbonGrams),
             tags);
 
         var (version, created) = await models.AddVersionAsync(name, number => Final(number, clock.GetUtcNow(), new Dictionary<string, string>()),

@@ -15,7 +15,7 @@ public sealed record ModelLineage(string? JobId, string? Dataset, int? DatasetVe
 
 /// <summary>What a version cost to make, and (once profiled) to serve: SCI per 1,000 inferences, with its terms in <paramref name="Sci"/>.</summary>
 public sealed record ModelSustainability(double? TrainingEnergyJoules, double? TrainingCarbonGrams, double? IntensityGramsPerKwh, double? SciPer1kInferencesGrams,
-    SciTerms? Sci = null);
+    SciTerms? Sci = null, double? TrainingEmbodiedCarbonGrams = null);
 
 /// <summary>
 /// The terms of an SCI score, reported apart as ISO/IEC 21031 asks: SCI = (E × I + M) per R, with E

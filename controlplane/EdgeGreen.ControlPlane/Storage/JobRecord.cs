@@ -122,6 +122,9 @@ public sealed record JobRecord(
 
     public double? CarbonGrams { get; init; }
 
+    /// <summary>SCI's embodied term M for the run, as the agent worked it out; null where it has no embodied figure.</summary>
+    public double? EmbodiedCarbonGrams { get; init; }
+
     /// <summary>The same energy at the realised intensity of the window starting when the job could first have run.</summary>
     public double? RunNowRealisedCarbonGrams { get; init; }
 

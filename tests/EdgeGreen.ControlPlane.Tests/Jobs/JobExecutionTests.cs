@@ -220,6 +220,17 @@ public sealed class JobExecutionTests : JobsTest
             Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
         }
 
+        var negativeEmbodied = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
+        {
+            JobId = orphanId,
+            Outcome = JobOutcome.Succeeded,
+            StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
+            FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            EnergyJoules = 1,
+            EmbodiedCarbonGrams = -0.5,
+        }, vanishing.Headers));
+        Assert.Equal(StatusCode.InvalidArgument, negativeEmbodied.StatusCode);
+
         var late = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
         {
             JobId = orphanId,

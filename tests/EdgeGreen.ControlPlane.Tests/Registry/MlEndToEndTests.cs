@@ -73,6 +73,12 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.True(sustainability.GetProperty("trainingEnergyJoules").GetDouble() > 0);
         Assert.True(sustainability.GetProperty("trainingCarbonGrams").GetDouble() > 0);
         Assert.Equal(done.GetProperty("energyJoules").GetDouble(), sustainability.GetProperty("trainingEnergyJoules").GetDouble(), 6);
+        // SCI for the training run: E × I + M, the terms apart; M from the agent's embodied figure.
+        var jobSci = done.GetProperty("energy").GetProperty("sci");
+        var embodied = jobSci.GetProperty("embodiedGrams").GetDouble();
+        Assert.True(embodied > 0);
+        Assert.Equal(embodied, sustainability.GetProperty("trainingEmbodiedCarbonGrams").GetDouble(), 12);
+        Assert.Equal(done.GetProperty("carbonGrams").GetDouble() + embodied, done.GetProperty("energy").GetProperty("sciGrams").GetDouble(), 9);
         Assert.Contains(version.GetProperty("inputs").EnumerateArray(), i => i.GetProperty("name").GetString() == "LIMIT_BAL");
 
         var onnx = await client.GetByteArrayAsync("/api/v1/models/credit-default/versions/1/artifact");
