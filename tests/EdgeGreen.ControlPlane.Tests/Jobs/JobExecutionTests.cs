@@ -205,41 +205,36 @@ public sealed class JobExecutionTests : JobsTest
         Assert.Equal(rescuer.Connection.AgentId, done.GetProperty("agentId").GetString());
         Assert.Equal(2, done.GetProperty("attempts").GetInt32());
 
-        // Domains that do not add up to the total, or a negative one, are refused before any state is looked at.
-        foreach (var (total, domain) in new[] { (10.0, 3.0), (-1.0, -1.0) })
+        async Task<StatusCode> CompleteOrphanAsync(double energyJoules, DomainEnergyReport? domain = null, double? embodiedGrams = null)
         {
-            var malformed = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
+            var report = new CompleteJobRequest
             {
                 JobId = orphanId,
                 Outcome = JobOutcome.Succeeded,
                 StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
                 FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-                EnergyJoules = total,
-                Domains = { new DomainEnergyReport { Domain = "cpu.package", EnergyJoules = domain } },
-            }, vanishing.Headers));
-            Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+                EnergyJoules = energyJoules,
+            };
+            if (domain is not null)
+            {
+                report.Domains.Add(domain);
+            }
+
+            if (embodiedGrams is { } grams)
+            {
+                report.EmbodiedCarbonGrams = grams;
+            }
+
+            return (await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(report, vanishing.Headers))).StatusCode;
         }
 
-        var negativeEmbodied = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
-        {
-            JobId = orphanId,
-            Outcome = JobOutcome.Succeeded,
-            StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
-            FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-            EnergyJoules = 1,
-            EmbodiedCarbonGrams = -0.5,
-        }, vanishing.Headers));
-        Assert.Equal(StatusCode.InvalidArgument, negativeEmbodied.StatusCode);
+        // Domains that do not add up to the total, a negative one, or negative embodied emissions are
+        // refused before any state is looked at.
+        Assert.Equal(StatusCode.InvalidArgument, await CompleteOrphanAsync(10, new DomainEnergyReport { Domain = "cpu.package", EnergyJoules = 3 }));
+        Assert.Equal(StatusCode.InvalidArgument, await CompleteOrphanAsync(-1, new DomainEnergyReport { Domain = "cpu.package", EnergyJoules = -1 }));
+        Assert.Equal(StatusCode.InvalidArgument, await CompleteOrphanAsync(1, embodiedGrams: -0.5));
 
-        var late = await Assert.ThrowsAsync<RpcException>(async () => await jobs.CompleteAsync(new CompleteJobRequest
-        {
-            JobId = orphanId,
-            Outcome = JobOutcome.Succeeded,
-            StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
-            FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
-            EnergyJoules = 1,
-        }, vanishing.Headers));
-        Assert.Equal(StatusCode.FailedPrecondition, late.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, await CompleteOrphanAsync(1));
         Assert.Equal(rescuer.Connection.AgentId, (await GetJobAsync(orphanId)).GetProperty("agentId").GetString());
     }
 
