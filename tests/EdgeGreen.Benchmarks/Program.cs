@@ -1,6 +1,6 @@
 using EdgeGreen.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] | overhead [--seconds N] | inference]
+// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference]
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 switch (benchmark)
 {
@@ -14,7 +14,9 @@ switch (benchmark)
         break;
     case "scheduling":
         var evalDir = Array.IndexOf(args, "--eval-dir");
-        SchedulingBenchmark.Run(evalDir >= 0 && evalDir + 1 < args.Length ? args[evalDir + 1] : null);
+        var partsAt = Array.IndexOf(args, "--parts");
+        SchedulingBenchmark.Run(evalDir >= 0 && evalDir + 1 < args.Length ? args[evalDir + 1] : null,
+            (partsAt >= 0 && partsAt + 1 < args.Length ? args[partsAt + 1].Split(',') : SchedulingBenchmark.Parts).ToHashSet(StringComparer.Ordinal));
         break;
     case "inference":
         InferenceBenchmark.Run(null);
@@ -23,7 +25,7 @@ switch (benchmark)
         var secondsAt = Array.IndexOf(args, "--seconds");
         return await OverheadBenchmark.RunAsync(TimeSpan.FromSeconds(secondsAt >= 0 && secondsAt + 1 < args.Length ? int.Parse(args[secondsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 60));
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] | overhead [--seconds N] | inference");
+        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference");
         return 2;
 }
 

@@ -15,8 +15,11 @@ namespace EdgeGreen.ControlPlane.Scheduling;
 /// into it and places the jobs in the way again, when that lowers the total. Improvement and
 /// repair repeat while they help (up to three rounds for queues of up to 2,000 jobs).</item>
 /// <item>Queues of up to 2,000 jobs are also planned in two other orders (largest energy first,
-/// earliest deadline first); the plan with the fewest late jobs, then the least carbon, wins and
-/// is improved by a seeded local search (see <see cref="Search"/>).</item>
+/// earliest deadline first), and least slack first again with each job's first placement weighing
+/// its emissions plus the price of the cores it takes (<see cref="CapacityPrices"/>: under
+/// contention, jobs that gain little from the cleanest hours leave them to jobs that gain more).
+/// The plan with the fewest late jobs, then the least carbon, wins and is improved by a seeded
+/// local search (see <see cref="Search"/>).</item>
 /// </list>
 /// A job whose deadline leaves no window that fits is placed as early as capacity allows and
 /// flagged (<see cref="PlannedJob.MeetsDeadline"/> false): it runs at once rather than not at all.
@@ -56,7 +59,19 @@ public sealed class CarbonPlanner
             }
         }
 
-        Search(jobs, best!, bestCalendar!, intensity, zones, Math.Min(MaxSearchIterations, SearchIterationsPerJob * jobs.Count));
+        // And once more least slack first, each job first placed where it is cheapest once the
+        // capacity it takes from others is priced in (see CapacityPrices).
+        var (free, largest) = CapacityPrices.Capacity(calendar);
+        var prices = CapacityPrices.Compute(jobs, free, largest, intensity, calendar.Slots, Total(best!),
+            (int)Math.Clamp(PricingBudget / Math.Max(1, jobs.Sum(j => Math.Max(1, j.DeadlineSlot - j.EarliestSlot) * (long)(j.Zones?.Count ?? zones.Count))), 10, MaxPricingIterations));
+        var pricedCalendar = calendar.Clone();
+        var priced = PlanInOrder(jobs, leastSlack, pricedCalendar, intensity, zones, MaxRounds, prices);
+        if (Rank(priced).CompareTo(Rank(best!)) < 0)
+        {
+            (best, bestCalendar) = (priced, pricedCalendar);
+        }
+
+        Search(jobs, best!, bestCalendar!, intensity, zones, Math.Min(Math.Min(MaxSearchIterations, SearchIterationsPerJob * jobs.Count), SearchBudget / jobs.Count));
 
         for (var i = 0; i < jobs.Count; i++)
         {
@@ -107,21 +122,41 @@ public sealed class CarbonPlanner
     private const int SearchSeed = 17;
     private const int MaxRuined = 10;
 
-    /// <summary>Local search steps per queued job, up to <see cref="MaxSearchIterations"/>.</summary>
-    public const int SearchIterationsPerJob = 50;
+    /// <summary>
+    /// Local search steps per queued job, up to <see cref="MaxSearchIterations"/>, and fewer for
+    /// long queues, where each step scans the queue: steps × jobs stays within <see cref="SearchBudget"/>
+    /// (a queue of 90 jobs gets 18,000 steps, one of 2,000 gets 2,000).
+    /// </summary>
+    public const int SearchIterationsPerJob = 200;
 
-    public const int MaxSearchIterations = 2_000;
+    public const int MaxSearchIterations = 20_000;
+
+    public const int SearchBudget = 4_000_000;
 
     private static (int Unplaced, int Late, double Grams) Rank(PlannedJob?[] plan) =>
         (plan.Count(p => p is null), plan.Count(p => p is { MeetsDeadline: false }), Total(plan));
 
+    /// <summary>
+    /// Subgradient steps spent on capacity prices for a queue small enough to get them: up to
+    /// <see cref="MaxPricingIterations"/>, fewer when the queue has many windows to weigh (steps ×
+    /// windows stays near <see cref="PricingBudget"/>), never fewer than 10.
+    /// </summary>
+    public const int MaxPricingIterations = 150;
+
+    public const long PricingBudget = 40_000_000;
+
+    /// <summary>
+    /// Places the jobs one by one in <paramref name="order"/>, then improves and repairs the plan for
+    /// up to <paramref name="rounds"/> rounds. <paramref name="prices"/>, when given, are added to
+    /// each job's emissions for its first placement; improvement and repair weigh emissions alone.
+    /// </summary>
     private static PlannedJob?[] PlanInOrder(IReadOnlyList<PlanningJob> jobs, List<(PlanningJob job, int index)> order, CapacityCalendar calendar,
-        IntensityTable intensity, Dictionary<string, int[]> zones, int rounds)
+        IntensityTable intensity, Dictionary<string, int[]> zones, int rounds, CapacityPrices? prices = null)
     {
         var placements = new PlannedJob?[jobs.Count];
         foreach (var (job, index) in order)
         {
-            placements[index] = Place(job, calendar, intensity, zones);
+            placements[index] = Place(job, calendar, intensity, zones, prices);
         }
 
         for (var round = 0; round < rounds; round++)
@@ -316,11 +351,15 @@ public sealed class CarbonPlanner
         return best;
     }
 
-    /// <summary>The cheapest fitting placement, reserved in the calendar; null when the job fits nowhere at all.</summary>
-    private static PlannedJob? Place(PlanningJob job, CapacityCalendar calendar, IntensityTable intensity, Dictionary<string, int[]> zones)
+    /// <summary>
+    /// The cheapest fitting placement, reserved in the calendar; null when the job fits nowhere at
+    /// all. Cheapest in emissions, plus the cores' price over the window when <paramref name="prices"/> are given.
+    /// </summary>
+    private static PlannedJob? Place(PlanningJob job, CapacityCalendar calendar, IntensityTable intensity, Dictionary<string, int[]> zones,
+        CapacityPrices? prices = null)
     {
         var lastStart = Math.Min(job.DeadlineSlot, calendar.Slots) - job.DurationSlots;
-        (int Agent, int Start, double Grams)? best = null;
+        (int Agent, int Start, double Grams, double Cost)? best = null;
         foreach (var (zone, agents) in zones)
         {
             if (!intensity.Has(zone) || (job.Zones is { } allowed && !allowed.Contains(zone, StringComparer.Ordinal)))
@@ -328,23 +367,24 @@ public sealed class CarbonPlanner
                 continue;
             }
 
-            var starts = new List<(int Start, double Grams)>();
+            var starts = new List<(int Start, double Grams, double Cost)>();
             for (var start = job.EarliestSlot; start <= lastStart; start++)
             {
-                starts.Add((start, intensity.Emissions(zone, start, job.DurationSlots, job.PowerWatts)));
+                var grams = intensity.Emissions(zone, start, job.DurationSlots, job.PowerWatts);
+                starts.Add((start, grams, grams + (prices is null ? 0 : job.CpuCores * prices.WindowPrice(zone, start, job.DurationSlots))));
             }
 
-            starts.Sort((a, b) => a.Grams != b.Grams ? a.Grams.CompareTo(b.Grams) : a.Start.CompareTo(b.Start));
-            foreach (var (start, grams) in starts)
+            starts.Sort((a, b) => a.Cost != b.Cost ? a.Cost.CompareTo(b.Cost) : a.Start.CompareTo(b.Start));
+            foreach (var (start, grams, cost) in starts)
             {
-                if (best is { } known && grams >= known.Grams)
+                if (best is { } known && cost >= known.Cost)
                 {
                     break;
                 }
 
                 if (FirstFitting(agents, start, job, calendar) is { } agent)
                 {
-                    best = (agent, start, grams);
+                    best = (agent, start, grams, cost);
                     break;
                 }
             }

@@ -85,6 +85,9 @@ public sealed class CapacityCalendar
             && (demand.Gpus == 0 || AllAtLeast(_freeGpus[agent], start, duration, demand.Gpus));
     }
 
+    /// <summary>The cores not yet reserved on the agent in the slot.</summary>
+    public int FreeCores(int agent, int slot) => _free[agent][slot];
+
     public void Reserve(int agent, int start, int duration, ResourceDemand demand) => Add(agent, start, duration, demand, -1);
 
     public void Release(int agent, int start, int duration, ResourceDemand demand) => Add(agent, start, duration, demand, 1);
