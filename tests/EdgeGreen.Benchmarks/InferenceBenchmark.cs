@@ -10,11 +10,12 @@ namespace EdgeGreen.Benchmarks;
 
 /// <summary>
 /// ONNX Runtime against ML.NET's PredictionEngine on the same model, in the same run: the credit
-/// default model EdgeGreen's <c>train</c> kind makes (FastTree, 23 features), trained here, exported
-/// to ONNX and verified as the job does. Single rows (one call per row) and batches of 64 (one ONNX
-/// Runtime call per batch; 64 PredictionEngine calls, since it has no batch API), each for a fixed
-/// time after a warm-up, on validation rows; throughput in rows/s and the 99th percentile of the
-/// time per call (per row or per batch of 64).
+/// default models EdgeGreen's <c>train</c> kind makes with each of its trainers (FastTree, LightGBM,
+/// SDCA; 23 features), trained here, exported to ONNX and verified as the job does. Single rows
+/// (one call per row) and batches of 64 (one ONNX Runtime call per batch; 64 PredictionEngine
+/// calls, since it has no batch API), each for a fixed time after a warm-up, on validation rows;
+/// ONNX Runtime with one intra-op thread and with all cores (PredictionEngine has one); throughput
+/// in rows/s and the 99th percentile of the time per call (per row or per batch of 64).
 /// </summary>
 public static class InferenceBenchmark
 {
@@ -27,54 +28,44 @@ public static class InferenceBenchmark
         try
         {
             var (columns, _) = DatasetSchema.Infer(csvPath);
-            var spec = TrainingSpec.From(new Dictionary<string, string>
-            {
-                ["dataset"] = "credit", ["label"] = "default.payment.next.month", ["task"] = "binary", ["trainer"] = "fasttree", ["ignore"] = "ID",
-            }, columns);
-            var trainer = new TabularTrainer(spec, _ => { }, _ => { });
-            var onnxPath = Path.Combine(work, "credit.onnx");
-            var result = trainer.Train(csvPath, onnxPath, CancellationToken.None);
-            if (result.VerificationProblem is { } problem)
-            {
-                throw new InvalidOperationException(problem);
-            }
-
-            var (ml, model, validation) = trainer.Fit(csvPath, CancellationToken.None);
-            var rows = ml.Data.CreateEnumerable<CreditRow>(ml.Data.TakeRows(validation, 4096), reuseRowObject: false).ToArray();
-            var engine = ml.Model.CreatePredictionEngine<CreditRow, CreditPrediction>(model);
-            using var session = new InferenceSession(onnxPath, new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 });
-            var inputs = session.InputMetadata.Keys.ToArray();
-
-            Console.WriteLine($"Credit default model (FastTree, {spec.Features.Count} features, AUC {result.Metrics["auc"]:F3}), {rows.Length} validation rows cycled, {Measure.TotalSeconds:0} s per case, one thread:");
+            int[] threadCounts = Environment.ProcessorCount > 1 ? [1, Environment.ProcessorCount] : [1];
+            Console.WriteLine($"Credit default model, validation rows cycled, {Measure.TotalSeconds:0} s per case; PredictionEngine on one thread, ONNX Runtime with {string.Join(" and ", threadCounts)} intra-op thread(s):");
             Console.WriteLine();
-            Console.WriteLine("| batch | ML.NET PredictionEngine rows/s | ONNX Runtime rows/s | ONNX Runtime ÷ ML.NET | ML.NET p99 per call | ONNX Runtime p99 per call |");
-            Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
-            foreach (var batch in new[] { 1, 64 })
+            Console.WriteLine("| trainer (validation AUC) | batch | ONNX Runtime threads | ML.NET PredictionEngine rows/s | ONNX Runtime rows/s | ONNX Runtime ÷ ML.NET | ML.NET p99 per call | ONNX Runtime p99 per call |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var trainerName in new[] { "fasttree", "lightgbm", "sdca" })
             {
-                var mlnet = Time(batch, rows.Length, start =>
+                var spec = TrainingSpec.From(new Dictionary<string, string>
                 {
-                    for (var i = 0; i < batch; i++)
-                    {
-                        _ = engine.Predict(rows[(start + i) % rows.Length]).Probability;
-                    }
-                });
-                // Inputs prepared as tensors over the rows' values (as a server holding a request
-                // batch would have them); only the probability is asked for, so ONNX Runtime runs
-                // just the nodes it needs.
-                var feeds = Enumerable.Range(0, 64).Select(k => Feed(rows, k * batch, batch, inputs)).ToArray();
-                using var runOptions = new RunOptions();
-                string[] wanted = ["Probability.output"];
-                var ort = Time(batch, rows.Length, start =>
+                    ["dataset"] = "credit", ["label"] = "default.payment.next.month", ["task"] = "binary", ["trainer"] = trainerName, ["ignore"] = "ID",
+                }, columns);
+                var trainer = new TabularTrainer(spec, _ => { }, _ => { });
+                var onnxPath = Path.Combine(work, $"credit-{trainerName}.onnx");
+                var result = trainer.Train(csvPath, onnxPath, CancellationToken.None);
+                if (result.VerificationProblem is { } problem)
                 {
-                    using var outputs = session.Run(runOptions, inputs, feeds[start / batch % feeds.Length], wanted);
-                    _ = outputs[0].GetTensorDataAsSpan<float>()[0];
-                });
-                foreach (var value in feeds.SelectMany(f => f))
-                {
-                    value.Dispose();
+                    throw new InvalidOperationException(problem);
                 }
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {batch} | {mlnet.RowsPerSecond:N0} | {ort.RowsPerSecond:N0} | **{ort.RowsPerSecond / mlnet.RowsPerSecond:F2}×** | {mlnet.P99Microseconds:N0} µs | {ort.P99Microseconds:N0} µs |"));
+
+                var (ml, model, validation) = trainer.Fit(csvPath, CancellationToken.None);
+                var rows = ml.Data.CreateEnumerable<CreditRow>(ml.Data.TakeRows(validation, 4096), reuseRowObject: false).ToArray();
+                var engine = ml.Model.CreatePredictionEngine<CreditRow, CreditPrediction>(model);
+                foreach (var batch in new[] { 1, 64 })
+                {
+                    var mlnet = Time(batch, rows.Length, start =>
+                    {
+                        for (var i = 0; i < batch; i++)
+                        {
+                            _ = engine.Predict(rows[(start + i) % rows.Length]).Probability;
+                        }
+                    });
+                    foreach (var threads in threadCounts)
+                    {
+                        var ort = TimeOnnxRuntime(onnxPath, rows, batch, threads);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"| {trainerName} ({result.Metrics["auc"]:F3}) | {batch} | {threads} | {mlnet.RowsPerSecond:N0} | {ort.RowsPerSecond:N0} | **{ort.RowsPerSecond / mlnet.RowsPerSecond:F2}×** | {mlnet.P99Microseconds:N0} µs | {ort.P99Microseconds:N0} µs |"));
+                    }
+                }
             }
 
             Console.WriteLine();
@@ -82,6 +73,36 @@ public static class InferenceBenchmark
         finally
         {
             Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Inputs prepared as tensors over the rows' values (as a server holding a request batch would
+    /// have them), 64 different batches in turn; only the probability is asked for, so ONNX Runtime
+    /// runs just the nodes it needs.
+    /// </summary>
+    private static (double RowsPerSecond, double P99Microseconds) TimeOnnxRuntime(string onnxPath, CreditRow[] rows, int batch, int threads)
+    {
+        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        using var session = new InferenceSession(onnxPath, options);
+        var inputs = session.InputMetadata.Keys.ToArray();
+        var feeds = Enumerable.Range(0, 64).Select(k => Feed(rows, k * batch, batch, inputs)).ToArray();
+        try
+        {
+            using var runOptions = new RunOptions();
+            string[] wanted = ["Probability.output"];
+            return Time(batch, rows.Length, start =>
+            {
+                using var outputs = session.Run(runOptions, inputs, feeds[start / batch % feeds.Length], wanted);
+                _ = outputs[0].GetTensorDataAsSpan<float>()[0];
+            });
+        }
+        finally
+        {
+            foreach (var value in feeds.SelectMany(f => f))
+            {
+                value.Dispose();
+            }
         }
     }
 

@@ -29,6 +29,11 @@ public sealed class CarbonPlanner
     /// <returns>One placement per job, in the jobs' order; null for a job that fits nowhere in the calendar.</returns>
     public IReadOnlyList<PlannedJob?> Plan(IReadOnlyList<PlanningJob> jobs, CapacityCalendar calendar, IntensityTable intensity)
     {
+        if (jobs.Count == 0)
+        {
+            return [];
+        }
+
         var zones = calendar.Agents.Select((a, i) => (a.Zone, Index: i)).GroupBy(a => a.Zone, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(a => a.Index).ToArray(), StringComparer.Ordinal);
         var indexed = jobs.Select((job, index) => (job, index)).ToList();

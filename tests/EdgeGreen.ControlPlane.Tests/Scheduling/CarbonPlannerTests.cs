@@ -26,6 +26,9 @@ public sealed class CarbonPlannerTests
     }
 
     [Fact]
+    public void Plan_NoJobs_IsEmpty() => Assert.Empty(new CarbonPlanner().Plan([], new CapacityCalendar(Agents, 8), Intensity));
+
+    [Fact]
     public void Plan_TwoJobsForOneCleanSlot_TheSecondTakesTheNextBestPlaceThatFits()
     {
         var jobs = new[] { new PlanningJob("first", 0, 8, 1, 1000, 1), new PlanningJob("second", 0, 8, 1, 1000, 1) };
