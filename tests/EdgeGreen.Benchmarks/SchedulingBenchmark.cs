@@ -71,29 +71,36 @@ internal static class SchedulingBenchmark
         Console.WriteLine();
         Console.WriteLine("| load | forecasts | run-now kg | best-window saving | EdgeGreen saving | capacity-blind bound's saving | capacity-aware bound's saving | EdgeGreen share of the capacity-aware bound's saving | best-window share | deadlines missed: run-now / best-window / EdgeGreen |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
-        var capacityBounds = new Dictionary<(double, int), double>();
         foreach (var (load, arrivalsPerHour) in new[] { ("moderate", 6.0), ("contended", 14.0) })
         {
+            // The four simulations of a load (two start days, two kinds of forecast) are independent
+            // and deterministic: they run side by side, and the capacity-aware bound once per day.
+            var runs = (from startDay in new[] { 59, 243 } from perfect in new[] { true, false } select (startDay, perfect)).ToArray();
+            var outcomes = new Outcome[runs.Length];
+            Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, r =>
+                outcomes[r] = Simulate(traces, new Scenario(Zones, 4, 16, 14 * 24, arrivalsPerHour, runs[r].startDay * 24, runs[r].startDay), runs[r].perfect));
+            var capacityBounds = new double[runs.Length];
+            Parallel.For(0, runs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, r =>
+                capacityBounds[r] = runs[r].perfect ? CapacityBound.Compute(outcomes[r].Jobs, outcomes[r].Agents, outcomes[r].Truth, outcomes[r].Slots, outcomes[r].Realised[2]) : double.NaN);
             foreach (var perfect in new[] { true, false })
             {
                 var totals = new double[9];
                 var jobsCount = 0;
-                foreach (var startDay in new[] { 59, 243 })
+                for (var r = 0; r < runs.Length; r++)
                 {
-                    var outcome = Simulate(traces, new Scenario(Zones, 4, 16, 14 * 24, arrivalsPerHour, startDay * 24, startDay), perfect);
-                    var result = outcome.Realised;
-                    if (!capacityBounds.TryGetValue((arrivalsPerHour, startDay), out var capacityBound))
+                    if (runs[r].perfect != perfect)
                     {
-                        capacityBound = capacityBounds[(arrivalsPerHour, startDay)] = CapacityBound.Compute(outcome.Jobs, outcome.Agents, outcome.Truth, outcome.Slots, result[2]);
+                        continue;
                     }
 
+                    var result = outcomes[r].Realised;
                     jobsCount += (int)result[7];
                     for (var i = 0; i < result.Length; i++)
                     {
                         totals[i] += result[i];
                     }
 
-                    totals[8] += capacityBound;
+                    totals[8] += capacityBounds[Array.IndexOf(runs, (runs[r].startDay, true))];
                 }
 
                 var (runNow, bestWindow, edgeGreen, blind, aware) = (totals[0], totals[1], totals[2], totals[3], totals[8]);

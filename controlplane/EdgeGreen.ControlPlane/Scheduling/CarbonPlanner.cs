@@ -76,7 +76,7 @@ public sealed class CarbonPlanner
             (best, bestCalendar) = (priced, pricedCalendar);
         }
 
-        Search(jobs, best!, bestCalendar!, intensity, zones, Math.Min(Math.Min(MaxSearchIterations, SearchIterationsPerJob * jobs.Count), SearchBudget / jobs.Count));
+        Search(jobs, best!, bestCalendar!, intensity, zones, SearchIterations(jobs.Count));
 
         for (var i = 0; i < jobs.Count; i++)
         {
@@ -128,15 +128,19 @@ public sealed class CarbonPlanner
     private const int MaxRuined = 10;
 
     /// <summary>
-    /// Local search steps per queued job, up to <see cref="MaxSearchIterations"/>, and fewer for
-    /// long queues, where each step scans the queue: steps × jobs stays within <see cref="SearchBudget"/>
-    /// (a queue of 90 jobs gets 18,000 steps, one of 2,000 gets 2,000).
+    /// Local search steps for a queue: <see cref="SearchIterationsPerJob"/> per job up to
+    /// <see cref="MaxSearchIterations"/>, fewer for long queues, where each step scans the queue
+    /// (steps × jobs stays within <see cref="SearchBudget"/>), but never fewer than 10 per job up to
+    /// 2,000 (a queue of 50 jobs gets 8,000 steps, one of 100 gets 4,000, one of 200 or more 2,000).
     /// </summary>
+    public static int SearchIterations(int jobs) =>
+        Math.Max(Math.Min(10 * jobs, 2_000), Math.Min(Math.Min(SearchIterationsPerJob * jobs, MaxSearchIterations), SearchBudget / Math.Max(1, jobs)));
+
     public const int SearchIterationsPerJob = 200;
 
     public const int MaxSearchIterations = 20_000;
 
-    public const int SearchBudget = 4_000_000;
+    public const int SearchBudget = 400_000;
 
     private static (int Unplaced, int Late, double Grams) Rank(PlannedJob?[] plan) =>
         (plan.Count(p => p is null), plan.Count(p => p is { MeetsDeadline: false }), Total(plan));
