@@ -15,7 +15,7 @@ namespace EdgeGreen.ControlPlane.Scheduling;
 /// into it and places the jobs in the way again, when that lowers the total. Improvement and
 /// repair repeat while they help (up to three rounds for queues of up to 2,000 jobs).</item>
 /// <item>Queues of up to 2,000 jobs are also planned in two other orders (largest energy first,
-/// earliest deadline first), and least slack first again with each job's first placement weighing
+/// earliest deadline first), and (up to 1,000 jobs) least slack first again with each job's first placement weighing
 /// its emissions plus the price of the cores it takes (<see cref="CapacityPrices"/>: under
 /// contention, jobs that gain little from the cleanest hours leave them to jobs that gain more).
 /// The plan with the fewest late jobs, then the least carbon, wins and is improved by a seeded
@@ -66,14 +66,17 @@ public sealed class CarbonPlanner
 
         // And once more least slack first, each job first placed where it is cheapest once the
         // capacity it takes from others is priced in (see CapacityPrices).
-        var (free, largest) = CapacityPrices.Capacity(calendar);
-        var prices = CapacityPrices.Compute(jobs, free, largest, intensity, calendar.Slots, Total(best!),
-            (int)Math.Clamp(PricingBudget / Math.Max(1, jobs.Sum(j => Math.Max(1, j.DeadlineSlot - j.EarliestSlot) * (long)(j.Zones?.Count ?? zones.Count))), 10, MaxPricingIterations));
-        var pricedCalendar = calendar.Clone();
-        var priced = PlanInOrder(jobs, leastSlack, pricedCalendar, intensity, zones, MaxRounds, prices);
-        if (Rank(priced).CompareTo(Rank(best!)) < 0)
+        if (jobs.Count <= MaxJobsForPricing)
         {
-            (best, bestCalendar) = (priced, pricedCalendar);
+            var (free, largest) = CapacityPrices.Capacity(calendar);
+            var prices = CapacityPrices.Compute(jobs, free, largest, intensity, calendar.Slots, Total(best!),
+                (int)Math.Clamp(PricingBudget / Math.Max(1, jobs.Sum(j => Math.Max(1, j.DeadlineSlot - j.EarliestSlot) * (long)(j.Zones?.Count ?? zones.Count))), 10, MaxPricingIterations));
+            var pricedCalendar = calendar.Clone();
+            var priced = PlanInOrder(jobs, leastSlack, pricedCalendar, intensity, zones, MaxRounds, prices);
+            if (Rank(priced).CompareTo(Rank(best!)) < 0)
+            {
+                (best, bestCalendar) = (priced, pricedCalendar);
+            }
         }
 
         Search(jobs, best!, bestCalendar!, intensity, zones, SearchIterations(jobs.Count));
@@ -151,6 +154,9 @@ public sealed class CarbonPlanner
     /// windows stays near <see cref="PricingBudget"/>), never fewer than 10.
     /// </summary>
     public const int MaxPricingIterations = 150;
+
+    /// <summary>The largest queue that also gets the priced plan (it costs about as much as another order).</summary>
+    public const int MaxJobsForPricing = 1_000;
 
     public const long PricingBudget = 40_000_000;
 
