@@ -17,7 +17,9 @@ namespace EdgeGreen.ControlPlane.Scheduling;
 /// <item>Queues of up to 2,000 jobs are also planned in two other orders (largest energy first,
 /// earliest deadline first), and (up to 1,000 jobs) least slack first again with each job's first placement weighing
 /// its emissions plus the price of the cores it takes (<see cref="CapacityPrices"/>: under
-/// contention, jobs that gain little from the cleanest hours leave them to jobs that gain more).
+/// contention, jobs that gain little from the cleanest hours leave them to jobs that gain more;
+/// queues of up to 100 jobs get such a plan in each of the three orders, at three stages of the
+/// price search).
 /// The plan with the fewest late jobs, then the least carbon, wins and is improved by a seeded
 /// local search (see <see cref="Search"/>).</item>
 /// </list>
@@ -68,14 +70,23 @@ public sealed class CarbonPlanner
         // capacity it takes from others is priced in (see CapacityPrices).
         if (jobs.Count <= MaxJobsForPricing)
         {
+            // A short queue tries the prices of three stages of their search (early prices are
+            // gentler) with each of the three orders: a Lagrangian heuristic.
             var (free, largest) = CapacityPrices.Capacity(calendar);
-            var prices = CapacityPrices.Compute(jobs, free, largest, intensity, calendar.Slots, Total(best!),
-                (int)Math.Clamp(PricingBudget / Math.Max(1, jobs.Sum(j => Math.Max(1, j.DeadlineSlot - j.EarliestSlot) * (long)(j.Zones?.Count ?? zones.Count))), 10, MaxPricingIterations));
-            var pricedCalendar = calendar.Clone();
-            var priced = PlanInOrder(jobs, leastSlack, pricedCalendar, intensity, zones, MaxRounds, prices);
-            if (Rank(priced).CompareTo(Rank(best!)) < 0)
+            var budget = (int)Math.Clamp(PricingBudget / Math.Max(1, jobs.Sum(j => Math.Max(1, j.DeadlineSlot - j.EarliestSlot) * (long)(j.Zones?.Count ?? zones.Count))), 10, MaxPricingIterations);
+            var shortQueue = jobs.Count <= MaxJobsForPriceStages;
+            foreach (var iterations in shortQueue ? new[] { budget / 10, budget / 3, budget } : [budget])
             {
-                (best, bestCalendar) = (priced, pricedCalendar);
+                var prices = CapacityPrices.Compute(jobs, free, largest, intensity, calendar.Slots, Total(best!), Math.Max(1, iterations));
+                foreach (var order in shortQueue ? orders : [leastSlack])
+                {
+                    var pricedCalendar = calendar.Clone();
+                    var priced = PlanInOrder(jobs, order, pricedCalendar, intensity, zones, MaxRounds, prices);
+                    if (Rank(priced).CompareTo(Rank(best!)) < 0)
+                    {
+                        (best, bestCalendar) = (priced, pricedCalendar);
+                    }
+                }
             }
         }
 
@@ -157,6 +168,9 @@ public sealed class CarbonPlanner
 
     /// <summary>The largest queue that also gets the priced plan (it costs about as much as another order).</summary>
     public const int MaxJobsForPricing = 1_000;
+
+    /// <summary>The largest queue that gets priced plans at three stages of the price search, in each order.</summary>
+    public const int MaxJobsForPriceStages = 100;
 
     public const long PricingBudget = 40_000_000;
 
