@@ -165,6 +165,7 @@ public sealed class TrainJobTests : IDisposable
         var (auto, reason) = InferenceProviders.Choose("Auto", cpuOnly);
         Assert.Equal(InferenceProviders.Cpu, auto);
         Assert.Contains("no CUDA execution provider", reason);
+        Assert.Contains("-p:OnnxRuntimeGpu=true", reason);
         Assert.Contains("asks for Cuda", InferenceProviders.Choose("Cuda", cpuOnly).Note);
     }
 

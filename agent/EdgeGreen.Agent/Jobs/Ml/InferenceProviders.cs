@@ -61,7 +61,7 @@ public sealed partial class InferenceProviders
 
         if (!available.Contains(Cuda))
         {
-            return (Cpu, $"this agent's ONNX Runtime has no CUDA execution provider (it ships the CPU package; providers: {string.Join(", ", available)}), so inference runs on the CPU"
+            return (Cpu, $"this agent's ONNX Runtime has no CUDA execution provider (it was built with the CPU package; build it with -p:OnnxRuntimeGpu=true for CUDA; providers: {string.Join(", ", available)}), so inference runs on the CPU"
                 + (wanted == "Cuda" ? ", although Inference:Provider asks for Cuda" : ""));
         }
 
