@@ -45,12 +45,22 @@ public static class LocalAgentExtensions
             {
                 options.Zone = DefaultZone;
             }
+
+            // The linger saves radio, CPU and disk wake-ups on a device; in-process over loopback
+            // there is little to save, and the single-node view should be close to live.
+            if (section["Uplink:Linger"] is null)
+            {
+                options.Uplink.Linger = DefaultUplinkLinger;
+            }
         });
         return builder;
     }
 
     /// <summary>The local agent's grid zone when none is configured.</summary>
     public const string DefaultZone = "ES";
+
+    /// <summary>The local agent's uplink linger when none is configured.</summary>
+    public static readonly TimeSpan DefaultUplinkLinger = TimeSpan.FromSeconds(1);
 
     /// <summary>The bound <c>Grpc</c> endpoint, known once the server has started listening.</summary>
     private sealed class LocalControlPlaneAddress(KestrelEndpoints endpoints, IHostApplicationLifetime lifetime) : IControlPlaneAddress

@@ -70,7 +70,14 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
         var sample = ml.Data.TakeRows(validation, VerificationRows);
         using (var file = File.Create(onnxPath))
         {
-            ml.Model.ConvertToOnnx(model, sample, file);
+            // Only the predictions are the graph's outputs, so ONNX Runtime can drop the nodes that
+            // would otherwise copy every input and intermediate column out on each call.
+            ml.Model.ConvertToOnnx(model, sample, file, spec.Task switch
+            {
+                "binary" => ["PredictedLabel", "Score", "Probability"],
+                "multiclass" => ["PredictedLabel", "Score"],
+                _ => ["Score"],
+            });
         }
 
         string? classes = null;
