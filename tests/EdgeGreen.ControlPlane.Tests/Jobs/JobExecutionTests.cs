@@ -255,16 +255,17 @@ public sealed class JobLeaseRenewalTests : JobsTest
 {
     protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>(base.Settings!)
     {
-        ["EdgeGreen:Scheduling:LeaseDuration"] = "00:00:03",
+        ["EdgeGreen:Scheduling:LeaseDuration"] = "00:00:05",
     };
 
     [Fact]
     public async Task Heartbeats_AloneKeepTheLease_OfAJobRunningLongerThanIt()
     {
-        // No progress reports during the run: only the heartbeats (every 0.5 s) renew the 3 s lease.
+        // No progress reports during the run: only the heartbeats (every 0.5 s) renew the 5 s lease
+        // (long enough that a busy test machine does not starve the renewals).
         var agent = await StartAgentAsync(progressInterval: "00:10:00");
 
-        var id = (await SubmitAcceptedAsync(Burn("steady", "PT8S", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
+        var id = (await SubmitAcceptedAsync(Burn("steady", "PT12S", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
 
         var done = await WaitForStatusAsync(id, "succeeded", TimeSpan.FromSeconds(30));
         Assert.True(done.GetProperty("attempts").GetInt32() == 1,
