@@ -25,8 +25,6 @@ public static class EmissionsCsv
         "latitude", "ram_total_size", "tracking_mode", "on_cloud", "pue",
     ];
 
-    private const double JoulesPerKwh = 3.6e6;
-
     /// <summary>Only jobs that ran and reported energy have a row.</summary>
     public static bool HasRow(JobRecord job) => job is { EnergyJoules: not null, StartedAt: not null, FinishedAt: not null };
 
@@ -63,10 +61,10 @@ public static class EmissionsCsv
             Number(seconds > 0 ? cpu / seconds : 0),
             Number(seconds > 0 ? gpu / seconds : 0),
             Number(seconds > 0 ? ram / seconds : 0),
-            Number(cpu / JoulesPerKwh),
-            Number(gpu / JoulesPerKwh),
-            Number(ram / JoulesPerKwh),
-            Number(job.EnergyJoules!.Value / JoulesPerKwh),
+            Number(cpu / JobAccounting.JoulesPerKwh),
+            Number(gpu / JobAccounting.JoulesPerKwh),
+            Number(ram / JobAccounting.JoulesPerKwh),
+            Number(job.EnergyJoules!.Value / JobAccounting.JoulesPerKwh),
             countryName,
             countryIso3,
             job.Zone ?? "",

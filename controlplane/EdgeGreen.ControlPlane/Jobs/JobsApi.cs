@@ -85,11 +85,11 @@ public sealed record JobEnergyReport(
         var measured = job.EnergyByDomain.Count > 0
             ? job.EnergyByDomain.Where(d => d.Provenance == ReadingProvenance.Measured).Sum(d => d.EnergyJoules)
             : job.EnergyProvenance == ReadingProvenance.Measured ? joules : 0;
-        return new JobEnergyReport(joules, joules / 3.6e6, joules > 0 ? measured / joules : 0, seconds, seconds > 0 ? joules / seconds : null,
-            [.. job.EnergyByDomain.Select(d => new DomainEnergyResponse(d.Domain, d.EnergyJoules, d.EnergyJoules / 3.6e6,
+        var sci = job.RealisedIntensityGramsPerKwh is { } intensity ? SciTerms.FromJoules(joules, intensity, job.EmbodiedCarbonGrams, "job") : null;
+        return new JobEnergyReport(joules, joules / JobAccounting.JoulesPerKwh, joules > 0 ? measured / joules : 0, seconds, seconds > 0 ? joules / seconds : null,
+            [.. job.EnergyByDomain.Select(d => new DomainEnergyResponse(d.Domain, d.EnergyJoules, d.EnergyJoules / JobAccounting.JoulesPerKwh,
                 d.Provenance == ReadingProvenance.Measured ? "measured" : "modelled"))],
-            job.RealisedIntensityGramsPerKwh is { } intensity ? (joules / 3.6e6 * intensity) + (job.EmbodiedCarbonGrams ?? 0) : null,
-            job.RealisedIntensityGramsPerKwh is { } i ? new SciTerms(joules / 3.6e6, i, job.EmbodiedCarbonGrams, "job") : null);
+            sci?.Grams(), sci);
     }
 }
 

@@ -172,13 +172,13 @@ public sealed partial class ModelRegistry(IModelStore models, ContentStore conte
         var recommended = JsonSerializer.Deserialize<ServingMeasurement>(recommendedJson, JsonSerializerOptions.Web)!;
         var measured = JsonSerializer.Deserialize<List<ServingMeasurement>>(profileJson, JsonSerializerOptions.Web) ?? [];
         var terms = job.RealisedIntensityGramsPerKwh is { } intensity
-            ? new SciTerms(recommended.JoulesPer1kInferences / 3.6e6, intensity, recommended.EmbodiedGramsPer1kInferences, "1000 inferences")
+            ? SciTerms.FromJoules(recommended.JoulesPer1kInferences, intensity, recommended.EmbodiedGramsPer1kInferences, "1000 inferences")
             : null;
         await models.UpdateVersionAsync(version with
         {
             Sustainability = version.Sustainability with
             {
-                SciPer1kInferencesGrams = terms is null ? null : (terms.EnergyKwh * terms.IntensityGramsPerKwh) + (terms.EmbodiedGrams ?? 0),
+                SciPer1kInferencesGrams = terms?.Grams(),
                 Sci = terms,
             },
             Serving = new ServingProfile(job.Id, job.AgentId, job.FinishedAt ?? clock.GetUtcNow(), recommended, measured),

@@ -22,7 +22,14 @@ public sealed record ModelSustainability(double? TrainingEnergyJoules, double? T
 /// in kWh, I in gCO₂e/kWh, M in grams (null when the agent's embodied emissions are not
 /// configured, and then not counted) and R the functional unit.
 /// </summary>
-public sealed record SciTerms(double EnergyKwh, double IntensityGramsPerKwh, double? EmbodiedGrams, string FunctionalUnit);
+public sealed record SciTerms(double EnergyKwh, double IntensityGramsPerKwh, double? EmbodiedGrams, string FunctionalUnit)
+{
+    public static SciTerms FromJoules(double energyJoules, double intensityGramsPerKwh, double? embodiedGrams, string functionalUnit) =>
+        new(energyJoules / Jobs.JobAccounting.JoulesPerKwh, intensityGramsPerKwh, embodiedGrams, functionalUnit);
+
+    /// <summary>The score: E × I + M (M as 0 where it is not known).</summary>
+    public double Grams() => (EnergyKwh * IntensityGramsPerKwh) + (EmbodiedGrams ?? 0);
+}
 
 public sealed record ModelTensor(string Name, string ElementType, IReadOnlyList<long> Shape);
 
