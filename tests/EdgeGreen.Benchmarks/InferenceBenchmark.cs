@@ -4,7 +4,9 @@ using EdgeGreen.Agent.Datasets;
 using EdgeGreen.Agent.Jobs.Ml;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
+using Onnx;
 
 namespace EdgeGreen.Benchmarks;
 
@@ -14,12 +16,18 @@ namespace EdgeGreen.Benchmarks;
 /// SDCA; 23 features), trained here, exported to ONNX and verified as the job does. Single rows
 /// (one call per row) and batches of 64 (one ONNX Runtime call per batch; 64 PredictionEngine
 /// calls, since it has no batch API), each for a fixed time after a warm-up, on validation rows;
-/// ONNX Runtime with one intra-op thread and with all cores (PredictionEngine has one); throughput
-/// in rows/s and the 99th percentile of the time per call (per row or per batch of 64).
+/// ONNX Runtime with one intra-op thread and with all cores (PredictionEngine has one), on the
+/// simplified graph the job serves and, at batch 64, on the graph as ML.NET's converter wrote it;
+/// throughput in rows/s and the 99th percentile of the time per call (per row or per batch of 64).
+/// "Predictor alone" runs only the model's tree ensemble or linear operator on the feature matrix:
+/// no graph of the model can be faster, so it bounds what any rewrite could gain.
 /// </summary>
 public static class InferenceBenchmark
 {
-    private static readonly TimeSpan Measure = TimeSpan.FromSeconds(5);
+    private const string PredictorInput = "features";
+    private const int Rounds = 10;
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(5);
+    private static readonly System.Reflection.PropertyInfo[] FeatureProperties = [.. typeof(CreditRow).GetProperties().Where(p => p.PropertyType == typeof(float))];
 
     public static void Run(string? csvPath)
     {
@@ -29,10 +37,10 @@ public static class InferenceBenchmark
         {
             var (columns, _) = DatasetSchema.Infer(csvPath);
             int[] threadCounts = Environment.ProcessorCount > 1 ? [1, Environment.ProcessorCount] : [1];
-            Console.WriteLine($"Credit default model, validation rows cycled, {Measure.TotalSeconds:0} s per case; PredictionEngine on one thread, ONNX Runtime with {string.Join(" and ", threadCounts)} intra-op thread(s):");
+            Console.WriteLine($"Credit default model, validation rows cycled, {Duration.TotalSeconds:0} s per case in {Rounds} interleaved rounds (medians); PredictionEngine on one thread, ONNX Runtime with {string.Join(" and ", threadCounts)} intra-op thread(s):");
             Console.WriteLine();
-            Console.WriteLine("| trainer (validation AUC) | batch | ONNX Runtime threads | ML.NET PredictionEngine rows/s | ONNX Runtime rows/s | ONNX Runtime ÷ ML.NET | ML.NET p99 per call | ONNX Runtime p99 per call |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| trainer (validation AUC) | graph | batch | ONNX Runtime threads | ML.NET PredictionEngine rows/s | ONNX Runtime rows/s | ONNX Runtime ÷ ML.NET | ML.NET p99 per call | ONNX Runtime p99 per call |");
+            Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var trainerName in new[] { "fasttree", "lightgbm", "sdca" })
             {
                 var spec = TrainingSpec.From(new Dictionary<string, string>
@@ -40,8 +48,8 @@ public static class InferenceBenchmark
                     ["dataset"] = "credit", ["label"] = "default.payment.next.month", ["task"] = "binary", ["trainer"] = trainerName, ["ignore"] = "ID",
                 }, columns);
                 var trainer = new TabularTrainer(spec, _ => { }, _ => { });
-                var onnxPath = Path.Combine(work, $"credit-{trainerName}.onnx");
-                var result = trainer.Train(csvPath, onnxPath, CancellationToken.None);
+                var served = Path.Combine(work, $"credit-{trainerName}.onnx");
+                var result = trainer.Train(csvPath, served, CancellationToken.None);
                 if (result.VerificationProblem is { } problem)
                 {
                     throw new InvalidOperationException(problem);
@@ -49,21 +57,39 @@ public static class InferenceBenchmark
 
                 var (ml, model, validation) = trainer.Fit(csvPath, CancellationToken.None);
                 var rows = ml.Data.CreateEnumerable<CreditRow>(ml.Data.TakeRows(validation, 4096), reuseRowObject: false).ToArray();
+
+                // The same model as ML.NET's converter writes it, before EdgeGreen simplifies the graph.
+                var exported = Path.Combine(work, $"credit-{trainerName}-mlnet.onnx");
+                using (var file = File.Create(exported))
+                {
+                    ml.Model.ConvertToOnnx(model, ml.Data.TakeRows(validation, 100), file, "PredictedLabel", "Score", "Probability");
+                }
+
                 var engine = ml.Model.CreatePredictionEngine<CreditRow, CreditPrediction>(model);
+                var predictor = PredictorOnly(served);
                 foreach (var batch in new[] { 1, 64 })
                 {
-                    var mlnet = Time(batch, rows.Length, start =>
+                    var mlnet = new Case("PredictionEngine", 1, start =>
                     {
                         for (var i = 0; i < batch; i++)
                         {
                             _ = engine.Predict(rows[(start + i) % rows.Length]).Probability;
                         }
                     });
-                    foreach (var threads in threadCounts)
+                    var graphs = batch == 64 ? new[] { ("ML.NET's", exported), ("simplified", served), ("predictor alone", predictor) } : [("simplified", served)];
+                    var cases = threadCounts.SelectMany(threads => graphs.Select(g => OnnxRuntimeCase(g.Item1, g.Item2, rows, batch, threads))).ToList();
+                    try
                     {
-                        var ort = TimeOnnxRuntime(onnxPath, rows, batch, threads);
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"| {trainerName} ({result.Metrics["auc"]:F3}) | {batch} | {threads} | {mlnet.RowsPerSecond:N0} | {ort.RowsPerSecond:N0} | **{ort.RowsPerSecond / mlnet.RowsPerSecond:F2}×** | {mlnet.P99Microseconds:N0} µs | {ort.P99Microseconds:N0} µs |"));
+                        Measure([mlnet, .. cases], batch, rows.Length);
+                        foreach (var ort in cases)
+                        {
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                                $"| {trainerName} ({result.Metrics["auc"]:F3}) | {ort.Name} | {batch} | {ort.Threads} | {mlnet.RowsPerSecond:N0} | {ort.RowsPerSecond:N0} | **{ort.RatioTo(mlnet):F2}×** | {mlnet.P99Microseconds:N0} µs | {ort.P99Microseconds:N0} µs |"));
+                        }
+                    }
+                    finally
+                    {
+                        cases.ForEach(c => c.Dispose());
                     }
                 }
             }
@@ -77,59 +103,123 @@ public static class InferenceBenchmark
     }
 
     /// <summary>
-    /// Inputs prepared as tensors over the rows' values (as a server holding a request batch would
-    /// have them), 64 different batches in turn; only the probability is asked for, so ONNX Runtime
-    /// runs just the nodes it needs.
+    /// ONNX Runtime on one graph: inputs prepared as tensors over the rows' values (as a server
+    /// holding a request batch would have them), 64 different batches in turn; only the probability
+    /// (or the predictor's output) is asked for.
     /// </summary>
-    private static (double RowsPerSecond, double P99Microseconds) TimeOnnxRuntime(string onnxPath, CreditRow[] rows, int batch, int threads)
+    private static Case OnnxRuntimeCase(string graph, string onnxPath, CreditRow[] rows, int batch, int threads)
     {
-        using var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-        using var session = new InferenceSession(onnxPath, options);
+        var options = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+        var session = new InferenceSession(onnxPath, options);
+        var runOptions = new RunOptions();
         var inputs = session.InputMetadata.Keys.ToArray();
         var feeds = Enumerable.Range(0, 64).Select(k => Feed(rows, k * batch, batch, inputs)).ToArray();
-        try
+        string[] wanted = [session.OutputMetadata.ContainsKey("Probability.output") ? "Probability.output" : session.OutputMetadata.Keys.First()];
+        return new Case(graph, threads, start =>
         {
-            using var runOptions = new RunOptions();
-            string[] wanted = ["Probability.output"];
-            return Time(batch, rows.Length, start =>
+            using var outputs = session.Run(runOptions, inputs, feeds[start / batch % feeds.Length], wanted);
+            _ = outputs[0].GetTensorDataAsSpan<float>()[0];
+        }, [.. feeds.SelectMany(f => f), runOptions, session, options]);
+    }
+
+    /// <summary>
+    /// The machine is shared and its speed drifts over seconds, so the cases take turns: after a
+    /// warm-up each runs for a short slice per round, round after round, until each has had
+    /// <see cref="Duration"/>. A case's throughput is its median over the rounds; its ratio to
+    /// another is the median of the ratios within each round (measured seconds apart).
+    /// </summary>
+    private static void Measure(IReadOnlyList<Case> cases, int batch, int rowCount)
+    {
+        foreach (var c in cases)
+        {
+            for (var i = 0; i < 200; i++)
             {
-                using var outputs = session.Run(runOptions, inputs, feeds[start / batch % feeds.Length], wanted);
-                _ = outputs[0].GetTensorDataAsSpan<float>()[0];
-            });
+                c.Call(i * batch % rowCount);
+            }
         }
-        finally
+
+        for (var round = 0; round < Rounds; round++)
         {
-            foreach (var value in feeds.SelectMany(f => f))
+            foreach (var c in cases)
             {
-                value.Dispose();
+                var clock = Stopwatch.StartNew();
+                var rows = 0L;
+                while (clock.Elapsed < Duration / Rounds)
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    c.Call((int)(rows % rowCount));
+                    c.Latencies.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
+                    rows += batch;
+                }
+
+                c.Throughputs.Add(rows / clock.Elapsed.TotalSeconds);
             }
         }
     }
 
-    private static (double RowsPerSecond, double P99Microseconds) Time(int batch, int rowCount, Action<int> call)
+    private static double Median(IEnumerable<double> values)
     {
-        for (var i = 0; i < 200; i++)
-        {
-            call(i * batch % rowCount);
-        }
-
-        var latencies = new List<double>();
-        var clock = Stopwatch.StartNew();
-        var rows = 0L;
-        while (clock.Elapsed < Measure)
-        {
-            var started = Stopwatch.GetTimestamp();
-            call((int)(rows % rowCount));
-            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMicroseconds);
-            rows += batch;
-        }
-
-        latencies.Sort();
-        return (rows / clock.Elapsed.TotalSeconds, latencies[(int)(latencies.Count * 0.99)]);
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private static OrtValue[] Feed(CreditRow[] rows, int start, int batch, string[] inputs) =>
-        [.. inputs.Select(name =>
+    /// <summary>One way of serving the rows: a call that predicts the batch starting at a row, and what it measured.</summary>
+    private sealed class Case(string name, int threads, Action<int> call, IDisposable[]? resources = null) : IDisposable
+    {
+        public string Name => name;
+
+        public int Threads => threads;
+
+        public Action<int> Call => call;
+
+        public List<double> Latencies { get; } = [];
+
+        public List<double> Throughputs { get; } = [];
+
+        public double RowsPerSecond => Median(Throughputs);
+
+        public double P99Microseconds => Latencies.Order().ElementAt((int)(Latencies.Count * 0.99));
+
+        public double RatioTo(Case other) => Median(Throughputs.Zip(other.Throughputs, (mine, theirs) => mine / theirs));
+
+        public void Dispose()
+        {
+            foreach (var resource in resources ?? [])
+            {
+                resource.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The served model cut down to its predictor operator (the tree ensemble or linear model), fed
+    /// the feature matrix directly: what any graph of this model must at least run.
+    /// </summary>
+    private static string PredictorOnly(string onnxPath)
+    {
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(onnxPath));
+        var graph = model.Graph;
+        var predictor = graph.Node.First(n => n.OpType.EndsWith("Regressor", StringComparison.Ordinal) || n.OpType.EndsWith("Classifier", StringComparison.Ordinal));
+        var declared = graph.ValueInfo.Concat(graph.Output).GroupBy(v => v.Name).ToDictionary(g => g.Key, g => g.First());
+        var features = new ValueInfoProto { Name = PredictorInput, Type = declared[predictor.Input[0]].Type };
+        predictor.Input[0] = PredictorInput;
+        var outputs = predictor.Output.Select(name => declared[name]).ToList();
+        graph.Node.Clear();
+        graph.Node.Add(predictor);
+        graph.Input.Clear();
+        graph.Input.Add(features);
+        graph.Output.Clear();
+        graph.Output.Add(outputs);
+        graph.ValueInfo.Clear();
+        graph.Initializer.Clear();
+        var path = Path.ChangeExtension(onnxPath, ".predictor.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+        return path;
+    }
+
+    private static OrtValue[] Feed(CreditRow[] rows, int start, int batch, string[] inputs) => inputs is [PredictorInput]
+        ? [OrtValue.CreateTensorValueFromMemory(Enumerable.Range(start, batch).SelectMany(i => Features(rows[i % rows.Length])).ToArray(), [batch, FeatureProperties.Length])]
+        : [.. inputs.Select(name =>
         {
             var property = typeof(CreditRow).GetProperty(name == "default.payment.next.month" ? nameof(CreditRow.Default) : name)!;
             var values = Enumerable.Range(start, batch).Select(i => property.GetValue(rows[i % rows.Length])!).ToArray();
@@ -138,6 +228,9 @@ public static class InferenceBenchmark
                 ? OrtValue.CreateTensorValueFromMemory(values.Cast<bool>().ToArray(), shape)
                 : OrtValue.CreateTensorValueFromMemory(values.Cast<float>().ToArray(), shape);
         })];
+
+    /// <summary>The model's feature vector for a row: its numeric columns in the dataset's order (the credit data has no missing values to impute).</summary>
+    private static IEnumerable<float> Features(CreditRow row) => FeatureProperties.Select(p => (float)p.GetValue(row)!);
 
 #pragma warning disable CA1707 // The property names are the dataset's column names.
     public sealed class CreditRow

@@ -42,6 +42,13 @@ public sealed class TrainJobTests : IDisposable
         Assert.DoesNotContain(output.Inputs, i => i.Name == "ID");
         Assert.Contains(output.Outputs, o => o.Name == "Probability.output");
         Assert.True(double.Parse(output.Details["verificationMaxDifference"], System.Globalization.CultureInfo.InvariantCulture) <= TabularTrainer.Tolerance);
+
+        // The served graph is the simplified one: no generic vectorizer, no copies, no label input.
+        Assert.DoesNotContain(output.Inputs, i => i.Name == "default.payment.next.month");
+        var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(_work.Root, "store", output.ArtifactSha256))).Graph;
+        Assert.DoesNotContain(graph.Node, n => n.OpType is "FeatureVectorizer" or "Identity");
+        Assert.Contains(graph.Node, n => n.OpType == "Concat");
+        Assert.StartsWith($"{graph.Node.Count} (ML.NET exported ", output.Details["onnxNodes"]);
     }
 
     [Fact]

@@ -80,6 +80,7 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
             });
         }
 
+        var (exportedNodes, servedNodes) = ServingGraph.Simplify(onnxPath);
         string? classes = null;
         if (spec.Task == "multiclass")
         {
@@ -100,6 +101,7 @@ public sealed class TabularTrainer(TrainingSpec spec, Action<double> progress, A
             ["validationFraction"] = spec.ValidationFraction.ToString(CultureInfo.InvariantCulture),
             ["verificationMaxDifference"] = difference.ToString("G6", CultureInfo.InvariantCulture),
             ["verificationTolerance"] = Tolerance.ToString(CultureInfo.InvariantCulture),
+            ["onnxNodes"] = $"{servedNodes} (ML.NET exported {exportedNodes})",
         };
         if (classes is not null)
         {
