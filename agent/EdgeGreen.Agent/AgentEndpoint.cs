@@ -6,13 +6,15 @@ namespace EdgeGreen.Agent;
 
 /// <summary>
 /// The stand-alone agent's HTTP endpoint: <c>GET /metrics</c> (the Prometheus text format, written
-/// by prometheus-net from the agent's registry) and <c>GET /healthz</c>. Served by the runtime's
+/// by prometheus-net from the agent's registry), <c>GET /healthz</c>, and the Open Inference
+/// Protocol under <c>/v2</c> for the models its <c>serve</c> jobs serve. Served by the runtime's
 /// own HttpListener rather than an ASP.NET Core server, which would more than double the agent's
 /// memory (see the overhead benchmark in the README).
 /// </summary>
 public sealed partial class AgentEndpoint(
     IOptions<AgentOptions> options,
     CollectorRegistry registry,
+    Serving.OpenInferenceProtocol inference,
     ILogger<AgentEndpoint> logger) : BackgroundService
 {
     private readonly HttpListener _listener = new();
@@ -71,6 +73,12 @@ public sealed partial class AgentEndpoint(
                     response.ContentType = "text/plain";
                     await response.OutputStream.WriteAsync("Healthy"u8.ToArray(), cancellationToken);
                     break;
+                case (var method, { } path) when path == "/v2" || path.StartsWith("/v2/", StringComparison.Ordinal):
+                    var (status, json) = await inference.AnswerAsync(method, path, context.Request.InputStream, cancellationToken);
+                    response.StatusCode = status;
+                    response.ContentType = "application/json";
+                    await response.OutputStream.WriteAsync(json, cancellationToken);
+                    break;
                 case (_, "/metrics" or "/healthz"):
                     response.StatusCode = (int)HttpStatusCode.MethodNotAllowed;
                     break;
@@ -90,7 +98,7 @@ public sealed partial class AgentEndpoint(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Serving /metrics and /healthz on {Prefix}")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Serving /metrics, /healthz and /v2 (inference) on {Prefix}")]
     private partial void LogListening(string prefix);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "An HTTP answer was cut off: {Reason}")]

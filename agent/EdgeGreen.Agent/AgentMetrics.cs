@@ -50,6 +50,12 @@ public sealed class AgentMetrics(IMetricFactory factory)
     public Counter JobStreamFailures { get; } = factory.CreateCounter("edgegreen_agent_job_stream_failures_total",
         "Job assignment streams that ended in an error and were reconnected.");
 
+    public Counter InferenceRequests { get; } = factory.CreateCounter("edgegreen_agent_inference_requests_total",
+        "Open Inference Protocol infer requests to served models, by model and outcome (answered, failed).", ["model", "outcome"]);
+
+    public Counter Inferences { get; } = factory.CreateCounter("edgegreen_agent_inferences_total",
+        "Inferences (rows of the first input) answered by served models, by model.", ["model"]);
+
     public Counter HeartbeatFailures { get; } = factory.CreateCounter("edgegreen_agent_heartbeat_failures_total",
         "Heartbeats that could not be delivered.");
 }

@@ -47,12 +47,17 @@ public static class AgentServiceCollectionExtensions
         services.AddSingleton<JobEnergyLedger>();
         services.AddSingleton<RunningJobs>();
         services.AddSingleton<Jobs.Ml.InferenceProviders>();
+        services.AddSingleton<Serving.ServedModels>();
+        services.AddSingleton<Serving.OpenInferenceProtocol>();
         if (section.GetValue(nameof(AgentOptions.Jobs) + ":" + nameof(JobsOptions.Enabled), defaultValue: true))
         {
-            foreach (var kind in JobKinds.BuiltIn)
+            foreach (var kind in JobKinds.BuiltIn.Where(k => k is not Jobs.Ml.ServeJob))
             {
                 services.AddSingleton(kind);
             }
+
+            // Serving fills this agent's own table of served models, which its endpoint answers from.
+            services.AddSingleton<IJobKind>(sp => new Jobs.Ml.ServeJob(sp.GetRequiredService<Serving.ServedModels>()));
 
             services.AddSingleton<JobReportOutbox>();
             services.AddSingleton<JobRunnerService>();

@@ -9,12 +9,13 @@ namespace EdgeGreen.Agent.Tests;
 public sealed class AgentEndpointTests
 {
     [Fact]
-    public async Task Endpoint_ServesMetricsAndHealth_AndNothingElse()
+    public async Task Endpoint_ServesMetricsHealthAndInference_AndNothingElse()
     {
         var registry = Metrics.NewCustomRegistry();
         Metrics.WithCustomRegistry(registry).CreateCounter("edgegreen_agent_test_total", "A test series.").Inc(3);
         var port = FreePort();
-        using var endpoint = new AgentEndpoint(Options.Create(new AgentOptions { HttpUrl = $"http://127.0.0.1:{port}" }), registry, NullLogger<AgentEndpoint>.Instance);
+        using var endpoint = new AgentEndpoint(Options.Create(new AgentOptions { HttpUrl = $"http://127.0.0.1:{port}" }), registry,
+            new EdgeGreen.Agent.Serving.OpenInferenceProtocol(new EdgeGreen.Agent.Serving.ServedModels()), NullLogger<AgentEndpoint>.Instance);
         await endpoint.StartAsync(CancellationToken.None);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
 
@@ -24,6 +25,13 @@ public sealed class AgentEndpointTests
         Assert.Equal("text/plain", metrics.Content.Headers.ContentType?.MediaType);
         Assert.Equal("Healthy", await http.GetStringAsync("healthz"));
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("other")).StatusCode);
+
+        // The inference protocol answers under /v2, in JSON.
+        var ready = await http.GetAsync("v2/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("application/json", ready.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"ready\":true", await ready.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("v2/models/absent/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await http.PostAsync("metrics", null)).StatusCode);
 
         await endpoint.StopAsync(CancellationToken.None);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 
 namespace EdgeGreen.Agent.Jobs;
 
@@ -11,29 +10,15 @@ namespace EdgeGreen.Agent.Jobs;
 public sealed class BurnJob : IJobKind
 {
     public const string KindName = "burn";
-    public const string DurationParameter = "duration";
-    public const string ThreadsParameter = "threads";
-
-    private const int MaxThreads = 256;
-    private static readonly TimeSpan MaxDuration = TimeSpan.FromDays(7);
+    public const string DurationParameter = TimedWork.DurationParameter;
+    public const string ThreadsParameter = TimedWork.ThreadsParameter;
 
     public string Name => KindName;
 
     public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
     {
         var errors = new Dictionary<string, string>();
-        if (!parameters.TryGetValue(DurationParameter, out var durationText) || !Durations.TryParse(durationText, out var duration)
-            || duration <= TimeSpan.Zero || duration > MaxDuration)
-        {
-            errors[DurationParameter] = "duration is required: a positive ISO 8601 duration of at most 7 days, e.g. PT30S.";
-        }
-
-        if (parameters.TryGetValue(ThreadsParameter, out var threadsText)
-            && !(int.TryParse(threadsText, NumberStyles.None, CultureInfo.InvariantCulture, out var threads) && threads is >= 1 and <= MaxThreads))
-        {
-            errors[ThreadsParameter] = $"threads must be a whole number from 1 to {MaxThreads}.";
-        }
-
+        TimedWork.Check(parameters, errors, "PT30S");
         foreach (var unknown in parameters.Keys.Where(k => k is not DurationParameter and not ThreadsParameter))
         {
             errors[unknown] = $"burn takes only {DurationParameter} and {ThreadsParameter}.";
@@ -42,8 +27,7 @@ public sealed class BurnJob : IJobKind
         return errors;
     }
 
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) =>
-        parameters.TryGetValue(DurationParameter, out var text) && Durations.TryParse(text, out var duration) ? duration : null;
+    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => TimedWork.Duration(parameters);
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
@@ -53,7 +37,7 @@ public sealed class BurnJob : IJobKind
         }
 
         var duration = ImpliedDuration(execution.Parameters)!.Value;
-        var threads = execution.Parameters.TryGetValue(ThreadsParameter, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 1;
+        var threads = TimedWork.Threads(execution.Parameters);
         var started = Stopwatch.GetTimestamp();
         var workers = Enumerable.Range(0, threads)
             .Select(_ => Task.Factory.StartNew(() => Spin(execution.Cpu, started, duration, cancellationToken), cancellationToken,

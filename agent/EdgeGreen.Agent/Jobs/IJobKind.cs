@@ -61,7 +61,7 @@ public interface IArtifacts
 /// <summary>The job kinds built into the agent.</summary>
 public static class JobKinds
 {
-    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob(), new Ml.ProfileJob()];
+    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob(), new Ml.ProfileJob(), new Ml.ServeJob()];
 
     public static IJobKind? Find(string name) => BuiltIn.FirstOrDefault(k => k.Name == name);
 }

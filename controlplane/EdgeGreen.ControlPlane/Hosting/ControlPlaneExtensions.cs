@@ -89,6 +89,7 @@ public static class ControlPlaneExtensions
         app.MapDatasets();
         app.MapRegistry();
         app.MapWebhooks();
+        app.MapLocalAgent();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>();
         return app;
     }

@@ -62,7 +62,8 @@ public sealed record JobResponse(
 /// <summary>
 /// A finished job's energy: by domain in J and kWh, the measured share, its duration and average
 /// power; and its SCI for R = the job, (E × I + M) with the terms apart (null until the realised
-/// intensity is known; M counted only where the agent has an embodied figure).
+/// intensity is known; M counted only where the agent has an embodied figure), and per 1,000
+/// inferences for a job that reports the inferences it made (<c>serve</c>, <c>batch-infer</c>).
 /// </summary>
 public sealed record JobEnergyReport(
     double EnergyJoules,
@@ -72,8 +73,12 @@ public sealed record JobEnergyReport(
     double? AveragePowerWatts,
     IReadOnlyList<DomainEnergyResponse> Domains,
     double? SciGrams,
-    SciTerms? Sci)
+    SciTerms? Sci,
+    double? SciPer1kInferencesGrams)
 {
+    /// <summary>The job metric that counts inferences, the functional unit of serving.</summary>
+    public const string InferencesMetric = "inferences";
+
     public static JobEnergyReport? From(JobRecord job)
     {
         if (job is not { EnergyJoules: { } joules, StartedAt: { } started, FinishedAt: { } finished })
@@ -89,7 +94,8 @@ public sealed record JobEnergyReport(
         return new JobEnergyReport(joules, joules / JobAccounting.JoulesPerKwh, joules > 0 ? measured / joules : 0, seconds, seconds > 0 ? joules / seconds : null,
             [.. job.EnergyByDomain.Select(d => new DomainEnergyResponse(d.Domain, d.EnergyJoules, d.EnergyJoules / JobAccounting.JoulesPerKwh,
                 d.Provenance == ReadingProvenance.Measured ? "measured" : "modelled"))],
-            sci?.Grams(), sci);
+            sci?.Grams(), sci,
+            sci is not null && job.Metrics.TryGetValue(InferencesMetric, out var inferences) && inferences > 0 ? sci.Grams() * 1000 / inferences : null);
     }
 }
 

@@ -1,4 +1,5 @@
 using EdgeGreen.Agent;
+using EdgeGreen.Agent.Serving;
 using EdgeGreen.Agent.Uplink;
 using EdgeGreen.ControlPlane.Hosting;
 using EdgeGreen.ControlPlane.Security;
@@ -54,6 +55,34 @@ public static class LocalAgentExtensions
             }
         });
         return builder;
+    }
+
+    /// <summary>
+    /// The local agent's Open Inference Protocol endpoint (its <c>serve</c> jobs' models) under
+    /// <c>/v2</c> on the control plane's HTTP port: the health probes open, the rest for viewers.
+    /// </summary>
+    public static IEndpointRouteBuilder MapLocalAgent(this IEndpointRouteBuilder routes)
+    {
+        if (routes.ServiceProvider.GetService<OpenInferenceProtocol>() is null)
+        {
+            return routes;
+        }
+
+        var v2 = routes.MapGroup("/v2").WithTags("Inference");
+        v2.Map("/health/{probe}", AnswerAsync).AllowAnonymous().WithSummary("Open Inference Protocol liveness and readiness.");
+        v2.Map("", AnswerAsync).RequireAuthorization(Policies.Viewer).WithSummary("Open Inference Protocol server metadata.");
+        v2.Map("/{**path}", AnswerAsync).RequireAuthorization(Policies.Viewer)
+            .WithSummary("Open Inference Protocol (KServe v2): model metadata, readiness and infer for the local agent's served models.");
+        return routes;
+    }
+
+    private static async Task AnswerAsync(HttpContext context)
+    {
+        var protocol = context.RequestServices.GetRequiredService<OpenInferenceProtocol>();
+        var (status, json) = await protocol.AnswerAsync(context.Request.Method, context.Request.Path.ToUriComponent(), context.Request.Body, context.RequestAborted);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(json, context.RequestAborted);
     }
 
     /// <summary>The local agent's grid zone when none is configured.</summary>

@@ -2,16 +2,13 @@ using EdgeGreen.Agent.Jobs.Ml;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
+using static EdgeGreen.Agent.Tests.OnnxGraphs;
 
 namespace EdgeGreen.Agent.Tests.Jobs;
 
 /// <summary>The serving-graph rewrite on hand-built graphs: what it may rewrite, what it must leave, and unchanged outputs.</summary>
 public sealed class ServingGraphTests
 {
-    private const int Float = (int)TensorProto.Types.DataType.Float;
-    private const int Int64 = (int)TensorProto.Types.DataType.Int64;
-    private const int Bool = (int)TensorProto.Types.DataType.Bool;
-
     [Fact]
     public void Simplify_KeepsEveryOutputAndDropsOnlyCopies()
     {
@@ -99,15 +96,15 @@ public sealed class ServingGraphTests
         graph.Input.Add(Tensor("a", Float, -1, 1));
         graph.Input.Add(Tensor("b", Float, -1, 2));
         graph.Input.Add(Tensor("label", Bool, -1, 1));
-        graph.Input.Add(Tensor("k", Int64, -1, 1));
+        graph.Input.Add(Tensor("k", Integer, -1, 1));
         graph.Node.Add(Node("FeatureVectorizer", "ai.onnx.ml", ["a", "b"], ["v"], Ints("inputdimensions", 1, 2)));
-        graph.Node.Add(Node("Cast", "", ["v"], ["c"], new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = Float }));
+        graph.Node.Add(Node("Cast", "", ["v"], ["c"], Int("to", Float)));
         graph.Node.Add(Node("FeatureVectorizer", "ai.onnx.ml", ["c"], ["w"], Ints("inputdimensions", 3)));
         graph.Node.Add(Node("Sigmoid", "", ["w"], ["s"]));
         graph.Node.Add(Node("Identity", "", ["s"], ["s.output"]));
         graph.Node.Add(Node("FeatureVectorizer", "ai.onnx.ml", ["k"], ["mixed"], Ints("inputdimensions", 1)));
         graph.Node.Add(Node("Identity", "", ["mixed"], ["mixed.output"]));
-        graph.Node.Add(Node("Cast", "", ["k"], ["kf"], new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = Float }));
+        graph.Node.Add(Node("Cast", "", ["k"], ["kf"], Int("to", Float)));
         graph.Node.Add(Node("Identity", "", ["kf"], ["k.output"]));
         foreach (var (name, width) in new[] { ("v", 3), ("c", 3), ("w", 3), ("s", 3), ("mixed", 1), ("kf", 1) })
         {
@@ -117,36 +114,6 @@ public sealed class ServingGraphTests
         graph.Output.Add(Tensor("s.output", Float, -1, 3));
         graph.Output.Add(Tensor("mixed.output", Float, -1, 1));
         graph.Output.Add(Tensor("k.output", Float, -1, 1));
-        var model = new ModelProto { IrVersion = 7, Graph = graph };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 12 });
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "ai.onnx.ml", Version = 2 });
-        return model;
-    }
-
-    private static ValueInfoProto Tensor(string name, int type, params long?[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (var dim in dims)
-        {
-            shape.Dim.Add(dim is { } value ? new TensorShapeProto.Types.Dimension { DimValue = value } : new TensorShapeProto.Types.Dimension { DimParam = "width" });
-        }
-
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = type, Shape = shape } } };
-    }
-
-    private static NodeProto Node(string op, string domain, string[] inputs, string[] outputs, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Domain = domain, Name = outputs[0] };
-        node.Input.Add(inputs);
-        node.Output.Add(outputs);
-        node.Attribute.Add(attributes);
-        return node;
-    }
-
-    private static AttributeProto Ints(string name, params long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.Add(values);
-        return attribute;
+        return OnnxGraphs.Model(graph);
     }
 }

@@ -148,6 +148,54 @@ public sealed class MlEndToEndTests : IAsyncLifetime
         Assert.Equal((sci.GetProperty("energyKwh").GetDouble() * sci.GetProperty("intensityGramsPerKwh").GetDouble()) + sci.GetProperty("embodiedGrams").GetDouble(),
             sustainability1k.GetProperty("sciPer1kInferencesGrams").GetDouble(), 12);
 
+        // Online inference: a serve job answers the Open Inference Protocol for its duration.
+        using var serve = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "credit-online",
+            kind = "serve",
+            parameters = new { model = "models:/credit-default/1", duration = "PT8S" },
+        });
+        Assert.Equal(HttpStatusCode.Created, serve.StatusCode);
+        var serveId = (await serve.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Eventually.WaitUntilAsync(async () => (await client.GetAsync("/v2/models/credit-default/versions/1/ready")).StatusCode == HttpStatusCode.OK,
+            TimeSpan.FromSeconds(30), "the served model is ready");
+        var metadata = await client.GetFromJsonAsync<JsonElement>("/v2/models/credit-default");
+        var inputs = metadata.GetProperty("inputs").EnumerateArray().Select(i => i.GetProperty("name").GetString()!).ToList();
+        Assert.Equal(23, inputs.Count);
+        var header = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Datasets", "Sample", "UCI_Credit_Card.csv")).First().Split(',').Select(h => h.Trim('"')).ToList();
+        var rows = File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Datasets", "Sample", "UCI_Credit_Card.csv")).Skip(1).Take(2).Select(l => l.Split(',')).ToList();
+        using var answer = await client.PostAsJsonAsync("/v2/models/credit-default/infer", new
+        {
+            inputs = inputs.Select(name => new
+            {
+                name,
+                shape = new[] { 2, 1 },
+                datatype = "FP32",
+                data = rows.Select(r => float.Parse(r[header.IndexOf(name)], System.Globalization.CultureInfo.InvariantCulture)).ToArray(),
+            }),
+            outputs = new[] { new { name = "Probability.output" } },
+        });
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        var probability = (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outputs")[0];
+        Assert.Equal([2, 1], probability.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        Assert.All(probability.GetProperty("data").EnumerateArray(), p => Assert.InRange(p.GetDouble(), 0, 1));
+        using (var bad = await client.PostAsJsonAsync("/v2/models/credit-default/infer", new { inputs = Array.Empty<object>() }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("Missing input(s): LIMIT_BAL", (await bad.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("error").GetString());
+        }
+
+        var served = await FinishedAsync(client, serveId);
+        Assert.Equal("succeeded", served.GetProperty("status").GetString());
+        Assert.Equal(1, served.GetProperty("metrics").GetProperty("requests").GetDouble());
+        Assert.Equal(2, served.GetProperty("metrics").GetProperty("inferences").GetDouble());
+        Assert.Equal(1, served.GetProperty("metrics").GetProperty("failedRequests").GetDouble());
+        Assert.True(served.GetProperty("energyJoules").GetDouble() > 0);
+        var servedEnergy = served.GetProperty("energy");
+        Assert.Equal(servedEnergy.GetProperty("sciGrams").GetDouble() * 1000 / 2, servedEnergy.GetProperty("sciPer1kInferencesGrams").GetDouble(), 9);
+        Assert.Equal(JsonValueKind.Null, done.GetProperty("energy").GetProperty("sciPer1kInferencesGrams").ValueKind);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/v2/models/credit-default/ready")).StatusCode);
+
         using (var missing = await client.PostAsJsonAsync("/api/v1/jobs", new
         {
             name = "x", kind = "batch-infer", estimatedDuration = "PT1M",

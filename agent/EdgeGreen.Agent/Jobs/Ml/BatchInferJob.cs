@@ -57,6 +57,7 @@ public sealed class BatchInferJob : IJobKind
         output.Details["rows"] = rows.ToString(CultureInfo.InvariantCulture);
         output.Details["executionProvider"] = execution.InferenceProvider;
         output.Metrics["rows"] = rows;
+        output.Metrics["inferences"] = rows;
         execution.ReportProgress(1);
     }
 

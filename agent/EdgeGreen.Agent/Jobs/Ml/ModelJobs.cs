@@ -6,8 +6,8 @@ internal static class ModelJobs
     /// <summary>The parameters the control plane adds when it resolves <c>model</c> and <c>dataset</c>.</summary>
     public static readonly string[] Resolved = ["modelSha256", "modelName", "modelVersion", "datasetSha256", "datasetVersion"];
 
-    /// <summary>Checks <c>model</c>, <c>dataset</c> and that no parameter is unknown to <paramref name="kind"/>.</summary>
-    public static Dictionary<string, string> Validate(string kind, IReadOnlyDictionary<string, string> parameters, IReadOnlyCollection<string> own)
+    /// <summary>Checks <c>model</c>, <c>dataset</c> (unless the kind takes none) and that no parameter is unknown to <paramref name="kind"/>.</summary>
+    public static Dictionary<string, string> Validate(string kind, IReadOnlyDictionary<string, string> parameters, IReadOnlyCollection<string> own, bool takesDataset = true)
     {
         var errors = new Dictionary<string, string>();
         if (!parameters.TryGetValue("model", out var model) || !model.StartsWith("models:/", StringComparison.Ordinal))
@@ -15,12 +15,15 @@ internal static class ModelJobs
             errors["model"] = "model is required: models:/NAME/VERSION or models:/NAME@ALIAS.";
         }
 
-        if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("dataset")))
+        if (takesDataset && string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("dataset")))
         {
             errors["dataset"] = "dataset is required: a dataset name, or name:version.";
         }
 
-        foreach (var key in parameters.Keys.Where(k => k is not ("model" or "dataset") && !Resolved.Contains(k) && !own.Contains(k)))
+        bool Known(string key) => key == "model" || own.Contains(key)
+            || (Resolved.Contains(key) && (takesDataset || key.StartsWith("model", StringComparison.Ordinal)))
+            || (takesDataset && key == "dataset");
+        foreach (var key in parameters.Keys.Where(k => !Known(k)))
         {
             errors[key] = $"{kind} does not take '{key}'.";
         }

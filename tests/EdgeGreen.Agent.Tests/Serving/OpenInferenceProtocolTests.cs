@@ -1,0 +1,159 @@
+using System.Text;
+using System.Text.Json;
+using EdgeGreen.Agent.Serving;
+using Google.Protobuf;
+using Microsoft.ML.OnnxRuntime;
+using Onnx;
+using Prometheus;
+using static EdgeGreen.Agent.Tests.OnnxGraphs;
+
+namespace EdgeGreen.Agent.Tests.Serving;
+
+/// <summary>The Open Inference Protocol (KServe v2) on a real ONNX Runtime session of a small model.</summary>
+public sealed class OpenInferenceProtocolTests : IDisposable
+{
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly ServedModels _models;
+    private readonly OpenInferenceProtocol _protocol;
+    private readonly InferenceSession _session = new(Model().ToByteArray());
+    private readonly ServedModel _model;
+    private readonly IDisposable _serving;
+
+    public OpenInferenceProtocolTests()
+    {
+        _models = new ServedModels(new AgentMetrics(Metrics.WithCustomRegistry(_registry)));
+        _protocol = new OpenInferenceProtocol(_models);
+        _model = new ServedModel("scorer", "2", _session);
+        _serving = _models.Add(_model);
+    }
+
+    [Fact]
+    public async Task Infer_NestedAndFlatData_AnswersEveryTensorOutput()
+    {
+        var (status, body) = await Post("/v2/models/scorer/infer", """
+            {"id": "r1", "inputs": [
+              {"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [[0, 1], [2, -1]]},
+              {"name": "flag", "shape": [2, 1], "datatype": "BOOL", "data": [true, false]},
+              {"name": "names", "shape": [2, 1], "datatype": "BYTES", "data": ["a", "b"]}]}
+            """);
+
+        Assert.Equal(200, status);
+        Assert.Equal("scorer", body.GetProperty("model_name").GetString());
+        Assert.Equal("2", body.GetProperty("model_version").GetString());
+        Assert.Equal("r1", body.GetProperty("id").GetString());
+        var outputs = body.GetProperty("outputs").EnumerateArray().ToDictionary(o => o.GetProperty("name").GetString()!);
+        Assert.Equal("FP32", outputs["y"].GetProperty("datatype").GetString());
+        Assert.Equal([2, 2], outputs["y"].GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        Assert.Equal(new[] { 0, 1, 2, -1 }.Select(v => 1 / (1 + Math.Exp(-v))), outputs["y"].GetProperty("data").EnumerateArray().Select(d => d.GetDouble()), new Tolerance(1e-6));
+        Assert.Equal([false, true], outputs["z"].GetProperty("data").EnumerateArray().Select(d => d.GetBoolean()));
+        Assert.Equal(["a", "b"], outputs["s"].GetProperty("data").EnumerateArray().Select(d => d.GetString()));
+        Assert.Equal((1, 2, 0), (_model.Requests, _model.Inferences, _model.FailedRequests));
+        var exposition = MetricsText.Scrape(_registry);
+        Assert.Contains("edgegreen_agent_inferences_total{model=\"scorer\"} 2", exposition);
+        Assert.Contains("edgegreen_agent_inference_requests_total{model=\"scorer\",outcome=\"answered\"} 1", exposition);
+
+        // Only the outputs asked for, and the latest version when none is named.
+        (status, body) = await Post("/v2/models/scorer/versions/2/infer", """
+            {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [0, 0]},
+                        {"name": "flag", "shape": [1, 1], "datatype": "BOOL", "data": [true]},
+                        {"name": "names", "shape": [1, 1], "datatype": "BYTES", "data": ["c"]}],
+             "outputs": [{"name": "z"}]}
+            """);
+        Assert.Equal(200, status);
+        Assert.Equal(["z"], body.GetProperty("outputs").EnumerateArray().Select(o => o.GetProperty("name").GetString()));
+    }
+
+    [Theory]
+    [InlineData("{not json", "not JSON")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [0, 1]}]}""", "Missing input(s): flag, names")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "INT64", "data": [0, 1]}]}""", "is FP32 in the model")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [0, 1, 2]}]}""", "the model takes [-1, 2]")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [2, 2], "datatype": "FP32", "data": [0, 1, 2]}]}""", "(4 values) but 3 values")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [0, "one"]}]}""", "value 1 (\"one\") is not a FP32")]
+    [InlineData("""{"inputs": [{"name": "w", "shape": [1, 2], "datatype": "FP32", "data": [0, 1]}]}""", "no input 'w'")]
+    [InlineData("""{"inputs": []"outputs": []}""", "not JSON")]
+    [InlineData("""{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [0, 1]}, {"name": "flag", "shape": [1, 1], "datatype": "BOOL", "data": [1]}]}""", "value 0 (1) is not a BOOL")]
+    public async Task Infer_BadRequest_Is400WithTheReason_AndCounted(string request, string reason)
+    {
+        var (status, body) = await Post("/v2/models/scorer/infer", request);
+
+        Assert.Equal(400, status);
+        Assert.Contains(reason, body.GetProperty("error").GetString());
+        Assert.Equal((0, 1), (_model.Requests, _model.FailedRequests));
+    }
+
+    [Fact]
+    public async Task Routes_MetadataHealthReadiness_AndTheirErrors()
+    {
+        var server = await Get("/v2");
+        Assert.Equal("edgegreen-agent", server.Body.GetProperty("name").GetString());
+        Assert.True((await Get("/v2/health/live")).Body.GetProperty("live").GetBoolean());
+        Assert.True((await Get("/v2/health/ready")).Body.GetProperty("ready").GetBoolean());
+
+        var metadata = await Get("/v2/models/scorer");
+        Assert.Equal(200, metadata.Status);
+        Assert.Equal("onnxruntime_onnx", metadata.Body.GetProperty("platform").GetString());
+        Assert.Equal(["2"], metadata.Body.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
+        var x = metadata.Body.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "x");
+        Assert.Equal("FP32", x.GetProperty("datatype").GetString());
+        Assert.Equal([-1, 2], x.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+        Assert.Equal(3, metadata.Body.GetProperty("outputs").GetArrayLength());
+
+        Assert.Equal(200, (await Get("/v2/models/scorer/versions/2/ready")).Status);
+        Assert.Equal(404, (await Get("/v2/models/scorer/versions/3/ready")).Status);
+        Assert.Contains("'other' is not served", (await Get("/v2/models/other")).Body.GetProperty("error").GetString());
+        Assert.Equal(404, (await Get("/v2/models/scorer/versions")).Status);
+        Assert.Equal(404, (await Get("/v3")).Status);
+        Assert.Equal(405, (await Get("/v2/models/scorer/infer")).Status);
+        Assert.Equal(405, (await Post("/v2/models/scorer/ready", "{}")).Status);
+
+        // A closed model answers as not served; its session may then be disposed.
+        _serving.Dispose();
+        _model.Close();
+        Assert.Equal(404, (await Get("/v2/models/scorer/ready")).Status);
+        Assert.Throws<InvalidOperationException>(() =>
+        {
+            using var first = _models.Add(new ServedModel("twice", "1", _session));
+            using var second = _models.Add(new ServedModel("twice", "1", _session));
+        });
+    }
+
+    public void Dispose()
+    {
+        _serving.Dispose();
+        _session.Dispose();
+    }
+
+    private Task<(int Status, JsonElement Body)> Get(string path) => Answer("GET", path, "");
+
+    private Task<(int Status, JsonElement Body)> Post(string path, string body) => Answer("POST", path, body);
+
+    private async Task<(int Status, JsonElement Body)> Answer(string method, string path, string body)
+    {
+        var (status, json) = await _protocol.AnswerAsync(method, path, new MemoryStream(Encoding.UTF8.GetBytes(body)), CancellationToken.None);
+        return (status, JsonDocument.Parse(json).RootElement.Clone());
+    }
+
+    /// <summary>y = sigmoid(x) over [-1, 2] floats, z = not(flag) over booleans, s = names passed through (strings).</summary>
+    internal static ModelProto Model()
+    {
+        var graph = new GraphProto { Name = "scorer" };
+        graph.Input.Add(Tensor("x", Float, -1, 2));
+        graph.Input.Add(Tensor("flag", Bool, -1, 1));
+        graph.Input.Add(Tensor("names", Text, -1, 1));
+        graph.Node.Add(Node("Sigmoid", "", ["x"], ["y"]));
+        graph.Node.Add(Node("Not", "", ["flag"], ["z"]));
+        graph.Node.Add(Node("Identity", "", ["names"], ["s"]));
+        graph.Output.Add(Tensor("y", Float, -1, 2));
+        graph.Output.Add(Tensor("z", Bool, -1, 1));
+        graph.Output.Add(Tensor("s", Text, -1, 1));
+        return OnnxGraphs.Model(graph);
+    }
+
+    private sealed class Tolerance(double epsilon) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= epsilon;
+
+        public int GetHashCode(double obj) => 0;
+    }
+}
