@@ -14,7 +14,9 @@ public sealed class StartupBanner(
         lifetime.ApplicationStarted.Register(() =>
         {
             var http = endpoints.Http.ToString().TrimEnd('/');
-            var localAgent = configuration.GetValue($"{LocalAgent.LocalAgentExtensions.SectionName}:Enabled", defaultValue: true) ? "on" : "off";
+            var localAgent = configuration.GetValue($"{LocalAgent.LocalAgentExtensions.SectionName}:Enabled", defaultValue: true)
+                ? $"on (its serve jobs answer the Open Inference Protocol at {http}/v2)"
+                : "off";
             Console.WriteLine($"""
                 EdgeGreen control plane is running.
                   REST API      {http}/api/v1   (Authorization: Bearer <API key>)
