@@ -1,4 +1,6 @@
 using System.Globalization;
+using EdgeGreen.Agent.Jobs;
+using EdgeGreen.Agent.Jobs.Ml;
 using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.Storage;
 
@@ -7,7 +9,9 @@ namespace EdgeGreen.ControlPlane.Registry;
 /// <summary>
 /// Resolves a job's <c>model</c> parameter (<c>models:/name/3</c>, <c>models:/name@alias</c>) to a
 /// READY version when the job is submitted, adding <c>modelName</c>, <c>modelVersion</c> and
-/// <c>modelSha256</c>: moving an alias later does not change what a submitted job runs.
+/// <c>modelSha256</c>: moving an alias later does not change what a submitted job runs. A
+/// <c>serve</c> job without <c>threads</c> gets the thread count of the version's profiled
+/// serving recommendation, where it has one.
 /// </summary>
 public sealed class ModelParameterResolver(ModelRegistry registry) : IJobParameterResolver
 {
@@ -30,5 +34,11 @@ public sealed class ModelParameterResolver(ModelRegistry registry) : IJobParamet
         parameters["modelName"] = version.Name;
         parameters["modelVersion"] = version.Version.ToString(CultureInfo.InvariantCulture);
         parameters["modelSha256"] = sha;
+
+        // Serving takes the thread count its profile recommends unless the submission names one.
+        if (kind == ServeJob.KindName && !parameters.ContainsKey(TimedWork.ThreadsParameter) && version.Serving is { Recommended.Threads: var threads })
+        {
+            parameters[TimedWork.ThreadsParameter] = threads.ToString(CultureInfo.InvariantCulture);
+        }
     }
 }

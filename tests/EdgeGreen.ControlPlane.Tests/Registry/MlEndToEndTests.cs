@@ -156,7 +156,10 @@ public sealed class MlEndToEndTests : IAsyncLifetime
             parameters = new { model = "models:/credit-default/1", duration = "PT8S" },
         });
         Assert.Equal(HttpStatusCode.Created, serve.StatusCode);
-        var serveId = (await serve.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        var serveJob = await serve.Content.ReadFromJsonAsync<JsonElement>();
+        var serveId = serveJob.GetProperty("id").GetString()!;
+        Assert.Equal(serving.GetProperty("recommended").GetProperty("threads").GetInt32().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            serveJob.GetProperty("parameters").GetProperty("threads").GetString());
         await Eventually.WaitUntilAsync(async () => (await client.GetAsync("/v2/models/credit-default/versions/1/ready")).StatusCode == HttpStatusCode.OK,
             TimeSpan.FromSeconds(30), "the served model is ready");
         var metadata = await client.GetFromJsonAsync<JsonElement>("/v2/models/credit-default");

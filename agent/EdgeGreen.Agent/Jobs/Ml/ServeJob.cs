@@ -8,8 +8,8 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// Online inference: loads a registered model (<c>model</c>: <c>models:/name/3</c> or
 /// <c>models:/name@alias</c>, resolved when the job is submitted) and answers Open Inference
 /// Protocol (KServe v2) requests for it at <c>/v2/models/{name}[/versions/{version}]</c> for
-/// <c>duration</c> (ISO 8601, at most 7 days), on <c>threads</c> intra-op threads (default 1; a
-/// <c>profile</c> job recommends a number). Serving is scheduled and measured like any job: it
+/// <c>duration</c> (ISO 8601, at most 7 days), on <c>threads</c> intra-op threads (default 1; the
+/// control plane fills in the number a <c>profile</c> job recommended for the version). Serving is scheduled and measured like any job: it
 /// waits for its window, its energy is the agent process's CPU share while it serves, and its
 /// metrics are what it served (<c>requests</c>, <c>inferences</c>, <c>failedRequests</c>,
 /// <c>meanLatencyMilliseconds</c>). Progress is the share of the duration gone.
