@@ -58,9 +58,14 @@ public static class DatasetSchema
     /// past its header row, which it hands back; throws <see cref="InvalidDataException"/> when the
     /// file is empty.
     /// </summary>
-    public static TextFieldParser OpenCsv(string path, out string[] header)
+    public static TextFieldParser OpenCsv(string path, out string[] header) => OpenCsv(new TextFieldParser(path), out header);
+
+    /// <summary>The same over an open stream (which the parser disposes), so a caller can follow its position.</summary>
+    public static TextFieldParser OpenCsv(Stream stream, out string[] header) => OpenCsv(new TextFieldParser(stream), out header);
+
+    private static TextFieldParser OpenCsv(TextFieldParser parser, out string[] header)
     {
-        var parser = new TextFieldParser(path) { TextFieldType = FieldType.Delimited, HasFieldsEnclosedInQuotes = true, TrimWhiteSpace = true };
+        (parser.TextFieldType, parser.HasFieldsEnclosedInQuotes, parser.TrimWhiteSpace) = (FieldType.Delimited, true, true);
         parser.SetDelimiters(",");
         try
         {

@@ -420,6 +420,21 @@ public sealed class OpenInferenceProtocol(ServedModels models)
             case var t when t == typeof(byte):
                 Write(w, result.AsTensor<byte>(), (writer, v) => writer.WriteNumberValue(v));
                 break;
+            case var t when t == typeof(sbyte):
+                Write(w, result.AsTensor<sbyte>(), (writer, v) => writer.WriteNumberValue(v));
+                break;
+            case var t when t == typeof(short):
+                Write(w, result.AsTensor<short>(), (writer, v) => writer.WriteNumberValue(v));
+                break;
+            case var t when t == typeof(ushort):
+                Write(w, result.AsTensor<ushort>(), (writer, v) => writer.WriteNumberValue(v));
+                break;
+            case var t when t == typeof(uint):
+                Write(w, result.AsTensor<uint>(), (writer, v) => writer.WriteNumberValue(v));
+                break;
+            case var t when t == typeof(ulong):
+                Write(w, result.AsTensor<ulong>(), (writer, v) => writer.WriteNumberValue(v));
+                break;
             default:
                 throw new ProtocolException(400, $"Output '{result.Name}' has element type {elementType.Name}, which this endpoint does not send; ask for the others with outputs.");
         }

@@ -88,7 +88,11 @@ public sealed class TrainJobTests : IDisposable
         var model = Path.Combine(_work.Root, "store", multiclass.Output.ArtifactSha256);
         Assert.Equal(multiclass.Output.Details["classes"], OnnxMetadata.Read(model)[OnnxMetadata.ClassesKey]);
         var predictions = Path.Combine(_work.Root, "bands.csv");
-        Assert.Equal(600, BatchInferJob.Infer(model, csv, predictions, 64, _ => { }, CancellationToken.None));
+        var progress = new List<double>();
+        Assert.Equal(600, BatchInferJob.Infer(model, csv, predictions, 64, progress.Add, CancellationToken.None));
+        Assert.Equal(10, progress.Count);
+        Assert.Equal(progress.Order(), progress);
+        Assert.Equal(0.9, progress[^1], 6);
         var header = File.ReadLines(predictions).First().Split(',');
         Assert.Equal(["row", "PredictedLabel", "Score_0", "Score_1", "Score_2"], header);
         Assert.Contains(File.ReadLines(predictions).Skip(1).First().Split(',')[1], classes);

@@ -65,11 +65,13 @@ public sealed class BatchInferJob : IJobKind
     internal static long Infer(string modelPath, string csvPath, string predictionsPath, int batchSize, Action<double> progress, CancellationToken cancellationToken,
         string provider = InferenceProviders.Cpu)
     {
-        // The row count (a first pass, which also checks the file) is what progress is measured in.
-        var (_, total) = DatasetSchema.Infer(csvPath);
         using var options = InferenceProviders.Options(provider);
         using var session = new InferenceSession(modelPath, options);
-        using var parser = DatasetSchema.OpenCsv(csvPath, out var columns);
+
+        // One pass over the file: progress is the share of its bytes read.
+        var file = File.OpenRead(csvPath);
+        var length = Math.Max(1, file.Length);
+        using var parser = DatasetSchema.OpenCsv(file, out var columns);
         var index = DatasetSchema.IndexOf(columns);
         using var writer = new StreamWriter(predictionsPath, false, new UTF8Encoding(false));
         string[]? header = null;
@@ -110,7 +112,7 @@ public sealed class BatchInferJob : IJobKind
 
                 done += batch.Count;
                 batch.Clear();
-                progress(0.1 + (0.8 * done / Math.Max(1, total)));
+                progress(0.1 + (0.8 * Math.Min(1, (double)file.Position / length)));
             }
 
             if (fields is null)
