@@ -35,6 +35,23 @@ public sealed class OpenInferenceProtocol(ServedModels models)
         [typeof(bool)] = "BOOL", [typeof(string)] = "BYTES",
     };
 
+    /// <summary>How each element type's output tensor is written: its shape, then its data.</summary>
+    private static readonly Dictionary<Type, Action<Utf8JsonWriter, DisposableNamedOnnxValue>> Writers = new()
+    {
+        [typeof(float)] = (w, r) => Write(w, r.AsTensor<float>(), (x, v) => Number(x, v, float.IsFinite(v))),
+        [typeof(double)] = (w, r) => Write(w, r.AsTensor<double>(), (x, v) => Number(x, v, double.IsFinite(v))),
+        [typeof(sbyte)] = (w, r) => Write(w, r.AsTensor<sbyte>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(short)] = (w, r) => Write(w, r.AsTensor<short>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(int)] = (w, r) => Write(w, r.AsTensor<int>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(long)] = (w, r) => Write(w, r.AsTensor<long>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(byte)] = (w, r) => Write(w, r.AsTensor<byte>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(ushort)] = (w, r) => Write(w, r.AsTensor<ushort>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(uint)] = (w, r) => Write(w, r.AsTensor<uint>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(ulong)] = (w, r) => Write(w, r.AsTensor<ulong>(), (x, v) => x.WriteNumberValue(v)),
+        [typeof(bool)] = (w, r) => Write(w, r.AsTensor<bool>(), (x, v) => x.WriteBooleanValue(v)),
+        [typeof(string)] = (w, r) => Write(w, r.AsTensor<string>(), (x, v) => x.WriteStringValue(v)),
+    };
+
     private static readonly string ServerVersion =
         typeof(OpenInferenceProtocol).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
@@ -397,48 +414,12 @@ public sealed class OpenInferenceProtocol(ServedModels models)
         w.WriteStartObject();
         w.WriteString("name", result.Name);
         w.WriteString("datatype", Datatypes.GetValueOrDefault(elementType, elementType.Name));
-        switch (elementType)
+        if (!Writers.TryGetValue(elementType, out var write))
         {
-            case var t when t == typeof(float):
-                Write(w, result.AsTensor<float>(), (writer, v) => Number(writer, v, double.IsFinite(v)));
-                break;
-            case var t when t == typeof(double):
-                Write(w, result.AsTensor<double>(), (writer, v) => Number(writer, v, double.IsFinite(v)));
-                break;
-            case var t when t == typeof(long):
-                Write(w, result.AsTensor<long>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(int):
-                Write(w, result.AsTensor<int>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(bool):
-                Write(w, result.AsTensor<bool>(), (writer, v) => writer.WriteBooleanValue(v));
-                break;
-            case var t when t == typeof(string):
-                Write(w, result.AsTensor<string>(), (writer, v) => writer.WriteStringValue(v));
-                break;
-            case var t when t == typeof(byte):
-                Write(w, result.AsTensor<byte>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(sbyte):
-                Write(w, result.AsTensor<sbyte>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(short):
-                Write(w, result.AsTensor<short>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(ushort):
-                Write(w, result.AsTensor<ushort>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(uint):
-                Write(w, result.AsTensor<uint>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            case var t when t == typeof(ulong):
-                Write(w, result.AsTensor<ulong>(), (writer, v) => writer.WriteNumberValue(v));
-                break;
-            default:
-                throw new ProtocolException(400, $"Output '{result.Name}' has element type {elementType.Name}, which this endpoint does not send; ask for the others with outputs.");
+            throw new ProtocolException(400, $"Output '{result.Name}' has element type {elementType.Name}, which this endpoint does not send; ask for the others with outputs.");
         }
 
+        write(w, result);
         w.WriteEndObject();
     }
 
