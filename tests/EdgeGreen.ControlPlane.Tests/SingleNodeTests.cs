@@ -76,6 +76,7 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Agents:OfflineAfter", "00:00:00")]
     [InlineData("EdgeGreen:LocalAgent:SampleInterval", "00:00:00")]
     [InlineData("EdgeGreen:LocalAgent:Outbox:MaxReadings", "5")]
+    [InlineData("EdgeGreen:Feed:TopicPrefix", "edgegreen/#")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();
@@ -91,7 +92,7 @@ public sealed class SingleNodeTests
     public async Task ControlPlaneProcess_FreshDirectory_PrintsUrlsAndKeyAndListsLocalAgentWithinTenSeconds()
     {
         using var temp = new TempDirectory();
-        var (httpPort, grpcPort) = (FreePort(), FreePort());
+        var (httpPort, grpcPort, mqttPort) = (LoopbackPorts.Free(), LoopbackPorts.Free(), LoopbackPorts.Free());
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EdgeGreen.ControlPlane.dll")])
         {
             WorkingDirectory = temp.Path,
@@ -102,6 +103,7 @@ public sealed class SingleNodeTests
                 ["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{httpPort}",
                 ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{grpcPort}",
                 ["EdgeGreen__LocalAgent__SampleInterval"] = "00:00:00.500",
+                ["EdgeGreen__Feed__Port"] = mqttPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
         };
         using var process = Process.Start(start)!;
@@ -112,8 +114,9 @@ public sealed class SingleNodeTests
         process.BeginErrorReadLine();
         try
         {
-            await Eventually.WaitUntilAsync(() => output.Any(l => l.Contains("Admin key", StringComparison.Ordinal)), TimeSpan.FromSeconds(30),
+            await Eventually.WaitUntilAsync(() => output.Any(l => l.Contains("Admin key", StringComparison.Ordinal)) || process.HasExited, TimeSpan.FromSeconds(30),
                 "the control plane prints its URLs");
+            Assert.False(process.HasExited, $"the control plane exited: {string.Join(Environment.NewLine, output)}");
             var stopwatch = Stopwatch.StartNew();
             var keyPath = Path.Combine(temp.Path, "data", "admin.key");
             Assert.Contains(output, l => l.Contains($"http://127.0.0.1:{httpPort}/api/v1", StringComparison.Ordinal));
@@ -124,6 +127,12 @@ public sealed class SingleNodeTests
             http.DefaultRequestHeaders.Authorization = new("Bearer", File.ReadAllText(keyPath).Trim());
             await WaitForLocalAgentWithReadingsAsync(http);
             Assert.True(stopwatch.Elapsed < TenSeconds, $"the local agent took {stopwatch.Elapsed} to appear");
+
+            // The embedded MQTT broker carries the local agent's readings.
+            Assert.Contains(output, l => l.Contains($"MQTT feed     mqtt://127.0.0.1:{mqttPort} (embedded; topics edgegreen/v1/#)", StringComparison.Ordinal));
+            await using var subscriber = await Feed.FeedTests.SubscriberAsync(mqttPort, "edgegreen/v1/agents/+/readings");
+            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Payload.GetProperty("readings").GetArrayLength() > 0), TenSeconds,
+                "a readings message arrives on the feed");
         }
         finally
         {
@@ -154,12 +163,5 @@ public sealed class SingleNodeTests
             return readings.GetProperty("points").GetArrayLength() > 0;
         }, TenSeconds, "the local agent is listed with readings");
         return agent;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -62,6 +62,8 @@ internal sealed class TestControlPlane : IAsyncDisposable
             ["EdgeGreen:LocalAgent:HeartbeatInterval"] = "00:00:01",
             ["EdgeGreen:LocalAgent:Uplink:Linger"] = "00:00:00",
             ["EdgeGreen:Datasets:SeedSample"] = "false",
+            // Many control planes run at once here; the feed tests turn the broker on, on a free port.
+            ["EdgeGreen:Feed:Broker"] = "Off",
             // An empty sysfs, so that the local agent models its power on any test machine.
             ["EdgeGreen:LocalAgent:Sensors:SysfsRoot"] = Path.Combine(dataDirectory, "no-sysfs"),
         };

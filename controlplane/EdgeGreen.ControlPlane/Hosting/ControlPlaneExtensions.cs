@@ -1,4 +1,5 @@
 using EdgeGreen.ControlPlane.Webhooks;
+using EdgeGreen.ControlPlane.Feed;
 using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Datasets;
 using System.Text.Json;
@@ -43,6 +44,7 @@ public static class ControlPlaneExtensions
         builder.AddDatasets();
         builder.AddRegistry();
         builder.AddWebhooks();
+        builder.AddFeed();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddHostedService<StartupBanner>();
         return builder;

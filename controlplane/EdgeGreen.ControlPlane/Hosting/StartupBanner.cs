@@ -7,6 +7,7 @@ public sealed class StartupBanner(
     IHostApplicationLifetime lifetime,
     KestrelEndpoints endpoints,
     AdminKeyBootstrapper adminKey,
+    Feed.TelemetryFeed feed,
     IConfiguration configuration) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -24,6 +25,7 @@ public sealed class StartupBanner(
                   Metrics       {http}/metrics
                   Health        {http}/healthz, {http}/readyz
                   Agent gRPC    {endpoints.Grpc}
+                  MQTT feed     {feed.Address ?? "off"}
                   Local agent   {localAgent}
                   Admin key     {adminKey.KeyPath}
                 """);

@@ -10,6 +10,7 @@ public sealed partial class TelemetryGrpcService(
     ITelemetryStore telemetry,
     ReadingValidator validator,
     IngestMetrics metrics,
+    Feed.TelemetryFeed feed,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
     ILogger<TelemetryGrpcService> logger) : TelemetryService.TelemetryServiceBase
@@ -43,6 +44,13 @@ public sealed partial class TelemetryGrpcService(
                 var result = readings.Count == 0
                     ? new AppendResult(durable, 0, 0)
                     : await telemetry.AppendAsync(agentId, readings, timeProvider.GetUtcNow(), cancellationToken);
+                if (result.Accepted > 0)
+                {
+                    // The store keeps what lies past the durable sequence; the rest were resends.
+                    var previous = durable;
+                    feed.PublishReadings(agentId, [.. readings.Where(r => r.Sequence > previous)]);
+                }
+
                 durable = result.DurableSequence;
                 metrics.ReadingsStored.Inc(result.Accepted);
                 metrics.ReadingsDuplicate.Inc(result.Duplicates);

@@ -1,0 +1,27 @@
+using System.Net;
+using EdgeGreen.ControlPlane.Jobs;
+
+namespace EdgeGreen.ControlPlane.Feed;
+
+public static class FeedExtensions
+{
+    /// <summary>The MQTT telemetry feed (<c>EdgeGreen:Feed</c>): an embedded broker by default.</summary>
+    public static IHostApplicationBuilder AddFeed(this IHostApplicationBuilder builder)
+    {
+        const string Section = FeedOptions.SectionName;
+        builder.Services.AddOptions<FeedOptions>().BindConfiguration(Section)
+            .Validate(o => Enum.IsDefined(o.Broker), $"{Section}:Broker must be Embedded, External or Off.")
+            .Validate(o => o.Broker != FeedBroker.Embedded || IPAddress.TryParse(o.BindAddress, out _), $"{Section}:BindAddress must be an IP address (127.0.0.1 by default).")
+            .Validate(o => o.Broker != FeedBroker.Embedded || o.Port is >= 1 and <= 65535, $"{Section}:Port must be between 1 and 65535.")
+            .Validate(o => o.Broker != FeedBroker.External || (Uri.TryCreate(o.Url, UriKind.Absolute, out var url) && url.Scheme is "mqtt" or "mqtts" or "ws" or "wss"),
+                $"{Section}:Url must name the external broker, e.g. mqtt://127.0.0.1:1883 (schemes mqtt, mqtts, ws, wss).")
+            .Validate(o => FeedTopics.IsValidPrefix(o.TopicPrefix), $"{Section}:TopicPrefix must be topic levels without wildcards, e.g. edgegreen/v1.")
+            .Validate(o => o.QueueCapacity is >= 1 and <= 10_000_000, $"{Section}:QueueCapacity must be between 1 and 10000000.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<FeedMetrics>();
+        builder.Services.AddSingleton<TelemetryFeed>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<TelemetryFeed>());
+        builder.Services.AddSingleton<IJobLifecycleHandler, JobFeed>();
+        return builder;
+    }
+}

@@ -1,0 +1,24 @@
+using Prometheus;
+
+namespace EdgeGreen.ControlPlane.Feed;
+
+public sealed class FeedMetrics(IMetricFactory factory)
+{
+    public Counter Published { get; } = factory.CreateCounter("edgegreen_feed_messages_published_total",
+        "MQTT feed messages handed to the broker, by kind (readings, job).", ["kind"]);
+
+    public Counter Dropped { get; } = factory.CreateCounter("edgegreen_feed_messages_dropped_total",
+        "MQTT feed messages dropped, oldest first, because the queue was full while the broker could not take them.");
+
+    public Counter PublishFailures { get; } = factory.CreateCounter("edgegreen_feed_publish_failures_total",
+        "Attempts to hand a message to the broker that failed (an external broker down or unreachable); the message is retried.");
+
+    public Counter RefusedPublishes { get; } = factory.CreateCounter("edgegreen_feed_client_publishes_refused_total",
+        "Publishes by MQTT clients under the feed's topic prefix that the embedded broker refused (only the control plane publishes there).");
+
+    public Gauge Queued { get; } = factory.CreateGauge("edgegreen_feed_messages_queued",
+        "MQTT feed messages waiting for the broker.");
+
+    public Gauge Connected { get; } = factory.CreateGauge("edgegreen_feed_broker_connected",
+        "1 while the feed can publish (the embedded broker runs, or the external broker is connected), else 0.");
+}

@@ -1,0 +1,39 @@
+namespace EdgeGreen.ControlPlane.Feed;
+
+/// <summary>Where the MQTT telemetry feed is published (<c>EdgeGreen:Feed</c>).</summary>
+public sealed class FeedOptions
+{
+    public const string SectionName = "EdgeGreen:Feed";
+
+    /// <summary><c>Embedded</c> (an MQTT broker inside the control plane), <c>External</c> (publish to <see cref="Url"/>) or <c>Off</c>.</summary>
+    public FeedBroker Broker { get; set; } = FeedBroker.Embedded;
+
+    /// <summary>The address the embedded broker listens on: loopback unless set (it has no authentication).</summary>
+    public string BindAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>The embedded broker's TCP port.</summary>
+    public int Port { get; set; } = 1883;
+
+    /// <summary>The external broker, <c>mqtt://host:port</c> (or <c>mqtts://</c> for TLS).</summary>
+    public string? Url { get; set; }
+
+    /// <summary>The client id the control plane connects to an external broker with.</summary>
+    public string ClientId { get; set; } = "edgegreen-control-plane";
+
+    public string? Username { get; set; }
+
+    public string? Password { get; set; }
+
+    /// <summary>Every topic starts with this; only the control plane publishes under it.</summary>
+    public string TopicPrefix { get; set; } = "edgegreen/v1";
+
+    /// <summary>Messages held while the broker cannot take them; beyond it the oldest are dropped and counted.</summary>
+    public int QueueCapacity { get; set; } = 10_000;
+}
+
+public enum FeedBroker
+{
+    Embedded,
+    External,
+    Off,
+}

@@ -1,0 +1,24 @@
+namespace EdgeGreen.ControlPlane.Feed;
+
+/// <summary>
+/// The feed's topics under the prefix (default <c>edgegreen/v1</c>):
+/// <c>{prefix}/agents/{agentId}/readings</c> and <c>{prefix}/jobs/{jobId}/{submitted|completed}</c>.
+/// </summary>
+public static class FeedTopics
+{
+    public static string Readings(string prefix, string agentId) => $"{prefix}/agents/{Segment(agentId)}/readings";
+
+    public static string Job(string prefix, string jobId, string @event) => $"{prefix}/jobs/{Segment(jobId)}/{@event}";
+
+    /// <summary>Whether <paramref name="topic"/> is the prefix or lies under it.</summary>
+    public static bool IsUnder(string topic, string prefix) =>
+        topic == prefix || topic.StartsWith(prefix + "/", StringComparison.Ordinal);
+
+    /// <summary>A valid prefix: levels without wildcards, not starting or ending with a separator, not a system topic.</summary>
+    public static bool IsValidPrefix(string? prefix) =>
+        !string.IsNullOrWhiteSpace(prefix) && !prefix.StartsWith('/') && !prefix.EndsWith('/') && !prefix.StartsWith('$')
+        && prefix.IndexOfAny(['+', '#', '\0']) < 0 && !prefix.Contains("//", StringComparison.Ordinal);
+
+    /// <summary>An id as one topic level: the separator and the wildcards cannot appear in it.</summary>
+    private static string Segment(string id) => id.Replace('/', '_').Replace('+', '_').Replace('#', '_');
+}

@@ -1,0 +1,165 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using EdgeGreen.ControlPlane.Jobs;
+using EdgeGreen.ControlPlane.Storage;
+using Microsoft.Extensions.Options;
+using MQTTnet;
+using MQTTnet.Protocol;
+
+namespace EdgeGreen.ControlPlane.Feed;
+
+/// <summary>
+/// The MQTT telemetry feed: every reading the control plane newly stores, per agent, and every
+/// job's submission and completion, as JSON (the REST API's names and units) at QoS 1 on
+/// <see cref="FeedTopics"/>' topics. Publishing never holds up ingest or the scheduler: messages
+/// wait in a bounded queue while the broker cannot take them (the external broker is retried with
+/// backoff up to 30 s); when the queue is full the oldest are dropped and counted.
+/// </summary>
+public sealed partial class TelemetryFeed : BackgroundService
+{
+    private readonly FeedOptions _options;
+    private readonly FeedMetrics _metrics;
+    private readonly JsonSerializerOptions _json;
+    private readonly ILogger<TelemetryFeed> _logger;
+    private readonly IFeedBroker? _broker;
+    private readonly Channel<(string Kind, MqttApplicationMessage Message)> _queue;
+
+    public TelemetryFeed(IOptions<FeedOptions> options, FeedMetrics metrics, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ILogger<TelemetryFeed> logger)
+    {
+        _options = options.Value;
+        _metrics = metrics;
+        _json = json.Value.SerializerOptions;
+        _logger = logger;
+        _broker = _options.Broker switch
+        {
+            FeedBroker.Embedded => new EmbeddedBroker(_options, metrics, logger),
+            FeedBroker.External => new ExternalBroker(_options),
+            _ => null,
+        };
+        _queue = Channel.CreateBounded<(string, MqttApplicationMessage)>(
+            new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
+            _ => metrics.Dropped.Inc());
+    }
+
+    /// <summary>Where subscribers connect, and how; null when the feed is off.</summary>
+    public string? Address => _broker is null ? null : $"{_broker.Address} ({_options.Broker.ToString().ToLowerInvariant()}; topics {_options.TopicPrefix}/#)";
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_broker is not null)
+        {
+            await _broker.StartAsync(cancellationToken);
+            _metrics.Connected.Set(_broker is EmbeddedBroker ? 1 : 0);
+            LogStarted(_broker.Address, _options.TopicPrefix);
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (_broker is not null)
+        {
+            await _broker.DisposeAsync();
+        }
+    }
+
+    /// <summary>Readings an agent sent that were stored now (not resends of stored ones).</summary>
+    public void PublishReadings(string agentId, IReadOnlyList<ReadingRecord> readings)
+    {
+        if (_broker is null || readings.Count == 0)
+        {
+            return;
+        }
+
+        var payload = new ReadingsMessage(agentId, [.. readings.Select(r => new ReadingMessage(r.Sequence, r.Time, r.Interval.TotalSeconds, r.SensorId, r.Domain,
+            r.EnergyJoules, r.PowerWatts, r.Provenance))]);
+        Enqueue("readings", FeedTopics.Readings(_options.TopicPrefix, agentId), payload);
+    }
+
+    /// <summary>A job event (<c>submitted</c>, <c>completed</c>) with the job as <c>GET /api/v1/jobs/{id}</c> shows it.</summary>
+    public void PublishJob(string @event, JobRecord job)
+    {
+        if (_broker is not null)
+        {
+            Enqueue("job", FeedTopics.Job(_options.TopicPrefix, job.Id, @event), new JobMessage(@event, JobResponse.From(job)));
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_broker is null)
+        {
+            return;
+        }
+
+        await foreach (var (kind, message) in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            _metrics.Queued.Set(_queue.Reader.Count);
+            var backoff = TimeSpan.FromSeconds(1);
+            while (true)
+            {
+                try
+                {
+                    await _broker.PublishAsync(message, stoppingToken);
+                    _metrics.Published.WithLabels(kind).Inc();
+                    _metrics.Connected.Set(1);
+                    break;
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    _metrics.Connected.Set(0);
+                    _metrics.PublishFailures.Inc();
+                    LogPublishFailed(_broker.Address, backoff.TotalSeconds, ex.Message);
+                    await Task.Delay(backoff, stoppingToken);
+                    backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
+                }
+            }
+        }
+    }
+
+    private void Enqueue<T>(string kind, string topic, T payload)
+    {
+        var message = new MqttApplicationMessageBuilder()
+            .WithTopic(topic)
+            .WithPayload(JsonSerializer.SerializeToUtf8Bytes(payload, _json))
+            .WithContentType("application/json")
+            .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+            .Build();
+        _queue.Writer.TryWrite((kind, message));
+        _metrics.Queued.Set(_queue.Reader.Count);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "MQTT feed on {Address}, topics {Prefix}/#")]
+    private partial void LogStarted(string address, string prefix);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The MQTT feed could not publish to {Address}; retrying in {Seconds} s: {Reason}")]
+    private partial void LogPublishFailed(string address, double seconds, string reason);
+}
+
+/// <summary>Payload of <c>{prefix}/agents/{agentId}/readings</c>.</summary>
+public sealed record ReadingsMessage(string AgentId, IReadOnlyList<ReadingMessage> Readings);
+
+/// <summary>One reading: the interval ending at <c>Time</c>, its energy and average power.</summary>
+public sealed record ReadingMessage(long Sequence, DateTimeOffset Time, double IntervalSeconds, string SensorId, string Domain,
+    double EnergyJoules, double PowerWatts, ReadingProvenance Provenance);
+
+/// <summary>Payload of <c>{prefix}/jobs/{jobId}/{event}</c>.</summary>
+public sealed record JobMessage(string Event, JobResponse Job);
+
+/// <summary>Publishes job submissions and completions to the feed.</summary>
+internal sealed class JobFeed(TelemetryFeed feed) : IJobLifecycleHandler
+{
+    public Task OnSubmittedAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        feed.PublishJob("submitted", job);
+        return Task.CompletedTask;
+    }
+
+    public Task OnCompletedAsync(JobRecord job, Contracts.V1.CompleteJobRequest? report, CancellationToken cancellationToken)
+    {
+        feed.PublishJob("completed", job);
+        return Task.CompletedTask;
+    }
+}

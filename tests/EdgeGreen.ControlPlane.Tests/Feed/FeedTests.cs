@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using MQTTnet;
+using MQTTnet.Server;
+
+namespace EdgeGreen.ControlPlane.Tests.Feed;
+
+/// <summary>The MQTT telemetry feed against real brokers: the embedded one, and an external one that starts late.</summary>
+public sealed class FeedTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    [Fact]
+    public async Task Embedded_ReadingsAndJobEvents_ArePublished_AndClientsCannotPublishUnderTheFeed()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Feed:Broker"] = "Embedded",
+            ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
+
+        agent.Produce(50);
+        await Eventually.WaitUntilAsync(() => Produced(subscriber).Count == 50, Patience, "50 produced readings on the feed");
+        var agentId = agent.Connection.AgentId!;
+        var readings = Produced(subscriber);
+        Assert.Equal(50, readings.Select(r => r.GetProperty("sequence").GetInt64()).Distinct().Count());
+        Assert.All(readings, r => Assert.Equal("measured", r.GetProperty("provenance").GetString()));
+        Assert.All(subscriber.Messages.Where(m => m.Topic.EndsWith("/readings", StringComparison.Ordinal)),
+            m => Assert.Equal($"edgegreen/v1/agents/{agentId}/readings", m.Topic));
+
+        // A job's submission and its end (cancelled here, before it runs).
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        var tomorrow = DateTimeOffset.UtcNow.AddDays(1);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "later", kind = "burn", parameters = new { duration = "PT1M" }, earliestStart = tomorrow, deadline = tomorrow.AddHours(2),
+        });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/api/v1/jobs/{jobId}/cancel", null)).StatusCode);
+        await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"edgegreen/v1/jobs/{jobId}/completed"), Patience, "the job's completion on the feed");
+        var events = subscriber.Messages.Where(m => m.Topic.StartsWith($"edgegreen/v1/jobs/{jobId}/", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["submitted", "completed"], events.Select(e => e.Payload.GetProperty("event").GetString()));
+        Assert.Equal("pending", events[0].Payload.GetProperty("job").GetProperty("status").GetString());
+        Assert.Equal("cancelled", events[1].Payload.GetProperty("job").GetProperty("status").GetString());
+
+        // Another client may use the broker, but not speak for the feed.
+        await using var intruder = await SubscriberAsync(port, "other/#");
+        await intruder.Client.PublishStringAsync($"edgegreen/v1/agents/{agentId}/readings", "{\"readings\": []}");
+        await intruder.Client.PublishStringAsync("other/topic", "hello");
+        await Eventually.WaitUntilAsync(() => intruder.Messages.Any(m => m.Topic == "other/topic"), Patience, "other topics work");
+        await Eventually.WaitUntilAsync(() => controlPlane.Service<ControlPlane.Feed.FeedMetrics>().RefusedPublishes.Value == 1, Patience, "the intruder's publish is refused");
+        Assert.DoesNotContain(subscriber.Messages, m => m.Payload.TryGetProperty("readings", out var r) && r.GetArrayLength() == 0);
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task External_BrokerUpOnlyLater_QueuedMessagesArriveOnceItIs()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Feed:Broker"] = "External",
+            ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
+            ["EdgeGreen:Feed:TopicPrefix"] = "site-a/edgegreen",
+        });
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        var tomorrow = DateTimeOffset.UtcNow.AddDays(1);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "queued", kind = "burn", parameters = new { duration = "PT1M" }, earliestStart = tomorrow, deadline = tomorrow.AddHours(2),
+        });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(0, controlPlane.Service<ControlPlane.Feed.FeedMetrics>().Connected.Value);
+
+        // The broker comes up; the retried publish reaches a subscriber that is there by then.
+        using var broker = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder().WithDefaultEndpoint()
+            .WithDefaultEndpointBoundIPAddress(IPAddress.Loopback).WithDefaultEndpointBoundIPV6Address(IPAddress.None).WithDefaultEndpointPort(port).Build());
+        await broker.StartAsync();
+        await using var subscriber = await SubscriberAsync(port, "site-a/edgegreen/#");
+        await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"site-a/edgegreen/jobs/{jobId}/submitted"), TimeSpan.FromSeconds(40),
+            "the queued submission arrives");
+        Assert.Equal(1, controlPlane.Service<ControlPlane.Feed.FeedMetrics>().Connected.Value);
+        Assert.True(controlPlane.Service<ControlPlane.Feed.FeedMetrics>().PublishFailures.Value >= 1);
+        await broker.StopAsync(new MqttServerStopOptions());
+    }
+
+    [Fact]
+    public async Task External_WithoutAUrl_FailsToStartNamingTheSetting()
+    {
+        using var temp = new TempDirectory();
+        await using var app = TestControlPlane.Build(temp.Path, 0, localAgent: false,
+            new Dictionary<string, string?> { ["EdgeGreen:Feed:Broker"] = "External", ["EdgeGreen:Feed:Url"] = "http://127.0.0.1:1883" }, out _);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
+
+        Assert.Contains("EdgeGreen:Feed:Url", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Embedded_PortInUse_FailsToStartSayingWhatToChange()
+    {
+        using var temp = new TempDirectory();
+        using var occupant = new TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+        await using var app = TestControlPlane.Build(temp.Path, 0, localAgent: false,
+            new Dictionary<string, string?> { ["EdgeGreen:Feed:Broker"] = "Embedded", ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) }, out _);
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
+
+        Assert.Contains("EdgeGreen:Feed:Port", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>An MQTT client on a loopback broker, subscribed to <paramref name="filter"/>, keeping what it receives.</summary>
+    internal static async Task<Subscriber> SubscriberAsync(int port, string filter)
+    {
+        var client = new MqttClientFactory().CreateMqttClient();
+        var subscriber = new Subscriber(client);
+        client.ApplicationMessageReceivedAsync += e =>
+        {
+            subscriber.Received(e.ApplicationMessage.Topic, e.ApplicationMessage.ConvertPayloadToString());
+            return Task.CompletedTask;
+        };
+        await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}").Build());
+        await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
+        return subscriber;
+    }
+
+    private static List<JsonElement> Produced(Subscriber subscriber) =>
+        [.. subscriber.Messages.Where(m => m.Topic.EndsWith("/readings", StringComparison.Ordinal))
+            .SelectMany(m => m.Payload.GetProperty("readings").EnumerateArray())
+            .Where(r => r.GetProperty("sensorId").GetString() == "test-sensor")];
+
+    internal sealed class Subscriber(IMqttClient client) : IAsyncDisposable
+    {
+        private readonly ConcurrentQueue<(string Topic, JsonElement Payload)> _messages = new();
+
+        public IMqttClient Client => client;
+
+        public IReadOnlyList<(string Topic, JsonElement Payload)> Messages => [.. _messages];
+
+        public void Received(string topic, string payload)
+        {
+            try
+            {
+                _messages.Enqueue((topic, JsonDocument.Parse(payload).RootElement.Clone()));
+            }
+            catch (JsonException)
+            {
+                _messages.Enqueue((topic, JsonDocument.Parse(JsonSerializer.Serialize(new { text = payload })).RootElement.Clone()));
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (client.IsConnected)
+            {
+                await client.DisconnectAsync();
+            }
+
+            client.Dispose();
+        }
+    }
+}
