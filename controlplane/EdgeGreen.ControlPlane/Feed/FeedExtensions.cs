@@ -17,11 +17,13 @@ public static class FeedExtensions
                 $"{Section}:Url must name the external broker, e.g. mqtt://127.0.0.1:1883 (schemes mqtt, mqtts, ws, wss).")
             .Validate(o => FeedTopics.IsValidPrefix(o.TopicPrefix), $"{Section}:TopicPrefix must be topic levels without wildcards, e.g. edgegreen/v1.")
             .Validate(o => o.QueueCapacity is >= 1 and <= 10_000_000, $"{Section}:QueueCapacity must be between 1 and 10000000.")
+            .Validate(o => o.IntensityInterval >= TimeSpan.FromSeconds(1), $"{Section}:IntensityInterval must be at least 00:00:01.")
             .ValidateOnStart();
         builder.Services.AddSingleton<FeedMetrics>();
         builder.Services.AddSingleton<TelemetryFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TelemetryFeed>());
         builder.Services.AddSingleton<IJobLifecycleHandler, JobFeed>();
+        builder.Services.AddHostedService<IntensityFeed>();
         return builder;
     }
 }

@@ -27,6 +27,9 @@ public sealed class FeedOptions
     /// <summary>Every topic starts with this; only the control plane publishes under it.</summary>
     public string TopicPrefix { get; set; } = "edgegreen/v1";
 
+    /// <summary>How often each zone's current grid intensity is looked up and, when it changed, published.</summary>
+    public TimeSpan IntensityInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Messages held while the broker cannot take them; beyond it the oldest are dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 10_000;
 }

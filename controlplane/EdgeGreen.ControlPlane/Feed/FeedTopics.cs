@@ -2,13 +2,16 @@ namespace EdgeGreen.ControlPlane.Feed;
 
 /// <summary>
 /// The feed's topics under the prefix (default <c>edgegreen/v1</c>):
-/// <c>{prefix}/agents/{agentId}/readings</c> and <c>{prefix}/jobs/{jobId}/{submitted|completed}</c>.
+/// <c>{prefix}/agents/{agentId}/readings</c>, <c>{prefix}/jobs/{jobId}/{submitted|completed}</c> and
+/// <c>{prefix}/zones/{zone}/intensity</c> (retained).
 /// </summary>
 public static class FeedTopics
 {
     public static string Readings(string prefix, string agentId) => $"{prefix}/agents/{Segment(agentId)}/readings";
 
     public static string Job(string prefix, string jobId, string @event) => $"{prefix}/jobs/{Segment(jobId)}/{@event}";
+
+    public static string Intensity(string prefix, string zone) => $"{prefix}/zones/{Segment(zone)}/intensity";
 
     /// <summary>Whether <paramref name="topic"/> is the prefix or lies under it.</summary>
     public static bool IsUnder(string topic, string prefix) =>

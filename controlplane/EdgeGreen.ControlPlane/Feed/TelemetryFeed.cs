@@ -9,8 +9,8 @@ using MQTTnet.Protocol;
 namespace EdgeGreen.ControlPlane.Feed;
 
 /// <summary>
-/// The MQTT telemetry feed: every reading the control plane newly stores, per agent, and every
-/// job's submission and completion, as JSON (the REST API's names and units) at QoS 1 on
+/// The MQTT telemetry feed: every reading the control plane newly stores, per agent, every job's
+/// submission and completion, and each zone's current grid intensity (retained), as JSON (the REST API's names and units) at QoS 1 on
 /// <see cref="FeedTopics"/>' topics. Publishing never holds up ingest or the scheduler: messages
 /// wait in a bounded queue while the broker cannot take them (the external broker is retried with
 /// backoff up to 30 s); when the queue is full the oldest are dropped and counted.
@@ -40,6 +40,9 @@ public sealed partial class TelemetryFeed : BackgroundService
             new BoundedChannelOptions(_options.QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => metrics.Dropped.Inc());
     }
+
+    /// <summary>Whether the feed publishes at all (a broker is configured).</summary>
+    public bool Enabled => _broker is not null;
 
     /// <summary>Where subscribers connect, and how; null when the feed is off.</summary>
     public string? Address => _broker is null ? null : $"{_broker.Address} ({_options.Broker.ToString().ToLowerInvariant()}; topics {_options.TopicPrefix}/#)";
@@ -87,6 +90,16 @@ public sealed partial class TelemetryFeed : BackgroundService
         }
     }
 
+    /// <summary>A zone's current grid intensity, retained so that a new subscriber has it at once.</summary>
+    public void PublishIntensity(string zone, Carbon.IntensityPoint point)
+    {
+        if (_broker is not null)
+        {
+            Enqueue("intensity", FeedTopics.Intensity(_options.TopicPrefix, zone),
+                new IntensityMessage(zone, point.Time, point.Duration.TotalSeconds, point.IntensityGramsPerKwh), retain: true);
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_broker is null)
@@ -119,10 +132,11 @@ public sealed partial class TelemetryFeed : BackgroundService
         }
     }
 
-    private void Enqueue<T>(string kind, string topic, T payload)
+    private void Enqueue<T>(string kind, string topic, T payload, bool retain = false)
     {
         var message = new MqttApplicationMessageBuilder()
             .WithTopic(topic)
+            .WithRetainFlag(retain)
             .WithPayload(JsonSerializer.SerializeToUtf8Bytes(payload, _json))
             .WithContentType("application/json")
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
@@ -144,6 +158,9 @@ public sealed record ReadingsMessage(string AgentId, IReadOnlyList<ReadingMessag
 /// <summary>One reading: the interval ending at <c>Time</c>, its energy and average power.</summary>
 public sealed record ReadingMessage(long Sequence, DateTimeOffset Time, double IntervalSeconds, string SensorId, string Domain,
     double EnergyJoules, double PowerWatts, ReadingProvenance Provenance);
+
+/// <summary>Payload of <c>{prefix}/zones/{zone}/intensity</c>: the latest observed hour (or the interval the source reports).</summary>
+public sealed record IntensityMessage(string Zone, DateTimeOffset Time, double DurationSeconds, double IntensityGramsPerKwh);
 
 /// <summary>Payload of <c>{prefix}/jobs/{jobId}/{event}</c>.</summary>
 public sealed record JobMessage(string Event, JobResponse Job);

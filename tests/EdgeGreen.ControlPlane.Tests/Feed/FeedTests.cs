@@ -50,6 +50,18 @@ public sealed class FeedTests
         Assert.Equal("pending", events[0].Payload.GetProperty("job").GetProperty("status").GetString());
         Assert.Equal("cancelled", events[1].Payload.GetProperty("job").GetProperty("status").GetString());
 
+        // Each zone's current intensity is retained: a late subscriber has it at once.
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/zones/+/intensity");
+        await Eventually.WaitUntilAsync(() => late.Messages.Any(m => m.Topic == "edgegreen/v1/zones/ES/intensity"), Patience, "ES's intensity, retained");
+        var intensity = late.Messages.First(m => m.Topic == "edgegreen/v1/zones/ES/intensity").Payload;
+        Assert.Equal("ES", intensity.GetProperty("zone").GetString());
+        Assert.InRange(intensity.GetProperty("intensityGramsPerKwh").GetDouble(), 1, 2000);
+        using (var current = await client.GetAsync("/api/v1/carbon/zones"))
+        {
+            var es = (await current.Content.ReadFromJsonAsync<JsonElement>()).EnumerateArray().Single(z => z.GetProperty("zone").GetString() == "ES");
+            Assert.Equal(es.GetProperty("intensityGramsPerKwh").GetDouble(), intensity.GetProperty("intensityGramsPerKwh").GetDouble(), 9);
+        }
+
         // Another client may use the broker, but not speak for the feed.
         await using var intruder = await SubscriberAsync(port, "other/#");
         await intruder.Client.PublishStringAsync($"edgegreen/v1/agents/{agentId}/readings", "{\"readings\": []}");
