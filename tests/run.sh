@@ -23,6 +23,16 @@ if ! command -v gcc >/dev/null 2>&1; then
   fi
 fi
 
+# The MQTT feed's external-broker test runs Mosquitto on a loopback port of its own.
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing mosquitto for the MQTT feed test" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
+  else
+    echo "tests/run.sh: mosquitto is not installed; its test is skipped (install it to run it)." >&2
+  fi
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -105,6 +106,48 @@ public sealed class FeedTests
         await broker.StopAsync(new MqttServerStopOptions());
     }
 
+    [RequiresProgramFact("mosquitto")]
+    public async Task External_Mosquitto_CarriesTheFeed()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        var config = Path.Combine(temp.Path, "mosquitto.conf");
+        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
+        using var mosquitto = Process.Start(new ProcessStartInfo(ExternalProgram.Require("mosquitto"), ["-c", config])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            await Eventually.WaitUntilAsync(() => Accepts(port) || mosquitto.HasExited, Patience, "mosquitto listens");
+            if (mosquitto.HasExited)
+            {
+                Assert.Fail($"mosquitto exited: {await mosquitto.StandardError.ReadToEndAsync()}");
+            }
+
+            await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
+            await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
+            {
+                ["EdgeGreen:Feed:Broker"] = "External",
+                ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
+            });
+            using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+            using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "via-mosquitto", kind = "burn", parameters = new { duration = "PT1M" } });
+            var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"edgegreen/v1/jobs/{jobId}/submitted"), Patience, "the submission through mosquitto");
+            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == "edgegreen/v1/zones/ES/intensity"), Patience, "the intensity through mosquitto");
+            Assert.Equal("via-mosquitto", subscriber.Messages.First(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)).Payload.GetProperty("job").GetProperty("name").GetString());
+            Assert.Empty(controlPlane.Errors.Entries);
+        }
+        finally
+        {
+            mosquitto.Kill();
+            await mosquitto.WaitForExitAsync();
+        }
+    }
+
     [Fact]
     public async Task External_WithoutAUrl_FailsToStartNamingTheSetting()
     {
@@ -145,6 +188,20 @@ public sealed class FeedTests
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}").Build());
         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
         return subscriber;
+    }
+
+    private static bool Accepts(int port)
+    {
+        try
+        {
+            using var probe = new TcpClient();
+            probe.Connect(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     private static List<JsonElement> Produced(Subscriber subscriber) =>
