@@ -8,7 +8,7 @@ public sealed class FeedMetrics(IMetricFactory factory)
         "MQTT feed messages handed to the broker, by kind (readings, job, intensity).", ["kind"]);
 
     public Counter Dropped { get; } = factory.CreateCounter("edgegreen_feed_messages_dropped_total",
-        "MQTT feed messages dropped, oldest first, because the queue was full while the broker could not take them.");
+        "MQTT feed messages dropped: the oldest when the queue was full while the broker could not take them, and those still queued at shutdown.");
 
     public Counter PublishFailures { get; } = factory.CreateCounter("edgegreen_feed_publish_failures_total",
         "Attempts to hand a message to the broker that failed (an external broker down or unreachable); the message is retried.");

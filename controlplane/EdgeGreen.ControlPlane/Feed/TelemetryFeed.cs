@@ -13,7 +13,8 @@ namespace EdgeGreen.ControlPlane.Feed;
 /// submission and completion, and each zone's current grid intensity (retained), as JSON (the REST API's names and units) at QoS 1 on
 /// <see cref="FeedTopics"/>' topics. Publishing never holds up ingest or the scheduler: messages
 /// wait in a bounded queue while the broker cannot take them (the external broker is retried with
-/// backoff up to 30 s); when the queue is full the oldest are dropped and counted.
+/// backoff up to 30 s); when the queue is full the oldest are dropped and counted, and so is what is
+/// still queued when the control plane stops.
 /// </summary>
 public sealed partial class TelemetryFeed : BackgroundService
 {
@@ -66,6 +67,17 @@ public sealed partial class TelemetryFeed : BackgroundService
         {
             await _broker.DisposeAsync();
         }
+
+        // What the broker never took is counted as dropped, not lost silently.
+        _queue.Writer.TryComplete();
+        var left = 0;
+        while (_queue.Reader.TryRead(out _))
+        {
+            left++;
+        }
+
+        _metrics.Dropped.Inc(left);
+        _metrics.Queued.Set(0);
     }
 
     /// <summary>Readings an agent sent that were stored now (not resends of stored ones).</summary>
@@ -110,24 +122,38 @@ public sealed partial class TelemetryFeed : BackgroundService
         await foreach (var (kind, message) in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             _metrics.Queued.Set(_queue.Reader.Count);
-            var backoff = TimeSpan.FromSeconds(1);
-            while (true)
+            try
             {
-                try
-                {
-                    await _broker.PublishAsync(message, stoppingToken);
-                    _metrics.Published.WithLabels(kind).Inc();
-                    _metrics.Connected.Set(1);
-                    break;
-                }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-                {
-                    _metrics.Connected.Set(0);
-                    _metrics.PublishFailures.Inc();
-                    LogPublishFailed(_broker.Address, backoff.TotalSeconds, ex.Message);
-                    await Task.Delay(backoff, stoppingToken);
-                    backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
-                }
+                await PublishWithRetriesAsync(kind, message, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                // The message being retried at shutdown is dropped like those still queued.
+                _metrics.Dropped.Inc();
+                throw;
+            }
+        }
+    }
+
+    private async Task PublishWithRetriesAsync(string kind, MqttApplicationMessage message, CancellationToken stoppingToken)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        while (true)
+        {
+            try
+            {
+                await _broker!.PublishAsync(message, stoppingToken);
+                _metrics.Published.WithLabels(kind).Inc();
+                _metrics.Connected.Set(1);
+                return;
+            }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                _metrics.Connected.Set(0);
+                _metrics.PublishFailures.Inc();
+                LogPublishFailed(_broker!.Address, backoff.TotalSeconds, ex.Message);
+                await Task.Delay(backoff, stoppingToken);
+                backoff = TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, 30));
             }
         }
     }
@@ -141,7 +167,12 @@ public sealed partial class TelemetryFeed : BackgroundService
             .WithContentType("application/json")
             .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build();
-        _queue.Writer.TryWrite((kind, message));
+        if (!_queue.Writer.TryWrite((kind, message)))
+        {
+            // Only after shutdown: the queue itself drops its oldest instead of refusing.
+            _metrics.Dropped.Inc();
+        }
+
         _metrics.Queued.Set(_queue.Reader.Count);
     }
 

@@ -106,6 +106,42 @@ public sealed class FeedTests
         await broker.StopAsync(new MqttServerStopOptions());
     }
 
+    [Fact]
+    public async Task External_BrokerNeverUp_WhatIsStillQueuedAtShutdownIsCountedDropped()
+    {
+        using var temp = new TempDirectory();
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Feed:Broker"] = "External",
+            ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{LoopbackPorts.Free()}",
+        });
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        using (var client = controlPlane.CreateClient(controlPlane.AdminKey))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = $"never-{i}", kind = "burn", parameters = new { duration = "PT1M" } });
+                Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
+            }
+        }
+
+        var carbon = controlPlane.Service<ControlPlane.Carbon.CarbonIntensity>();
+        var intensities = 0;
+        foreach (var zone in await carbon.GetZonesAsync(CancellationToken.None))
+        {
+            intensities += await carbon.GetCurrentAsync(zone, CancellationToken.None) is null ? 0 : 1;
+        }
+
+        // All but the one being retried wait in the queue.
+        await Eventually.WaitUntilAsync(() => metrics.PublishFailures.Value >= 1 && metrics.Queued.Value == 3 + intensities - 1, Patience, "everything queued");
+        await controlPlane.DisposeAsync();
+
+        // Nothing reached a broker: the three submissions and the zones' intensities are all counted dropped.
+        Assert.Equal(0, metrics.Published.WithLabels("job").Value);
+        Assert.Equal(3 + intensities, metrics.Dropped.Value);
+        Assert.Equal(0, metrics.Queued.Value);
+    }
+
     [RequiresProgramFact("mosquitto")]
     public async Task External_Mosquitto_CarriesTheFeed()
     {
