@@ -3,6 +3,7 @@ using System.Text.Json;
 using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Jobs.Ml;
 using EdgeGreen.Agent.Serving;
+using EdgeGreen.Agent.Tests.Jobs;
 using Google.Protobuf;
 
 namespace EdgeGreen.Agent.Tests.Serving;
@@ -24,7 +25,7 @@ public sealed class ServeJobTests : IDisposable
             ["model"] = "models:/scorer/4", ["modelName"] = "scorer", ["modelVersion"] = "4", ["modelSha256"] = "abc", ["duration"] = "PT3S",
         }, 1, _ => { }, new JobCpuUsage("/proc"))
         {
-            Artifacts = new OneFile(modelFile),
+            Artifacts = new OneFileArtifacts(modelFile),
             WorkDirectory = _work.Root,
         };
 
@@ -72,16 +73,4 @@ public sealed class ServeJobTests : IDisposable
     public void Dispose() => _work.Dispose();
 
     private static MemoryStream Body(string json) => new(Encoding.UTF8.GetBytes(json));
-
-    /// <summary>The one model file, whatever hash is asked for (the transfer itself is tested against the control plane).</summary>
-    private sealed class OneFile(string path) : IArtifacts
-    {
-        public Task DownloadAsync(string sha256, string target, CancellationToken cancellationToken)
-        {
-            File.Copy(path, target, overwrite: true);
-            return Task.CompletedTask;
-        }
-
-        public Task<(string Sha256, long Size)> UploadAsync(string file, CancellationToken cancellationToken) => throw new NotSupportedException();
-    }
 }

@@ -42,7 +42,8 @@ public sealed class BatchInferJob : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        var (modelPath, csvPath, tracking) = await ModelJobs.PrepareAsync(this, execution, cancellationToken);
+        var (modelPath, datasetPath, tracking) = await ModelJobs.PrepareAsync(this, execution, cancellationToken);
+        var csvPath = datasetPath!;
         using var tracked = tracking;
         execution.ReportPhase("inferring");
         var predictions = Path.Combine(execution.WorkDirectory, "predictions.csv");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using EdgeGreen.Agent.Datasets;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -16,7 +17,9 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// energy per 1,000 inferences among those within twice the best p99 latency; the control plane
 /// stores it on the model version with the SCI per 1,000 inferences, whose embodied term M the
 /// agent works out from <c>Embodied</c> (each configuration holds its threads' cores). Parameters: <c>model</c>,
-/// <c>dataset</c> (rows to feed, as in <c>batch-infer</c>), <c>secondsPerConfiguration</c>.
+/// <c>dataset</c> (optional: rows to feed, as in <c>batch-infer</c>; inputs it has no column for,
+/// such as images, get synthetic values), <c>secondsPerConfiguration</c>. A model whose batch
+/// dimension is fixed is measured at that batch size only; the others are reported as skipped.
 /// </summary>
 public sealed class ProfileJob : IJobKind
 {
@@ -26,7 +29,7 @@ public sealed class ProfileJob : IJobKind
 
     public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
     {
-        var errors = ModelJobs.Validate(KindName, parameters, ["secondsPerConfiguration"]);
+        var errors = ModelJobs.Validate(KindName, parameters, ["secondsPerConfiguration"], DatasetUse.Optional);
         if (parameters.TryGetValue("secondsPerConfiguration", out var seconds)
             && !(int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 600))
         {
@@ -43,7 +46,8 @@ public sealed class ProfileJob : IJobKind
     {
         var (modelPath, csvPath, tracking) = await ModelJobs.PrepareAsync(this, execution, cancellationToken);
         using var tracked = tracking;
-        var (rows, index) = ReadRows(csvPath, 64);
+        var (rows, index) = csvPath is null ? ([], []) : ReadRows(csvPath, 64);
+        var skipped = new List<string>();
         var seconds = TimeSpan.FromSeconds(int.Parse(execution.Parameters.GetValueOrDefault("secondsPerConfiguration", "5"), CultureInfo.InvariantCulture));
 
         var results = new List<ProfileResult>();
@@ -53,7 +57,13 @@ public sealed class ProfileJob : IJobKind
             execution.ReportPhase($"profiling batch {batch}, {threads} thread(s)");
             using var options = InferenceProviders.Options(execution.InferenceProvider, threads);
             using var session = new InferenceSession(modelPath, options);
-            var feeds = session.InputMetadata.Select(m => BatchInferJob.Feed(m.Key, m.Value, rows[..batch], index)).ToList();
+            if (Feeds(session, batch, rows, index) is not { } feeds)
+            {
+                skipped.Add($"batch {batch}, {threads} thread(s): the model takes batches of {session.InputMetadata.Values.First().Dimensions[0]} only");
+                execution.ReportProgress((double)(results.Count + skipped.Count) / configurations.Count);
+                continue;
+            }
+
             string[] outputs = [session.OutputMetadata.Keys.First()];
             for (var i = 0; i < 20; i++)
             {
@@ -80,7 +90,12 @@ public sealed class ProfileJob : IJobKind
             results.Add(new ProfileResult(batch, threads, inferences / elapsed.TotalSeconds, latencies[latencies.Count / 2], latencies[(int)(latencies.Count * 0.99)],
                 (execution.EnergyJoules() - energyBefore) / inferences * 1000,
                 execution.Embodied?.Grams(elapsed / inferences * 1000, threads)));
-            execution.ReportProgress((double)results.Count / configurations.Count);
+            execution.ReportProgress((double)(results.Count + skipped.Count) / configurations.Count);
+        }
+
+        if (results.Count == 0)
+        {
+            throw new InvalidDataException($"No batch size profile measures fits the model: {string.Join("; ", skipped)}.");
         }
 
         var bestP99 = results.Min(r => r.P99Milliseconds);
@@ -99,6 +114,63 @@ public sealed class ProfileJob : IJobKind
         output.Details["profile"] = JsonSerializer.Serialize(results, JsonSerializerOptions.Web);
         output.Details["recommended"] = JsonSerializer.Serialize(recommended, JsonSerializerOptions.Web);
         output.Details["executionProvider"] = execution.InferenceProvider;
+        output.Details["inputs"] = csvPath is null ? SyntheticInputs : $"dataset rows where it has the input's column, else {SyntheticInputs}";
+        if (skipped.Count > 0)
+        {
+            output.Details["skipped"] = string.Join("; ", skipped);
+        }
+    }
+
+    private const string SyntheticInputs = "synthetic (floats uniform in [0, 1), integers 0, booleans false, text empty)";
+
+    /// <summary>
+    /// The inputs for one call of <paramref name="batch"/> rows: a tabular input ([N, 1]) the
+    /// dataset has a column for is fed from its rows, as in <c>batch-infer</c>; any other input
+    /// (an image, a model registered from outside) gets synthetic values of its shape, the batch
+    /// size in its first dimension. Null when an input's first dimension is fixed to another size.
+    /// </summary>
+    private static List<NamedOnnxValue>? Feeds(InferenceSession session, int batch, List<string[]> rows, Dictionary<string, int> index)
+    {
+        var feeds = new List<NamedOnnxValue>();
+        var random = new Random(batch);
+        foreach (var (name, metadata) in session.InputMetadata)
+        {
+            var dims = metadata.Dimensions;
+            if (rows.Count > 0 && index.ContainsKey(name) && dims is [_, 1])
+            {
+                feeds.Add(BatchInferJob.Feed(name, metadata, rows[..batch], index));
+                continue;
+            }
+
+            if (dims.Length == 0 || (dims[0] > 0 && dims[0] != batch))
+            {
+                return dims.Length == 0 && batch == 1 ? [.. feeds, Synthetic(name, metadata.ElementType, [], random)] : null;
+            }
+
+            if (dims.Skip(1).Any(d => d <= 0))
+            {
+                throw new InvalidDataException($"The model input '{name}' has a dimension of no fixed size beyond the batch ([{string.Join(", ", dims)}]); give a dataset with its column.");
+            }
+
+            feeds.Add(Synthetic(name, metadata.ElementType, [batch, .. dims.Skip(1)], random));
+        }
+
+        return feeds;
+    }
+
+    private static NamedOnnxValue Synthetic(string name, Type type, int[] shape, Random random)
+    {
+        var count = shape.Aggregate(1, (product, d) => product * d);
+        return type switch
+        {
+            _ when type == typeof(float) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(Enumerable.Range(0, count).Select(_ => random.NextSingle()).ToArray(), shape)),
+            _ when type == typeof(double) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<double>(Enumerable.Range(0, count).Select(_ => random.NextDouble()).ToArray(), shape)),
+            _ when type == typeof(long) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(new long[count], shape)),
+            _ when type == typeof(int) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<int>(new int[count], shape)),
+            _ when type == typeof(bool) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(new bool[count], shape)),
+            _ when type == typeof(string) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<string>(Enumerable.Repeat("", count).ToArray(), shape)),
+            _ => throw new InvalidDataException($"The model input '{name}' has element type {type.Name}, which profile cannot make values for."),
+        };
     }
 
     private static List<(int Batch, int Threads)> Configurations() =>

@@ -27,7 +27,7 @@ public sealed class ServeJob(ServedModels models) : IJobKind
 
     public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
     {
-        var errors = ModelJobs.Validate(KindName, parameters, [TimedWork.DurationParameter, TimedWork.ThreadsParameter], takesDataset: false);
+        var errors = ModelJobs.Validate(KindName, parameters, [TimedWork.DurationParameter, TimedWork.ThreadsParameter], DatasetUse.None);
         TimedWork.Check(parameters, errors, "PT1H");
         return errors;
     }
