@@ -119,7 +119,10 @@ public sealed class JobEnergyLedger
 
                 idleTotal += idle;
                 jobsTotal += given;
-                otherTotal += active - given;
+
+                // The shares sum to at most 1, but their products can pass `active` by a rounding
+                // step; "other" never goes below zero (and a Prometheus counter cannot decrease).
+                otherTotal += Math.Max(0, active - given);
             }
 
             LastInterval = new IntervalAttribution(EnergyDomains.NodeTotal(deltas, d => d.Domain, d => d.EnergyJoules), jobsTotal, idleTotal, otherTotal);

@@ -40,7 +40,9 @@ public sealed class JobEnergyLedgerTests : IDisposable
     public void Record_RandomLoadsJobsAndDomains_JobsPlusIdlePlusOtherIsTheNodeTotalEveryInterval()
     {
         var random = new Random(5);
-        var ledger = NewLedger(new AttributionOptions { IdleWindow = TimeSpan.FromMinutes(2) });
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        var metrics = new AgentMetrics(Prometheus.Metrics.WithCustomRegistry(registry));
+        var ledger = NewLedger(new AttributionOptions { IdleWindow = TimeSpan.FromMinutes(2) }, metrics);
         Pass(ledger, busyTicks: 0);
         var running = new Dictionary<string, (int Tid, long Ticks)>();
         var nextTid = 1000;
@@ -188,10 +190,13 @@ public sealed class JobEnergyLedgerTests : IDisposable
 
     public void Dispose() => _proc.Dispose();
 
-    private JobEnergyLedger NewLedger(AttributionOptions attribution, params IEnergySensor[] sensors)
+    private JobEnergyLedger NewLedger(AttributionOptions attribution, params IEnergySensor[] sensors) => NewLedger(attribution, null, sensors);
+
+    /// <summary>A ledger over the fixture procfs; with <paramref name="metrics"/> its counters are fed too (and may not decrease).</summary>
+    private JobEnergyLedger NewLedger(AttributionOptions attribution, AgentMetrics? metrics, params IEnergySensor[] sensors)
     {
         _proc.Write("stat", "cpu  0 0 0 0 0 0 0 0 0 0");
-        return new JobEnergyLedger(Options.Create(new AgentOptions { Attribution = attribution, Sensors = { ProcRoot = _proc.Root } }), sensors, _time);
+        return new JobEnergyLedger(Options.Create(new AgentOptions { Attribution = attribution, Sensors = { ProcRoot = _proc.Root } }), sensors, _time, metrics);
     }
 
     /// <summary>One sampling pass after one second in which the node was busy <paramref name="busyTicks"/>.</summary>
