@@ -22,6 +22,9 @@ public sealed partial class SamplingService(
     /// <summary>The sensor label under which outbox failures are counted in sample errors.</summary>
     public const string OutboxErrorLabel = "outbox";
 
+    /// <summary>The <c>sensor</c> label of sampling errors in job energy attribution.</summary>
+    public const string AttributionErrorLabel = "attribution";
+
     private readonly IReadOnlyList<IEnergySensor> _sensors = [.. sensors];
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -76,7 +79,17 @@ public sealed partial class SamplingService(
         }
 
         var deltas = pass.ConvertAll(p => p.Delta);
-        ledger.Record(deltas);
+        try
+        {
+            ledger.Record(deltas);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A fault in attribution loses this interval's split, not the agent: counted and logged.
+            metrics.SampleErrors.WithLabels(AttributionErrorLabel).Inc();
+            LogSampleFailed(ex, AttributionErrorLabel);
+        }
+
         foreach (var delta in deltas)
         {
             metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);
