@@ -18,12 +18,14 @@ public static class FeedExtensions
             .Validate(o => FeedTopics.IsValidPrefix(o.TopicPrefix), $"{Section}:TopicPrefix must be topic levels without wildcards, e.g. edgegreen/v1.")
             .Validate(o => o.QueueCapacity is >= 1 and <= 10_000_000, $"{Section}:QueueCapacity must be between 1 and 10000000.")
             .Validate(o => o.IntensityInterval >= TimeSpan.FromSeconds(1), $"{Section}:IntensityInterval must be at least 00:00:01.")
+            .Validate(o => o.AgentInterval >= TimeSpan.FromMilliseconds(100), $"{Section}:AgentInterval must be at least 00:00:00.100.")
             .ValidateOnStart();
         builder.Services.AddSingleton<FeedMetrics>();
         builder.Services.AddSingleton<TelemetryFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TelemetryFeed>());
         builder.Services.AddSingleton<IJobLifecycleHandler, JobFeed>();
         builder.Services.AddHostedService<IntensityFeed>();
+        builder.Services.AddHostedService<AgentStatusFeed>();
         return builder;
     }
 }

@@ -5,7 +5,7 @@ namespace EdgeGreen.ControlPlane.Feed;
 public sealed class FeedMetrics(IMetricFactory factory)
 {
     public Counter Published { get; } = factory.CreateCounter("edgegreen_feed_messages_published_total",
-        "MQTT feed messages handed to the broker, by kind (readings, job, intensity).", ["kind"]);
+        "MQTT feed messages handed to the broker, by kind (readings, job, agent, intensity).", ["kind"]);
 
     public Counter Dropped { get; } = factory.CreateCounter("edgegreen_feed_messages_dropped_total",
         "MQTT feed messages dropped: the oldest when the queue was full while the broker could not take them, and those still queued at shutdown.");

@@ -27,6 +27,9 @@ public sealed class FeedOptions
     /// <summary>Every topic starts with this; only the control plane publishes under it.</summary>
     public string TopicPrefix { get; set; } = "edgegreen/v1";
 
+    /// <summary>How often agents are looked at for going online or offline.</summary>
+    public TimeSpan AgentInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>How often each zone's current grid intensity is looked up and, when it changed, published.</summary>
     public TimeSpan IntensityInterval { get; set; } = TimeSpan.FromMinutes(5);
 

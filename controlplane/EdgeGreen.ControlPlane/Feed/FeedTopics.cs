@@ -2,12 +2,14 @@ namespace EdgeGreen.ControlPlane.Feed;
 
 /// <summary>
 /// The feed's topics under the prefix (default <c>edgegreen/v1</c>):
-/// <c>{prefix}/agents/{agentId}/readings</c>, <c>{prefix}/jobs/{jobId}/{submitted|completed}</c> and
-/// <c>{prefix}/zones/{zone}/intensity</c> (retained).
+/// <c>{prefix}/agents/{agentId}/readings</c>, <c>{prefix}/agents/{agentId}/status</c> (retained),
+/// <c>{prefix}/jobs/{jobId}/{submitted|completed}</c> and <c>{prefix}/zones/{zone}/intensity</c> (retained).
 /// </summary>
 public static class FeedTopics
 {
     public static string Readings(string prefix, string agentId) => $"{prefix}/agents/{Segment(agentId)}/readings";
+
+    public static string AgentStatus(string prefix, string agentId) => $"{prefix}/agents/{Segment(agentId)}/status";
 
     public static string Job(string prefix, string jobId, string @event) => $"{prefix}/jobs/{Segment(jobId)}/{@event}";
 

@@ -3,44 +3,25 @@ using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Feed;
 
-/// <summary>
-/// Looks up every zone's current grid intensity at start and then every
-/// <see cref="FeedOptions.IntensityInterval"/>, and publishes the zones whose latest point changed.
-/// A source that fails is logged and asked again at the next round.
-/// </summary>
-public sealed partial class IntensityFeed(TelemetryFeed feed, CarbonIntensity carbon, IOptions<FeedOptions> options, ILogger<IntensityFeed> logger) : BackgroundService
+/// <summary>Each zone's current grid intensity, published when its latest point changes (every <see cref="FeedOptions.IntensityInterval"/>).</summary>
+public sealed class IntensityFeed(TelemetryFeed feed, CarbonIntensity carbon, IOptions<FeedOptions> options, ILogger<IntensityFeed> logger)
+    : ChangeFeed<(string Zone, IntensityPoint Point)>(feed, options.Value.IntensityInterval, logger)
 {
-    private readonly Dictionary<string, IntensityPoint> _published = [];
+    protected override string What => "the grid intensity";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task<IEnumerable<(string Key, object State, (string Zone, IntensityPoint Point) Item)>> ReadAsync(CancellationToken cancellationToken)
     {
-        if (!feed.Enabled)
+        var points = new List<(string, object, (string, IntensityPoint))>();
+        foreach (var zone in await carbon.GetZonesAsync(cancellationToken))
         {
-            return;
+            if (await carbon.GetCurrentAsync(zone, cancellationToken) is { } point)
+            {
+                points.Add((zone, point, (zone, point)));
+            }
         }
 
-        using var timer = new PeriodicTimer(options.Value.IntensityInterval);
-        do
-        {
-            try
-            {
-                foreach (var zone in await carbon.GetZonesAsync(stoppingToken))
-                {
-                    if (await carbon.GetCurrentAsync(zone, stoppingToken) is { } point && _published.GetValueOrDefault(zone) != point)
-                    {
-                        feed.PublishIntensity(zone, point);
-                        _published[zone] = point;
-                    }
-                }
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogLookupFailed(ex.Message);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        return points;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The MQTT feed could not look up the grid intensity; it tries again at the next round: {Reason}")]
-    private partial void LogLookupFailed(string reason);
+    protected override void Publish(TelemetryFeed feed, (string Zone, IntensityPoint Point) item) => feed.PublishIntensity(item.Zone, item.Point);
 }

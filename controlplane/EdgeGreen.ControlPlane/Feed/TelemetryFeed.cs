@@ -10,7 +10,8 @@ namespace EdgeGreen.ControlPlane.Feed;
 
 /// <summary>
 /// The MQTT telemetry feed: every reading the control plane newly stores, per agent, every job's
-/// submission and completion, and each zone's current grid intensity (retained), as JSON (the REST API's names and units) at QoS 1 on
+/// submission and completion, each agent's status and each zone's current grid intensity (both
+/// retained), as JSON (the REST API's names and units) at QoS 1 on
 /// <see cref="FeedTopics"/>' topics. Publishing never holds up ingest or the scheduler: messages
 /// wait in a bounded queue while the broker cannot take them (the external broker is retried with
 /// backoff up to 30 s); when the queue is full the oldest are dropped and counted, and so is what is
@@ -99,6 +100,15 @@ public sealed partial class TelemetryFeed : BackgroundService
         if (_broker is not null)
         {
             Enqueue("job", FeedTopics.Job(_options.TopicPrefix, job.Id, @event), new JobMessage(@event, JobResponse.From(job)));
+        }
+    }
+
+    /// <summary>An agent as the REST API shows it, retained so that a new subscriber knows the fleet at once.</summary>
+    public void PublishAgent(Api.AgentResponse agent)
+    {
+        if (_broker is not null)
+        {
+            Enqueue("agent", FeedTopics.AgentStatus(_options.TopicPrefix, agent.Id), agent, retain: true);
         }
     }
 

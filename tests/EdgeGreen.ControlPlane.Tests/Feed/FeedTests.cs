@@ -74,6 +74,44 @@ public sealed class FeedTests
     }
 
     [Fact]
+    public async Task Embedded_AgentStatus_RetainedOnlineThenOffline()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Feed:Broker"] = "Embedded",
+            ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["EdgeGreen:Feed:AgentInterval"] = "00:00:00.200",
+            ["EdgeGreen:Agents:OfflineAfter"] = "00:00:02",
+        });
+        var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
+        string agentId;
+        try
+        {
+            agent.Produce(1);
+            await Eventually.WaitUntilAsync(() => agent.Connection.AgentId is not null, Patience, "the agent enrols");
+            agentId = agent.Connection.AgentId!;
+            await using var early = await SubscriberAsync(port, "edgegreen/v1/agents/+/status");
+            await Eventually.WaitUntilAsync(() => Statuses(early, agentId).Contains("online"), Patience, "the agent online on the feed");
+        }
+        finally
+        {
+            await agent.DisposeAsync();
+        }
+
+        // A subscriber that arrives later finds the retained status, which turns offline when the agent falls silent.
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/agents/+/status");
+        await Eventually.WaitUntilAsync(() => Statuses(late, agentId).LastOrDefault() == "offline", Patience, "the agent offline on the feed");
+        var last = late.Messages.Last(m => m.Topic == $"edgegreen/v1/agents/{agentId}/status").Payload;
+        Assert.Equal(agentId, last.GetProperty("id").GetString());
+        Assert.Equal(0, last.GetProperty("powerWatts").GetDouble());
+    }
+
+    private static List<string?> Statuses(Subscriber subscriber, string agentId) =>
+        [.. subscriber.Messages.Where(m => m.Topic == $"edgegreen/v1/agents/{agentId}/status").Select(m => m.Payload.GetProperty("status").GetString())];
+
+    [Fact]
     public async Task External_BrokerUpOnlyLater_QueuedMessagesArriveOnceItIs()
     {
         using var temp = new TempDirectory();
