@@ -19,11 +19,7 @@ public sealed class FeedTests
     {
         using var temp = new TempDirectory();
         var port = LoopbackPorts.Free();
-        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
-        {
-            ["EdgeGreen:Feed:Broker"] = "Embedded",
-            ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
         await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
         await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
 
@@ -78,13 +74,10 @@ public sealed class FeedTests
     {
         using var temp = new TempDirectory();
         var port = LoopbackPorts.Free();
-        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
-        {
-            ["EdgeGreen:Feed:Broker"] = "Embedded",
-            ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["EdgeGreen:Feed:AgentInterval"] = "00:00:00.200",
-            ["EdgeGreen:Agents:OfflineAfter"] = "00:00:02",
-        });
+        var settings = Embedded(port);
+        settings["EdgeGreen:Feed:AgentInterval"] = "00:00:00.200";
+        settings["EdgeGreen:Agents:OfflineAfter"] = "00:00:02";
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: settings);
         var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
         string agentId;
         try
@@ -241,8 +234,7 @@ public sealed class FeedTests
         using var occupant = new TcpListener(IPAddress.Loopback, 0);
         occupant.Start();
         var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
-        await using var app = TestControlPlane.Build(temp.Path, 0, localAgent: false,
-            new Dictionary<string, string?> { ["EdgeGreen:Feed:Broker"] = "Embedded", ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) }, out _);
+        await using var app = TestControlPlane.Build(temp.Path, 0, localAgent: false, Embedded(port), out _);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => app.StartAsync());
 
@@ -263,6 +255,13 @@ public sealed class FeedTests
         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
         return subscriber;
     }
+
+    /// <summary>Settings for a control plane whose feed runs the embedded broker on <paramref name="port"/>.</summary>
+    private static Dictionary<string, string?> Embedded(int port) => new()
+    {
+        ["EdgeGreen:Feed:Broker"] = "Embedded",
+        ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private static bool Accepts(int port)
     {
