@@ -29,6 +29,8 @@ public sealed class BurnJob : IJobKind
 
     public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => TimedWork.Duration(parameters);
 
+    public int? ImpliedCpuCores(IReadOnlyDictionary<string, string> parameters) => TimedWork.ThreadsGiven(parameters);
+
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
         if (Validate(execution.Parameters) is { Count: > 0 } errors)

@@ -16,6 +16,12 @@ public interface IJobKind
     /// <summary>How long the parameters say the job runs, when they say so (a burn's <c>duration</c>).</summary>
     TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters);
 
+    /// <summary>
+    /// The cores the parameters say the job keeps busy, when they say so (a burn's or a serve's
+    /// <c>threads</c>): what the job reserves when its submission names no <c>resources.cpuCores</c>.
+    /// </summary>
+    int? ImpliedCpuCores(IReadOnlyDictionary<string, string> parameters) => null;
+
     /// <summary>Runs the job to the end; throws <see cref="OperationCanceledException"/> when stopped.</summary>
     Task RunAsync(JobExecution execution, CancellationToken cancellationToken);
 }

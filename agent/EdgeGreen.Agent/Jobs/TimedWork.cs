@@ -33,6 +33,13 @@ public static class TimedWork
     public static TimeSpan? Duration(IReadOnlyDictionary<string, string> parameters) =>
         parameters.TryGetValue(DurationParameter, out var text) && Durations.TryParse(text, out var duration) ? duration : null;
 
+    /// <summary>The thread count when the parameters give a valid one, else null.</summary>
+    public static int? ThreadsGiven(IReadOnlyDictionary<string, string> parameters) =>
+        parameters.TryGetValue(ThreadsParameter, out var text)
+        && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var threads) && threads is >= 1 and <= MaxThreads
+            ? threads
+            : null;
+
     /// <summary>The thread count of validated parameters (1 when not given).</summary>
     public static int Threads(IReadOnlyDictionary<string, string> parameters) =>
         parameters.TryGetValue(ThreadsParameter, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : 1;

@@ -78,7 +78,11 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
             errors["deadline"] = ["deadline must be after earliestStart (or after now when earliestStart is not given)."];
         }
 
-        var resources = new JobResources(request.Resources?.CpuCores ?? 1, request.Resources?.MemoryBytes ?? 0, request.Resources?.Gpus ?? 0);
+        // Without resources.cpuCores a job reserves the threads its parameters name (burn, serve), else one core.
+        var impliedCores = kind is not null && parameters is not null && !errors.Keys.Any(k => k.StartsWith("parameters", StringComparison.Ordinal))
+            ? kind.ImpliedCpuCores(parameters)
+            : null;
+        var resources = new JobResources(request.Resources?.CpuCores ?? impliedCores ?? 1, request.Resources?.MemoryBytes ?? 0, request.Resources?.Gpus ?? 0);
         if (resources.CpuCores is < 0 or > 4096 || resources.MemoryBytes < 0 || resources.Gpus is < 0 or > 64)
         {
             errors["resources"] = ["resources need 0-4096 cpuCores, non-negative memoryBytes and 0-64 gpus."];

@@ -45,6 +45,20 @@ public sealed class JobSubmissionTests : JobsTest
     }
 
     [Fact]
+    public async Task Submit_ThreadsWithoutResources_ReservesThatManyCores()
+    {
+        await StartAgentAsync();
+
+        var (_, implied) = await SubmitAsync(new { name = "two", kind = "burn", parameters = new { duration = "PT1S", threads = 2 } });
+        var (_, named) = await SubmitAsync(new { name = "one", kind = "burn", parameters = new { duration = "PT1S", threads = 2 }, resources = new { cpuCores = 1 } });
+        var (_, none) = await SubmitAsync(new { name = "default", kind = "burn", parameters = new { duration = "PT1S" } });
+
+        Assert.Equal(2, implied.GetProperty("resources").GetProperty("cpuCores").GetInt32());
+        Assert.Equal(1, named.GetProperty("resources").GetProperty("cpuCores").GetInt32());
+        Assert.Equal(1, none.GetProperty("resources").GetProperty("cpuCores").GetInt32());
+    }
+
+    [Fact]
     public async Task Submit_OverItsEnergyBudget_Returns422()
     {
         await StartAgentAsync();
