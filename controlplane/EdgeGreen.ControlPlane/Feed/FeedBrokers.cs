@@ -81,7 +81,8 @@ internal sealed class ExternalBroker(FeedOptions options) : IFeedBroker
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
 
-    public string Address => options.Url!;
+    /// <summary>The broker's URL without any user or password written into it (those are never shown).</summary>
+    public string Address => new UriBuilder(options.Url!) { UserName = "", Password = "" }.Uri.ToString().TrimEnd('/');
 
     public bool IsConnected => _client.IsConnected;
 

@@ -112,9 +112,10 @@ public sealed class FeedTests
         await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
         {
             ["EdgeGreen:Feed:Broker"] = "External",
-            ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
+            ["EdgeGreen:Feed:Url"] = $"mqtt://feeder:s3cret@127.0.0.1:{port}",
             ["EdgeGreen:Feed:TopicPrefix"] = "site-a/edgegreen",
         });
+        Assert.Equal($"mqtt://127.0.0.1:{port} (external; topics site-a/edgegreen/#)", controlPlane.Service<ControlPlane.Feed.TelemetryFeed>().Address);
         using var client = controlPlane.CreateClient(controlPlane.AdminKey);
         var tomorrow = DateTimeOffset.UtcNow.AddDays(1);
         using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
