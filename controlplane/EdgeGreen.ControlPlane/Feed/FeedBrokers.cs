@@ -18,8 +18,9 @@ internal interface IFeedBroker : IAsyncDisposable
 }
 
 /// <summary>
-/// MQTTnet's broker, run in the control plane's process. Subscribers may connect and subscribe to
-/// anything; publishing under the feed's prefix is the control plane's alone, so a client's
+/// MQTTnet's broker, run in the control plane's process. With <c>Username</c> (and <c>Password</c>)
+/// configured a client must present them; it may then subscribe to anything, but publishing under
+/// the feed's prefix is the control plane's alone, so a client's
 /// publish there is refused (and counted) rather than passed to subscribers as if it were the feed.
 /// </summary>
 internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics metrics, ILogger logger) : IFeedBroker
@@ -37,6 +38,21 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
             ? builder.WithDefaultEndpointBoundIPV6Address(address).WithDefaultEndpointBoundIPAddress(IPAddress.None)
             : builder.WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
         _server = new MqttServerFactory().CreateMqttServer(builder.Build());
+        if (options.Username is { } username)
+        {
+            // With credentials configured, a client must present them (compared in constant time).
+            _server.ValidatingConnectionAsync += args =>
+            {
+                if (!(Same(args.UserName, username) & Same(args.Password, options.Password)))
+                {
+                    args.ReasonCode = MQTTnet.Protocol.MqttConnectReasonCode.BadUserNameOrPassword;
+                    metrics.RefusedConnections.Inc();
+                }
+
+                return Task.CompletedTask;
+            };
+        }
+
         _server.InterceptingPublishAsync += args =>
         {
             if (args.ClientId != Sender && FeedTopics.IsUnder(args.ApplicationMessage.Topic, options.TopicPrefix))
@@ -59,6 +75,10 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
                 $"{FeedOptions.SectionName}:Broker to External with {FeedOptions.SectionName}:Url naming the broker already there, or Broker to Off.", ex);
         }
     }
+
+    private static bool Same(string? given, string? expected) =>
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(given ?? ""), System.Text.Encoding.UTF8.GetBytes(expected ?? ""));
 
     public Task PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken) =>
         _server!.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = Sender }, cancellationToken);

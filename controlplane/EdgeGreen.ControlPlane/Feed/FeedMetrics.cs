@@ -16,6 +16,9 @@ public sealed class FeedMetrics(IMetricFactory factory)
     public Counter RefusedPublishes { get; } = factory.CreateCounter("edgegreen_feed_client_publishes_refused_total",
         "Publishes by MQTT clients under the feed's topic prefix that the embedded broker refused (only the control plane publishes there).");
 
+    public Counter RefusedConnections { get; } = factory.CreateCounter("edgegreen_feed_client_connections_refused_total",
+        "MQTT clients the embedded broker refused for a wrong or missing user name or password.");
+
     public Gauge Queued { get; } = factory.CreateGauge("edgegreen_feed_messages_queued",
         "MQTT feed messages waiting for the broker.");
 

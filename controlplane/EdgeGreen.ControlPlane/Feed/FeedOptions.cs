@@ -20,8 +20,13 @@ public sealed class FeedOptions
     /// <summary>The client id the control plane connects to an external broker with.</summary>
     public string ClientId { get; set; } = "edgegreen-control-plane";
 
+    /// <summary>
+    /// With <see cref="FeedBroker.External"/>, what the control plane connects with; with
+    /// <see cref="FeedBroker.Embedded"/>, what every client must present (none when unset).
+    /// </summary>
     public string? Username { get; set; }
 
+    /// <summary>The password that goes with <see cref="Username"/>.</summary>
     public string? Password { get; set; }
 
     /// <summary>Every topic starts with this; only the control plane publishes under it.</summary>

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using MQTTnet;
+using MQTTnet.Exceptions;
 using MQTTnet.Server;
 
 namespace EdgeGreen.ControlPlane.Tests.Feed;
@@ -67,6 +68,34 @@ public sealed class FeedTests
         await Eventually.WaitUntilAsync(() => controlPlane.Service<ControlPlane.Feed.FeedMetrics>().RefusedPublishes.Value == 1, Patience, "the intruder's publish is refused");
         Assert.DoesNotContain(subscriber.Messages, m => m.Payload.TryGetProperty("readings", out var r) && r.GetArrayLength() == 0);
         Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task Embedded_WithCredentials_RefusesClientsWithoutThem()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        var settings = Embedded(port);
+        settings["EdgeGreen:Feed:Username"] = "viewer";
+        settings["EdgeGreen:Feed:Password"] = "open-sesame";
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: settings);
+
+        foreach (var (user, password) in new[] { ((string?)null, (string?)null), ("viewer", "wrong") })
+        {
+            using var stranger = new MqttClientFactory().CreateMqttClient();
+            var builder = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port);
+            if (user is not null)
+            {
+                builder = builder.WithCredentials(user, password);
+            }
+
+            Assert.False(await ConnectsAsync(stranger, builder.Build()), $"a client with user {user ?? "none"} was let in");
+        }
+
+        using var client = new MqttClientFactory().CreateMqttClient();
+        var result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithCredentials("viewer", "open-sesame").Build());
+        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        Assert.Equal(2, controlPlane.Service<ControlPlane.Feed.FeedMetrics>().RefusedConnections.Value);
     }
 
     [Fact]
@@ -255,6 +284,19 @@ public sealed class FeedTests
         await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId($"test-{Guid.NewGuid():N}").Build());
         await client.SubscribeAsync(new MqttClientSubscribeOptionsBuilder().WithTopicFilter(filter, MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build());
         return subscriber;
+    }
+
+    /// <summary>Whether the broker accepts the connection (a refusal may come as an exception or as a result code).</summary>
+    private static async Task<bool> ConnectsAsync(IMqttClient client, MqttClientOptions options)
+    {
+        try
+        {
+            return (await client.ConnectAsync(options)).ResultCode == MqttClientConnectResultCode.Success && client.IsConnected;
+        }
+        catch (MqttCommunicationException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Settings for a control plane whose feed runs the embedded broker on <paramref name="port"/>.</summary>
