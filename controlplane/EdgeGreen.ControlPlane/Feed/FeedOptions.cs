@@ -8,7 +8,7 @@ public sealed class FeedOptions
     /// <summary><c>Embedded</c> (an MQTT broker inside the control plane), <c>External</c> (publish to <see cref="Url"/>) or <c>Off</c>.</summary>
     public FeedBroker Broker { get; set; } = FeedBroker.Embedded;
 
-    /// <summary>The address the embedded broker listens on: loopback unless set (it has no authentication).</summary>
+    /// <summary>The address the embedded broker listens on: loopback unless set (set <see cref="Username"/> before opening it wider).</summary>
     public string BindAddress { get; set; } = "127.0.0.1";
 
     /// <summary>The embedded broker's TCP port.</summary>
