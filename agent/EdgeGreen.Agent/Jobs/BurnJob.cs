@@ -33,10 +33,7 @@ public sealed class BurnJob : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        if (Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
+        JobKinds.ThrowIfInvalid(this, execution.Parameters);
 
         var duration = ImpliedDuration(execution.Parameters)!.Value;
         var threads = TimedWork.Threads(execution.Parameters);

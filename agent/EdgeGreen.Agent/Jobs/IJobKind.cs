@@ -70,4 +70,16 @@ public static class JobKinds
     public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob(), new Ml.ProfileJob(), new Ml.ServeJob()];
 
     public static IJobKind? Find(string name) => BuiltIn.FirstOrDefault(k => k.Name == name);
+
+    /// <summary>
+    /// Checks a job's parameters again where it runs (the control plane checked them at
+    /// submission): throws <see cref="ArgumentException"/> with every problem when they are invalid.
+    /// </summary>
+    public static void ThrowIfInvalid(IJobKind kind, IReadOnlyDictionary<string, string> parameters)
+    {
+        if (kind.Validate(parameters) is { Count: > 0 } errors)
+        {
+            throw new ArgumentException(string.Join(" ", errors.Values));
+        }
+    }
 }

@@ -43,10 +43,7 @@ internal static class ModelJobs
     public static async Task<(string ModelPath, string? CsvPath, IDisposable Tracking)> PrepareAsync(
         IJobKind kind, JobExecution execution, CancellationToken cancellationToken)
     {
-        if (kind.Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
+        JobKinds.ThrowIfInvalid(kind, execution.Parameters);
 
         var parameters = execution.Parameters;
         if (execution.Artifacts is null || !parameters.TryGetValue("modelSha256", out var modelSha)

@@ -38,10 +38,7 @@ public sealed class ServeJob(ServedModels models) : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        if (Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
+        JobKinds.ThrowIfInvalid(this, execution.Parameters);
 
         var parameters = execution.Parameters;
         if (execution.Artifacts is null || !parameters.TryGetValue("modelSha256", out var sha)

@@ -72,10 +72,7 @@ public sealed class TrainJob : IJobKind
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        if (Validate(execution.Parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
+        JobKinds.ThrowIfInvalid(this, execution.Parameters);
 
         if (execution.Artifacts is null || !execution.Parameters.TryGetValue("datasetSha256", out var sha))
         {
