@@ -31,9 +31,6 @@ public sealed class ServedModels(AgentMetrics? metrics = null)
         ? _models.GetValueOrDefault((name, version))
         : _models.Values.Where(m => m.Name == name).MaxBy(m => int.TryParse(m.Version, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v : -1);
 
-    public IReadOnlyList<string> Versions(string name) =>
-        [.. _models.Keys.Where(k => k.Name == name).Select(k => k.Version).Order(StringComparer.Ordinal)];
-
     private sealed class Removal(Action remove) : IDisposable
     {
         private int _disposed;

@@ -104,8 +104,6 @@ internal sealed class ExternalBroker(FeedOptions options) : IFeedBroker
     /// <summary>The broker's URL without any user or password written into it (those are never shown).</summary>
     public string Address => new UriBuilder(options.Url!) { UserName = "", Password = "" }.Uri.ToString().TrimEnd('/');
 
-    public bool IsConnected => _client.IsConnected;
-
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)

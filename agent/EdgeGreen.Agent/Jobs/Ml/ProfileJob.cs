@@ -59,7 +59,9 @@ public sealed class ProfileJob : IJobKind
             using var session = new InferenceSession(modelPath, options);
             if (Feeds(session, batch, rows, index) is not { } feeds)
             {
-                skipped.Add($"batch {batch}, {threads} thread(s): the model takes batches of {session.InputMetadata.Values.First().Dimensions[0]} only");
+                // A scalar input takes one row at a time; otherwise the first input with a fixed batch says.
+                var fixedBatch = session.InputMetadata.Values.Select(m => m.Dimensions).FirstOrDefault(d => d.Length > 0 && d[0] > 0) is { } fixedDims ? fixedDims[0] : 1;
+                skipped.Add($"batch {batch}, {threads} thread(s): the model takes batches of {fixedBatch} only");
                 execution.ReportProgress((double)(results.Count + skipped.Count) / configurations.Count);
                 continue;
             }
