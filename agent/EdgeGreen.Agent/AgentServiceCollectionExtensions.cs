@@ -51,7 +51,7 @@ public static class AgentServiceCollectionExtensions
         services.AddSingleton<Serving.OpenInferenceProtocol>();
         if (section.GetValue(nameof(AgentOptions.Jobs) + ":" + nameof(JobsOptions.Enabled), defaultValue: true))
         {
-            foreach (var kind in JobKinds.BuiltIn.Where(k => k is not Jobs.Ml.ServeJob))
+            foreach (var kind in BuiltInJobs.Stateless)
             {
                 services.AddSingleton(kind);
             }

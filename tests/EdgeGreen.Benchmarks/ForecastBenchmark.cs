@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Core.Carbon;
 using EdgeGreen.ControlPlane.Carbon;
 
 namespace EdgeGreen.Benchmarks;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
 using EdgeGreen.Agent.Jobs.Ml;
 using Microsoft.ML;
 using Microsoft.ML.Data;

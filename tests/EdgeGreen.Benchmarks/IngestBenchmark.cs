@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using EdgeGreen.ControlPlane.Hosting;
+using EdgeGreen.ControlPlane.Core.Security;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf.WellKnownTypes;

@@ -1,4 +1,4 @@
-using EdgeGreen.ControlPlane.Scheduling;
+using EdgeGreen.ControlPlane.Core.Scheduling;
 using Google.OrTools.Sat;
 
 namespace EdgeGreen.Benchmarks;

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using EdgeGreen.ControlPlane;
 using EdgeGreen.ControlPlane.Hosting;
+using EdgeGreen.ControlPlane.Core.Security;
 using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -42,7 +43,7 @@ public static class OverheadBenchmark
             // Published as deploy/ ships it: framework-dependent, ReadyToRun.
             Console.WriteLine("Publishing the agent (Release, linux-x64, ReadyToRun)...");
             var agentDirectory = Path.Combine(work, "agent");
-            await RunToEndAsync("dotnet", ["publish", Path.Combine(root, "agent", "EdgeGreen.Agent", "EdgeGreen.Agent.csproj"), "-c", "Release", "-r", "linux-x64",
+            await RunToEndAsync("dotnet", ["publish", Path.Combine(root, "agent", "EdgeGreen.Agent.Host", "EdgeGreen.Agent.Host.csproj"), "-c", "Release", "-r", "linux-x64",
                 "--self-contained", "false", "-p:PublishReadyToRun=true", "-o", agentDirectory, "-v", "quiet", "-nologo"]);
             var sysfs = FixtureSysfs(work);
             var nvml = await BuildFakeNvmlAsync(root, work);
@@ -53,7 +54,7 @@ public static class OverheadBenchmark
             var agentPort = FreePort();
             var exporterPort = FreePort();
 
-            var agentInfo = new ProcessStartInfo("dotnet", [Path.Combine(agentDirectory, "EdgeGreen.Agent.dll")])
+            var agentInfo = new ProcessStartInfo("dotnet", [Path.Combine(agentDirectory, "EdgeGreen.Agent.Host.dll")])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,

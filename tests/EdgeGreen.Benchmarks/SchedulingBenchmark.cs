@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using EdgeGreen.ControlPlane.Core.Carbon;
 using EdgeGreen.ControlPlane.Carbon;
-using EdgeGreen.ControlPlane.Scheduling;
+using EdgeGreen.ControlPlane.Core.Scheduling;
 
 namespace EdgeGreen.Benchmarks;
 

@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf.WellKnownTypes;
@@ -134,6 +135,6 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
         Assert.Empty(ControlPlane.Errors.Entries);
     }
 
-    private Task<IReadOnlyList<ReadingRecord>> ReadAllAsync(string agentId) =>
-        ControlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+    private async Task<List<ReadingRecord>> ReadAllAsync(string agentId) =>
+        await ControlPlane.Service<ITelemetryStore>().ReadReadingsAsync(agentId, null, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, CancellationToken.None).ToListAsync();
 }

@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.Tests;
@@ -74,7 +75,7 @@ public sealed class TelemetryStreamingTests
         await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the outbox drains past the refused reading");
         agent.Produce(5);
         await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "later readings flow");
-        var stored = await controlPlane.Service<ITelemetryStore>().ReadAsync(agent.Connection.AgentId!, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+        var stored = await controlPlane.Service<ITelemetryStore>().ReadReadingsAsync(agent.Connection.AgentId!, null, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, CancellationToken.None).ToListAsync();
         Assert.DoesNotContain(stored, r => r.Time > DateTimeOffset.UtcNow.AddYears(1));
         Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), stored.Take(10).Select(r => r.Sequence));
         Assert.Equal(Enumerable.Range(22, 5).Select(i => (long)i), stored.TakeLast(5).Select(r => r.Sequence));
@@ -84,7 +85,7 @@ public sealed class TelemetryStreamingTests
 
     private static async Task AssertStoredExactlyOnceAsync(TestControlPlane controlPlane, string agentId, int expected)
     {
-        var stored = await controlPlane.Service<ITelemetryStore>().ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+        var stored = await controlPlane.Service<ITelemetryStore>().ReadReadingsAsync(agentId, null, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, CancellationToken.None).ToListAsync();
         var sequences = stored.Select(r => r.Sequence).Order().ToList();
         Assert.Equal(expected, sequences.Count);
         Assert.Equal(Enumerable.Range(1, expected).Select(i => (long)i), sequences);

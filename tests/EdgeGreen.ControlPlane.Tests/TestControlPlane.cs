@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using EdgeGreen.ControlPlane.Hosting;
+using EdgeGreen.ControlPlane.Core.Security;
 using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -96,7 +97,7 @@ internal sealed class TestControlPlane : IAsyncDisposable
 
     public async Task<string> MintEnrollmentTokenAsync() => (await Service<EnrollmentTokens>().MintAsync(CancellationToken.None)).Token;
 
-    public async Task<string> MintApiKeyAsync(ControlPlane.Storage.ApiKeyRole role) =>
+    public async Task<string> MintApiKeyAsync(ControlPlane.Core.Storage.ApiKeyRole role) =>
         (await Service<ApiKeys>().MintAsync($"test-{role}", role, CancellationToken.None)).Key;
 
     public async ValueTask DisposeAsync()

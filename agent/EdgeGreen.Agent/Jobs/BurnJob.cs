@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.Agent.Jobs;
 
@@ -9,33 +10,14 @@ namespace EdgeGreen.Agent.Jobs;
 /// </summary>
 public sealed class BurnJob : IJobKind
 {
-    public const string KindName = "burn";
-    public const string DurationParameter = TimedWork.DurationParameter;
-    public const string ThreadsParameter = TimedWork.ThreadsParameter;
 
-    public string Name => KindName;
-
-    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
-    {
-        var errors = new Dictionary<string, string>();
-        TimedWork.Check(parameters, errors, "PT30S");
-        foreach (var unknown in parameters.Keys.Where(k => k is not DurationParameter and not ThreadsParameter))
-        {
-            errors[unknown] = $"burn takes only {DurationParameter} and {ThreadsParameter}.";
-        }
-
-        return errors;
-    }
-
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => TimedWork.Duration(parameters);
-
-    public int? ImpliedCpuCores(IReadOnlyDictionary<string, string> parameters) => TimedWork.ThreadsGiven(parameters);
+    public JobKind Spec => JobKinds.Burn;
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        JobKinds.ThrowIfInvalid(this, execution.Parameters);
+        Spec.ThrowIfInvalid(execution.Parameters);
 
-        var duration = ImpliedDuration(execution.Parameters)!.Value;
+        var duration = Spec.ImpliedDuration(execution.Parameters)!.Value;
         var threads = TimedWork.Threads(execution.Parameters);
         var started = Stopwatch.GetTimestamp();
         var workers = Enumerable.Range(0, threads)

@@ -1,26 +1,14 @@
+using EdgeGreen.Shared.Jobs;
+
 namespace EdgeGreen.Agent.Jobs;
 
 /// <summary>
-/// A kind of work an agent can run (<c>burn</c>, later training and inference). The control plane
-/// validates a submission's parameters with the same kind before it accepts the job, so a job
-/// never reaches an agent with parameters it cannot run.
+/// How this agent runs one kind of job. What the kind's parameters mean is the shared
+/// <see cref="Spec"/>, which the control plane checks at submission with the same code.
 /// </summary>
 public interface IJobKind
 {
-    /// <summary>The name jobs use in their <c>kind</c> field.</summary>
-    string Name { get; }
-
-    /// <summary>Problems with the parameters, keyed by parameter name; empty when they are valid.</summary>
-    IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters);
-
-    /// <summary>How long the parameters say the job runs, when they say so (a burn's <c>duration</c>).</summary>
-    TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters);
-
-    /// <summary>
-    /// The cores the parameters say the job keeps busy, when they say so (a burn's or a serve's
-    /// <c>threads</c>): what the job reserves when its submission names no <c>resources.cpuCores</c>.
-    /// </summary>
-    int? ImpliedCpuCores(IReadOnlyDictionary<string, string> parameters) => null;
+    JobKind Spec { get; }
 
     /// <summary>Runs the job to the end; throws <see cref="OperationCanceledException"/> when stopped.</summary>
     Task RunAsync(JobExecution execution, CancellationToken cancellationToken);
@@ -65,21 +53,8 @@ public interface IArtifacts
 }
 
 /// <summary>The job kinds built into the agent.</summary>
-public static class JobKinds
+public static class BuiltInJobs
 {
-    public static IReadOnlyList<IJobKind> BuiltIn { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob(), new Ml.ProfileJob(), new Ml.ServeJob()];
-
-    public static IJobKind? Find(string name) => BuiltIn.FirstOrDefault(k => k.Name == name);
-
-    /// <summary>
-    /// Checks a job's parameters again where it runs (the control plane checked them at
-    /// submission): throws <see cref="ArgumentException"/> with every problem when they are invalid.
-    /// </summary>
-    public static void ThrowIfInvalid(IJobKind kind, IReadOnlyDictionary<string, string> parameters)
-    {
-        if (kind.Validate(parameters) is { Count: > 0 } errors)
-        {
-            throw new ArgumentException(string.Join(" ", errors.Values));
-        }
-    }
+    /// <summary>Every kind but <c>serve</c>, which needs the agent's table of served models.</summary>
+    public static IReadOnlyList<IJobKind> Stateless { get; } = [new BurnJob(), new Ml.TrainJob(), new Ml.BatchInferJob(), new Ml.EvaluateJob(), new Ml.ProfileJob()];
 }

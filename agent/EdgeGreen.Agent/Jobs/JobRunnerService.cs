@@ -30,7 +30,7 @@ public sealed partial class JobRunnerService(
 {
     private const int MaxErrorLength = 2000;
     private static readonly TimeSpan ProgressCallTimeout = TimeSpan.FromSeconds(10);
-    private readonly Dictionary<string, IJobKind> _kinds = kinds.ToDictionary(k => k.Name, StringComparer.Ordinal);
+    private readonly Dictionary<string, IJobKind> _kinds = kinds.ToDictionary(k => k.Spec.Name, StringComparer.Ordinal);
     private readonly EmbodiedCarbon? _embodied = EmbodiedCarbon.From(options.Value.Embodied);
 
     /// <summary>True while the assignment stream is open.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Options;

@@ -74,7 +74,7 @@ public sealed partial class HeartbeatService(
             },
         };
         state.Labels.Add(options.Value.Labels);
-        state.JobKinds.Add(jobKinds.Select(k => k.Name));
+        state.JobKinds.Add(jobKinds.Select(k => k.Spec.Name));
         state.InferenceProviders.Add(inference.Available);
         state.InferenceProvider = inference.Chosen;
         state.InferenceNote = inference.Note ?? "";

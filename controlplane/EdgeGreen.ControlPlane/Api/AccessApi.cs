@@ -1,5 +1,4 @@
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EdgeGreen.ControlPlane.Api;

@@ -1,15 +1,6 @@
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Api;
-
-public sealed class AgentsOptions
-{
-    public const string SectionName = "EdgeGreen:Agents";
-
-    /// <summary>An agent not heard from (heartbeat or telemetry) for this long is shown offline.</summary>
-    public TimeSpan OfflineAfter { get; set; } = TimeSpan.FromSeconds(30);
-}
 
 public sealed record AgentResponse(
     string Id,

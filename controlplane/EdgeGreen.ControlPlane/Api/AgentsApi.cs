@@ -1,7 +1,5 @@
-using EdgeGreen.Agent;
-using EdgeGreen.ControlPlane.Carbon;
+using EdgeGreen.Shared;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EdgeGreen.ControlPlane.Api;
@@ -12,11 +10,10 @@ public sealed record SetZoneRequest(string? Zone);
 
 public sealed record FleetSummaryResponse(int Agents, int Online, double PowerWatts, double EnergyJoules);
 
+public sealed record FleetEnergyResponse(DateTimeOffset From, DateTimeOffset To, TimeSpan Step, double EnergyJoules, IReadOnlyList<ZoneSeries> Zones);
+
 public static class AgentsApi
 {
-    /// <summary>More points than this in one response is refused; ask for a coarser step.</summary>
-    public const int MaxPoints = 10_000;
-
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder routes)
     {
         var agents = routes.MapGroup("/api/v1/agents").RequireAuthorization(Policies.Viewer).WithTags("Agents");
@@ -25,10 +22,12 @@ public static class AgentsApi
         agents.MapPut("/{id}/zone", SetZone).RequireAuthorization(Policies.Operator)
             .WithSummary("Sets the agent's grid zone (one of /api/v1/carbon/zones), overriding what it reports; {\"zone\": null} clears it.");
         agents.MapGet("/{id}/readings", GetReadings)
-            .WithSummary("An agent's power and energy over time, downsampled to step (ISO 8601 instants and duration; all domains summed unless domain is given).");
+            .WithSummary("An agent's power and energy over time in steps aligned to the epoch (ISO 8601 instants and duration; the range is widened to whole steps; all domains summed unless domain is given).");
 
         routes.MapGet("/api/v1/fleet/summary", GetFleetSummary).RequireAuthorization(Policies.Viewer).WithTags("Fleet")
             .WithSummary("Agent counts and total power and energy of the fleet.");
+        routes.MapGet("/api/v1/fleet/energy", GetFleetEnergy).RequireAuthorization(Policies.Viewer).WithTags("Fleet")
+            .WithSummary("The fleet's node energy per zone over time (step a whole number of minutes, default PT1H; the last 24 hours unless from/to are given).");
         return routes;
     }
 
@@ -45,30 +44,20 @@ public static class AgentsApi
         string? step,
         string? domain,
         IAgentStore agents,
-        ITelemetryStore telemetry,
+        TelemetryQueries queries,
         TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
         var end = to ?? timeProvider.GetUtcNow();
         var start = from ?? end.AddHours(-1);
-        var errors = new Dictionary<string, string[]>();
-        if (start >= end)
-        {
-            errors["from"] = ["from must be before to."];
-        }
-
         if (!Durations.TryParse(step ?? "PT1M", out var stepSize) || stepSize <= TimeSpan.Zero)
         {
-            errors["step"] = ["step must be a positive ISO 8601 duration, e.g. PT1M."];
-        }
-        else if ((end - start) / stepSize > MaxPoints)
-        {
-            errors["step"] = [$"from..to at this step gives more than {MaxPoints} points; use a larger step."];
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["step"] = ["step must be a positive ISO 8601 duration, e.g. PT1M."] });
         }
 
-        if (errors.Count > 0)
+        if (TelemetryQueries.CheckRange(start, end, stepSize) is { } problem)
         {
-            return TypedResults.ValidationProblem(errors);
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [start >= end ? "from" : "step"] = [problem] });
         }
 
         if (await agents.GetAsync(id, cancellationToken) is null)
@@ -76,8 +65,29 @@ public static class AgentsApi
             return AgentNotFound(id);
         }
 
-        var readings = await telemetry.ReadAsync(id, start, end, string.IsNullOrEmpty(domain) ? null : domain, cancellationToken);
-        return TypedResults.Ok(new ReadingsResponse(id, domain, start, end, stepSize, ReadingDownsampler.Downsample(readings, stepSize)));
+        var points = await queries.AgentAsync(id, string.IsNullOrEmpty(domain) ? null : domain, start, end, stepSize, cancellationToken);
+        var (alignedFrom, alignedTo) = TelemetryQueries.Align(start, end, stepSize);
+        return TypedResults.Ok(new ReadingsResponse(id, domain, alignedFrom, alignedTo, stepSize, points));
+    }
+
+    public static async Task<Results<Ok<FleetEnergyResponse>, ValidationProblem>> GetFleetEnergy(
+        DateTimeOffset? from, DateTimeOffset? to, string? step, TelemetryQueries queries, TimeProvider timeProvider, CancellationToken cancellationToken)
+    {
+        var end = to ?? timeProvider.GetUtcNow();
+        var start = from ?? end.AddDays(-1);
+        if (!Durations.TryParse(step ?? "PT1H", out var stepSize) || stepSize <= TimeSpan.Zero || TelemetryTiers.For(stepSize) == TelemetryTier.Raw)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["step"] = ["step must be a whole number of minutes as an ISO 8601 duration, e.g. PT1H or P1D."] });
+        }
+
+        if (TelemetryQueries.CheckRange(start, end, stepSize) is { } problem)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { [start >= end ? "from" : "step"] = [problem] });
+        }
+
+        var zones = await queries.ZonesAsync(start, end, stepSize, cancellationToken);
+        var (alignedFrom, alignedTo) = TelemetryQueries.Align(start, end, stepSize);
+        return TypedResults.Ok(new FleetEnergyResponse(alignedFrom, alignedTo, stepSize, zones.Sum(z => z.EnergyJoules), zones));
     }
 
     public static async Task<Results<Ok<AgentResponse>, ValidationProblem, ProblemHttpResult>> SetZone(

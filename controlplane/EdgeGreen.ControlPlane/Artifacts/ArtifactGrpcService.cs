@@ -1,5 +1,4 @@
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf;
 using Grpc.Core;

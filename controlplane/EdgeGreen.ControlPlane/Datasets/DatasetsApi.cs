@@ -1,6 +1,5 @@
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -21,8 +20,8 @@ public static class DatasetsApi
             .Validate(o => o.MaxBytes > 0, "EdgeGreen:Datasets:MaxBytes must be positive.")
             .ValidateOnStart();
         builder.Services.AddSingleton<DatasetCatalog>();
-        builder.Services.AddSingleton<Jobs.IJobParameterResolver, DatasetParameterResolver>();
-        builder.Services.AddSingleton<Jobs.IJobLifecycleHandler, PredictionsRegistration>();
+        builder.Services.AddSingleton<Core.Jobs.IJobParameterResolver, DatasetParameterResolver>();
+        builder.Services.AddSingleton<Core.Jobs.IJobLifecycleHandler, PredictionsRegistration>();
         builder.Services.AddHostedService<SampleDatasetSeeder>();
         return builder;
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using EdgeGreen.ControlPlane.Jobs;
 
 namespace EdgeGreen.ControlPlane.Feed;
 

@@ -1,4 +1,3 @@
-using EdgeGreen.ControlPlane.Carbon;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Feed;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
 using EdgeGreen.ControlPlane.Jobs;
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.Extensions.Options;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -113,7 +112,7 @@ public sealed partial class TelemetryFeed : BackgroundService
     }
 
     /// <summary>A zone's current grid intensity, retained so that a new subscriber has it at once.</summary>
-    public void PublishIntensity(string zone, Carbon.IntensityPoint point)
+    public void PublishIntensity(string zone, IntensityPoint point)
     {
         if (_broker is not null)
         {

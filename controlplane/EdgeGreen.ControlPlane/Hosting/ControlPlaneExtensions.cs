@@ -36,6 +36,7 @@ public static class ControlPlaneExtensions
         });
 
         builder.AddStorage();
+        builder.AddTelemetry();
         builder.AddControlPlaneSecurity();
         builder.AddIngest();
         builder.AddApi();

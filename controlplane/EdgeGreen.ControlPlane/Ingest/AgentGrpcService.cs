@@ -1,6 +1,4 @@
-using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;

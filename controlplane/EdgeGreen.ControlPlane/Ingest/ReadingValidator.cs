@@ -1,4 +1,3 @@
-using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
 using Grpc.Core;
 using Microsoft.Extensions.Options;

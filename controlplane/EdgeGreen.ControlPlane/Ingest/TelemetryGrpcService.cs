@@ -1,4 +1,3 @@
-using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -8,6 +7,8 @@ namespace EdgeGreen.ControlPlane.Ingest;
 [Authorize(Policy = Security.Policies.Agent)]
 public sealed partial class TelemetryGrpcService(
     ITelemetryStore telemetry,
+    TelemetryWriter writer,
+    IAgentStore agents,
     ReadingValidator validator,
     IngestMetrics metrics,
     Feed.TelemetryFeed feed,
@@ -26,6 +27,7 @@ public sealed partial class TelemetryGrpcService(
         try
         {
             var durable = await telemetry.GetDurableSequenceAsync(agentId, cancellationToken);
+            var zone = new AgentZone(agents, agentId, timeProvider);
             await responseStream.WriteAsync(new UploadAck { DurableSequence = (ulong)durable }, cancellationToken);
             await foreach (var batch in requestStream.ReadAllAsync(cancellationToken))
             {
@@ -43,7 +45,7 @@ public sealed partial class TelemetryGrpcService(
 
                 var result = readings.Count == 0
                     ? new AppendResult(durable, 0, 0)
-                    : await telemetry.AppendAsync(agentId, readings, timeProvider.GetUtcNow(), cancellationToken);
+                    : await writer.AppendAsync(new TelemetryBatch(agentId, await zone.GetAsync(cancellationToken), readings, timeProvider.GetUtcNow()), cancellationToken);
                 if (result.Accepted > 0)
                 {
                     // The store keeps what lies past the durable sequence; the rest were resends.
@@ -62,6 +64,14 @@ public sealed partial class TelemetryGrpcService(
                 }, cancellationToken);
             }
         }
+        catch (StorageException ex)
+        {
+            // Nothing of the batch is acknowledged: the agent keeps it and resends once storage is back.
+            metrics.BatchesRejected.WithLabels(ex.Fault == StorageFault.Full ? nameof(StatusCode.ResourceExhausted) : nameof(StatusCode.Unavailable)).Inc();
+            LogStorageFailed(agentId, ex.Message);
+            throw new RpcException(new Status(ex.Fault == StorageFault.Full ? StatusCode.ResourceExhausted : StatusCode.Unavailable,
+                $"Readings cannot be stored now ({ex.Fault}: {ex.Message}); keep them and retry."));
+        }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, "The control plane is shutting down; reconnect."));
@@ -74,4 +84,26 @@ public sealed partial class TelemetryGrpcService(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a telemetry batch from agent {AgentId}: {Reason}")]
     private partial void LogRefused(string agentId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store telemetry of agent {AgentId}: {Reason}")]
+    private partial void LogStorageFailed(string agentId, string reason);
+
+    /// <summary>The zone a stream's readings count in, looked up again every minute so that an operator's override takes effect.</summary>
+    private sealed class AgentZone(IAgentStore agents, string agentId, TimeProvider clock)
+    {
+        private static readonly TimeSpan Refresh = TimeSpan.FromMinutes(1);
+        private (string Zone, DateTimeOffset At)? _known;
+
+        public async Task<string> GetAsync(CancellationToken cancellationToken)
+        {
+            var now = clock.GetUtcNow();
+            if (_known is not { } known || now - known.At >= Refresh)
+            {
+                var agent = await agents.GetAsync(agentId, cancellationToken);
+                _known = known = (agent?.EffectiveZone ?? "", now);
+            }
+
+            return known.Zone;
+        }
+    }
 }

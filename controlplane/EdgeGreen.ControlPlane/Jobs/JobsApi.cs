@@ -1,6 +1,5 @@
-using EdgeGreen.Agent;
+using EdgeGreen.Shared;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EdgeGreen.ControlPlane.Jobs;
@@ -104,6 +103,14 @@ public sealed record DomainEnergyResponse(string Domain, double EnergyJoules, do
 public static class JobsApi
 {
     public const int MaxListLimit = 1000;
+
+    /// <summary>The agents' job service (gRPC) and the jobs REST API.</summary>
+    public static IEndpointRouteBuilder MapJobs(this IEndpointRouteBuilder routes)
+    {
+        routes.MapGrpcService<JobGrpcService>();
+        routes.MapJobsApi();
+        return routes;
+    }
 
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {

@@ -3,7 +3,6 @@ using EdgeGreen.Agent.Serving;
 using EdgeGreen.Agent.Uplink;
 using EdgeGreen.ControlPlane.Hosting;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.LocalAgent;
 

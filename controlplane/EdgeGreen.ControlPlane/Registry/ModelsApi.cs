@@ -1,8 +1,6 @@
 using System.Text.RegularExpressions;
-using EdgeGreen.Agent.Jobs.Ml;
-using EdgeGreen.ControlPlane.Jobs;
+using EdgeGreen.Shared.Jobs;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EdgeGreen.ControlPlane.Registry;
@@ -31,12 +29,7 @@ public sealed record ModelVersionResponse(
         v.Serving);
 
     /// <summary>MLflow's names: PENDING_REGISTRATION, READY, FAILED.</summary>
-    public static string StatusName(ModelVersionStatus status) => status switch
-    {
-        ModelVersionStatus.PendingRegistration => "PENDING_REGISTRATION",
-        ModelVersionStatus.Ready => "READY",
-        _ => "FAILED",
-    };
+    public static string StatusName(ModelVersionStatus status) => status.Name();
 }
 
 public sealed record ModelResponse(

@@ -1,5 +1,4 @@
-using EdgeGreen.Agent;
-using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Security;

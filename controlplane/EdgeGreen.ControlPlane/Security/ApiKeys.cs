@@ -1,4 +1,3 @@
-using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.Security;
 

@@ -1,4 +1,3 @@
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Security;

@@ -1,4 +1,3 @@
-using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Authentication;
 
 namespace EdgeGreen.ControlPlane.Security;

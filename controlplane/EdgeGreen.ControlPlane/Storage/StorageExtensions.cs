@@ -5,36 +5,30 @@ namespace EdgeGreen.ControlPlane.Storage;
 
 public static class StorageExtensions
 {
-    /// <summary>The embedded LiteDB storage in <c>EdgeGreen:Storage:DataDirectory</c>.</summary>
+    /// <summary>The storage provider named by <c>EdgeGreen:Storage:Provider</c> and the content store in the data directory.</summary>
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<LiteDbDatabase>();
-        builder.Services.AddSingleton<IAgentStore, LiteDbAgentStore>();
-        builder.Services.AddSingleton<ITelemetryStore, LiteDbTelemetryStore>();
-        builder.Services.AddSingleton<IAccessStore, LiteDbAccessStore>();
-        builder.Services.AddSingleton<IJobStore, LiteDbJobStore>();
-        builder.Services.AddSingleton<IDatasetStore, LiteDbDatasetStore>();
-        builder.Services.AddSingleton<IModelStore, LiteDbModelStore>();
-        builder.Services.AddSingleton<IWebhookStore, LiteDbWebhookStore>();
+        var provider = builder.Configuration.GetValue($"{StorageOptions.SectionName}:{nameof(StorageOptions.Provider)}", StorageProvider.LiteDb);
+        switch (provider)
+        {
+            case StorageProvider.LiteDb:
+                builder.Services.AddLiteDbStorage();
+                break;
+            default:
+                throw new InvalidOperationException($"{StorageOptions.SectionName}:Provider '{provider}' is not built into this control plane.");
+        }
+
         builder.Services.AddSingleton<ContentStore>();
         return builder;
     }
 }
 
-/// <summary>Ready when the database answers a read.</summary>
-public sealed class StorageHealthCheck(IAccessStore access) : IHealthCheck
+/// <summary>Ready when the storage provider can read and write.</summary>
+public sealed class StorageHealthCheck(IStorageHealth storage) : IHealthCheck
 {
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await access.AnyApiKeyAsync(cancellationToken);
-            return HealthCheckResult.Healthy("Storage is open.");
-        }
-        catch (Exception ex) when (ex is LiteDB.LiteException or IOException or ObjectDisposedException)
-        {
-            return HealthCheckResult.Unhealthy("Storage is not readable.", ex);
-        }
-    }
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        await storage.GetProblemAsync(cancellationToken) is { } problem
+            ? HealthCheckResult.Unhealthy(problem)
+            : HealthCheckResult.Healthy("Storage is open.");
 }

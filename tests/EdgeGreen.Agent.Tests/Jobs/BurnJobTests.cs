@@ -49,15 +49,15 @@ public sealed class BurnJobTests
     {
         var parameters = new Dictionary<string, string> { ["duration"] = "PT1S", [name] = value };
 
-        Assert.Contains(name, _burn.Validate(parameters).Keys);
+        Assert.Contains(name, _burn.Spec.Validate(parameters).Keys);
     }
 
     [Fact]
-    public void Validate_MissingDuration_IsAnError() => Assert.Contains("duration", _burn.Validate(new Dictionary<string, string>()).Keys);
+    public void Validate_MissingDuration_IsAnError() => Assert.Contains("duration", _burn.Spec.Validate(new Dictionary<string, string>()).Keys);
 
     [Fact]
     public void ImpliedDuration_IsTheDurationParameter() =>
-        Assert.Equal(TimeSpan.FromMinutes(90), _burn.ImpliedDuration(Parameters(("duration", "PT1H30M"))));
+        Assert.Equal(TimeSpan.FromMinutes(90), _burn.Spec.ImpliedDuration(Parameters(("duration", "PT1H30M"))));
 
     private static Dictionary<string, string> Parameters(params (string Key, string Value)[] values) => values.ToDictionary(v => v.Key, v => v.Value);
 }

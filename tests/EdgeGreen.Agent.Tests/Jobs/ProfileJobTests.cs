@@ -37,8 +37,8 @@ public sealed class ProfileJobTests : IDisposable
     [Fact]
     public void Validate_DatasetIsOptional_ButNotEmpty()
     {
-        Assert.Empty(new ProfileJob().Validate(new Dictionary<string, string> { ["model"] = "models:/ultraface/1" }));
-        Assert.Contains("dataset", new ProfileJob().Validate(new Dictionary<string, string> { ["model"] = "models:/ultraface/1", ["dataset"] = " " }).Keys);
+        Assert.Empty(new ProfileJob().Spec.Validate(new Dictionary<string, string> { ["model"] = "models:/ultraface/1" }));
+        Assert.Contains("dataset", new ProfileJob().Spec.Validate(new Dictionary<string, string> { ["model"] = "models:/ultraface/1", ["dataset"] = " " }).Keys);
     }
 
     public void Dispose() => _work.Dispose();

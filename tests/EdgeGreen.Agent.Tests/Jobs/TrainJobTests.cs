@@ -125,7 +125,7 @@ public sealed class TrainJobTests : IDisposable
         var parameters = new Dictionary<string, string> { ["dataset"] = "d", ["label"] = "y", ["task"] = "multiclass", ["trainer"] = "lightgbm" };
         parameters[key] = value;
 
-        Assert.Contains(field, _train.Validate(parameters).Keys);
+        Assert.Contains(field, _train.Spec.Validate(parameters).Keys);
     }
 
     [Theory]
@@ -138,8 +138,8 @@ public sealed class TrainJobTests : IDisposable
         var parameters = new Dictionary<string, string> { ["model"] = "models:/m@champion", ["dataset"] = "d", ["output"] = "p" };
         parameters[key] = value;
 
-        Assert.Contains(field, new BatchInferJob().Validate(parameters).Keys);
-        Assert.Empty(new BatchInferJob().Validate(new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d", ["output"] = "p" }));
+        Assert.Contains(field, new BatchInferJob().Spec.Validate(parameters).Keys);
+        Assert.Empty(new BatchInferJob().Spec.Validate(new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d", ["output"] = "p" }));
     }
 
     [Theory]
@@ -151,7 +151,7 @@ public sealed class TrainJobTests : IDisposable
         var parameters = new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d", ["label"] = "y", ["task"] = "binary" };
         parameters[key] = value;
 
-        Assert.Contains(field, new EvaluateJob().Validate(parameters).Keys);
+        Assert.Contains(field, new EvaluateJob().Spec.Validate(parameters).Keys);
     }
 
     [Theory]
@@ -163,8 +163,8 @@ public sealed class TrainJobTests : IDisposable
         var parameters = new Dictionary<string, string> { ["model"] = "models:/m/1", ["dataset"] = "d" };
         parameters[key] = value;
 
-        Assert.Contains(field, new ProfileJob().Validate(parameters).Keys);
-        Assert.True(new ProfileJob().ImpliedDuration(new Dictionary<string, string> { ["secondsPerConfiguration"] = "5" }) >= TimeSpan.FromSeconds(21));
+        Assert.Contains(field, new ProfileJob().Spec.Validate(parameters).Keys);
+        Assert.True(new ProfileJob().Spec.ImpliedDuration(new Dictionary<string, string> { ["secondsPerConfiguration"] = "5" }) >= TimeSpan.FromSeconds(21));
     }
 
     [Fact]

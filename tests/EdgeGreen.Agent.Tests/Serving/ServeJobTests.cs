@@ -66,8 +66,8 @@ public sealed class ServeJobTests : IDisposable
     {
         var parameters = new Dictionary<string, string> { ["model"] = "models:/credit/1", ["duration"] = "PT1H", [key] = value };
 
-        Assert.Contains(field, new ServeJob().Validate(parameters).Keys);
-        Assert.Empty(new ServeJob().Validate(new Dictionary<string, string> { ["model"] = "models:/credit@champion", ["duration"] = "PT1H", ["threads"] = "2" }));
+        Assert.Contains(field, new ServeJob().Spec.Validate(parameters).Keys);
+        Assert.Empty(new ServeJob().Spec.Validate(new Dictionary<string, string> { ["model"] = "models:/credit@champion", ["duration"] = "PT1H", ["threads"] = "2" }));
     }
 
     public void Dispose() => _work.Dispose();

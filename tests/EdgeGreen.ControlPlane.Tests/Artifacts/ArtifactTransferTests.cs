@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using EdgeGreen.Agent.Artifacts;
+using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf;

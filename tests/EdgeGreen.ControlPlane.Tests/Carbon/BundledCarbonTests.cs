@@ -1,4 +1,5 @@
 using System.Globalization;
+using EdgeGreen.ControlPlane.Core.Carbon;
 using EdgeGreen.ControlPlane.Carbon;
 using Microsoft.Extensions.Options;
 

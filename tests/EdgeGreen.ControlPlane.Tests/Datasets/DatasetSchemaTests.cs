@@ -1,4 +1,5 @@
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
+using EdgeGreen.ControlPlane.Core.Datasets;
 using EdgeGreen.ControlPlane.Datasets;
 
 namespace EdgeGreen.ControlPlane.Tests.Datasets;

@@ -185,7 +185,7 @@ public sealed class FeedTests
             }
         }
 
-        var carbon = controlPlane.Service<ControlPlane.Carbon.CarbonIntensity>();
+        var carbon = controlPlane.Service<ControlPlane.Core.Carbon.CarbonIntensity>();
         var intensities = 0;
         foreach (var zone in await carbon.GetZonesAsync(CancellationToken.None))
         {

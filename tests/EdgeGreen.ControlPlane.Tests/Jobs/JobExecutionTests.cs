@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EdgeGreen.ControlPlane.Core.Carbon;
 using EdgeGreen.ControlPlane.Carbon;
+using EdgeGreen.ControlPlane.Core.Jobs;
 using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf.WellKnownTypes;

@@ -72,7 +72,7 @@ public sealed class JobSubmissionTests : JobsTest
     [Fact]
     public async Task Submit_WithoutOperatorRole_IsForbidden()
     {
-        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(EdgeGreen.ControlPlane.Storage.ApiKeyRole.Viewer));
+        using var viewer = ControlPlane.CreateClient(await ControlPlane.MintApiKeyAsync(EdgeGreen.ControlPlane.Core.Storage.ApiKeyRole.Viewer));
 
         using var response = await viewer.PostAsync("/api/v1/jobs", System.Net.Http.Json.JsonContent.Create(Burn("x", "PT1S")));
 

@@ -1,4 +1,4 @@
-using EdgeGreen.ControlPlane.Scheduling;
+using EdgeGreen.ControlPlane.Core.Scheduling;
 
 namespace EdgeGreen.ControlPlane.Tests.Scheduling;
 

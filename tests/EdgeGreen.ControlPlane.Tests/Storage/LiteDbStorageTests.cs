@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.ControlPlane.Storage.LiteDb;
 using Microsoft.Extensions.Options;

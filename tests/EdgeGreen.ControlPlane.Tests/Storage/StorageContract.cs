@@ -1,4 +1,5 @@
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
+using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 
 namespace EdgeGreen.ControlPlane.Tests.Storage;
@@ -7,7 +8,7 @@ namespace EdgeGreen.ControlPlane.Tests.Storage;
 /// What every storage implementation must do. Each implementation derives from this class and
 /// supplies fresh stores; the same assertions then run against all of them.
 /// </summary>
-public abstract class StorageContract : IAsyncLifetime
+public abstract partial class StorageContract : IAsyncLifetime
 {
     protected static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -158,8 +159,8 @@ public abstract class StorageContract : IAsyncLifetime
     [Fact]
     public async Task Append_OverlappingResend_StoresEachSequenceOnce()
     {
-        var first = await Telemetry.AppendAsync("a1", Readings(1, 5), T0, CancellationToken.None);
-        var overlap = await Telemetry.AppendAsync("a1", Readings(3, 8), T0, CancellationToken.None);
+        var first = await AppendAsync("a1", Readings(1, 5), T0);
+        var overlap = await AppendAsync("a1", Readings(3, 8), T0);
 
         Assert.Equal(new AppendResult(5, 5, 0), first);
         Assert.Equal(new AppendResult(8, 3, 3), overlap);
@@ -172,7 +173,7 @@ public abstract class StorageContract : IAsyncLifetime
     {
         var reading = new ReadingRecord(7, T0.AddTicks(123_456_789), TimeSpan.FromTicks(9_999_999), "nvml", "gpu0", 123.456789012345, ReadingProvenance.Measured);
 
-        await Telemetry.AppendAsync("a1", [reading], T0, CancellationToken.None);
+        await AppendAsync("a1", [reading], T0);
 
         Assert.Equal(reading, Assert.Single(await ReadAllAsync("a1")));
     }
@@ -180,8 +181,8 @@ public abstract class StorageContract : IAsyncLifetime
     [Fact]
     public async Task Agents_AreIsolated()
     {
-        await Telemetry.AppendAsync("a1", Readings(1, 3), T0, CancellationToken.None);
-        await Telemetry.AppendAsync("b2", Readings(1, 2), T0, CancellationToken.None);
+        await AppendAsync("a1", Readings(1, 3), T0);
+        await AppendAsync("b2", Readings(1, 2), T0);
 
         Assert.Equal(3, (await ReadAllAsync("a1")).Count);
         Assert.Equal(2, await Telemetry.GetDurableSequenceAsync("b2", CancellationToken.None));
@@ -193,15 +194,15 @@ public abstract class StorageContract : IAsyncLifetime
     [Fact]
     public async Task Read_FiltersByHalfOpenRangeAndDomain()
     {
-        await Telemetry.AppendAsync("a1", [
+        await AppendAsync("a1", [
             new(1, T0.AddSeconds(1), TimeSpan.FromSeconds(1), "s", "cpu.package", 1, ReadingProvenance.Modelled),
             new(2, T0.AddSeconds(1), TimeSpan.FromSeconds(1), "s", "dram", 2, ReadingProvenance.Modelled),
             new(3, T0.AddSeconds(2), TimeSpan.FromSeconds(1), "s", "cpu.package", 3, ReadingProvenance.Modelled),
             new(4, T0.AddSeconds(3), TimeSpan.FromSeconds(1), "s", "cpu.package", 4, ReadingProvenance.Modelled),
-        ], T0, CancellationToken.None);
+        ], T0);
 
-        var range = await Telemetry.ReadAsync("a1", T0.AddSeconds(1), T0.AddSeconds(3), null, CancellationToken.None);
-        var cpu = await Telemetry.ReadAsync("a1", T0, T0.AddSeconds(10), "cpu.package", CancellationToken.None);
+        var range = await ReadAsync("a1", T0.AddSeconds(1), T0.AddSeconds(3), null);
+        var cpu = await ReadAsync("a1", T0, T0.AddSeconds(10), "cpu.package");
 
         Assert.Equal([1L, 2L, 3L], range.Select(r => r.Sequence));
         Assert.Equal([1L, 3L, 4L], cpu.Select(r => r.Sequence));
@@ -210,12 +211,12 @@ public abstract class StorageContract : IAsyncLifetime
     [Fact]
     public async Task Summary_TotalsAndLatestPowerPerDomain_SurviveReopen()
     {
-        await Telemetry.AppendAsync("a1", [
+        await AppendAsync("a1", [
             new(1, T0.AddSeconds(1), TimeSpan.FromSeconds(1), "s", "cpu.package", 10, ReadingProvenance.Modelled),
             new(2, T0.AddSeconds(1), TimeSpan.FromSeconds(2), "g", "gpu0", 100, ReadingProvenance.Measured),
-        ], T0.AddSeconds(1), CancellationToken.None);
-        await Telemetry.AppendAsync("a1", [new(3, T0.AddSeconds(2), TimeSpan.FromSeconds(1), "s", "cpu.package", 12, ReadingProvenance.Modelled)],
-            T0.AddSeconds(2), CancellationToken.None);
+        ], T0.AddSeconds(1));
+        await AppendAsync("a1", [new(3, T0.AddSeconds(2), TimeSpan.FromSeconds(1), "s", "cpu.package", 12, ReadingProvenance.Modelled)],
+            T0.AddSeconds(2));
 
         await ReopenAsync();
         var summary = await Telemetry.GetSummaryAsync("a1", CancellationToken.None);
@@ -295,10 +296,15 @@ public abstract class StorageContract : IAsyncLifetime
         Assert.Null(await Access.FindApiKeyAsync("k1", CancellationToken.None));
     }
 
-    private Task<IReadOnlyList<ReadingRecord>> ReadAllAsync(string agentId) =>
-        Telemetry.ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null, CancellationToken.None);
+    protected async Task<AppendResult> AppendAsync(string agentId, IReadOnlyList<ReadingRecord> readings, DateTimeOffset receivedAt, string zone = "ES") =>
+        (await Telemetry.AppendAsync([new TelemetryBatch(agentId, zone, readings, receivedAt)], CancellationToken.None))[0];
 
-    private static List<ReadingRecord> Readings(long first, long last) =>
+    protected async Task<List<ReadingRecord>> ReadAsync(string agentId, DateTimeOffset from, DateTimeOffset to, string? domain) =>
+        await Telemetry.ReadReadingsAsync(agentId, domain, from, to, CancellationToken.None).ToListAsync();
+
+    protected Task<List<ReadingRecord>> ReadAllAsync(string agentId) => ReadAsync(agentId, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, null);
+
+    protected static List<ReadingRecord> Readings(long first, long last) =>
         [.. Enumerable.Range((int)first, (int)(last - first + 1))
             .Select(i => new ReadingRecord(i, T0.AddSeconds(i), TimeSpan.FromSeconds(1), "s", "cpu.package", i * 1.5, ReadingProvenance.Modelled))];
 }

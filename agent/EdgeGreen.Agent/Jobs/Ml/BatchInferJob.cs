@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text;
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -18,27 +19,8 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// </summary>
 public sealed class BatchInferJob : IJobKind
 {
-    public const string KindName = "batch-infer";
 
-    public string Name => KindName;
-
-    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
-    {
-        var errors = ModelJobs.Validate(KindName, parameters, ["output", "batchSize"]);
-        if (!ResourceNames.IsValid(parameters.GetValueOrDefault("output")))
-        {
-            errors["output"] = "output (the predictions dataset) is required: " + ResourceNames.Rule;
-        }
-
-        if (parameters.TryGetValue("batchSize", out var size) && !(int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 65_536))
-        {
-            errors["batchSize"] = "batchSize must be a whole number from 1 to 65536.";
-        }
-
-        return errors;
-    }
-
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => null;
+    public JobKind Spec => JobKinds.BatchInfer;
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {

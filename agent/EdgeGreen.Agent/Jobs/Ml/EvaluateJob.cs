@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
+using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -17,27 +18,8 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// </summary>
 public sealed class EvaluateJob : IJobKind
 {
-    public const string KindName = "evaluate";
 
-    public string Name => KindName;
-
-    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
-    {
-        var errors = ModelJobs.Validate(KindName, parameters, ["label", "task"]);
-        if (string.IsNullOrWhiteSpace(parameters.GetValueOrDefault("label")))
-        {
-            errors["label"] = "label is required: the column holding the truth.";
-        }
-
-        if (parameters.GetValueOrDefault("task") is not ("binary" or "multiclass" or "regression"))
-        {
-            errors["task"] = "task is required: binary, multiclass or regression.";
-        }
-
-        return errors;
-    }
-
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => null;
+    public JobKind Spec => JobKinds.Evaluate;
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {

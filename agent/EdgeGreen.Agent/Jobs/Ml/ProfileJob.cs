@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -23,24 +23,8 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// </summary>
 public sealed class ProfileJob : IJobKind
 {
-    public const string KindName = "profile";
 
-    public string Name => KindName;
-
-    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
-    {
-        var errors = ModelJobs.Validate(KindName, parameters, ["secondsPerConfiguration"], DatasetUse.Optional);
-        if (parameters.TryGetValue("secondsPerConfiguration", out var seconds)
-            && !(int.TryParse(seconds, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 600))
-        {
-            errors["secondsPerConfiguration"] = "secondsPerConfiguration must be a whole number from 1 to 600.";
-        }
-
-        return errors;
-    }
-
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) =>
-        TimeSpan.FromSeconds(Configurations().Count * (int.Parse(parameters.GetValueOrDefault("secondsPerConfiguration", "5"), CultureInfo.InvariantCulture) + 2));
+    public JobKind Spec => JobKinds.Profile;
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
@@ -48,10 +32,10 @@ public sealed class ProfileJob : IJobKind
         using var tracked = tracking;
         var (rows, index) = csvPath is null ? ([], []) : ReadRows(csvPath, 64);
         var skipped = new List<string>();
-        var seconds = TimeSpan.FromSeconds(int.Parse(execution.Parameters.GetValueOrDefault("secondsPerConfiguration", "5"), CultureInfo.InvariantCulture));
+        var seconds = ProfileKind.SecondsPerConfiguration(execution.Parameters);
 
         var results = new List<ProfileResult>();
-        var configurations = Configurations();
+        var configurations = ProfileKind.Configurations();
         foreach (var (batch, threads) in configurations)
         {
             execution.ReportPhase($"profiling batch {batch}, {threads} thread(s)");
@@ -174,9 +158,6 @@ public sealed class ProfileJob : IJobKind
             _ => throw new InvalidDataException($"The model input '{name}' has element type {type.Name}, which profile cannot make values for."),
         };
     }
-
-    private static List<(int Batch, int Threads)> Configurations() =>
-        [.. new[] { 1, 8, 64 }.SelectMany(b => (Environment.ProcessorCount > 1 ? new[] { 1, Environment.ProcessorCount } : [1]).Select(t => (b, t)))];
 
     /// <summary>The first rows of the CSV, repeated to fill <paramref name="count"/> when it has fewer.</summary>
     private static (List<string[]> Rows, Dictionary<string, int> Index) ReadRows(string path, int count)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using EdgeGreen.Agent.Serving;
 using Microsoft.ML.OnnxRuntime;
+using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -16,29 +17,17 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// </summary>
 public sealed class ServeJob(ServedModels models) : IJobKind
 {
-    public const string KindName = "serve";
     /// <summary>A kind that only validates (the control plane's); an agent's serves into its own <see cref="ServedModels"/>.</summary>
     public ServeJob()
         : this(new ServedModels())
     {
     }
 
-    public string Name => KindName;
-
-    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
-    {
-        var errors = ModelJobs.Validate(KindName, parameters, [TimedWork.DurationParameter, TimedWork.ThreadsParameter], DatasetUse.None);
-        TimedWork.Check(parameters, errors, "PT1H");
-        return errors;
-    }
-
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => TimedWork.Duration(parameters);
-
-    public int? ImpliedCpuCores(IReadOnlyDictionary<string, string> parameters) => TimedWork.ThreadsGiven(parameters);
+    public JobKind Spec => JobKinds.Serve;
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        JobKinds.ThrowIfInvalid(this, execution.Parameters);
+        Spec.ThrowIfInvalid(execution.Parameters);
 
         var parameters = execution.Parameters;
         if (execution.Artifacts is null || !parameters.TryGetValue("modelSha256", out var sha)
@@ -55,7 +44,7 @@ public sealed class ServeJob(ServedModels models) : IJobKind
         using var options = InferenceProviders.Options(execution.InferenceProvider, TimedWork.Threads(parameters));
         using var session = new InferenceSession(path, options);
         var model = new ServedModel(name, version, session);
-        var duration = ImpliedDuration(parameters)!.Value;
+        var duration = Spec.ImpliedDuration(parameters)!.Value;
         try
         {
             using (models.Add(model))

@@ -1,5 +1,6 @@
 using System.Globalization;
-using EdgeGreen.Agent.Datasets;
+using EdgeGreen.Shared.Datasets;
+using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.Agent.Jobs.Ml;
 
@@ -15,64 +16,12 @@ namespace EdgeGreen.Agent.Jobs.Ml;
 /// </summary>
 public sealed class TrainJob : IJobKind
 {
-    public const string KindName = "train";
 
-    private static readonly string[] Tasks = ["binary", "multiclass", "regression"];
-    private static readonly string[] Known = ["dataset", "datasetSha256", "datasetVersion", "label", "task", "trainer", "features", "ignore", "validationFraction", "registerAs", "seed"];
-
-    public string Name => KindName;
-
-    public IReadOnlyDictionary<string, string> Validate(IReadOnlyDictionary<string, string> parameters)
-    {
-        var errors = new Dictionary<string, string>();
-        Require(parameters, "dataset", errors, "dataset is required: a dataset name, or name:version.");
-        Require(parameters, "label", errors, "label is required: the column to predict.");
-        if (!parameters.TryGetValue("task", out var task) || !Tasks.Contains(task))
-        {
-            errors["task"] = $"task is required: one of {string.Join(", ", Tasks)}.";
-        }
-        else if (parameters.TryGetValue("trainer", out var trainer) && !TabularTrainer.Supports(task, trainer))
-        {
-            errors["trainer"] = $"trainer for {task} must be one of: {string.Join(", ", TabularTrainer.TrainersFor(task))}.";
-        }
-
-        if (parameters.TryGetValue("validationFraction", out var fraction)
-            && !(double.TryParse(fraction, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) && f is > 0 and < 1))
-        {
-            errors["validationFraction"] = "validationFraction must be a number between 0 and 1 (exclusive).";
-        }
-
-        if (parameters.TryGetValue("registerAs", out var model) && !ResourceNames.IsValid(model))
-        {
-            errors["registerAs"] = ResourceNames.Rule;
-        }
-
-        if (parameters.TryGetValue("datasetSha256", out var sha) && !(sha.Length == 64 && sha.All(char.IsAsciiHexDigitLower)))
-        {
-            errors["datasetSha256"] = "datasetSha256 must be 64 lower-case hex digits.";
-        }
-
-        foreach (var key in parameters.Keys.Where(k => !Known.Contains(k) && !k.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal)))
-        {
-            errors[key] = $"train does not take '{key}'.";
-        }
-
-        foreach (var (key, value) in parameters.Where(p => p.Key.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal)))
-        {
-            if (TabularTrainer.CheckHyperparameter(parameters.GetValueOrDefault("trainer", "fasttree"), key[TabularTrainer.HyperparameterPrefix.Length..], value) is { } problem)
-            {
-                errors[key] = problem;
-            }
-        }
-
-        return errors;
-    }
-
-    public TimeSpan? ImpliedDuration(IReadOnlyDictionary<string, string> parameters) => null;
+    public JobKind Spec => JobKinds.Train;
 
     public async Task RunAsync(JobExecution execution, CancellationToken cancellationToken)
     {
-        JobKinds.ThrowIfInvalid(this, execution.Parameters);
+        Spec.ThrowIfInvalid(execution.Parameters);
 
         if (execution.Artifacts is null || !execution.Parameters.TryGetValue("datasetSha256", out var sha))
         {
@@ -108,23 +57,6 @@ public sealed class TrainJob : IJobKind
 
         execution.ReportProgress(1);
     }
-
-    private static void Require(IReadOnlyDictionary<string, string> parameters, string name, Dictionary<string, string> errors, string message)
-    {
-        if (!parameters.TryGetValue(name, out var value) || string.IsNullOrWhiteSpace(value))
-        {
-            errors[name] = message;
-        }
-    }
-}
-
-/// <summary>Names of models and datasets, shared by the registry, the dataset catalog and the jobs that refer to them.</summary>
-public static class ResourceNames
-{
-    public const string Rule = "a name is 1 to 128 letters, digits, '.', '_' or '-', starting with a letter or digit.";
-
-    public static bool IsValid([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? name) =>
-        name is { Length: > 0 and <= 128 } && char.IsAsciiLetterOrDigit(name[0]) && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 }
 
 /// <summary>What to train: the task, the trainer, the label and feature columns with their types.</summary>
@@ -166,8 +98,8 @@ public sealed record TrainingSpec(
         return new TrainingSpec(task, parameters.GetValueOrDefault("trainer", "fasttree"), label, features, columns,
             double.Parse(parameters.GetValueOrDefault("validationFraction", "0.2"), CultureInfo.InvariantCulture),
             int.Parse(parameters.GetValueOrDefault("seed", "1"), CultureInfo.InvariantCulture),
-            parameters.Where(p => p.Key.StartsWith(TabularTrainer.HyperparameterPrefix, StringComparison.Ordinal))
-                .ToDictionary(p => p.Key[TabularTrainer.HyperparameterPrefix.Length..], p => p.Value));
+            parameters.Where(p => p.Key.StartsWith(TrainerCatalog.HyperparameterPrefix, StringComparison.Ordinal))
+                .ToDictionary(p => p.Key[TrainerCatalog.HyperparameterPrefix.Length..], p => p.Value));
     }
 
     private static HashSet<string> List(string? text) =>

@@ -1,0 +1,60 @@
+using EdgeGreen.ControlPlane.Core.Storage;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace EdgeGreen.ControlPlane.Core.Telemetry;
+
+/// <summary>
+/// Deletes telemetry each tier keeps no longer (<see cref="TelemetryOptions"/>: raw readings 7
+/// days, minute rollups 90 days, hourly rollups kept), every <c>RetentionInterval</c>. What is
+/// deleted is counted (<c>edgegreen_telemetry_retention_deleted_total</c>).
+/// </summary>
+public sealed partial class TelemetryRetention(
+    ITelemetryStore store,
+    IOptions<TelemetryOptions> options,
+    TimeProvider clock,
+    IMetricFactory metrics,
+    ILogger<TelemetryRetention> logger) : BackgroundService
+{
+    private readonly Counter _deleted = metrics.CreateCounter("edgegreen_telemetry_retention_deleted_total",
+        "Telemetry deleted by retention: raw readings, and minute and hour rollup buckets.", ["tier"]);
+
+    private readonly Counter _failures = metrics.CreateCounter("edgegreen_telemetry_retention_failures_total", "Retention passes that failed (retried at the next interval).");
+
+    /// <summary>One retention pass at the clock's present.</summary>
+    public async Task<RetentionResult> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var settings = options.Value;
+        var result = await store.DeleteBeforeAsync(new RetentionCutoffs(now - settings.RawRetention, now - settings.MinuteRetention, now - settings.HourRetention), cancellationToken);
+        _deleted.WithLabels("raw").Inc(result.RawReadings);
+        _deleted.WithLabels("minute").Inc(result.MinuteBuckets);
+        _deleted.WithLabels("hour").Inc(result.HourBuckets);
+        return result;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.RetentionInterval, clock);
+        do
+        {
+            try
+            {
+                var result = await RunOnceAsync(stoppingToken);
+                LogPass(result.RawReadings, result.MinuteBuckets, result.HourBuckets);
+            }
+            catch (StorageException ex)
+            {
+                _failures.Inc();
+                LogFailed(ex);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Telemetry retention deleted {Raw} raw readings, {Minute} minute and {Hour} hour buckets")]
+    private partial void LogPass(long raw, long minute, long hour);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telemetry retention failed; it runs again at the next interval")]
+    private partial void LogFailed(Exception exception);
+}

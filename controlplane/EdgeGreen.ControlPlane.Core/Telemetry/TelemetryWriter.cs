@@ -1,0 +1,99 @@
+using System.Threading.Channels;
+using EdgeGreen.ControlPlane.Core.Storage;
+using Microsoft.Extensions.Options;
+using Prometheus;
+
+namespace EdgeGreen.ControlPlane.Core.Telemetry;
+
+/// <summary>
+/// Group commit for telemetry: batches from every agent's stream queue here, and one writer
+/// stores whatever has gathered in a single transaction, then completes each caller with its
+/// own result. A thousand agents sending one batch a second cost a few transactions a second
+/// instead of a thousand. A caller is answered only after the commit, so an acknowledgement
+/// still means durable. A full queue makes callers wait (their agents' outboxes hold the
+/// readings), nothing is dropped.
+/// </summary>
+public sealed partial class TelemetryWriter(
+    ITelemetryStore store,
+    IOptions<TelemetryOptions> options,
+    IMetricFactory metrics,
+    ILogger<TelemetryWriter> logger) : BackgroundService
+{
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.Value.QueueCapacity)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+
+    private readonly Histogram _commitBatches = metrics.CreateHistogram("edgegreen_telemetry_commit_batches", "Agent batches stored per telemetry transaction (group commit).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 14) });
+
+    private readonly Counter _commitFailures = metrics.CreateCounter("edgegreen_telemetry_commit_failures_total", "Telemetry transactions that failed (their batches were not acknowledged).");
+
+    /// <summary>Stores the batch with others waiting at the same time; returns once it is durable.</summary>
+    /// <exception cref="StorageException">The database failed; the batch is not stored.</exception>
+    public async Task<AppendResult> AppendAsync(TelemetryBatch batch, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(batch, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        return await pending.Result.Task.WaitAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var group = new List<Pending>();
+        try
+        {
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            {
+                group.Clear();
+                while (group.Count < options.Value.MaxBatchesPerCommit && _queue.Reader.TryRead(out var pending))
+                {
+                    group.Add(pending);
+                }
+
+                await CommitAsync(group);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            _queue.Writer.TryComplete();
+            var stopping = new StorageException(StorageFault.Unavailable, "The control plane is shutting down.");
+            while (_queue.Reader.TryRead(out var pending))
+            {
+                pending.Result.TrySetException(stopping);
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<Pending> group)
+    {
+        try
+        {
+            // Not cancelled by shutdown: a started commit finishes, so its callers get their answer.
+            var results = await store.AppendAsync([.. group.Select(p => p.Batch)], CancellationToken.None);
+            for (var i = 0; i < group.Count; i++)
+            {
+                group[i].Result.TrySetResult(results[i]);
+            }
+
+            _commitBatches.Observe(group.Count);
+        }
+        catch (Exception ex)
+        {
+            // Every caller waits on this commit: whatever went wrong is theirs to report (gRPC
+            // Unavailable / ResourceExhausted for a StorageException), never swallowed here.
+            _commitFailures.Inc();
+            LogCommitFailed(ex, group.Count);
+            foreach (var pending in group)
+            {
+                pending.Result.TrySetException(ex);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A telemetry commit of {Batches} batches failed; the agents keep the readings and resend")]
+    private partial void LogCommitFailed(Exception exception, int batches);
+
+    private sealed record Pending(TelemetryBatch Batch, TaskCompletionSource<AppendResult> Result);
+}

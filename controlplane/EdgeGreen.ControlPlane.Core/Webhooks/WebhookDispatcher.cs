@@ -1,0 +1,70 @@
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using EdgeGreen.ControlPlane.Core.Storage;
+using Prometheus;
+
+namespace EdgeGreen.ControlPlane.Core.Webhooks;
+
+/// <summary>
+/// Registry events delivered to subscribers as JSON POSTs: <c>model_version.ready</c>,
+/// <c>model_version.failed</c>, <c>alias.moved</c>. Each delivery carries
+/// <c>X-EdgeGreen-Event</c>, <c>X-EdgeGreen-Delivery</c> (an id, the same on every retry) and
+/// <c>X-EdgeGreen-Signature: sha256=HEX</c>, the HMAC-SHA256 of the body under the webhook's
+/// secret. A delivery that fails (a network error, a timeout, a 408/429/5xx answer) is retried
+/// with exponential backoff (5 retries, from 1 s); one that still fails is dropped and counted.
+/// </summary>
+public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFactory http, IMetricFactory metrics, TimeProvider clock, ILogger<WebhookDispatcher> logger)
+    : BackgroundService
+{
+    public const string HttpClientName = "webhooks";
+    public static readonly string[] Events = ["model_version.ready", "model_version.failed", "alias.moved"];
+
+    private readonly Channel<(string Event, object Data)> _queue = Channel.CreateUnbounded<(string, object)>();
+    private readonly Counter _delivered = metrics.CreateCounter("edgegreen_webhook_deliveries_total", "Webhook deliveries by outcome (delivered, failed after retries).", ["outcome"]);
+
+    /// <summary>Queues an event for every webhook that subscribes to it.</summary>
+    public void Publish(string eventName, object data) => _queue.Writer.TryWrite((eventName, data));
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var (eventName, data) in _queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            var body = JsonSerializer.SerializeToUtf8Bytes(new { @event = eventName, time = clock.GetUtcNow(), data }, JsonSerializerOptions.Web);
+            foreach (var webhook in (await store.ListAsync(stoppingToken)).Where(w => w.Events.Contains(eventName)))
+            {
+                // Each subscriber on its own, so that a slow one does not hold up the rest.
+                _ = DeliverAsync(webhook, eventName, body, stoppingToken);
+            }
+        }
+    }
+
+    private async Task DeliverAsync(WebhookRecord webhook, string eventName, byte[] body, CancellationToken cancellationToken)
+    {
+        var delivery = Guid.NewGuid().ToString("N");
+        try
+        {
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            content.Headers.Add("X-EdgeGreen-Event", eventName);
+            content.Headers.Add("X-EdgeGreen-Delivery", delivery);
+            content.Headers.Add("X-EdgeGreen-Signature", "sha256=" + Sign(webhook.Secret, body));
+            using var response = await http.CreateClient(HttpClientName).PostAsync(webhook.Url, content, cancellationToken);
+            response.EnsureSuccessStatusCode();
+            _delivered.WithLabels("delivered").Inc();
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or Polly.Timeout.TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
+        {
+            _delivered.WithLabels("failed").Inc();
+            LogDeliveryFailed(eventName, webhook.Id, ex.Message);
+        }
+    }
+
+    /// <summary>Lower-case hex HMAC-SHA256 of the body under the secret.</summary>
+    public static string Sign(string secret, byte[] body) => Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery of {Event} to {WebhookId} failed after retries: {Reason}")]
+    private partial void LogDeliveryFailed(string @event, string webhookId, string reason);
+}

@@ -1,0 +1,123 @@
+using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.ControlPlane.Core.Telemetry;
+
+namespace EdgeGreen.ControlPlane.Tests.Storage;
+
+/// <summary>The time-series half of the contract: rollups, zone totals, group commits, retention and the queries built on them.</summary>
+public abstract partial class StorageContract
+{
+    [Fact]
+    public async Task Rollups_EqualTheRawReadingsTheyCount_InEveryTier()
+    {
+        var random = new Random(7);
+        var readings = Enumerable.Range(1, 3 * 3600).Select(i => new ReadingRecord(i, T0.AddSeconds((i + 2) / 3), TimeSpan.FromSeconds(1), "s",
+            (i % 3) switch { 0 => "cpu.package", 1 => "dram", _ => "gpu0" }, random.NextDouble() * 50, ReadingProvenance.Modelled)).ToList();
+        foreach (var batch in readings.Chunk(1000))
+        {
+            await AppendAsync("a1", batch, T0);
+        }
+
+        var from = T0.AddMinutes(7).AddSeconds(13);
+        var to = T0.AddMinutes(53);
+        foreach (var step in new[] { TimeSpan.FromMinutes(1), TimeSpan.FromMinutes(5), TimeSpan.FromHours(1) })
+        {
+            var (alignedFrom, alignedTo) = TelemetryQueries.Align(from, to, step);
+            var raw = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Raw, alignedFrom, alignedTo, CancellationToken.None).ToListAsync();
+            var tier = TelemetryTiers.For(step);
+            var rolled = await Telemetry.ReadAgentAsync("a1", null, tier, alignedFrom, alignedTo, CancellationToken.None).ToListAsync();
+
+            Assert.NotEqual(TelemetryTier.Raw, tier);
+            Assert.True(rolled.Count < raw.Count / 10, $"{tier} holds {rolled.Count} buckets for {raw.Count} readings");
+            Assert.Equal(raw.Sum(b => b.EnergyJoules), rolled.Sum(b => b.EnergyJoules), 6);
+            Assert.Equal(raw.Sum(b => b.CoveredSeconds), rolled.Sum(b => b.CoveredSeconds), 6);
+            Assert.Equal(raw.Count, rolled.Sum(b => b.Readings));
+            Assert.Equal(rolled.OrderBy(b => b.Time).Select(b => b.Time), rolled.Select(b => b.Time));
+        }
+    }
+
+    [Fact]
+    public async Task Queries_FromRollups_AnswerWhatRawReadingsAnswer()
+    {
+        // Two domains, and an agent that starts mid-minute: the first minute is partly covered.
+        var readings = Enumerable.Range(1, 2 * 600).Select(i => new ReadingRecord(i, T0.AddSeconds(50 + ((i + 1) / 2)), TimeSpan.FromSeconds(1), "s",
+            i % 2 == 0 ? "cpu.package" : "dram", i % 2 == 0 ? 20 : 3 + (i % 7), ReadingProvenance.Modelled)).ToList();
+        await AppendAsync("a1", readings, T0);
+        var queries = new TelemetryQueries(Telemetry);
+
+        var fromRollups = await queries.AgentAsync("a1", null, T0, T0.AddMinutes(15), TimeSpan.FromMinutes(1), CancellationToken.None);
+        var first = fromRollups[0];
+        var expected = readings.GroupBy(r => TelemetryTiers.BucketIndex(r.Time, TelemetryTiers.Minute)).OrderBy(g => g.Key)
+            .Select(g => (Energy: g.Sum(r => r.EnergyJoules), Power: g.GroupBy(r => r.Domain).Sum(d => d.Sum(r => r.EnergyJoules) / d.Sum(r => r.Interval.TotalSeconds)))).ToList();
+
+        Assert.Equal(T0, first.Time);
+        Assert.Equal(expected.Count, fromRollups.Count);
+        Assert.Equal(expected.Select(e => Math.Round(e.Energy, 6)), fromRollups.Select(p => Math.Round(p.EnergyJoules, 6)));
+        Assert.Equal(expected.Select(e => Math.Round(e.Power, 6)), fromRollups.Select(p => Math.Round(p.PowerWatts, 6)));
+        Assert.Equal(20 + (expected[0].Power - 20), first.PowerWatts, 6);
+        var cpuOnly = await queries.AgentAsync("a1", "cpu.package", T0, T0.AddMinutes(15), TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.All(cpuOnly, p => Assert.Equal(20, p.PowerWatts, 9));
+    }
+
+    [Fact]
+    public async Task ZoneRollups_CountEachNodeOnce_AndFollowTheBatchZone()
+    {
+        // a1 reports a whole-node domain and its components: only the whole node counts. b2 has components only.
+        await AppendAsync("a1", [
+            new(1, T0.AddSeconds(10), TimeSpan.FromSeconds(1), "s", "platform", 30, ReadingProvenance.Measured),
+            new(2, T0.AddSeconds(10), TimeSpan.FromSeconds(1), "s", "cpu.package", 20, ReadingProvenance.Measured),
+        ], T0, zone: "ES");
+        await AppendAsync("b2", [
+            new(1, T0.AddSeconds(20), TimeSpan.FromSeconds(1), "s", "cpu.package", 5, ReadingProvenance.Modelled),
+            new(2, T0.AddSeconds(20), TimeSpan.FromSeconds(1), "s", "dram", 1, ReadingProvenance.Modelled),
+        ], T0, zone: "ES");
+        await AppendAsync("b2", [new(3, T0.AddMinutes(2), TimeSpan.FromSeconds(1), "s", "cpu.package", 7, ReadingProvenance.Modelled)], T0, zone: "NO");
+
+        var zones = await new TelemetryQueries(Telemetry).ZonesAsync(T0, T0.AddHours(1), TimeSpan.FromHours(1), CancellationToken.None);
+        var minutes = await Telemetry.ReadZonesAsync(TelemetryTier.Minute, T0, T0.AddHours(1), CancellationToken.None).ToListAsync();
+
+        Assert.Equal(["ES", "NO"], zones.Select(z => z.Zone));
+        Assert.Equal(36, zones[0].EnergyJoules, 9);
+        Assert.Equal(7, zones[1].EnergyJoules, 9);
+        Assert.Equal(36 / 3600.0, zones[0].Points.Single().PowerWatts, 9);
+        Assert.Equal([T0, T0.AddMinutes(2)], minutes.Select(m => m.Time));
+    }
+
+    [Fact]
+    public async Task GroupCommit_SeveralBatchesOfOneAgent_StoreEachSequenceOnce()
+    {
+        var results = await Telemetry.AppendAsync([
+            new TelemetryBatch("a1", "ES", Readings(1, 4), T0),
+            new TelemetryBatch("b2", "ES", Readings(1, 2), T0),
+            new TelemetryBatch("a1", "ES", Readings(3, 6), T0.AddSeconds(1)),
+        ], CancellationToken.None);
+
+        Assert.Equal([new AppendResult(4, 4, 0), new AppendResult(2, 2, 0), new AppendResult(6, 2, 2)], results);
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (long)i), (await ReadAllAsync("a1")).Select(r => r.Sequence));
+        var minute = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Minute, T0, T0.AddHours(1), CancellationToken.None).ToListAsync();
+        Assert.Equal(6, minute.Sum(b => b.Readings));
+        Assert.Equal(T0.AddSeconds(1), (await Telemetry.GetSummaryAsync("a1", CancellationToken.None))!.LastReceivedAt);
+    }
+
+    [Fact]
+    public async Task Retention_DeletesEachTierBeforeItsCutoff_AndKeepsTheRest()
+    {
+        var old = Enumerable.Range(1, 120).Select(i => new ReadingRecord(i, T0.AddMinutes(i), TimeSpan.FromSeconds(60), "s", "cpu.package", 600, ReadingProvenance.Modelled)).ToList();
+        await AppendAsync("a1", old, T0);
+        await AppendAsync("b2", Readings(1, 10), T0);
+
+        var result = await Telemetry.DeleteBeforeAsync(new RetentionCutoffs(T0.AddMinutes(61), T0.AddMinutes(90), null), CancellationToken.None);
+
+        // Raw goes by whole hours (a chunk holds an hour): readings ending before 01:00 go, the rest stay.
+        Assert.Equal(59 + 10, result.RawReadings);
+        Assert.Equal(61, (await ReadAllAsync("a1")).Count);
+        Assert.Equal(89 + 1, result.MinuteBuckets);
+        Assert.Equal(0, result.HourBuckets);
+        var minutes = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Minute, T0, T0.AddDays(1), CancellationToken.None).ToListAsync();
+        Assert.Equal(T0.AddMinutes(90), minutes[0].Time);
+        var hours = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(1), CancellationToken.None).ToListAsync();
+        Assert.Equal(120 * 600, hours.Sum(h => h.EnergyJoules), 6);
+        var zoneMinutes = await Telemetry.ReadZonesAsync(TelemetryTier.Minute, T0, T0.AddDays(1), CancellationToken.None).ToListAsync();
+        Assert.All(zoneMinutes, z => Assert.True(z.Time >= T0.AddMinutes(90)));
+        Assert.Equal(10, await Telemetry.GetDurableSequenceAsync("b2", CancellationToken.None));
+    }
+}
