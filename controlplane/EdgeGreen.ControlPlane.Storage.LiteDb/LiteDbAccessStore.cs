@@ -5,22 +5,22 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 public sealed class LiteDbAccessStore : IAccessStore
 {
     private readonly LiteDbDatabase _database;
-    private readonly ILiteCollection<BsonDocument> _apiKeys;
-    private readonly ILiteCollection<BsonDocument> _tokens;
+
+    private ILiteCollection<BsonDocument> ApiKeys => _database.Database.GetCollection("api_keys");
+
+    private ILiteCollection<BsonDocument> Tokens => _database.Database.GetCollection("enrollment_tokens");
 
     public LiteDbAccessStore(LiteDbDatabase database)
     {
         _database = database;
-        _apiKeys = database.Database.GetCollection("api_keys");
-        _apiKeys.EnsureIndex("keyHash", unique: true);
-        _tokens = database.Database.GetCollection("enrollment_tokens");
+        ApiKeys.EnsureIndex("keyHash", unique: true);
     }
 
-    public Task<bool> AnyApiKeyAsync(CancellationToken cancellationToken) => Task.FromResult(_apiKeys.Exists(Query.All()));
+    public Task<bool> AnyApiKeyAsync(CancellationToken cancellationToken) => Task.FromResult(ApiKeys.Exists(Query.All()));
 
     public Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken cancellationToken)
     {
-        _database.Write(_ => _apiKeys.Insert(new BsonDocument
+        _database.Write(_ => ApiKeys.Insert(new BsonDocument
         {
             ["_id"] = apiKey.Id,
             ["name"] = apiKey.Name,
@@ -33,7 +33,7 @@ public sealed class LiteDbAccessStore : IAccessStore
 
     public Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken cancellationToken)
     {
-        var document = _apiKeys.FindOne(Query.EQ("keyHash", keyHash));
+        var document = ApiKeys.FindOne(Query.EQ("keyHash", keyHash));
         return Task.FromResult(document is null
             ? null
             : new ApiKeyRecord(document["_id"].AsString, document["name"].AsString, Enum.Parse<ApiKeyRole>(document["role"].AsString),
@@ -42,7 +42,7 @@ public sealed class LiteDbAccessStore : IAccessStore
 
     public Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken)
     {
-        _database.Write(_ => _tokens.Insert(new BsonDocument
+        _database.Write(_ => Tokens.Insert(new BsonDocument
         {
             ["_id"] = token.TokenHash,
             ["createdAt"] = token.CreatedAt.UtcTicks,
@@ -55,7 +55,7 @@ public sealed class LiteDbAccessStore : IAccessStore
         Task.FromResult(_database.Write(_ =>
         {
             // Expired tokens are swept on every consumption so the collection stays small.
-            _tokens.DeleteMany(Query.LT("expiresAt", now.UtcTicks));
-            return _tokens.Delete(tokenHash);
+            Tokens.DeleteMany(Query.LT("expiresAt", now.UtcTicks));
+            return Tokens.Delete(tokenHash);
         }));
 }

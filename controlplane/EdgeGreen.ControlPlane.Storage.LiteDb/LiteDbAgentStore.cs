@@ -5,34 +5,34 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 public sealed class LiteDbAgentStore : IAgentStore
 {
     private readonly LiteDbDatabase _database;
-    private readonly ILiteCollection<AgentDocument> _agents;
+
+    private ILiteCollection<AgentDocument> Agents => _database.Database.GetCollection<AgentDocument>("agents");
 
     public LiteDbAgentStore(LiteDbDatabase database)
     {
         _database = database;
-        _agents = database.Database.GetCollection<AgentDocument>("agents");
-        _agents.EnsureIndex(a => a.CredentialHash, unique: true);
+        Agents.EnsureIndex(a => a.CredentialHash, unique: true);
     }
 
     public Task AddAsync(AgentRecord agent, CancellationToken cancellationToken)
     {
-        _database.Write(_ => _agents.Insert(AgentDocument.From(agent)));
+        _database.Write(_ => Agents.Insert(AgentDocument.From(agent)));
         return Task.CompletedTask;
     }
 
     public Task<AgentRecord?> GetAsync(string agentId, CancellationToken cancellationToken) =>
-        Task.FromResult(_agents.FindById(agentId)?.ToRecord());
+        Task.FromResult(Agents.FindById(agentId)?.ToRecord());
 
     public Task<AgentRecord?> FindByCredentialHashAsync(string credentialHash, CancellationToken cancellationToken) =>
-        Task.FromResult(_agents.FindOne(a => a.CredentialHash == credentialHash)?.ToRecord());
+        Task.FromResult(Agents.FindOne(a => a.CredentialHash == credentialHash)?.ToRecord());
 
     public Task<IReadOnlyList<AgentRecord>> ListAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<AgentRecord>>(_agents.Query().OrderBy(a => a.Name).ToList().Select(a => a.ToRecord()).ToList());
+        Task.FromResult<IReadOnlyList<AgentRecord>>(Agents.Query().OrderBy(a => a.Name).ToList().Select(a => a.ToRecord()).ToList());
 
     public Task<bool> ReportStateAsync(string agentId, AgentReportedState state, DateTimeOffset seenAt, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Write(_ =>
         {
-            if (_agents.FindById(agentId) is not { } agent)
+            if (Agents.FindById(agentId) is not { } agent)
             {
                 return false;
             }
@@ -44,12 +44,12 @@ public sealed class LiteDbAgentStore : IAgentStore
                 LastHeartbeatAt = seenAt,
                 State = state,
             });
-            return _agents.Update(updated);
+            return Agents.Update(updated);
         }));
 
     public Task<bool> SetZoneOverrideAsync(string agentId, string? zone, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Write(_ =>
-            _agents.FindById(agentId) is { } agent && _agents.Update(AgentDocument.From(agent.ToRecord() with { ZoneOverride = zone }))));
+            Agents.FindById(agentId) is { } agent && Agents.Update(AgentDocument.From(agent.ToRecord() with { ZoneOverride = zone }))));
 
     /// <summary>Storage shape: instants as UTC ticks, so nothing depends on LiteDB's date handling.</summary>
     internal sealed class AgentDocument

@@ -8,27 +8,34 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 /// Writes take <see cref="WriteGate"/> so that each multi-document change is one transaction on
 /// one thread, as LiteDB's per-thread transactions require; a transaction is always committed or
 /// rolled back before the gate is released, whatever fails. Engine failures leave this class as
-/// <see cref="StorageException"/>: a full disk as <see cref="StorageFault.Full"/>, which also
-/// turns readiness off until a write succeeds again.
+/// <see cref="StorageException"/>: a full disk as <see cref="StorageFault.Full"/>.
+/// <para>
+/// LiteDB keeps a transaction's pages in memory even when writing them to disk failed, so after
+/// a failed write its in-memory state may claim what the file does not hold (a durable sequence
+/// that a restart would lose). The database is therefore set aside at the first such failure:
+/// reads and writes are refused, readiness says why, and once the disk takes a write again the
+/// file is reopened, which replays only what was really written.
+/// </para>
 /// </summary>
 public sealed class LiteDbDatabase : IStorageHealth, IDisposable
 {
     private const int DiskFullErrno = 28; // ENOSPC
-    private readonly ILiteCollection<BsonDocument> _probe;
-    private volatile StorageException? _lastWriteFailure;
+    private static readonly TimeSpan RecoveryInterval = TimeSpan.FromSeconds(2);
+    private LiteDatabase _database;
+    private volatile StorageException? _setAside;
+    private long _lastRecoveryAttempt;
 
     public LiteDbDatabase(IOptions<StorageOptions> options)
     {
         var directory = options.Value.DataDirectory;
         Directory.CreateDirectory(directory);
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, "edgegreen.db"));
-        Database = Open(Path);
-        _probe = Database.GetCollection("storage_probe");
+        _database = Open(Path);
     }
 
     public string Path { get; }
 
-    public LiteDatabase Database { get; }
+    public LiteDatabase Database => _database;
 
     public Lock WriteGate { get; } = new();
 
@@ -38,20 +45,20 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
     {
         lock (WriteGate)
         {
+            ThrowIfSetAside();
             try
             {
-                Database.BeginTrans();
+                _database.BeginTrans();
             }
             catch (Exception ex) when (Translate(ex) is { } failure)
             {
-                throw Failed(failure);
+                throw SetAside(failure);
             }
 
             try
             {
-                var result = write(Database);
-                Database.Commit();
-                _lastWriteFailure = null;
+                var result = write(_database);
+                _database.Commit();
                 return result;
             }
             catch (Exception ex)
@@ -59,7 +66,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
                 RollbackQuietly();
                 if (Translate(ex) is { } failure)
                 {
-                    throw Failed(failure);
+                    throw ex is LiteException ? failure : SetAside(failure);
                 }
 
                 throw;
@@ -70,6 +77,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
     /// <summary>Runs a read, with engine failures as <see cref="StorageException"/>.</summary>
     public T Read<T>(Func<T> read)
     {
+        ThrowIfSetAside();
         try
         {
             return read();
@@ -82,22 +90,18 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
 
     public Task<string?> GetProblemAsync(CancellationToken cancellationToken)
     {
-        if (_lastWriteFailure is not null)
+        if (_setAside is not null)
         {
-            // A write proves the fault cleared (space freed, file writable again).
-            try
+            TryRecover(force: true);
+            if (_setAside is { } failure)
             {
-                Write(_ => _probe.Upsert(new BsonDocument { ["_id"] = 1, ["at"] = DateTime.UtcNow.Ticks }));
-            }
-            catch (StorageException ex)
-            {
-                return Task.FromResult<string?>($"Storage cannot take writes ({Path}): {ex.Message}");
+                return Task.FromResult<string?>($"Storage cannot take writes ({Path}): {failure.Message}");
             }
         }
 
         try
         {
-            _ = Database.UserVersion;
+            _ = _database.UserVersion;
             return Task.FromResult<string?>(null);
         }
         catch (Exception ex) when (Translate(ex) is { } failure)
@@ -106,7 +110,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         }
     }
 
-    public void Dispose() => Database.Dispose();
+    public void Dispose() => _database.Dispose();
 
     /// <summary>The engine's and the file system's exceptions in the core's terms; null for the caller's own exceptions.</summary>
     internal static StorageException? Translate(Exception exception) => exception switch
@@ -149,17 +153,95 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         }
     }
 
-    private StorageException Failed(StorageException failure)
+    private StorageException SetAside(StorageException failure)
     {
-        _lastWriteFailure = failure;
+        _setAside = failure;
+        Interlocked.Exchange(ref _lastRecoveryAttempt, Environment.TickCount64);
         return failure;
+    }
+
+    /// <summary>Throws the failure that set the database aside, unless the disk takes writes again and the file reopens.</summary>
+    private void ThrowIfSetAside()
+    {
+        if (_setAside is not null)
+        {
+            TryRecover(force: false);
+            if (_setAside is { } failure)
+            {
+                throw failure;
+            }
+        }
+    }
+
+    /// <summary>Reopens the file once a probe file can be written beside it (at most every two seconds unless forced).</summary>
+    private void TryRecover(bool force)
+    {
+        var last = Interlocked.Read(ref _lastRecoveryAttempt);
+        if (!force && Environment.TickCount64 - last < RecoveryInterval.TotalMilliseconds)
+        {
+            return;
+        }
+
+        lock (WriteGate)
+        {
+            if (_setAside is null)
+            {
+                return;
+            }
+
+            Interlocked.Exchange(ref _lastRecoveryAttempt, Environment.TickCount64);
+            var probe = Path + ".space-probe";
+            try
+            {
+                // Room for a transaction's log pages, then the file as it really is on disk.
+                using (var file = new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+                {
+                    file.Write(new byte[1024 * 1024]);
+                }
+
+                File.Delete(probe);
+                var reopened = Open(Path);
+                var old = _database;
+                _database = reopened;
+                _setAside = null;
+                DisposeQuietly(old);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StorageException)
+            {
+                TryDelete(probe);
+            }
+        }
+    }
+
+    private static void DisposeQuietly(LiteDatabase database)
+    {
+        try
+        {
+            database.Dispose();
+        }
+        catch (Exception ex) when (Translate(ex) is not null)
+        {
+            // Closing the set-aside instance may try to flush what the disk refused; the reopened file is what counts.
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Nothing was written, or it goes with the next probe.
+        }
     }
 
     private void RollbackQuietly()
     {
         try
         {
-            Database.Rollback();
+            _database.Rollback();
         }
         catch (Exception ex) when (Translate(ex) is not null)
         {

@@ -7,40 +7,40 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 public sealed class LiteDbDatasetStore : IDatasetStore
 {
     private readonly LiteDbDatabase _database;
-    private readonly ILiteCollection<DatasetDocument> _versions;
+
+    private ILiteCollection<DatasetDocument> Versions => _database.Database.GetCollection<DatasetDocument>("dataset_versions");
 
     public LiteDbDatasetStore(LiteDbDatabase database)
     {
         _database = database;
-        _versions = database.Database.GetCollection<DatasetDocument>("dataset_versions");
-        _versions.EnsureIndex(d => d.Name);
-        _versions.EnsureIndex(d => d.Sha256);
+        Versions.EnsureIndex(d => d.Name);
+        Versions.EnsureIndex(d => d.Sha256);
     }
 
     public Task<(DatasetVersionRecord Version, bool Created)> AddVersionAsync(string name, string sha256, long sizeBytes, long rows,
         IReadOnlyList<DatasetColumn> columns, DateTimeOffset createdAt, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Write(_ =>
         {
-            var existing = _versions.Find(d => d.Name == name).Select(d => d.ToRecord()).ToList();
+            var existing = Versions.Find(d => d.Name == name).Select(d => d.ToRecord()).ToList();
             if (existing.FirstOrDefault(v => v.Sha256 == sha256) is { } same)
             {
                 return (same, false);
             }
 
             var record = new DatasetVersionRecord(name, existing.Count == 0 ? 1 : existing.Max(v => v.Version) + 1, sha256, sizeBytes, rows, columns, createdAt);
-            _versions.Insert(DatasetDocument.From(record));
+            Versions.Insert(DatasetDocument.From(record));
             return (record, true);
         }));
 
     public Task<IReadOnlyList<DatasetVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<DatasetVersionRecord>>([.. _versions.Find(d => d.Name == name).Select(d => d.ToRecord()).OrderBy(v => v.Version)]);
+        Task.FromResult<IReadOnlyList<DatasetVersionRecord>>([.. Versions.Find(d => d.Name == name).Select(d => d.ToRecord()).OrderBy(v => v.Version)]);
 
     public Task<IReadOnlyList<DatasetVersionRecord>> ListLatestAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<DatasetVersionRecord>>([.. _versions.FindAll().Select(d => d.ToRecord())
+        Task.FromResult<IReadOnlyList<DatasetVersionRecord>>([.. Versions.FindAll().Select(d => d.ToRecord())
             .GroupBy(v => v.Name).Select(g => g.MaxBy(v => v.Version)!).OrderBy(v => v.Name, StringComparer.Ordinal)]);
 
     public Task<DatasetVersionRecord?> FindByShaAsync(string sha256, CancellationToken cancellationToken) =>
-        Task.FromResult(_versions.FindOne(d => d.Sha256 == sha256)?.ToRecord());
+        Task.FromResult(Versions.FindOne(d => d.Sha256 == sha256)?.ToRecord());
 
     internal sealed class DatasetDocument
     {

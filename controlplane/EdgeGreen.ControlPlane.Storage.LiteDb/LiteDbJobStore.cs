@@ -14,35 +14,35 @@ public sealed class LiteDbJobStore : IJobStore
     private static readonly string[] ActiveStatuses = [nameof(JobStatus.Pending), nameof(JobStatus.Held), nameof(JobStatus.Running)];
 
     private readonly LiteDbDatabase _database;
-    private readonly ILiteCollection<JobDocument> _jobs;
+
+    private ILiteCollection<JobDocument> Jobs => _database.Database.GetCollection<JobDocument>("jobs");
 
     public LiteDbJobStore(LiteDbDatabase database)
     {
         _database = database;
-        _jobs = database.Database.GetCollection<JobDocument>("jobs");
-        _jobs.EnsureIndex(j => j.Status);
-        _jobs.EnsureIndex(j => j.Name);
-        _jobs.EnsureIndex(j => j.SubmittedAtTicks);
-        _jobs.EnsureIndex(j => j.FinishedAtTicks);
+        Jobs.EnsureIndex(j => j.Status);
+        Jobs.EnsureIndex(j => j.Name);
+        Jobs.EnsureIndex(j => j.SubmittedAtTicks);
+        Jobs.EnsureIndex(j => j.FinishedAtTicks);
     }
 
     public Task AddAsync(JobRecord job, CancellationToken cancellationToken)
     {
-        _database.Write(_ => _jobs.Insert(JobDocument.From(job)));
+        _database.Write(_ => Jobs.Insert(JobDocument.From(job)));
         return Task.CompletedTask;
     }
 
     public Task<JobRecord?> GetAsync(string jobId, CancellationToken cancellationToken) =>
-        Task.FromResult(_jobs.FindById(jobId)?.ToRecord());
+        Task.FromResult(Jobs.FindById(jobId)?.ToRecord());
 
     public Task<bool> UpdateAsync(JobRecord job, CancellationToken cancellationToken) =>
-        Task.FromResult(_database.Write(_ => _jobs.Update(JobDocument.From(job))));
+        Task.FromResult(_database.Write(_ => Jobs.Update(JobDocument.From(job))));
 
     public Task UpdateManyAsync(IReadOnlyCollection<JobRecord> jobs, CancellationToken cancellationToken)
     {
         if (jobs.Count > 0)
         {
-            _database.Write(_ => _jobs.Update(jobs.Select(JobDocument.From)));
+            _database.Write(_ => Jobs.Update(jobs.Select(JobDocument.From)));
         }
 
         return Task.CompletedTask;
@@ -51,7 +51,7 @@ public sealed class LiteDbJobStore : IJobStore
     public Task<IReadOnlyList<JobRecord>> ListAsync(JobQuery query, CancellationToken cancellationToken)
     {
         var status = query.Status?.ToString();
-        var found = _jobs.Query()
+        var found = Jobs.Query()
             .Where(j => (status == null || j.Status == status) && (query.Name == null || j.Name == query.Name))
             .OrderByDescending(j => j.SubmittedAtTicks)
             .Limit(query.Limit)
@@ -61,13 +61,13 @@ public sealed class LiteDbJobStore : IJobStore
 
     public Task<IReadOnlyList<JobRecord>> ListActiveAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<JobRecord>>(
-            [.. _jobs.Find(Query.In(nameof(JobDocument.Status), new BsonArray(ActiveStatuses.Select(s => new BsonValue(s))))).Select(j => j.ToRecord())
+            [.. Jobs.Find(Query.In(nameof(JobDocument.Status), new BsonArray(ActiveStatuses.Select(s => new BsonValue(s))))).Select(j => j.ToRecord())
                 .OrderBy(j => j.SubmittedAt)]);
 
     public Task<IReadOnlyList<JobRecord>> ListSucceededAsync(string name, int limit, CancellationToken cancellationToken)
     {
         var succeeded = nameof(JobStatus.Succeeded);
-        return Task.FromResult<IReadOnlyList<JobRecord>>([.. _jobs.Query()
+        return Task.FromResult<IReadOnlyList<JobRecord>>([.. Jobs.Query()
             .Where(j => j.Name == name && j.Status == succeeded)
             .OrderByDescending(j => j.SubmittedAtTicks)
             .Limit(limit)
@@ -78,7 +78,7 @@ public sealed class LiteDbJobStore : IJobStore
     public Task<IReadOnlyList<JobRecord>> ListFinishedAsync(DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken)
     {
         long fromTicks = from.UtcTicks, toTicks = to.UtcTicks;
-        return Task.FromResult<IReadOnlyList<JobRecord>>([.. _jobs.Query()
+        return Task.FromResult<IReadOnlyList<JobRecord>>([.. Jobs.Query()
             .Where(j => j.FinishedAtTicks >= fromTicks && j.FinishedAtTicks < toTicks)
             .OrderBy(j => j.FinishedAtTicks)
             .Limit(limit)

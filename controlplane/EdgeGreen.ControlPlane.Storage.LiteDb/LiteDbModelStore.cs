@@ -9,54 +9,54 @@ public sealed class LiteDbModelStore : IModelStore
     private static readonly System.Text.Json.JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
     private readonly LiteDbDatabase _database;
-    private readonly ILiteCollection<BodyDocument> _models;
-    private readonly ILiteCollection<BodyDocument> _versions;
+
+    private ILiteCollection<BodyDocument> Models => _database.Database.GetCollection<BodyDocument>("models");
+
+    private ILiteCollection<BodyDocument> Versions => _database.Database.GetCollection<BodyDocument>("model_versions");
 
     public LiteDbModelStore(LiteDbDatabase database)
     {
         _database = database;
-        _models = database.Database.GetCollection<BodyDocument>("models");
-        _versions = database.Database.GetCollection<BodyDocument>("model_versions");
-        _versions.EnsureIndex(d => d.Name);
-        _versions.EnsureIndex(d => d.JobId);
+        Versions.EnsureIndex(d => d.Name);
+        Versions.EnsureIndex(d => d.JobId);
     }
 
     public Task<(ModelVersionRecord Version, bool Created)> AddVersionAsync(string name, Func<int, ModelVersionRecord> version, DateTimeOffset now, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Write(_ =>
         {
-            var existing = _versions.Find(d => d.Name == name).Select(Read<ModelVersionRecord>).ToList();
+            var existing = Versions.Find(d => d.Name == name).Select(Read<ModelVersionRecord>).ToList();
             var record = version(existing.Count == 0 ? 1 : existing.Max(v => v.Version) + 1);
             if (record.Lineage.JobId is { } job && existing.FirstOrDefault(v => v.Lineage.JobId == job) is { } same)
             {
                 return (same, false);
             }
 
-            if (_models.FindById(name) is null)
+            if (Models.FindById(name) is null)
             {
-                _models.Insert(Document(name, new ModelRecord(name, now, new Dictionary<string, string>(), new Dictionary<string, int>())));
+                Models.Insert(Document(name, new ModelRecord(name, now, new Dictionary<string, string>(), new Dictionary<string, int>())));
             }
 
-            _versions.Insert(Document($"{name}/{record.Version}", record, name, record.Lineage.JobId));
+            Versions.Insert(Document($"{name}/{record.Version}", record, name, record.Lineage.JobId));
             return (record, true);
         }));
 
     public Task<ModelRecord?> GetModelAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult(_models.FindById(name) is { } d ? Read<ModelRecord>(d) : null);
+        Task.FromResult(Models.FindById(name) is { } d ? Read<ModelRecord>(d) : null);
 
     public Task<IReadOnlyList<ModelRecord>> ListModelsAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ModelRecord>>([.. _models.FindAll().Select(Read<ModelRecord>).OrderBy(m => m.Name, StringComparer.Ordinal)]);
+        Task.FromResult<IReadOnlyList<ModelRecord>>([.. Models.FindAll().Select(Read<ModelRecord>).OrderBy(m => m.Name, StringComparer.Ordinal)]);
 
     public Task<IReadOnlyList<ModelVersionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<ModelVersionRecord>>([.. _versions.Find(d => d.Name == name).Select(Read<ModelVersionRecord>).OrderBy(v => v.Version)]);
+        Task.FromResult<IReadOnlyList<ModelVersionRecord>>([.. Versions.Find(d => d.Name == name).Select(Read<ModelVersionRecord>).OrderBy(v => v.Version)]);
 
     public Task<ModelVersionRecord?> GetVersionAsync(string name, int version, CancellationToken cancellationToken) =>
-        Task.FromResult(_versions.FindById($"{name}/{version}") is { } d ? Read<ModelVersionRecord>(d) : null);
+        Task.FromResult(Versions.FindById($"{name}/{version}") is { } d ? Read<ModelVersionRecord>(d) : null);
 
     public Task<bool> UpdateModelAsync(ModelRecord model, CancellationToken cancellationToken) =>
-        Task.FromResult(_database.Write(_ => _models.Update(Document(model.Name, model))));
+        Task.FromResult(_database.Write(_ => Models.Update(Document(model.Name, model))));
 
     public Task<bool> UpdateVersionAsync(ModelVersionRecord version, CancellationToken cancellationToken) =>
-        Task.FromResult(_database.Write(_ => _versions.Update(Document($"{version.Name}/{version.Version}", version, version.Name, version.Lineage.JobId))));
+        Task.FromResult(_database.Write(_ => Versions.Update(Document($"{version.Name}/{version.Version}", version, version.Name, version.Lineage.JobId))));
 
     private static BodyDocument Document<T>(string id, T record, string? name = null, string? jobId = null) =>
         new() { Id = id, Name = name ?? id, JobId = jobId, Body = System.Text.Json.JsonSerializer.Serialize(record, Json) };

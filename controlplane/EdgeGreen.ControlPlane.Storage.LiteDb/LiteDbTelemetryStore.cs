@@ -23,22 +23,17 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 {
     private const int PageSize = 2_000;
     private readonly LiteDbDatabase _database;
-    private readonly ILiteCollection<BsonDocument> _summaries;
-    private readonly ILiteCollection<BsonDocument> _meta;
-    private readonly ILiteCollection<BsonDocument> _readings;
-    private readonly Dictionary<TelemetryTier, ILiteCollection<BsonDocument>> _agentRollups;
-    private readonly Dictionary<TelemetryTier, ILiteCollection<BsonDocument>> _zoneRollups;
+
+    private ILiteCollection<BsonDocument> Summaries => _database.Database.GetCollection("telemetry_summaries");
+
+    private ILiteCollection<BsonDocument> Meta => _database.Database.GetCollection("telemetry_meta");
+
+    private ILiteCollection<BsonDocument> Readings => _database.Database.GetCollection("readings");
 
     public LiteDbTelemetryStore(LiteDbDatabase database)
     {
         _database = database;
-        var db = database.Database;
-        _summaries = db.GetCollection("telemetry_summaries");
-        _meta = db.GetCollection("telemetry_meta");
-        _readings = db.GetCollection("readings");
-        _agentRollups = new() { [TelemetryTier.Minute] = db.GetCollection("rollup_minute"), [TelemetryTier.Hour] = db.GetCollection("rollup_hour") };
-        _zoneRollups = new() { [TelemetryTier.Minute] = db.GetCollection("zone_minute"), [TelemetryTier.Hour] = db.GetCollection("zone_hour") };
-        database.Write(_ => _readings.EnsureIndex("k"));
+        database.Write(_ => Readings.EnsureIndex("k"));
     }
 
     public Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
@@ -48,7 +43,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             var documents = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
             var plan = TelemetryAppends.Plan(batches, agentId =>
             {
-                var document = _summaries.FindById(agentId);
+                var document = Summaries.FindById(agentId);
                 if (document is not null)
                 {
                     documents[agentId] = document;
@@ -62,23 +57,23 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             {
                 var key = documents.TryGetValue(summary.AgentId, out var existing) ? existing["key"].AsInt64 : NextAgentKey();
                 keys[summary.AgentId] = key;
-                _summaries.Upsert(ToDocument(summary, key));
+                Summaries.Upsert(ToDocument(summary, key));
             }
 
             var chunks = plan.Fresh.SelectMany(f => ReadingChunk.Split(keys[f.Batch.AgentId], f.Fresh)).ToList();
             if (chunks.Count > 0)
             {
-                _readings.InsertBulk(chunks, batchSize: 10_000);
+                Readings.InsertBulk(chunks, batchSize: 10_000);
             }
 
             foreach (var delta in plan.Rollups.AgentDeltas)
             {
-                AddTo(_agentRollups[delta.Tier], AgentRollupId(keys[delta.AgentId], delta.Bucket, delta.Domain), delta.EnergyJoules, delta.CoveredSeconds, delta.Readings);
+                AddTo(AgentRollups(delta.Tier), AgentRollupId(keys[delta.AgentId], delta.Bucket, delta.Domain), delta.EnergyJoules, delta.CoveredSeconds, delta.Readings);
             }
 
             foreach (var delta in plan.Rollups.ZoneDeltas)
             {
-                AddTo(_zoneRollups[delta.Tier], ZoneRollupId(delta.Bucket, delta.Zone), delta.EnergyJoules, 0, delta.Readings);
+                AddTo(ZoneRollups(delta.Tier), ZoneRollupId(delta.Bucket, delta.Zone), delta.EnergyJoules, 0, delta.Readings);
             }
 
             return plan.Results;
@@ -87,18 +82,18 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     }
 
     public Task<long> GetDurableSequenceAsync(string agentId, CancellationToken cancellationToken) =>
-        Task.FromResult(_database.Read(() => _summaries.FindById(agentId) is { } summary ? summary["durableSequence"].AsInt64 : 0));
+        Task.FromResult(_database.Read(() => Summaries.FindById(agentId) is { } summary ? summary["durableSequence"].AsInt64 : 0));
 
     public Task<TelemetrySummary?> GetSummaryAsync(string agentId, CancellationToken cancellationToken) =>
-        Task.FromResult(_database.Read(() => _summaries.FindById(agentId) is { } summary ? FromDocument(summary) : null));
+        Task.FromResult(_database.Read(() => Summaries.FindById(agentId) is { } summary ? FromDocument(summary) : null));
 
     public Task<IReadOnlyList<TelemetrySummary>> ListSummariesAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<TelemetrySummary>>(_database.Read(() => _summaries.FindAll().Select(FromDocument).ToList()));
+        Task.FromResult<IReadOnlyList<TelemetrySummary>>(_database.Read(() => Summaries.FindAll().Select(FromDocument).ToList()));
 
     public async IAsyncEnumerable<EnergyBucket> ReadAgentAsync(string agentId, string? domain, TelemetryTier tier, DateTimeOffset from, DateTimeOffset to,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_database.Read(() => _summaries.FindById(agentId)) is not { } summary)
+        if (_database.Read(() => Summaries.FindById(agentId)) is not { } summary)
         {
             yield break;
         }
@@ -118,7 +113,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     public async IAsyncEnumerable<ZoneBucket> ReadZonesAsync(TelemetryTier tier, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var size = tier.BucketSize();
-        var collection = _zoneRollups[tier];
+        var collection = ZoneRollups(tier);
         var after = ZoneRollupId(Bucket(from, size), "");
         var end = ZoneRollupId(Bucket(to, size), "");
         var first = true;
@@ -149,7 +144,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     public Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken)
     {
         long raw = 0, minute = 0, hour = 0;
-        var keys = _database.Read(() => _summaries.FindAll().Select(d => d["key"].AsInt64).ToList());
+        var keys = _database.Read(() => Summaries.FindAll().Select(d => d["key"].AsInt64).ToList());
         foreach (var key in keys)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -159,11 +154,11 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
                 var hourIndex = Bucket(rawCutoff, TelemetryTiers.Hour);
                 raw += _database.Write(_ =>
                 {
-                    var expired = _readings.Find(Query.And(Query.GTE("k", ReadingChunk.Key(key, 0)), Query.LT("k", ReadingChunk.Key(key, hourIndex))))
+                    var expired = Readings.Find(Query.And(Query.GTE("k", ReadingChunk.Key(key, 0)), Query.LT("k", ReadingChunk.Key(key, hourIndex))))
                         .Select(c => (Id: c["_id"], Readings: (long)c["n"].AsInt32)).ToList();
                     foreach (var (id, _) in expired)
                     {
-                        _readings.Delete(id);
+                        Readings.Delete(id);
                     }
 
                     return expired.Sum(c => c.Readings);
@@ -179,7 +174,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             if (cutoff is { } before)
             {
                 var end = ZoneRollupId(Bucket(before, tier.BucketSize()), "");
-                _database.Write(_ => _zoneRollups[tier].DeleteMany(Query.LT("_id", end)));
+                _database.Write(_ => ZoneRollups(tier).DeleteMany(Query.LT("_id", end)));
             }
         }
 
@@ -187,14 +182,14 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     }
 
     private int DeleteRollups(TelemetryTier tier, long key, DateTimeOffset? cutoff) => cutoff is { } before
-        ? _database.Write(_ => _agentRollups[tier].DeleteMany(Query.And(
+        ? _database.Write(_ => AgentRollups(tier).DeleteMany(Query.And(
             Query.GTE("_id", AgentRollupId(key, 0, "")), Query.LT("_id", AgentRollupId(key, Bucket(before, tier.BucketSize()), "")))))
         : 0;
 
     public async IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_database.Read(() => _summaries.FindById(agentId)) is not { } summary)
+        if (_database.Read(() => Summaries.FindById(agentId)) is not { } summary)
         {
             yield break;
         }
@@ -219,7 +214,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var lower = next;
-            var page = _database.Read(() => _readings.Find(Query.And(Query.GTE("k", lower), Query.LTE("k", last)), limit: PageSize).ToList());
+            var page = _database.Read(() => Readings.Find(Query.And(Query.GTE("k", lower), Query.LTE("k", last)), limit: PageSize).ToList());
             if (page.Count == 0)
             {
                 yield break;
@@ -235,7 +230,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             else if (page.Count == PageSize)
             {
                 // One hour fills the page (a very long backlog): read that hour whole.
-                page = _database.Read(() => _readings.Find(Query.EQ("k", pageEnd)).ToList());
+                page = _database.Read(() => Readings.Find(Query.EQ("k", pageEnd)).ToList());
                 next = pageEnd + 1;
             }
             else
@@ -257,7 +252,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     private IEnumerable<EnergyBucket> ReadRollups(long key, string? domain, TelemetryTier tier, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
         var size = tier.BucketSize();
-        var collection = _agentRollups[tier];
+        var collection = AgentRollups(tier);
         var lower = AgentRollupId(key, Bucket(from, size), "");
         var end = AgentRollupId(key, Bucket(to, size), "");
         var inclusive = true;
@@ -286,6 +281,10 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         }
     }
 
+    private ILiteCollection<BsonDocument> AgentRollups(TelemetryTier tier) => _database.Database.GetCollection(tier == TelemetryTier.Hour ? "rollup_hour" : "rollup_minute");
+
+    private ILiteCollection<BsonDocument> ZoneRollups(TelemetryTier tier) => _database.Database.GetCollection(tier == TelemetryTier.Hour ? "zone_hour" : "zone_minute");
+
     private static void AddTo(ILiteCollection<BsonDocument> collection, string id, double energyJoules, double coveredSeconds, long readings)
     {
         if (collection.FindById(id) is { } existing)
@@ -303,9 +302,9 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 
     private long NextAgentKey()
     {
-        var counter = _meta.FindById("nextAgentKey");
+        var counter = Meta.FindById("nextAgentKey");
         var next = counter is null ? 1 : counter["v"].AsInt64;
-        _meta.Upsert(new BsonDocument { ["_id"] = "nextAgentKey", ["v"] = next + 1 });
+        Meta.Upsert(new BsonDocument { ["_id"] = "nextAgentKey", ["v"] = next + 1 });
         return next;
     }
 

@@ -4,11 +4,11 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 
 public sealed class LiteDbWebhookStore(LiteDbDatabase database) : IWebhookStore
 {
-    private readonly ILiteCollection<WebhookDocument> _webhooks = database.Database.GetCollection<WebhookDocument>("webhooks");
+    private ILiteCollection<WebhookDocument> Webhooks => database.Database.GetCollection<WebhookDocument>("webhooks");
 
     public Task AddAsync(WebhookRecord webhook, CancellationToken cancellationToken)
     {
-        database.Write(_ => _webhooks.Insert(new WebhookDocument
+        database.Write(_ => Webhooks.Insert(new WebhookDocument
         {
             Id = webhook.Id, Url = webhook.Url, Events = [.. webhook.Events], Secret = webhook.Secret, CreatedAtTicks = webhook.CreatedAt.UtcTicks,
         }));
@@ -16,11 +16,11 @@ public sealed class LiteDbWebhookStore(LiteDbDatabase database) : IWebhookStore
     }
 
     public Task<IReadOnlyList<WebhookRecord>> ListAsync(CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyList<WebhookRecord>>([.. _webhooks.FindAll().OrderBy(w => w.CreatedAtTicks)
+        Task.FromResult<IReadOnlyList<WebhookRecord>>([.. Webhooks.FindAll().OrderBy(w => w.CreatedAtTicks)
             .Select(w => new WebhookRecord(w.Id, w.Url, w.Events, w.Secret, new DateTimeOffset(w.CreatedAtTicks, TimeSpan.Zero)))]);
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
-        Task.FromResult(database.Write(_ => _webhooks.Delete(id)));
+        Task.FromResult(database.Write(_ => Webhooks.Delete(id)));
 
     internal sealed class WebhookDocument
     {

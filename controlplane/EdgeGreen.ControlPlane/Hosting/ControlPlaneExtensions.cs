@@ -72,7 +72,7 @@ public static class ControlPlaneExtensions
         app.UseAuthorization();
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = StorageFaults.WriteReadiness });
         app.MapGrpcHealthChecksService();
         app.MapMetrics(registry: app.Services.GetRequiredService<CollectorRegistry>());
         // Created now so that a scrape before the first agent connects already shows the series at
@@ -112,6 +112,7 @@ public static class ControlPlaneExtensions
         {
             options.MaxReceiveMessageSize = ingest.MaxMessageBytes;
             options.EnableDetailedErrors = false;
+            options.Interceptors.Add<StorageFaultInterceptor>();
         });
         builder.Services.AddGrpcHealthChecks().AddCheck<StorageHealthCheck>("storage", tags: ["ready"]);
         builder.Services.AddSingleton<ReadingValidator>();
@@ -129,6 +130,7 @@ public static class ControlPlaneExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<AgentViews>();
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<StorageFaultExceptionHandler>();
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {

@@ -67,10 +67,9 @@ public sealed partial class TelemetryGrpcService(
         catch (StorageException ex)
         {
             // Nothing of the batch is acknowledged: the agent keeps it and resends once storage is back.
-            metrics.BatchesRejected.WithLabels(ex.Fault == StorageFault.Full ? nameof(StatusCode.ResourceExhausted) : nameof(StatusCode.Unavailable)).Inc();
+            metrics.BatchesRejected.WithLabels(Hosting.StorageFaults.GrpcStatus(ex).ToString()).Inc();
             LogStorageFailed(agentId, ex.Message);
-            throw new RpcException(new Status(ex.Fault == StorageFault.Full ? StatusCode.ResourceExhausted : StatusCode.Unavailable,
-                $"Readings cannot be stored now ({ex.Fault}: {ex.Message}); keep them and retry."));
+            throw Hosting.StorageFaults.ToRpcException(ex);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
         {
