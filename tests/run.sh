@@ -33,6 +33,25 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   fi
 fi
 
+# The PostgreSQL storage tests run a server of their own (initdb + pg_ctl on a loopback port in a
+# temporary directory). Debian keeps the binaries in /usr/lib/postgresql/<version>/bin, off PATH.
+postgres_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+if ! command -v initdb >/dev/null 2>&1 && [ -z "$(postgres_bin)" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing postgresql for the PostgreSQL storage tests" >&2
+    # The tests start their own servers: the package must not create (and start) a cluster of its own.
+    mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.d/edgegreen-tests.conf
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "tests/run.sh: PostgreSQL (initdb) is not installed; its tests are skipped (install it to run them)." >&2
+  fi
+fi
+if ! command -v initdb >/dev/null 2>&1 && [ -n "$(postgres_bin)" ]; then
+  PATH="$(postgres_bin):$PATH"
+  export PATH
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 

@@ -10,10 +10,7 @@ public sealed class RequiresProgramFactAttribute : FactAttribute
 {
     public RequiresProgramFactAttribute(string program)
     {
-        if (ExternalProgram.Find(program) is null && !ExternalProgram.Required)
-        {
-            Skip = $"{program} is not installed (tests/run.sh installs it; under CI=true its absence fails the test)";
-        }
+        Skip = ExternalProgram.SkipReason(program);
     }
 }
 
@@ -22,13 +19,29 @@ internal static class ExternalProgram
     public static bool Required =>
         Environment.GetEnvironmentVariable("CI") == "true" || Environment.GetEnvironmentVariable("EDGEGREEN_REQUIRE_SERVICES") == "1";
 
-    /// <summary>The program's path on PATH or in the system directories daemons install to, or null.</summary>
+    /// <summary>
+    /// The program's path on PATH, in the system directories daemons install to, or in Debian's
+    /// versioned PostgreSQL directories (newest first); null when it is in none of them.
+    /// </summary>
     public static string? Find(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Concat(["/usr/sbin", "/sbin", "/usr/local/sbin"])
+            .Concat(PostgresDirectories())
             .Select(directory => Path.Combine(directory, program))
             .FirstOrDefault(File.Exists);
 
+    /// <summary>Why a test that needs <paramref name="program"/> is skipped; null when it runs (the program is there, or it is required).</summary>
+    public static string? SkipReason(string program) => Find(program) is null && !Required
+        ? $"{program} is not installed (tests/run.sh installs it; under CI=true its absence fails the test)"
+        : null;
+
     public static string Require(string program) =>
         Find(program) ?? throw new InvalidOperationException($"{program} is required by this test and is not installed; tests/run.sh installs it.");
+
+    private static IEnumerable<string> PostgresDirectories() =>
+        Directory.Exists("/usr/lib/postgresql")
+            ? Directory.GetDirectories("/usr/lib/postgresql")
+                .OrderByDescending(d => int.TryParse(Path.GetFileName(d), out var major) ? major : 0)
+                .Select(d => Path.Combine(d, "bin"))
+            : [];
 }

@@ -1,11 +1,16 @@
 using EdgeGreen.ControlPlane.Storage.LiteDb;
+using EdgeGreen.ControlPlane.Storage.Postgres;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace EdgeGreen.ControlPlane.Storage;
 
 public static class StorageExtensions
 {
-    /// <summary>The storage provider named by <c>EdgeGreen:Storage:Provider</c> and the content store in the data directory.</summary>
+    /// <summary>
+    /// The storage provider named by <c>EdgeGreen:Storage:Provider</c> and the content store in the
+    /// data directory. PostgreSQL takes its connection string from <c>ConnectionStrings:EdgeGreen</c>
+    /// and migrates its schema as the host starts.
+    /// </summary>
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
@@ -14,6 +19,17 @@ public static class StorageExtensions
         {
             case StorageProvider.LiteDb:
                 builder.Services.AddLiteDbStorage();
+                break;
+            case StorageProvider.Postgres:
+                var connectionString = builder.Configuration.GetConnectionString("EdgeGreen");
+                if (string.IsNullOrWhiteSpace(connectionString))
+                {
+                    throw new InvalidOperationException(
+                        $"{StorageOptions.SectionName}:Provider is Postgres, so {PostgresStorageExtensions.ConnectionStringKey} must name the database " +
+                        "(e.g. Host=db;Database=edgegreen;Username=edgegreen;Password=…).");
+                }
+
+                builder.Services.AddPostgresStorage(connectionString);
                 break;
             default:
                 throw new InvalidOperationException($"{StorageOptions.SectionName}:Provider '{provider}' is not built into this control plane.");

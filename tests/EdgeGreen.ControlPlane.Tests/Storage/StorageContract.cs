@@ -22,6 +22,10 @@ public abstract partial class StorageContract : IAsyncLifetime
 
     protected IDatasetStore Datasets { get; private set; } = null!;
 
+    protected IModelStore Models { get; private set; } = null!;
+
+    protected IWebhookStore Webhooks { get; private set; } = null!;
+
     public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
@@ -38,9 +42,9 @@ public abstract partial class StorageContract : IAsyncLifetime
         Use(await OpenAsync());
     }
 
-    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets) = stores;
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks) = stores;
 
-    [Fact]
+    [ContractFact]
     public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
     {
         IReadOnlyList<DatasetColumn> columns = [new("age", "numeric"), new("default", "boolean")];
@@ -66,7 +70,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Empty(await Datasets.ListVersionsAsync("missing", CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Jobs_RoundTripEveryFieldAcrossReopen()
     {
         var job = Job("j1", "train", T0) with
@@ -107,7 +111,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Null(await Jobs.GetAsync("missing", CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Jobs_ListByStatusAndName_NewestFirst_AndActiveOnesForTheScheduler()
     {
         await Jobs.AddAsync(Job("old", "train", T0), CancellationToken.None);
@@ -122,7 +126,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Equal(["done"], (await Jobs.ListSucceededAsync("train", 10, CancellationToken.None)).Select(j => j.Id));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Jobs_ListFinished_InTheRangeOnly_OldestFinishFirst()
     {
         await Jobs.AddAsync(Job("running", "x", T0) with { Status = JobStatus.Running }, CancellationToken.None);
@@ -138,7 +142,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Equal(["running", "early"], (await Jobs.ListFinishedAsync(T0, T0.AddHours(1.5), 10, CancellationToken.None)).Select(j => j.Id));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Jobs_UpdateMany_ReplacesEachAndLeavesTheRest()
     {
         await Jobs.AddAsync(Job("a", "x", T0), CancellationToken.None);
@@ -156,7 +160,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         TimeSpan.FromHours(1), EstimateSource.Submitted, 120.5, EstimateSource.History, new JobResources(2, 1 << 30, 1),
         new JobPlacement(new Dictionary<string, string> { ["site"] = "lab" }, ["ES", "NO"]), true, 50, 1e6, JobStatus.Pending);
 
-    [Fact]
+    [ContractFact]
     public async Task Append_OverlappingResend_StoresEachSequenceOnce()
     {
         var first = await AppendAsync("a1", Readings(1, 5), T0);
@@ -168,7 +172,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Equal(Enumerable.Range(1, 8).Select(i => (long)i), stored.Select(r => r.Sequence));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Append_RoundTripsEveryField()
     {
         var reading = new ReadingRecord(7, T0.AddTicks(123_456_789), TimeSpan.FromTicks(9_999_999), "nvml", "gpu0", 123.456789012345, ReadingProvenance.Measured);
@@ -178,7 +182,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Equal(reading, Assert.Single(await ReadAllAsync("a1")));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Agents_AreIsolated()
     {
         await AppendAsync("a1", Readings(1, 3), T0);
@@ -191,7 +195,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Empty(await ReadAllAsync("c3"));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Read_FiltersByHalfOpenRangeAndDomain()
     {
         await AppendAsync("a1", [
@@ -208,7 +212,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Equal([1L, 3L, 4L], cpu.Select(r => r.Sequence));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Summary_TotalsAndLatestPowerPerDomain_SurviveReopen()
     {
         await AppendAsync("a1", [
@@ -231,7 +235,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Single(await Telemetry.ListSummariesAsync(CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task AgentStore_FindsByCredentialHash_AndHeartbeatReplacesZoneAndLabels()
     {
         var agent = new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "hash-1", T0, null, null);
@@ -254,7 +258,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Single(await Agents.ListAsync(CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task AgentStore_ZoneOverride_WinsOverHeartbeatsUntilCleared()
     {
         await Agents.AddAsync(new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string>(), "hash-1", T0, null, null), CancellationToken.None);
@@ -271,7 +275,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.False(await Agents.SetZoneOverrideAsync("missing", "NO", CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task EnrollmentToken_ConsumedOnceAndNeverAfterExpiry()
     {
         await Access.AddEnrollmentTokenAsync(new EnrollmentTokenRecord("t1", T0, T0.AddHours(1)), CancellationToken.None);
@@ -283,7 +287,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.False(await Access.TryConsumeEnrollmentTokenAsync("unknown", T0, CancellationToken.None));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task ApiKeys_FoundByHashOnly()
     {
         Assert.False(await Access.AnyApiKeyAsync(CancellationToken.None));
@@ -310,4 +314,5 @@ public abstract partial class StorageContract : IAsyncLifetime
 }
 
 /// <summary>One implementation's stores, opened over the same data.</summary>
-public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets);
+public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets, IModelStore Models,
+    IWebhookStore Webhooks);

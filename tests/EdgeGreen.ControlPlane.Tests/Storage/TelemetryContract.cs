@@ -6,7 +6,7 @@ namespace EdgeGreen.ControlPlane.Tests.Storage;
 /// <summary>The time-series half of the contract: rollups, zone totals, group commits, retention and the queries built on them.</summary>
 public abstract partial class StorageContract
 {
-    [Fact]
+    [ContractFact]
     public async Task Rollups_EqualTheRawReadingsTheyCount_InEveryTier()
     {
         var random = new Random(7);
@@ -35,7 +35,7 @@ public abstract partial class StorageContract
         }
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Queries_FromRollups_AnswerWhatRawReadingsAnswer()
     {
         // Two domains, and an agent that starts mid-minute: the first minute is partly covered.
@@ -58,7 +58,7 @@ public abstract partial class StorageContract
         Assert.All(cpuOnly, p => Assert.Equal(20, p.PowerWatts, 9));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task ZoneRollups_CountEachNodeOnce_AndFollowTheBatchZone()
     {
         // a1 reports a whole-node domain and its components: only the whole node counts. b2 has components only.
@@ -82,7 +82,7 @@ public abstract partial class StorageContract
         Assert.Equal([T0, T0.AddMinutes(2)], minutes.Select(m => m.Time));
     }
 
-    [Fact]
+    [ContractFact]
     public async Task GroupCommit_SeveralBatchesOfOneAgent_StoreEachSequenceOnce()
     {
         var results = await Telemetry.AppendAsync([
@@ -98,7 +98,7 @@ public abstract partial class StorageContract
         Assert.Equal(T0.AddSeconds(1), (await Telemetry.GetSummaryAsync("a1", CancellationToken.None))!.LastReceivedAt);
     }
 
-    [Fact]
+    [ContractFact]
     public async Task Retention_DeletesEachTierBeforeItsCutoff_AndKeepsTheRest()
     {
         var old = Enumerable.Range(1, 120).Select(i => new ReadingRecord(i, T0.AddMinutes(i), TimeSpan.FromSeconds(60), "s", "cpu.package", 600, ReadingProvenance.Modelled)).ToList();
@@ -119,5 +119,40 @@ public abstract partial class StorageContract
         var zoneMinutes = await Telemetry.ReadZonesAsync(TelemetryTier.Minute, T0, T0.AddDays(1), CancellationToken.None).ToListAsync();
         Assert.All(zoneMinutes, z => Assert.True(z.Time >= T0.AddMinutes(90)));
         Assert.Equal(10, await Telemetry.GetDurableSequenceAsync("b2", CancellationToken.None));
+    }
+
+    [ContractFact]
+    public async Task Retention_DropsWholeDaysAndTheHoursBeforeTheCutoff_AndADroppedDayTakesReadingsAgain()
+    {
+        // One reading an hour for three days, ending 01:00 on the 1st to 00:00 on the 4th.
+        var readings = Enumerable.Range(1, 72).Select(i => new ReadingRecord(i, T0.AddHours(i), TimeSpan.FromMinutes(1), "s", "cpu.package", 60, ReadingProvenance.Modelled)).ToList();
+        await AppendAsync("a1", readings, T0);
+
+        // 05:30 on the 3rd: whole hours go, so everything ending before 05:00 on the 3rd (hours 1 to 52).
+        var result = await Telemetry.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(2).AddHours(5.5), null, null), CancellationToken.None);
+
+        Assert.Equal(new RetentionResult(52, 0, 0), result);
+        Assert.Equal(Enumerable.Range(53, 20).Select(i => (long)i), (await ReadAllAsync("a1")).Select(r => r.Sequence));
+        var hours = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync();
+        Assert.Equal(72 * 60, hours.Sum(h => h.EnergyJoules), 6);
+
+        // A late reading for a day that retention emptied is stored like any other.
+        await AppendAsync("a1", [new ReadingRecord(73, T0.AddHours(3), TimeSpan.FromMinutes(1), "s", "cpu.package", 60, ReadingProvenance.Modelled)], T0);
+        Assert.Equal(73, Assert.Single(await ReadAsync("a1", T0, T0.AddDays(1), null)).Sequence);
+    }
+
+    [ContractFact]
+    public async Task Append_ConcurrentCommitsOfTheSameBatch_StoreItOnce()
+    {
+        var batch = new TelemetryBatch("a1", "ES", Readings(1, 10), T0);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => Task.Run(() => Telemetry.AppendAsync([batch], CancellationToken.None))));
+
+        Assert.Equal([10, 0, 0, 0, 0, 0], results.Select(r => r.Single().Accepted).OrderDescending());
+        Assert.All(results, r => Assert.Equal(10, r.Single().DurableSequence));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), (await ReadAllAsync("a1")).Select(r => r.Sequence));
+        Assert.Equal(10, (await Telemetry.GetSummaryAsync("a1", CancellationToken.None))!.ReadingCount);
+        var minutes = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Minute, T0, T0.AddHours(1), CancellationToken.None).ToListAsync();
+        Assert.Equal(10, minutes.Sum(m => m.Readings));
     }
 }

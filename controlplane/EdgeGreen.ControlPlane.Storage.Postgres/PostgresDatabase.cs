@@ -1,0 +1,246 @@
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using Npgsql;
+
+namespace EdgeGreen.ControlPlane.Storage.Postgres;
+
+/// <summary>
+/// The PostgreSQL database at <c>ConnectionStrings:EdgeGreen</c>, shared by the PostgreSQL stores:
+/// one pooled <see cref="NpgsqlDataSource"/>, the schema migrations, and the translation of every
+/// Npgsql failure into <see cref="StorageException"/> (a full disk as <see cref="StorageFault.Full"/>,
+/// damaged pages as <see cref="StorageFault.Corrupt"/>, everything else, an unreachable server
+/// first, as <see cref="StorageFault.Unavailable"/>), so that no Npgsql type leaves this project.
+/// The first use migrates the schema when nothing has yet (see <see cref="MigrateAsync"/>).
+/// </summary>
+public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable, IDisposable
+{
+    /// <summary>A transaction that lost a deadlock or a serialization conflict is tried again, from the start, this many times in all.</summary>
+    private const int WriteAttempts = 3;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly ILogger _logger;
+    private volatile bool _migrated;
+    private volatile StorageException? _lastWriteFailure;
+
+    /// <param name="connectionString">An Npgsql connection string (<c>Host=…;Database=…;Username=…;Password=…</c>).</param>
+    /// <param name="logger">Where applied migrations are logged; none when null.</param>
+    public PostgresDatabase(string connectionString, ILogger<PostgresDatabase>? logger = null)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        // Where the data lives, for messages: never the password.
+        Location = $"{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
+        _dataSource = NpgsqlDataSource.Create(settings);
+        _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    }
+
+    /// <summary>Host, port and database, as operators are told where the problem is.</summary>
+    public string Location { get; }
+
+    /// <summary>
+    /// Brings the schema to the latest version (see <see cref="PostgresMigrations"/>): safe to call
+    /// from several replicas at once, and a no-op when the schema is current.
+    /// </summary>
+    /// <exception cref="StorageException">The database could not be reached or refused a migration.</exception>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await ConnectAsync(cancellationToken);
+        try
+        {
+            foreach (var version in await PostgresMigrations.ApplyAsync(connection, cancellationToken))
+            {
+                LogMigrated(version, Location);
+            }
+        }
+        catch (Exception ex) when (Translate(ex) is { } failure)
+        {
+            throw new StorageException(failure.Fault, $"The schema of PostgreSQL at {Location} could not be migrated: {failure.Message}", ex);
+        }
+
+        _migrated = true;
+    }
+
+    public async Task<string?> GetProblemAsync(CancellationToken cancellationToken)
+    {
+        if (_lastWriteFailure is not null)
+        {
+            // SELECT 1 still works on a full disk: only a write proves that the fault cleared.
+            try
+            {
+                await WriteAsync(async (connection, _, token) =>
+                {
+                    await using var probe = Command(connection, "INSERT INTO storage_probe (id, at) VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET at = excluded.at");
+                    return await probe.ExecuteNonQueryAsync(token);
+                }, cancellationToken);
+            }
+            catch (StorageException ex)
+            {
+                return $"PostgreSQL at {Location} cannot take writes: {ex.Message}";
+            }
+        }
+
+        try
+        {
+            await ReadAsync(async (connection, token) =>
+            {
+                await using var select = Command(connection, "SELECT 1");
+                return await select.ExecuteScalarAsync(token);
+            }, cancellationToken);
+            return null;
+        }
+        catch (StorageException ex)
+        {
+            return $"PostgreSQL at {Location} is not usable: {ex.Message}";
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    public void Dispose() => _dataSource.Dispose();
+
+    /// <summary>Runs a read on a pooled connection, with Npgsql's failures as <see cref="StorageException"/>.</summary>
+    internal async Task<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            return await read(connection, cancellationToken);
+        }
+        catch (Exception ex) when (Translate(ex) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="write"/> in one transaction and commits it; a deadlock or serialization
+    /// conflict runs it again from the start. The caller's own exceptions roll back and pass unchanged.
+    /// </summary>
+    /// <exception cref="StorageException">The database failed; nothing of the transaction is stored.</exception>
+    internal async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var result = await WriteOnceAsync(write, cancellationToken);
+                _lastWriteFailure = null;
+                return result;
+            }
+            catch (StorageException ex) when (attempt < WriteAttempts && IsConflict(ex))
+            {
+                // Lost to a concurrent transaction: nothing of this one is stored, so it can run again.
+            }
+            catch (StorageException ex) when (ex.Fault == StorageFault.Full)
+            {
+                _lastWriteFailure = ex;
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Streams the rows of one query; memory holds one row at a time, whatever the result's size.</summary>
+    internal async IAsyncEnumerable<T> StreamAsync<T>(string sql, Action<NpgsqlParameterCollection> bind, Func<NpgsqlDataReader, T> map,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await using var command = Command(connection, sql);
+        bind(command.Parameters);
+        NpgsqlDataReader reader;
+        try
+        {
+            reader = await command.ExecuteReaderAsync(cancellationToken);
+        }
+        catch (Exception ex) when (Translate(ex) is { } failure)
+        {
+            throw failure;
+        }
+
+        await using (reader)
+        {
+            while (true)
+            {
+                T row;
+                try
+                {
+                    if (!await reader.ReadAsync(cancellationToken))
+                    {
+                        yield break;
+                    }
+
+                    row = map(reader);
+                }
+                catch (Exception ex) when (Translate(ex) is { } failure)
+                {
+                    throw failure;
+                }
+
+                yield return row;
+            }
+        }
+    }
+
+    /// <summary>Opens a pooled connection, migrating the schema first when nothing has yet.</summary>
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        if (!_migrated)
+        {
+            await MigrateAsync(cancellationToken);
+        }
+
+        return await ConnectAsync(cancellationToken);
+    }
+
+    internal static NpgsqlCommand Command(NpgsqlConnection connection, string sql) => new(sql, connection);
+
+    /// <summary>Npgsql's, the server's and the network's exceptions in the core's terms; null for the caller's own exceptions.</summary>
+    internal static StorageException? Translate(Exception exception) => exception switch
+    {
+        StorageException storage => storage,
+        PostgresException { SqlState: PostgresErrorCodes.DiskFull } full =>
+            new StorageException(StorageFault.Full, "the database's disk is full: " + full.MessageText, full),
+        PostgresException { SqlState: PostgresErrorCodes.DataCorrupted or PostgresErrorCodes.IndexCorrupted } corrupt =>
+            new StorageException(StorageFault.Corrupt, $"the database reports damaged data ({corrupt.SqlState}): {corrupt.MessageText}", corrupt),
+        PostgresException server => new StorageException(StorageFault.Unavailable, $"{server.SqlState}: {server.MessageText}", server),
+        NpgsqlException npgsql => new StorageException(StorageFault.Unavailable, npgsql.Message, npgsql),
+        SocketException or IOException or TimeoutException => new StorageException(StorageFault.Unavailable, exception.Message, exception),
+        _ => null,
+    };
+
+    /// <summary>The SQLSTATE the server answered with, when the failure came from the server.</summary>
+    internal static string? SqlState(StorageException exception) => (exception.InnerException as PostgresException)?.SqlState;
+
+    private static bool IsConflict(StorageException exception) =>
+        SqlState(exception) is PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure;
+
+    private async Task<NpgsqlConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _dataSource.OpenConnectionAsync(cancellationToken);
+        }
+        catch (Exception ex) when (Translate(ex) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    private async Task<T> WriteOnceAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, CancellationToken, Task<T>> write, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        try
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            var result = await write(connection, transaction, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        catch (Exception ex) when (Translate(ex) is { } failure)
+        {
+            // Disposing the transaction rolled it back.
+            throw failure;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema migration {Version} to PostgreSQL at {Location}")]
+    private partial void LogMigrated(int version, string location);
+}

@@ -1,0 +1,200 @@
+using Npgsql;
+
+namespace EdgeGreen.ControlPlane.Storage.Postgres;
+
+/// <summary>
+/// The schema as numbered scripts, applied in order, each once, and recorded in
+/// <c>schema_migrations</c>. All of a start's pending scripts run in one transaction that first
+/// takes <see cref="MigrationLock"/>, so replicas starting together apply each script exactly
+/// once: the others wait, then find nothing left to do. A script, once released, is never
+/// edited; a change to the schema is a new script at the end.
+/// </summary>
+internal static class PostgresMigrations
+{
+    /// <summary>The transaction-level advisory lock every replica takes to migrate (the bytes of "EGschema").</summary>
+    public const long MigrationLock = 0x4547_7363_6865_6D61;
+
+    public static IReadOnlyList<(int Version, string Sql)> Scripts { get; } =
+    [
+        (1, Initial),
+    ];
+
+    public static int LatestVersion => Scripts[^1].Version;
+
+    /// <summary>Applies the scripts the database lacks and returns their versions (empty when it is current).</summary>
+    public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection))
+        {
+            lockCommand.Parameters.AddWithValue("key", MigrationLock);
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await Execute(connection, "CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())", cancellationToken);
+        var present = new HashSet<int>();
+        await using (var select = new NpgsqlCommand("SELECT version FROM schema_migrations", connection))
+        await using (var reader = await select.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                present.Add(reader.GetInt32(0));
+            }
+        }
+
+        var applied = new List<int>();
+        foreach (var (version, sql) in Scripts.Where(s => !present.Contains(s.Version)))
+        {
+            await Execute(connection, sql, cancellationToken);
+            await using var record = new NpgsqlCommand("INSERT INTO schema_migrations (version) VALUES (@version)", connection);
+            record.Parameters.AddWithValue("version", version);
+            await record.ExecuteNonQueryAsync(cancellationToken);
+            applied.Add(version);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return applied;
+    }
+
+    private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Version 1. Identifiers and other keys compare byte-wise (<c>COLLATE "C"</c>), as the other
+    /// provider compares them ordinally. Instants outside the telemetry tables are UTC ticks
+    /// (<c>bigint</c>), as <see cref="Ticks"/> asks: exact to 100 ns, where <c>timestamptz</c> keeps
+    /// microseconds. Records that grow field by field are <c>jsonb</c> bodies beside the columns
+    /// their queries filter and sort on.
+    /// </summary>
+    private const string Initial = """
+        CREATE TABLE agents (
+            id text COLLATE "C" PRIMARY KEY,
+            name text COLLATE "C" NOT NULL,
+            credential_hash text COLLATE "C" NOT NULL UNIQUE,
+            body jsonb NOT NULL);
+
+        CREATE TABLE api_keys (
+            id text COLLATE "C" PRIMARY KEY,
+            name text NOT NULL,
+            role text NOT NULL,
+            key_hash text COLLATE "C" NOT NULL UNIQUE,
+            created_at_ticks bigint NOT NULL);
+
+        CREATE TABLE enrollment_tokens (
+            token_hash text COLLATE "C" PRIMARY KEY,
+            created_at_ticks bigint NOT NULL,
+            expires_at_ticks bigint NOT NULL);
+        CREATE INDEX enrollment_tokens_expiry ON enrollment_tokens (expires_at_ticks);
+
+        CREATE TABLE jobs (
+            id text COLLATE "C" PRIMARY KEY,
+            name text COLLATE "C" NOT NULL,
+            status text COLLATE "C" NOT NULL,
+            submitted_at_ticks bigint NOT NULL,
+            finished_at_ticks bigint,
+            body jsonb NOT NULL);
+        CREATE INDEX jobs_submitted ON jobs (submitted_at_ticks);
+        CREATE INDEX jobs_status ON jobs (status, submitted_at_ticks);
+        CREATE INDEX jobs_name ON jobs (name, submitted_at_ticks);
+        CREATE INDEX jobs_finished ON jobs (finished_at_ticks) WHERE finished_at_ticks IS NOT NULL;
+
+        CREATE TABLE dataset_versions (
+            name text COLLATE "C" NOT NULL,
+            version int NOT NULL,
+            sha256 text COLLATE "C" NOT NULL,
+            body jsonb NOT NULL,
+            PRIMARY KEY (name, version));
+        CREATE INDEX dataset_versions_sha256 ON dataset_versions (sha256);
+
+        CREATE TABLE models (
+            name text COLLATE "C" PRIMARY KEY,
+            body jsonb NOT NULL);
+
+        CREATE TABLE model_versions (
+            name text COLLATE "C" NOT NULL,
+            version int NOT NULL,
+            job_id text COLLATE "C",
+            body jsonb NOT NULL,
+            PRIMARY KEY (name, version));
+        CREATE INDEX model_versions_job ON model_versions (name, job_id) WHERE job_id IS NOT NULL;
+
+        CREATE TABLE webhooks (
+            id text COLLATE "C" PRIMARY KEY,
+            url text NOT NULL,
+            events text[] NOT NULL,
+            secret text NOT NULL,
+            created_at_ticks bigint NOT NULL);
+
+        -- Readiness writes here while a write has failed for a full disk, to see it clear.
+        CREATE TABLE storage_probe (
+            id int PRIMARY KEY,
+            at timestamptz NOT NULL);
+
+        -- One row per agent, locked by each group commit that touches the agent.
+        CREATE TABLE telemetry_summaries (
+            agent_id text COLLATE "C" PRIMARY KEY,
+            durable_sequence bigint NOT NULL DEFAULT 0,
+            reading_count bigint NOT NULL DEFAULT 0,
+            energy_joules double precision NOT NULL DEFAULT 0,
+            last_reading_at_ticks bigint,
+            latest_power jsonb NOT NULL DEFAULT '{}',
+            last_received_at_ticks bigint);
+
+        -- Raw readings, one partition per UTC day (readings_pYYYYMMDD, made as commits need them),
+        -- so that retention drops whole days. A reading is filed by the end of its interval; time is
+        -- that instant to the microsecond and time_extra_ticks the 100 ns ticks below it (0-9).
+        CREATE TABLE readings (
+            agent_id text COLLATE "C" NOT NULL,
+            seq bigint NOT NULL,
+            time timestamptz NOT NULL,
+            time_extra_ticks smallint NOT NULL,
+            interval_ticks bigint NOT NULL,
+            sensor_id text NOT NULL,
+            domain text COLLATE "C" NOT NULL,
+            energy_joules double precision NOT NULL,
+            provenance smallint NOT NULL)
+            PARTITION BY RANGE (time);
+        CREATE INDEX readings_agent_time ON readings (agent_id, time);
+        -- Retention deletes by time alone in the day its cutoff falls in.
+        CREATE INDEX readings_time ON readings USING brin (time);
+
+        -- Rollups per agent x domain and per zone; bucket = TelemetryTiers.BucketIndex (minutes or
+        -- hours since the Unix epoch). Rows arrive in bucket order, so a BRIN index serves retention.
+        CREATE TABLE rollup_minute (
+            agent_id text COLLATE "C" NOT NULL,
+            domain text COLLATE "C" NOT NULL,
+            bucket bigint NOT NULL,
+            energy_joules double precision NOT NULL,
+            covered_seconds double precision NOT NULL,
+            readings bigint NOT NULL,
+            PRIMARY KEY (agent_id, bucket, domain));
+        CREATE INDEX rollup_minute_bucket ON rollup_minute USING brin (bucket);
+
+        CREATE TABLE rollup_hour (
+            agent_id text COLLATE "C" NOT NULL,
+            domain text COLLATE "C" NOT NULL,
+            bucket bigint NOT NULL,
+            energy_joules double precision NOT NULL,
+            covered_seconds double precision NOT NULL,
+            readings bigint NOT NULL,
+            PRIMARY KEY (agent_id, bucket, domain));
+        CREATE INDEX rollup_hour_bucket ON rollup_hour USING brin (bucket);
+
+        CREATE TABLE zone_minute (
+            zone text COLLATE "C" NOT NULL,
+            bucket bigint NOT NULL,
+            energy_joules double precision NOT NULL,
+            readings bigint NOT NULL,
+            PRIMARY KEY (bucket, zone));
+
+        CREATE TABLE zone_hour (
+            zone text COLLATE "C" NOT NULL,
+            bucket bigint NOT NULL,
+            energy_joules double precision NOT NULL,
+            readings bigint NOT NULL,
+            PRIMARY KEY (bucket, zone));
+        """;
+}

@@ -1,0 +1,376 @@
+using EdgeGreen.ControlPlane.Core.Telemetry;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace EdgeGreen.ControlPlane.Storage.Postgres;
+
+/// <summary>
+/// Telemetry in a fixed set of tables, whatever the number of agents:
+/// <list type="bullet">
+/// <item><c>telemetry_summaries</c>: one row per agent (durable sequence, totals, latest power);</item>
+/// <item><c>readings</c>: raw readings, partitioned by UTC day (see <see cref="ReadingPartitions"/>),
+/// written with binary COPY and indexed on (agent, time);</item>
+/// <item><c>rollup_minute</c>, <c>rollup_hour</c>: per agent × domain × bucket;</item>
+/// <item><c>zone_minute</c>, <c>zone_hour</c>: per zone × bucket.</item>
+/// </list>
+/// A group commit locks the summaries of its agents, plans with <see cref="TelemetryAppends"/>
+/// (the bookkeeping every provider shares), copies the fresh readings in and adds the rollup
+/// deltas with one upsert per table, all in one transaction: the rollups always count exactly
+/// the stored readings, and replicas committing for the same agent take turns.
+/// </summary>
+public sealed class PostgresTelemetryStore : ITelemetryStore
+{
+    private const string CopyReadings =
+        "COPY readings (agent_id, seq, time, time_extra_ticks, interval_ticks, sensor_id, domain, energy_joules, provenance) FROM STDIN (FORMAT BINARY)";
+
+    private const string ReadingColumns = "seq, time, time_extra_ticks, interval_ticks, sensor_id, domain, energy_joules, provenance";
+
+    private const string SummaryColumns = "agent_id, durable_sequence, reading_count, energy_joules, last_reading_at_ticks, latest_power, last_received_at_ticks";
+
+    private readonly PostgresDatabase _database;
+    private readonly ReadingPartitions _partitions;
+
+    public PostgresTelemetryStore(PostgresDatabase database)
+    {
+        _database = database;
+        _partitions = new ReadingPartitions(database);
+    }
+
+    public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        if (batches.Count == 0)
+        {
+            return [];
+        }
+
+        var days = batches.SelectMany(b => b.Readings).Select(r => ReadingPartitions.DayOf(r.Time)).ToHashSet();
+        await _partitions.EnsureAsync(days, cancellationToken);
+        try
+        {
+            return await _database.WriteAsync((connection, _, token) => CommitAsync(connection, batches, token), cancellationToken);
+        }
+        catch (StorageException ex) when (PostgresDatabase.SqlState(ex) == PostgresErrorCodes.CheckViolation)
+        {
+            // "No partition of relation readings found for row": another replica's retention dropped
+            // a day this one remembered. Nothing was stored; make the day again and commit once more.
+            _partitions.Forget();
+            await _partitions.EnsureAsync(days, cancellationToken);
+            return await _database.WriteAsync((connection, _, token) => CommitAsync(connection, batches, token), cancellationToken);
+        }
+    }
+
+    public Task<long> GetDurableSequenceAsync(string agentId, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, token) =>
+        {
+            await using var command = PostgresDatabase.Command(connection, "SELECT durable_sequence FROM telemetry_summaries WHERE agent_id = @agent");
+            command.Parameters.AddWithValue("agent", agentId);
+            return await command.ExecuteScalarAsync(token) is long sequence ? sequence : 0;
+        }, cancellationToken);
+
+    public async Task<TelemetrySummary?> GetSummaryAsync(string agentId, CancellationToken cancellationToken) =>
+        (await ReadSummariesAsync($"SELECT {SummaryColumns} FROM telemetry_summaries WHERE agent_id = @agent", p => p.AddWithValue("agent", agentId),
+            cancellationToken)).FirstOrDefault();
+
+    public async Task<IReadOnlyList<TelemetrySummary>> ListSummariesAsync(CancellationToken cancellationToken) =>
+        await ReadSummariesAsync($"SELECT {SummaryColumns} FROM telemetry_summaries ORDER BY agent_id", _ => { }, cancellationToken);
+
+    public IAsyncEnumerable<EnergyBucket> ReadAgentAsync(string agentId, string? domain, TelemetryTier tier, DateTimeOffset from, DateTimeOffset to,
+        CancellationToken cancellationToken)
+    {
+        if (tier == TelemetryTier.Raw)
+        {
+            return ReadReadingsAsync(agentId, domain, from, to, cancellationToken)
+                .Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1));
+        }
+
+        var size = tier.BucketSize();
+        return _database.StreamAsync($"""
+            SELECT bucket, domain, energy_joules, covered_seconds, readings FROM {AgentRollupTable(tier)}
+            WHERE agent_id = @agent AND bucket >= @from AND bucket < @to {(domain is null ? "" : "AND domain = @domain")}
+            ORDER BY bucket, domain
+            """,
+            p =>
+            {
+                p.AddWithValue("agent", agentId);
+                p.AddWithValue("from", Bucket(from, size));
+                p.AddWithValue("to", Bucket(to, size));
+                if (domain is not null)
+                {
+                    p.AddWithValue("domain", domain);
+                }
+            },
+            r => new EnergyBucket(TelemetryTiers.BucketStart(r.GetInt64(0), size), r.GetString(1), r.GetDouble(2), r.GetDouble(3), r.GetInt64(4)),
+            cancellationToken);
+    }
+
+    public IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+        // The plain bounds on time prune partitions and use the index; the row comparisons make
+        // the half-open range exact to the tick.
+        _database.StreamAsync($"""
+            SELECT {ReadingColumns} FROM readings
+            WHERE agent_id = @agent AND time >= @from AND time <= @to
+              AND (time, time_extra_ticks) >= (@from, @from_extra) AND (time, time_extra_ticks) < (@to, @to_extra)
+              {(domain is null ? "" : "AND domain = @domain")}
+            ORDER BY time, time_extra_ticks, seq
+            """,
+            p =>
+            {
+                p.AddWithValue("agent", agentId);
+                AddInstant(p, "from", from);
+                AddInstant(p, "to", to);
+                if (domain is not null)
+                {
+                    p.AddWithValue("domain", domain);
+                }
+            },
+            r => new ReadingRecord(r.GetInt64(0), Ticks.ToInstant(r.GetFieldValue<DateTime>(1).Ticks + r.GetInt16(2)), TimeSpan.FromTicks(r.GetInt64(3)),
+                r.GetString(4), r.GetString(5), r.GetDouble(6), (ReadingProvenance)r.GetInt16(7)),
+            cancellationToken);
+
+    public IAsyncEnumerable<ZoneBucket> ReadZonesAsync(TelemetryTier tier, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        var size = tier.BucketSize();
+        return _database.StreamAsync($"""
+            SELECT bucket, zone, energy_joules, readings FROM {ZoneRollupTable(tier)}
+            WHERE bucket >= @from AND bucket < @to
+            ORDER BY bucket, zone
+            """,
+            p =>
+            {
+                p.AddWithValue("from", Bucket(from, size));
+                p.AddWithValue("to", Bucket(to, size));
+            },
+            r => new ZoneBucket(TelemetryTiers.BucketStart(r.GetInt64(0), size), r.GetString(1), r.GetDouble(2), r.GetInt64(3)),
+            cancellationToken);
+    }
+
+    public async Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cutoffs);
+        // Raw readings go by whole hours, as the LiteDB provider files them, so both keep the same.
+        var raw = cutoffs.Raw is { } rawCutoff
+            ? await _partitions.DeleteBeforeAsync(TelemetryTiers.BucketStart(Bucket(rawCutoff, TelemetryTiers.Hour), TelemetryTiers.Hour), cancellationToken)
+            : 0;
+        var minute = await DeleteRollupsAsync(TelemetryTier.Minute, cutoffs.Minute, cancellationToken);
+        var hour = await DeleteRollupsAsync(TelemetryTier.Hour, cutoffs.Hour, cancellationToken);
+        return new RetentionResult(raw, minute, hour);
+    }
+
+    private static async Task<IReadOnlyList<AppendResult>> CommitAsync(NpgsqlConnection connection, IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
+    {
+        var stored = await LockSummariesAsync(connection, [.. batches.Select(b => b.AgentId).Distinct().Order(StringComparer.Ordinal)], cancellationToken);
+        var plan = TelemetryAppends.Plan(batches, agentId => stored.GetValueOrDefault(agentId));
+        await CopyAsync(connection, plan, cancellationToken);
+
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var tier in (ReadOnlySpan<TelemetryTier>)[TelemetryTier.Minute, TelemetryTier.Hour])
+        {
+            AddAgentRollups(batch, tier, [.. plan.Rollups.AgentDeltas.Where(d => d.Tier == tier)
+                .OrderBy(d => d.AgentId, StringComparer.Ordinal).ThenBy(d => d.Bucket).ThenBy(d => d.Domain, StringComparer.Ordinal)]);
+            AddZoneRollups(batch, tier, [.. plan.Rollups.ZoneDeltas.Where(d => d.Tier == tier).OrderBy(d => d.Bucket).ThenBy(d => d.Zone, StringComparer.Ordinal)]);
+        }
+
+        AddSummaries(batch, [.. plan.ChangedSummaries.OrderBy(s => s.AgentId, StringComparer.Ordinal)]);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return plan.Results;
+    }
+
+    /// <summary>
+    /// Locks the summary rows of the group's agents (in id order, so that commits never deadlock
+    /// on them) and returns them. An agent's first commit inserts its row first, so that a second
+    /// commit for the same new agent waits for this one and then sees what it stored.
+    /// </summary>
+    private static async Task<Dictionary<string, TelemetrySummary>> LockSummariesAsync(NpgsqlConnection connection, string[] agentIds, CancellationToken cancellationToken)
+    {
+        await using (var insert = PostgresDatabase.Command(connection,
+            "INSERT INTO telemetry_summaries (agent_id) SELECT unnest(@agents) ORDER BY 1 ON CONFLICT (agent_id) DO NOTHING"))
+        {
+            insert.Parameters.AddWithValue("agents", agentIds);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var select = PostgresDatabase.Command(connection,
+            $"SELECT {SummaryColumns} FROM telemetry_summaries WHERE agent_id = ANY(@agents) ORDER BY agent_id FOR UPDATE");
+        select.Parameters.AddWithValue("agents", agentIds);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var summaries = new Dictionary<string, TelemetrySummary>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var summary = ReadSummary(reader);
+            summaries[summary.AgentId] = summary;
+        }
+
+        return summaries;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, TelemetryAppends plan, CancellationToken cancellationToken)
+    {
+        if (plan.Fresh.Count == 0)
+        {
+            return;
+        }
+
+        await using var importer = await connection.BeginBinaryImportAsync(CopyReadings, cancellationToken);
+        foreach (var (batch, fresh) in plan.Fresh)
+        {
+            foreach (var reading in fresh)
+            {
+                var ticks = reading.Time.UtcTicks;
+                await importer.StartRowAsync(cancellationToken);
+                await importer.WriteAsync(batch.AgentId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(reading.Sequence, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(Microseconds(ticks), NpgsqlDbType.TimestampTz, cancellationToken);
+                await importer.WriteAsync((short)(ticks % 10), NpgsqlDbType.Smallint, cancellationToken);
+                await importer.WriteAsync(reading.Interval.Ticks, NpgsqlDbType.Bigint, cancellationToken);
+                await importer.WriteAsync(reading.SensorId, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(reading.Domain, NpgsqlDbType.Text, cancellationToken);
+                await importer.WriteAsync(reading.EnergyJoules, NpgsqlDbType.Double, cancellationToken);
+                await importer.WriteAsync((short)reading.Provenance, NpgsqlDbType.Smallint, cancellationToken);
+            }
+        }
+
+        await importer.CompleteAsync(cancellationToken);
+    }
+
+    /// <summary>One upsert for all of a tier's deltas, in key order so that concurrent commits lock rows in the same order.</summary>
+    private static void AddAgentRollups(NpgsqlBatch batch, TelemetryTier tier, List<AgentRollupDelta> deltas)
+    {
+        if (deltas.Count == 0)
+        {
+            return;
+        }
+
+        var command = new NpgsqlBatchCommand($"""
+            INSERT INTO {AgentRollupTable(tier)} AS t (agent_id, domain, bucket, energy_joules, covered_seconds, readings)
+            SELECT * FROM unnest(@agents, @domains, @buckets, @energy, @covered, @readings)
+            ON CONFLICT (agent_id, bucket, domain) DO UPDATE SET
+                energy_joules = t.energy_joules + excluded.energy_joules,
+                covered_seconds = t.covered_seconds + excluded.covered_seconds,
+                readings = t.readings + excluded.readings
+            """);
+        command.Parameters.AddWithValue("agents", deltas.Select(d => d.AgentId).ToArray());
+        command.Parameters.AddWithValue("domains", deltas.Select(d => d.Domain).ToArray());
+        command.Parameters.AddWithValue("buckets", deltas.Select(d => d.Bucket).ToArray());
+        command.Parameters.AddWithValue("energy", deltas.Select(d => d.EnergyJoules).ToArray());
+        command.Parameters.AddWithValue("covered", deltas.Select(d => d.CoveredSeconds).ToArray());
+        command.Parameters.AddWithValue("readings", deltas.Select(d => d.Readings).ToArray());
+        batch.BatchCommands.Add(command);
+    }
+
+    private static void AddZoneRollups(NpgsqlBatch batch, TelemetryTier tier, List<ZoneRollupDelta> deltas)
+    {
+        if (deltas.Count == 0)
+        {
+            return;
+        }
+
+        var command = new NpgsqlBatchCommand($"""
+            INSERT INTO {ZoneRollupTable(tier)} AS t (zone, bucket, energy_joules, readings)
+            SELECT * FROM unnest(@zones, @buckets, @energy, @readings)
+            ON CONFLICT (bucket, zone) DO UPDATE SET
+                energy_joules = t.energy_joules + excluded.energy_joules,
+                readings = t.readings + excluded.readings
+            """);
+        command.Parameters.AddWithValue("zones", deltas.Select(d => d.Zone).ToArray());
+        command.Parameters.AddWithValue("buckets", deltas.Select(d => d.Bucket).ToArray());
+        command.Parameters.AddWithValue("energy", deltas.Select(d => d.EnergyJoules).ToArray());
+        command.Parameters.AddWithValue("readings", deltas.Select(d => d.Readings).ToArray());
+        batch.BatchCommands.Add(command);
+    }
+
+    private static void AddSummaries(NpgsqlBatch batch, List<TelemetrySummary> summaries)
+    {
+        if (summaries.Count == 0)
+        {
+            return;
+        }
+
+        var command = new NpgsqlBatchCommand($"""
+            INSERT INTO telemetry_summaries AS s ({SummaryColumns})
+            SELECT a, d, n, e, l, p::jsonb, r FROM unnest(@agents, @durable, @counts, @energy, @last, @power, @received) AS u(a, d, n, e, l, p, r)
+            ON CONFLICT (agent_id) DO UPDATE SET
+                durable_sequence = excluded.durable_sequence,
+                reading_count = excluded.reading_count,
+                energy_joules = excluded.energy_joules,
+                last_reading_at_ticks = excluded.last_reading_at_ticks,
+                latest_power = excluded.latest_power,
+                last_received_at_ticks = excluded.last_received_at_ticks
+            """);
+        command.Parameters.AddWithValue("agents", summaries.Select(s => s.AgentId).ToArray());
+        command.Parameters.AddWithValue("durable", summaries.Select(s => s.DurableSequence).ToArray());
+        command.Parameters.AddWithValue("counts", summaries.Select(s => s.ReadingCount).ToArray());
+        command.Parameters.AddWithValue("energy", summaries.Select(s => s.EnergyJoules).ToArray());
+        command.Parameters.AddWithValue("last", summaries.Select(s => s.LastReadingAt?.UtcTicks).ToArray());
+        command.Parameters.AddWithValue("power", summaries.Select(s => PostgresJson.Write(s.LatestPowerWattsByDomain)).ToArray());
+        command.Parameters.AddWithValue("received", summaries.Select(s => s.LastReceivedAt?.UtcTicks).ToArray());
+        batch.BatchCommands.Add(command);
+    }
+
+    private Task<List<TelemetrySummary>> ReadSummariesAsync(string sql, Action<NpgsqlParameterCollection> bind, CancellationToken cancellationToken) =>
+        _database.ReadAsync(async (connection, token) =>
+        {
+            await using var command = PostgresDatabase.Command(connection, sql);
+            bind(command.Parameters);
+            await using var reader = await command.ExecuteReaderAsync(token);
+            var summaries = new List<TelemetrySummary>();
+            while (await reader.ReadAsync(token))
+            {
+                summaries.Add(ReadSummary(reader));
+            }
+
+            return summaries;
+        }, cancellationToken);
+
+    private static TelemetrySummary ReadSummary(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetInt64(1),
+        reader.GetInt64(2),
+        reader.GetDouble(3),
+        reader.IsDBNull(4) ? null : Ticks.ToInstant(reader.GetInt64(4)),
+        PostgresJson.Read<Dictionary<string, double>>(reader.GetString(5), "latest power"),
+        reader.IsDBNull(6) ? null : Ticks.ToInstant(reader.GetInt64(6)));
+
+    private Task<long> DeleteRollupsAsync(TelemetryTier tier, DateTimeOffset? cutoff, CancellationToken cancellationToken) => cutoff is { } before
+        ? _database.WriteAsync(async (connection, _, token) =>
+        {
+            var bucket = Bucket(before, tier.BucketSize());
+            await using var zones = PostgresDatabase.Command(connection, $"DELETE FROM {ZoneRollupTable(tier)} WHERE bucket < @bucket");
+            zones.Parameters.AddWithValue("bucket", bucket);
+            await zones.ExecuteNonQueryAsync(token);
+            await using var agents = PostgresDatabase.Command(connection, $"DELETE FROM {AgentRollupTable(tier)} WHERE bucket < @bucket");
+            agents.Parameters.AddWithValue("bucket", bucket);
+            return (long)await agents.ExecuteNonQueryAsync(token);
+        }, cancellationToken)
+        : Task.FromResult(0L);
+
+    /// <summary>
+    /// An instant as <c>time</c> (to the microsecond, which is what <c>timestamptz</c> keeps) and
+    /// <c>time_extra_ticks</c> (the rest).
+    /// </summary>
+    private static void AddInstant(NpgsqlParameterCollection parameters, string name, DateTimeOffset instant)
+    {
+        var ticks = instant.UtcTicks;
+        parameters.AddWithValue(name, NpgsqlDbType.TimestampTz, Microseconds(ticks));
+        parameters.AddWithValue(name + "_extra", NpgsqlDbType.Smallint, (short)(ticks % 10));
+    }
+
+    private static DateTime Microseconds(long utcTicks) => new(utcTicks - (utcTicks % 10), DateTimeKind.Utc);
+
+    /// <summary>Buckets before the epoch hold nothing (readings are validated to be recent): ranges start at 0.</summary>
+    private static long Bucket(DateTimeOffset time, TimeSpan size) => Math.Max(0, TelemetryTiers.BucketIndex(time, size));
+
+    private static string AgentRollupTable(TelemetryTier tier) => tier switch
+    {
+        TelemetryTier.Minute => "rollup_minute",
+        TelemetryTier.Hour => "rollup_hour",
+        _ => throw new ArgumentOutOfRangeException(nameof(tier), tier, "Raw readings have no rollup table."),
+    };
+
+    private static string ZoneRollupTable(TelemetryTier tier) => tier switch
+    {
+        TelemetryTier.Minute => "zone_minute",
+        TelemetryTier.Hour => "zone_hour",
+        _ => throw new ArgumentOutOfRangeException(nameof(tier), tier, "Zones are kept in the minute and hour tiers only."),
+    };
+}

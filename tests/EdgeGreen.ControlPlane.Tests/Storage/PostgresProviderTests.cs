@@ -1,0 +1,202 @@
+using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.ControlPlane.Storage.Postgres;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Npgsql;
+
+namespace EdgeGreen.ControlPlane.Tests.Storage;
+
+/// <summary>What only the PostgreSQL provider has: migrations, day partitions, replicas sharing one database, and its wiring into the host.</summary>
+public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture<PostgresServer>
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [RequiresProgramFact("initdb")]
+    public async Task MigrateAsync_TwoReplicasAtOnceOnAnEmptyDatabase_BothSucceed_AndTheSchemaIsTheLatest()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var first = new PostgresDatabase(connectionString);
+        await using var second = new PostgresDatabase(connectionString);
+
+        await Task.WhenAll(Task.Run(() => first.MigrateAsync(CancellationToken.None)), Task.Run(() => second.MigrateAsync(CancellationToken.None)));
+        await first.MigrateAsync(CancellationToken.None);
+
+        Assert.Equal(PostgresMigrations.Scripts.Select(s => s.Version), await AppliedVersionsAsync(connectionString));
+        Assert.Equal(PostgresMigrations.LatestVersion, (await AppliedVersionsAsync(connectionString)).Max());
+        Assert.Null(await second.GetProblemAsync(CancellationToken.None));
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task Retention_DropsWholeDayPartitions_AndAReplicaThatRememberedADayMakesItAgain()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var database = new PostgresDatabase(connectionString);
+        var ingest = new PostgresTelemetryStore(database);
+        var retention = new PostgresTelemetryStore(database);
+        var readings = Enumerable.Range(1, 72).Select(i => new ReadingRecord(i, T0.AddHours(i), TimeSpan.FromMinutes(1), "s", "dram", 6, ReadingProvenance.Measured)).ToList();
+        await ingest.AppendAsync([new TelemetryBatch("a1", "ES", readings, T0)], CancellationToken.None);
+        Assert.Equal(["readings_p20261101", "readings_p20261102", "readings_p20261103", "readings_p20261104", "readings_p20261105"],
+            await PartitionsAsync(connectionString));
+
+        var result = await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(2), null, null), CancellationToken.None);
+
+        Assert.Equal(47, result.RawReadings);
+        Assert.Equal(["readings_p20261103", "readings_p20261104", "readings_p20261105"], await PartitionsAsync(connectionString));
+
+        // The ingesting store still believes the 1st exists: its commit fails over to making it again.
+        var late = await ingest.AppendAsync([new TelemetryBatch("a1", "ES", [readings[0] with { Sequence = 73 }], T0)], CancellationToken.None);
+        Assert.Equal(new AppendResult(73, 1, 0), late.Single());
+        Assert.Equal([73L], await ingest.ReadReadingsAsync("a1", null, T0, T0.AddDays(1), CancellationToken.None).Select(r => r.Sequence).ToListAsync());
+    }
+
+    [Fact]
+    public async Task Failures_OfAnUnreachableServer_AreStorageExceptions_AndReadinessSaysWhere()
+    {
+        // Nothing listens on a port just released.
+        var port = LoopbackPorts.Free();
+        await using var database = new PostgresDatabase($"Host=127.0.0.1;Port={port};Username=edgegreen;Database=edgegreen;Timeout=5");
+
+        var failure = await Assert.ThrowsAsync<StorageException>(() =>
+            new PostgresTelemetryStore(database).AppendAsync([new TelemetryBatch("a1", "ES", [], T0)], CancellationToken.None));
+        var problem = await database.GetProblemAsync(CancellationToken.None);
+
+        Assert.Equal(StorageFault.Unavailable, failure.Fault);
+        Assert.Contains($"127.0.0.1:{port}", problem);
+        await Assert.ThrowsAsync<StorageException>(() => new PostgresAgentStore(database).GetAsync("a1", CancellationToken.None));
+    }
+
+    [Fact]
+    public void Translate_ServerNetworkAndDataFailures_BecomeTheCoresFaults_AndTheCallersOwnErrorsPass()
+    {
+        static StorageFault? Fault(Exception exception) => PostgresDatabase.Translate(exception)?.Fault;
+
+        Assert.Equal(StorageFault.Full, Fault(new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull)));
+        Assert.Equal(StorageFault.Corrupt, Fault(new PostgresException("invalid page in block 7", "ERROR", "ERROR", PostgresErrorCodes.DataCorrupted)));
+        Assert.Equal(StorageFault.Corrupt, Fault(new PostgresException("index is corrupted", "ERROR", "ERROR", PostgresErrorCodes.IndexCorrupted)));
+        Assert.Equal(StorageFault.Unavailable, Fault(new PostgresException("terminating connection", "FATAL", "FATAL", PostgresErrorCodes.AdminShutdown)));
+        Assert.Equal(StorageFault.Unavailable, Fault(new NpgsqlException("Failed to connect to 127.0.0.1:5432")));
+        Assert.Equal(StorageFault.Unavailable, Fault(new System.Net.Sockets.SocketException(111)));
+        Assert.Null(Fault(new ArgumentException("the caller's own mistake")));
+        Assert.Null(Fault(new OperationCanceledException()));
+    }
+
+    [Fact]
+    public void AddStorage_PostgresWithoutAConnectionString_FailsNamingTheKey()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["EdgeGreen:Storage:Provider"] = "Postgres" });
+
+        var failure = Assert.Throws<InvalidOperationException>(() => builder.AddStorage());
+
+        Assert.Contains("ConnectionStrings:EdgeGreen", failure.Message);
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task HostStart_WithPostgres_MigratesBeforeAnyHostedServiceStarts()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        using var data = new TempDirectory();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Storage:Provider"] = "Postgres",
+            ["EdgeGreen:Storage:DataDirectory"] = data.Path,
+            ["ConnectionStrings:EdgeGreen"] = connectionString,
+        });
+        // Registered before storage, and reading the schema without any store: it sees what migrated before it started.
+        var probe = new SchemaProbe(connectionString);
+        builder.Services.AddSingleton<IHostedService>(probe);
+        builder.AddStorage();
+
+        using var host = builder.Build();
+        await host.StartAsync();
+        await host.StopAsync();
+
+        Assert.Equal(PostgresMigrations.LatestVersion, probe.VersionAtStart);
+        Assert.IsType<PostgresTelemetryStore>(host.Services.GetRequiredService<ITelemetryStore>());
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task ControlPlane_OnPostgres_StoresAnAgentsStreamExactlyOnce_AndIsReady()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Storage:Provider"] = "Postgres",
+            ["ConnectionStrings:EdgeGreen"] = await server.CreateDatabaseAsync(),
+        });
+        await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"));
+
+        for (var chunk = 0; chunk < 10; chunk++)
+        {
+            agent.Produce(100);
+        }
+
+        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, TimeSpan.FromSeconds(60), "the outbox is fully acknowledged");
+        var telemetry = controlPlane.Service<ITelemetryStore>();
+        var agentId = agent.Connection.AgentId!;
+        var stored = await telemetry.ReadReadingsAsync(agentId, null, DateTimeOffset.MinValue, DateTimeOffset.MaxValue, CancellationToken.None).ToListAsync();
+        using var http = controlPlane.CreateClient();
+        using var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
+
+        Assert.IsType<PostgresTelemetryStore>(telemetry);
+        Assert.Equal(Enumerable.Range(1, 1000).Select(i => (long)i), stored.Select(r => r.Sequence).Order());
+        Assert.Equal(1000, (await telemetry.GetSummaryAsync(agentId, CancellationToken.None))!.ReadingCount);
+        Assert.NotNull(await controlPlane.Service<IAgentStore>().GetAsync(agentId, CancellationToken.None));
+        Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        Assert.Empty(controlPlane.Errors.Entries);
+        Assert.Empty(agent.Errors.Entries);
+    }
+
+    private static async Task<List<int>> AppliedVersionsAsync(string connectionString)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand("SELECT version FROM schema_migrations ORDER BY version");
+        await using var reader = await command.ExecuteReaderAsync();
+        var versions = new List<int>();
+        while (await reader.ReadAsync())
+        {
+            versions.Add(reader.GetInt32(0));
+        }
+
+        return versions;
+    }
+
+    private static async Task<List<string>> PartitionsAsync(string connectionString)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'readings'::regclass ORDER BY 1");
+        await using var reader = await command.ExecuteReaderAsync();
+        var names = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    private sealed class SchemaProbe(string connectionString) : IHostedService
+    {
+        public int? VersionAtStart { get; private set; }
+
+        public async Task StartAsync(CancellationToken cancellationToken)
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var command = dataSource.CreateCommand("SELECT max(version) FROM schema_migrations");
+            try
+            {
+                VersionAtStart = await command.ExecuteScalarAsync(cancellationToken) as int?;
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UndefinedTable)
+            {
+                VersionAtStart = null;
+            }
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}
