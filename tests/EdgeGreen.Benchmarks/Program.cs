@@ -1,12 +1,28 @@
 using EdgeGreen.Benchmarks;
 
-// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- [ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference]
+using System.Globalization;
+
+// Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- BENCHMARK [options]; see Usage below.
+const string Usage = "ingest [--quick] [--store litedb|postgres] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] | "
+    + "queries [--store litedb|postgres] [--scale 1.0] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference";
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
+string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+var postgres = Option("--store") == "postgres" ? await BenchmarkPostgres.StartAsync() : null;
+var store = new StorageTargets(postgres);
+try
+{
 switch (benchmark)
 {
     case "ingest":
         var quick = args.Contains("--quick");
-        await IngestBenchmark.RunAsync(quick ? [1, 4] : [1, 4, 16], readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: quick ? 1 : 3);
+        await IngestBenchmark.RunAsync(store, quick ? [1, 4] : [1, 4, 16], readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: quick ? 1 : 3);
+        break;
+    case "fleet":
+        await FleetBenchmark.RunAsync(store, [.. (Option("--agents") ?? "1000,2000,3000,4000").Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))],
+            TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "10", CultureInfo.InvariantCulture)), TimeSpan.FromSeconds(30));
+        break;
+    case "queries":
+        await QueryBenchmark.RunAsync(store, double.Parse(Option("--scale") ?? "1", CultureInfo.InvariantCulture));
         break;
     case "forecast":
         var evalAt = Array.IndexOf(args, "--eval-dir");
@@ -23,10 +39,18 @@ switch (benchmark)
         break;
     case "overhead":
         var secondsAt = Array.IndexOf(args, "--seconds");
-        return await OverheadBenchmark.RunAsync(TimeSpan.FromSeconds(secondsAt >= 0 && secondsAt + 1 < args.Length ? int.Parse(args[secondsAt + 1], System.Globalization.CultureInfo.InvariantCulture) : 60));
+        return await OverheadBenchmark.RunAsync(TimeSpan.FromSeconds(secondsAt >= 0 && secondsAt + 1 < args.Length ? int.Parse(args[secondsAt + 1], CultureInfo.InvariantCulture) : 60));
     default:
-        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: ingest [--quick] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference");
+        Console.Error.WriteLine($"Unknown benchmark '{benchmark}'. Use: {Usage}");
         return 2;
+}
+}
+finally
+{
+    if (postgres is not null)
+    {
+        await postgres.DisposeAsync();
+    }
 }
 
 return 0;

@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace EdgeGreen.Benchmarks;
+
+/// <summary>
+/// A PostgreSQL server for one benchmark run, from the OS packages (<c>tests/run.sh</c> installs
+/// them): <c>initdb</c> in a temporary directory, started with its default durability (fsync and
+/// synchronous commit on, unlike the test suite's server) on a free loopback port, a fresh
+/// database per measurement, stopped and deleted at the end. As root it runs as <c>postgres</c>
+/// (or <c>nobody</c>), which PostgreSQL requires.
+/// </summary>
+internal sealed class BenchmarkPostgres : IAsyncDisposable
+{
+    private readonly string _directory;
+    private readonly string _bin;
+    private readonly string? _runAs;
+    private readonly int _port;
+
+    private BenchmarkPostgres(string directory, string bin, string? runAs, int port) => (_directory, _bin, _runAs, _port) = (directory, bin, runAs, port);
+
+    public static async Task<BenchmarkPostgres> StartAsync()
+    {
+        var bin = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/lib/postgresql/15/bin")
+            .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : [])
+            .FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")))
+            ?? throw new InvalidOperationException("PostgreSQL's initdb was not found; tests/run.sh installs PostgreSQL from the OS packages.");
+        var directory = Directory.CreateTempSubdirectory("edgegreen-pg-").FullName;
+        string? runAs = null;
+        if (Environment.UserName == "root")
+        {
+            runAs = File.ReadLines("/etc/passwd").Any(l => l.StartsWith("postgres:", StringComparison.Ordinal)) ? "postgres" : "nobody";
+            await RunAsync("chown", ["-R", runAs, directory]);
+        }
+
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var server = new BenchmarkPostgres(directory, bin, runAs, port);
+        await server.RunPostgresAsync("initdb", ["-D", Path.Combine(directory, "data"), "-U", "edgegreen", "--auth=trust", "-E", "UTF8", "--locale=C"]);
+        await server.RunPostgresAsync("pg_ctl", ["-D", Path.Combine(directory, "data"), "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o",
+            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB"), "start"]);
+        return server;
+    }
+
+    /// <summary>A connection string to a new, empty database.</summary>
+    public async Task<string> CreateDatabaseAsync()
+    {
+        var name = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        await using var admin = NpgsqlDataSource.Create(Connection("postgres"));
+        await using var command = admin.CreateCommand($"CREATE DATABASE {name}");
+        await command.ExecuteNonQueryAsync();
+        return Connection(name);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await RunPostgresAsync("pg_ctl", ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private string Connection(string database) =>
+        string.Create(CultureInfo.InvariantCulture, $"Host=127.0.0.1;Port={_port};Username=edgegreen;Database={database};Maximum Pool Size=100");
+
+    private Task RunPostgresAsync(string program, string[] arguments) => _runAs is null
+        ? RunAsync(Path.Combine(_bin, program), arguments)
+        : RunAsync("runuser", ["-u", _runAs, "--", Path.Combine(_bin, program), .. arguments]);
+
+    private static async Task RunAsync(string program, string[] arguments)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, arguments) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} failed ({process.ExitCode}): {await error}{await output}");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.ControlPlane.Core.Telemetry;
+using EdgeGreen.ControlPlane.Storage.LiteDb;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace EdgeGreen.Benchmarks;
+
+/// <summary>
+/// Queries over a large store, through the control plane's own query service: 10 agents sampled at
+/// 1 Hz × 3 domains for 24 hours and 1,000 agents at one reading per domain every 17.5 minutes
+/// for 30 days, about 10 million raw readings in all, spread over four zones. Measured: one dense
+/// agent's last 24 hours at a one-minute step, and the fleet's 30-day energy by zone at a daily
+/// step (p50 and p95 of 20 runs after one warm-up each), the GC heap after a full collection
+/// before and after the queries, the time to load, and bytes on disk per stored raw reading
+/// (everything the store holds, rollups and indexes included, divided by the raw readings).
+/// </summary>
+internal static class QueryBenchmark
+{
+    private const int DenseAgents = 10;
+    private const int SparseAgents = 1_000;
+    private static readonly string[] Domains = ["cpu.package", "dram", "gpu0"];
+    private static readonly string[] Zones = ["ES", "NO", "BR", "US-CAL-CISO"];
+    private static readonly TimeSpan SparseInterval = TimeSpan.FromSeconds(1050);
+
+    public static async Task RunAsync(StorageTargets targets, double scale)
+    {
+        var storage = await targets.FreshAsync();
+        var directory = Directory.CreateTempSubdirectory("edgegreen-queries-").FullName;
+        try
+        {
+            await using var app = await BenchmarkHost.StartAsync(directory, storage, new Dictionary<string, string?>
+            {
+                // The load reaches 30 days back: keep every tier for the run.
+                ["EdgeGreen:Telemetry:RawRetention"] = "",
+                ["EdgeGreen:Telemetry:MinuteRetention"] = "",
+            });
+            var store = app.Services.GetRequiredService<ITelemetryStore>();
+            var queries = app.Services.GetRequiredService<TelemetryQueries>();
+            var end = new DateTimeOffset(DateTimeOffset.UtcNow.UtcTicks / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour, TimeSpan.Zero);
+
+            var clock = Stopwatch.StartNew();
+            var readings = await LoadAsync(store, end, scale);
+            var loadTime = clock.Elapsed;
+            var bytes = await BytesOnDiskAsync(app.Services, storage, directory);
+
+            var heapBefore = Heap();
+            var agentDay = await TimeAsync(() => queries.AgentAsync("dense-0", null, end.AddDays(-1), end, TimeSpan.FromMinutes(1), CancellationToken.None));
+            var fleetMonth = await TimeAsync(() => queries.ZonesAsync(end.AddDays(-30), end, TimeSpan.FromDays(1), CancellationToken.None));
+            var heapAfter = Heap();
+
+            Console.WriteLine($"Queries on {storage.Name} with {readings:N0} raw readings stored (loaded in {loadTime.TotalSeconds:N0} s, {readings / loadTime.TotalSeconds:N0} readings/s through the store's group commit)");
+            Console.WriteLine();
+            Console.WriteLine("| store | query | points | p50 | p95 | goal |");
+            Console.WriteLine("|---|---|---:|---:|---:|---|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {storage.Name} | one agent, 24 h at PT1M | {agentDay.Points:N0} | {agentDay.P50:N1} ms | {agentDay.P95:N1} ms | < 100 ms |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {storage.Name} | fleet, 30 days by zone at P1D | {fleetMonth.Points:N0} | {fleetMonth.P50:N1} ms | {fleetMonth.P95:N1} ms | < 200 ms |"));
+            Console.WriteLine();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"GC heap before the queries {heapBefore:N1} MB, after {heapAfter:N1} MB ({(heapAfter / heapBefore) - 1:+0.0 %;-0.0 %}); on disk {bytes / 1048576.0:N0} MB, {bytes / (double)readings:N1} bytes per raw reading"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task<long> LoadAsync(ITelemetryStore store, DateTimeOffset end, double scale)
+    {
+        long total = 0;
+        var denseSeconds = (int)(86_400 * scale);
+        for (var agent = 0; agent < DenseAgents; agent++)
+        {
+            var id = $"dense-{agent}";
+            var sequence = 0L;
+            for (var first = 0; first < denseSeconds; first += 3_600)
+            {
+                var batch = new List<ReadingRecord>(3 * 3_600);
+                for (var second = first; second < Math.Min(first + 3_600, denseSeconds); second++)
+                {
+                    var time = end.AddSeconds(second - denseSeconds + 1);
+                    foreach (var domain in Domains)
+                    {
+                        batch.Add(new ReadingRecord(++sequence, time, TimeSpan.FromSeconds(1), "sim", domain, 5 + (second % 17), ReadingProvenance.Modelled));
+                    }
+                }
+
+                await store.AppendAsync([new TelemetryBatch(id, Zones[agent % Zones.Length], batch, end)], CancellationToken.None);
+                total += batch.Count;
+            }
+
+            Console.Error.WriteLine($"loaded dense agent {agent + 1}/{DenseAgents}: {total:N0} readings");
+        }
+
+        var sparseReadings = (int)(TimeSpan.FromDays(30) / SparseInterval * scale);
+        var sparseAgents = (int)Math.Max(1, SparseAgents * Math.Min(1, scale * 10));
+        foreach (var group in Enumerable.Range(0, sparseAgents).Chunk(20))
+        {
+            var batches = group.Select(agent =>
+            {
+                var readings = new List<ReadingRecord>(sparseReadings * Domains.Length);
+                var sequence = 0L;
+                for (var i = 0; i < sparseReadings; i++)
+                {
+                    var time = end - (SparseInterval * (sparseReadings - 1 - i));
+                    foreach (var domain in Domains)
+                    {
+                        readings.Add(new ReadingRecord(++sequence, time, SparseInterval, "sim", domain, 3_000 + (i % 101), ReadingProvenance.Modelled));
+                    }
+                }
+
+                return new TelemetryBatch($"sparse-{agent}", Zones[agent % Zones.Length], readings, end);
+            }).ToList();
+            await store.AppendAsync(batches, CancellationToken.None);
+            total += batches.Sum(b => b.Readings.Count);
+            if (group[0] % 100 == 0)
+            {
+                Console.Error.WriteLine($"loaded sparse agents {group[^1] + 1}/{sparseAgents}: {total:N0} readings");
+            }
+        }
+
+        return total;
+    }
+
+    private static async Task<(int Points, double P50, double P95)> TimeAsync<T>(Func<Task<IReadOnlyList<T>>> query)
+    {
+        var points = (await query()).Count;
+        var times = new List<double>();
+        for (var run = 0; run < 20; run++)
+        {
+            var clock = Stopwatch.StartNew();
+            await query();
+            times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+
+        var sorted = times.Order().ToList();
+        return (points, BenchmarkHost.Percentile(sorted, 0.5), BenchmarkHost.Percentile(sorted, 0.95));
+    }
+
+    private static async Task<long> BytesOnDiskAsync(IServiceProvider services, StorageTarget storage, string directory)
+    {
+        if (storage.PostgresConnectionString is { } connection)
+        {
+            await using var source = NpgsqlDataSource.Create(connection);
+            // Every telemetry table with its partitions, indexes and TOAST; the rest of the database is not telemetry.
+            await using var command = source.CreateCommand("""
+                SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c
+                WHERE c.relkind = 'r' AND c.relname ~ '^(readings|rollup_|zone_|telemetry_summaries)'
+                """);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+
+        services.GetRequiredService<LiteDbDatabase>().Database.Checkpoint();
+        return Directory.EnumerateFiles(directory, "edgegreen*.db").Sum(f => new FileInfo(f).Length);
+    }
+
+    private static double Heap()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        return GC.GetTotalMemory(forceFullCollection: true) / 1048576.0;
+    }
+}
