@@ -17,6 +17,7 @@ internal static class PostgresMigrations
     public static IReadOnlyList<(int Version, string Sql)> Scripts { get; } =
     [
         (1, Initial),
+        (2, Cluster),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -196,5 +197,21 @@ internal static class PostgresMigrations
             energy_joules double precision NOT NULL,
             readings bigint NOT NULL,
             PRIMARY KEY (bucket, zone));
+        """;
+
+    /// <summary>Replicas and the leadership lease (one row), on the database's clock.</summary>
+    private const string Cluster = """
+        CREATE TABLE cluster_replicas (
+            id text COLLATE "C" PRIMARY KEY,
+            http_url text,
+            grpc_url text,
+            version text NOT NULL,
+            started_at timestamptz NOT NULL,
+            last_seen timestamptz NOT NULL);
+
+        CREATE TABLE cluster_leader (
+            id int PRIMARY KEY CHECK (id = 1),
+            holder text COLLATE "C" NOT NULL,
+            expires_at timestamptz NOT NULL);
         """;
 }

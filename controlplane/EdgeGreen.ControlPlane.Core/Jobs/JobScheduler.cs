@@ -37,9 +37,21 @@ public sealed partial class JobScheduler(
     private readonly SchedulingOptions _options = options.Value;
     private volatile bool _replanNeeded = true;
     private DateTimeOffset _lastPlannedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _leasesHonouredUntil = DateTimeOffset.MinValue;
 
     /// <summary>Asks for a replanning at the next tick (an agent came or went, capacity changed).</summary>
     public void RequestReplan() => _replanNeeded = true;
+
+    /// <summary>
+    /// This replica has just become the cluster's leader: plan at once, and give every running job
+    /// one lease duration to be renewed before its lease counts as lost. While no replica led,
+    /// heartbeats had nowhere to renew leases; a job must not run twice because of the election.
+    /// </summary>
+    public void TakeOver()
+    {
+        _leasesHonouredUntil = timeProvider.GetUtcNow() + _options.LeaseDuration;
+        _replanNeeded = true;
+    }
 
     public async Task<SubmitOutcome> SubmitAsync(JobRecord job, CancellationToken cancellationToken)
     {
@@ -110,7 +122,7 @@ public sealed partial class JobScheduler(
         {
             var now = timeProvider.GetUtcNow();
             var active = await ApplyRenewalsAsync(await jobs.ListActiveAsync(cancellationToken), cancellationToken);
-            var expired = active.Where(j => j.Status == JobStatus.Running && j.LeaseExpiresAt < now)
+            var expired = active.Where(j => j.Status == JobStatus.Running && j.LeaseExpiresAt < now && now >= _leasesHonouredUntil)
                 .Select(j => LoseLease(j, $"Lease on agent {j.AgentId} ran out.", now)).ToList();
             if (expired.Count > 0)
             {

@@ -7,13 +7,15 @@ namespace EdgeGreen.ControlPlane.Core.Telemetry;
 /// <summary>
 /// Deletes telemetry each tier keeps no longer (<see cref="TelemetryOptions"/>: raw readings 7
 /// days, minute rollups 90 days, hourly rollups kept), every <c>RetentionInterval</c>. What is
-/// deleted is counted (<c>edgegreen_telemetry_retention_deleted_total</c>).
+/// deleted is counted (<c>edgegreen_telemetry_retention_deleted_total</c>). Only the cluster's
+/// leader runs it.
 /// </summary>
 public sealed partial class TelemetryRetention(
     ITelemetryStore store,
     IOptions<TelemetryOptions> options,
     TimeProvider clock,
     IMetricFactory metrics,
+    Cluster.ClusterMembership cluster,
     ILogger<TelemetryRetention> logger) : BackgroundService
 {
     private readonly Counter _deleted = metrics.CreateCounter("edgegreen_telemetry_retention_deleted_total",
@@ -38,6 +40,11 @@ public sealed partial class TelemetryRetention(
         using var timer = new PeriodicTimer(options.Value.RetentionInterval, clock);
         do
         {
+            if (!cluster.IsLeader)
+            {
+                continue;
+            }
+
             try
             {
                 var result = await RunOnceAsync(stoppingToken);

@@ -1,17 +1,18 @@
-using EdgeGreen.ControlPlane.Webhooks;
-using EdgeGreen.ControlPlane.Feed;
-using EdgeGreen.ControlPlane.Registry;
-using EdgeGreen.ControlPlane.Datasets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Api;
 using EdgeGreen.ControlPlane.Carbon;
+using EdgeGreen.ControlPlane.Cluster;
+using EdgeGreen.ControlPlane.Datasets;
+using EdgeGreen.ControlPlane.Feed;
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.LocalAgent;
+using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
+using EdgeGreen.ControlPlane.Webhooks;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Prometheus;
 
@@ -37,6 +38,10 @@ public static class ControlPlaneExtensions
 
         builder.AddStorage();
         builder.AddTelemetry();
+        builder.AddCluster();
+        builder.Services.AddSingleton<Cluster.LeaderForwarding>();
+        builder.Services.AddHttpClient(Cluster.LeaderForwarding.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(60))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         builder.AddControlPlaneSecurity();
         builder.AddIngest();
         builder.AddApi();
@@ -70,6 +75,7 @@ public static class ControlPlaneExtensions
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseAuthorization();
+        ForwardToLeaderFilter.BufferRequestBodies(app);
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = StorageFaults.WriteReadiness });
@@ -85,6 +91,10 @@ public static class ControlPlaneExtensions
         app.MapGrpcService<AgentGrpcService>();
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapAgentsApi();
+        app.MapClusterApi();
+        var endpoints = app.Services.GetRequiredService<KestrelEndpoints>();
+        var cluster = app.Services.GetRequiredService<ClusterMembership>();
+        app.Lifetime.ApplicationStarted.Register(() => cluster.Advertise(endpoints.Http, endpoints.Grpc));
         app.MapAccessApi();
         app.MapCarbonApi();
         app.MapCarbonAwareSdkApi();

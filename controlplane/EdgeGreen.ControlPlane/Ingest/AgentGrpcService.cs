@@ -11,6 +11,7 @@ public sealed partial class AgentGrpcService(
     IAgentStore agents,
     IAccessStore access,
     JobScheduler scheduler,
+    Cluster.LeaderForwarding leader,
     TimeProvider timeProvider,
     ILogger<AgentGrpcService> logger) : AgentService.AgentServiceBase
 {
@@ -49,6 +50,13 @@ public sealed partial class AgentGrpcService(
         if (state.Sensors.Count > 256)
         {
             throw Invalid("at most 256 sensors may be reported.");
+        }
+
+        if (!leader.IsLeader)
+        {
+            // The leader keeps leases: it stores the state and renews the running jobs.
+            return await new AgentService.AgentServiceClient(leader.LeaderCalls()).HeartbeatAsync(request, Cluster.LeaderForwarding.Credentials(context),
+                cancellationToken: context.CancellationToken);
         }
 
         var now = timeProvider.GetUtcNow();

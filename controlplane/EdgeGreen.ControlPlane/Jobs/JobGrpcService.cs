@@ -9,6 +9,7 @@ namespace EdgeGreen.ControlPlane.Jobs;
 [Authorize(Policy = Policies.Agent)]
 public sealed partial class JobGrpcService(
     JobScheduler scheduler,
+    Cluster.LeaderForwarding leader,
     JobDispatcher dispatcher,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
@@ -26,6 +27,12 @@ public sealed partial class JobGrpcService(
 
         var agentId = context.AgentId();
         using var stream = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        if (!leader.IsLeader)
+        {
+            await RelayWatchAsync(request, responseStream, context, stream.Token);
+            return;
+        }
+
         var openedAt = timeProvider.GetUtcNow();
         var channel = dispatcher.Connect(agentId);
         try
@@ -63,7 +70,10 @@ public sealed partial class JobGrpcService(
 
         try
         {
-            return await scheduler.ReportProgressAsync(context.AgentId(), request, context.CancellationToken);
+            return leader.IsLeader
+                ? await scheduler.ReportProgressAsync(context.AgentId(), request, context.CancellationToken)
+                : await new JobService.JobServiceClient(leader.LeaderCalls()).ReportProgressAsync(request, Cluster.LeaderForwarding.Credentials(context),
+                    cancellationToken: context.CancellationToken);
         }
         catch (JobStateException ex)
         {
@@ -120,12 +130,54 @@ public sealed partial class JobGrpcService(
 
         try
         {
+            if (!leader.IsLeader)
+            {
+                return await new JobService.JobServiceClient(leader.LeaderCalls()).CompleteAsync(request, Cluster.LeaderForwarding.Credentials(context),
+                    cancellationToken: context.CancellationToken);
+            }
+
             await scheduler.CompleteAsync(context.AgentId(), request, context.CancellationToken);
             return new CompleteJobResponse();
         }
         catch (JobStateException ex)
         {
             throw StateError(ex);
+        }
+    }
+
+    /// <summary>
+    /// On a replica that does not lead: the agent's job stream, relayed from the leader (which
+    /// plans, leases and sends the jobs). When the leader goes away the stream ends with
+    /// <c>Unavailable</c> and the agent reconnects, to this replica or another, which relays from
+    /// the new leader.
+    /// </summary>
+    private async Task RelayWatchAsync(WatchJobsRequest request, IServerStreamWriter<JobCommand> responseStream, ServerCallContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var call = new JobService.JobServiceClient(leader.LeaderCalls()).Watch(request, Cluster.LeaderForwarding.Credentials(context), cancellationToken: cancellationToken);
+            await foreach (var command in call.ResponseStream.ReadAllAsync(cancellationToken))
+            {
+                await responseStream.WriteAsync(command, cancellationToken);
+            }
+
+            throw new RpcException(new Status(StatusCode.Unavailable, "The leader ended the job stream; reconnect."));
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && context.CancellationToken.IsCancellationRequested)
+        {
+            // The agent hung up.
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Cancelled or StatusCode.DeadlineExceeded)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, $"The job stream from the leader ended ({ex.Status.Detail}); reconnect."));
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "The control plane is shutting down; reconnect."));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.CancellationToken.IsCancellationRequested)
+        {
+            // The agent hung up.
         }
     }
 

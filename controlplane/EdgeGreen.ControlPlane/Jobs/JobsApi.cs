@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Cluster;
 using EdgeGreen.Shared;
 using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -115,7 +116,7 @@ public static class JobsApi
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
         var jobs = routes.MapGroup("/api/v1/jobs").RequireAuthorization(Policies.Viewer).WithTags("Jobs");
-        jobs.MapPost("/", SubmitJob).RequireAuthorization(Policies.Operator)
+        jobs.MapPost("/", SubmitJob).RequireAuthorization(Policies.Operator).RunOnLeader()
             .WithSummary("Submits a job; it is planned at once (201 with the plan) or refused when its best placement exceeds its budget (422).");
         jobs.MapGet("/", ListJobs).WithSummary("Jobs, newest first, optionally by status and name.");
         jobs.MapGet("/{id}", GetJob).WithSummary("One job with its plan, run and emissions.");
@@ -123,7 +124,7 @@ public static class JobsApi
             .WithSummary("The finished job as a CodeCarbon emissions.csv row (CodeCarbon's columns and units).");
         routes.MapGet("/api/v1/emissions.csv", EmissionsCsvInRange).RequireAuthorization(Policies.Viewer).WithTags("Jobs")
             .WithSummary("Every job that finished in [from, to) as CodeCarbon emissions.csv rows; from defaults to 7 days before to, to to now.");
-        jobs.MapPost("/{id}/cancel", CancelJob).RequireAuthorization(Policies.Operator)
+        jobs.MapPost("/{id}/cancel", CancelJob).RequireAuthorization(Policies.Operator).RunOnLeader()
             .WithSummary("Cancels a job: at once when it has not started, else the agent stops it.");
         return routes;
     }
