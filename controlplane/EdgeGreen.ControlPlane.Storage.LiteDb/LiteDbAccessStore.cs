@@ -40,6 +40,12 @@ public sealed class LiteDbAccessStore : IAccessStore
                 document["keyHash"].AsString, Ticks.ToInstant(document["createdAt"].AsInt64)));
     }
 
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ApiKeyRecord>>(_database.Read(() => ApiKeys.FindAll()
+            .Select(d => new ApiKeyRecord(d["_id"].AsString, d["name"].AsString, Enum.Parse<ApiKeyRole>(d["role"].AsString), d["keyHash"].AsString,
+                Ticks.ToInstant(d["createdAt"].AsInt64)))
+            .OrderBy(k => k.CreatedAt).ThenBy(k => k.Id, StringComparer.Ordinal).ToList()));
+
     public Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken)
     {
         _database.Write(_ => Tokens.Insert(new BsonDocument
@@ -58,4 +64,9 @@ public sealed class LiteDbAccessStore : IAccessStore
             Tokens.DeleteMany(Query.LT("expiresAt", now.UtcTicks));
             return Tokens.Delete(tokenHash);
         }));
+
+    public Task<IReadOnlyList<EnrollmentTokenRecord>> ListEnrollmentTokensAsync(CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<EnrollmentTokenRecord>>(_database.Read(() => Tokens.FindAll()
+            .Select(d => new EnrollmentTokenRecord(d["_id"].AsString, Ticks.ToInstant(d["createdAt"].AsInt64), Ticks.ToInstant(d["expiresAt"].AsInt64)))
+            .OrderBy(t => t.CreatedAt).ThenBy(t => t.TokenHash, StringComparer.Ordinal).ToList()));
 }

@@ -145,7 +145,11 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         catch (Exception ex) when (ex is LiteException or InvalidCastException or ArgumentException or IndexOutOfRangeException or InvalidOperationException
             or OverflowException or FormatException or EndOfStreamException)
         {
-            database?.Dispose();
+            if (database is not null)
+            {
+                FailedInstances.Keep(database);
+            }
+
             throw new StorageException(StorageFault.Corrupt,
                 $"The database file {path} is damaged and cannot be opened ({ex.GetType().Name}: {ex.Message}). " +
                 "Stop the control plane, move the file aside (or restore it from a backup, see the README's 'Backup and restore'), and start again; " +
@@ -201,27 +205,14 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
 
                 File.Delete(probe);
                 var reopened = Open(Path);
-                var old = _database;
+                FailedInstances.Keep(_database);
                 _database = reopened;
                 _setAside = null;
-                DisposeQuietly(old);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or StorageException)
             {
                 TryDelete(probe);
             }
-        }
-    }
-
-    private static void DisposeQuietly(LiteDatabase database)
-    {
-        try
-        {
-            database.Dispose();
-        }
-        catch (Exception ex) when (Translate(ex) is not null)
-        {
-            // Closing the set-aside instance may try to flush what the disk refused; the reopened file is what counts.
         }
     }
 

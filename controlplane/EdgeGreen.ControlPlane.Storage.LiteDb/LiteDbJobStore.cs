@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using LiteDB;
@@ -12,6 +13,9 @@ public sealed class LiteDbJobStore : IJobStore
 {
     private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
     private static readonly string[] ActiveStatuses = [nameof(JobStatus.Pending), nameof(JobStatus.Held), nameof(JobStatus.Running)];
+
+    /// <summary>Jobs read per page by <see cref="ListAllAsync"/>.</summary>
+    private const int PageSize = 1_000;
 
     private readonly LiteDbDatabase _database;
 
@@ -84,6 +88,33 @@ public sealed class LiteDbJobStore : IJobStore
             .Limit(limit)
             .ToList()
             .Select(j => j.ToRecord())]);
+    }
+
+    public async IAsyncEnumerable<JobRecord> ListAllAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        // Pages by _id: a page is read whole, so no cursor stays open across the caller's awaits
+        // (LiteDB's transactions belong to a thread). Ids are unique under the collection's
+        // collation, so "after the last id" misses none.
+        var after = BsonValue.MinValue;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var lower = after;
+            var page = _database.Read(() => Jobs.Find(Query.GT("_id", lower), limit: PageSize).ToList());
+            foreach (var job in page)
+            {
+                yield return job.ToRecord();
+            }
+
+            if (page.Count < PageSize)
+            {
+                break;
+            }
+
+            after = page[^1].Id;
+        }
+
+        await Task.CompletedTask;
     }
 
     internal sealed class JobDocument

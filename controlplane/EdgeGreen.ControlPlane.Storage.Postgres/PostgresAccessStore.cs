@@ -36,6 +36,21 @@ public sealed class PostgresAccessStore(PostgresDatabase database) : IAccessStor
                 : null;
         }, cancellationToken);
 
+    public Task<IReadOnlyList<ApiKeyRecord>> ListApiKeysAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ApiKeyRecord>>(async (connection, token) =>
+        {
+            await using var command = PostgresDatabase.Command(connection, "SELECT id, name, role, key_hash, created_at_ticks FROM api_keys ORDER BY created_at_ticks, id");
+            await using var reader = await command.ExecuteReaderAsync(token);
+            var keys = new List<ApiKeyRecord>();
+            while (await reader.ReadAsync(token))
+            {
+                keys.Add(new ApiKeyRecord(reader.GetString(0), reader.GetString(1), Enum.Parse<ApiKeyRole>(reader.GetString(2)), reader.GetString(3),
+                    Ticks.ToInstant(reader.GetInt64(4))));
+            }
+
+            return keys;
+        }, cancellationToken);
+
     public Task AddEnrollmentTokenAsync(EnrollmentTokenRecord token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
@@ -60,5 +75,20 @@ public sealed class PostgresAccessStore(PostgresDatabase database) : IAccessStor
             await using var consume = PostgresDatabase.Command(connection, "DELETE FROM enrollment_tokens WHERE token_hash = @hash");
             consume.Parameters.AddWithValue("hash", tokenHash);
             return await consume.ExecuteNonQueryAsync(token) == 1;
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<EnrollmentTokenRecord>> ListEnrollmentTokensAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<EnrollmentTokenRecord>>(async (connection, token) =>
+        {
+            await using var command = PostgresDatabase.Command(connection,
+                "SELECT token_hash, created_at_ticks, expires_at_ticks FROM enrollment_tokens ORDER BY created_at_ticks, token_hash");
+            await using var reader = await command.ExecuteReaderAsync(token);
+            var tokens = new List<EnrollmentTokenRecord>();
+            while (await reader.ReadAsync(token))
+            {
+                tokens.Add(new EnrollmentTokenRecord(reader.GetString(0), Ticks.ToInstant(reader.GetInt64(1)), Ticks.ToInstant(reader.GetInt64(2))));
+            }
+
+            return tokens;
         }, cancellationToken);
 }

@@ -106,6 +106,9 @@ public sealed class PostgresJobStore(PostgresDatabase database) : IJobStore
             p.AddWithValue("limit", Math.Max(0, limit));
         }, cancellationToken);
 
+    public IAsyncEnumerable<JobRecord> ListAllAsync(CancellationToken cancellationToken) =>
+        database.StreamAsync("SELECT body FROM jobs ORDER BY id", _ => { }, r => PostgresJson.Read<JobRecord>(r.GetString(0), "job"), cancellationToken);
+
     private Task<IReadOnlyList<JobRecord>> ListAsync(string sql, Action<NpgsqlParameterCollection> bind, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<JobRecord>>(async (connection, token) =>
         {

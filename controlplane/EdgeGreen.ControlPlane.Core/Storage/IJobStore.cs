@@ -23,4 +23,10 @@ public interface IJobStore
 
     /// <summary>The newest succeeded jobs with this name, for estimates.</summary>
     Task<IReadOnlyList<JobRecord>> ListSucceededAsync(string name, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every job, whatever its status, each once, in the store's key order; streamed a page at a
+    /// time, so memory does not grow with the number of jobs (for copying the store).
+    /// </summary>
+    IAsyncEnumerable<JobRecord> ListAllAsync(CancellationToken cancellationToken);
 }

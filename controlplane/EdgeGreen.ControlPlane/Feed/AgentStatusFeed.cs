@@ -8,8 +8,8 @@ namespace EdgeGreen.ControlPlane.Feed;
 /// it goes online or offline (looked at every <see cref="FeedOptions.AgentInterval"/>); its power
 /// and energy are in the message but do not by themselves cause one (the readings topic has those).
 /// </summary>
-public sealed class AgentStatusFeed(TelemetryFeed feed, AgentViews agents, IOptions<FeedOptions> options, ILogger<AgentStatusFeed> logger)
-    : ChangeFeed<AgentResponse>(feed, options.Value.AgentInterval, logger)
+public sealed class AgentStatusFeed(TelemetryFeed feed, ClusterMembership cluster, AgentViews agents, IOptions<FeedOptions> options, ILogger<AgentStatusFeed> logger)
+    : ChangeFeed<AgentResponse>(feed, cluster, options.Value.AgentInterval, logger)
 {
     protected override string What => "the agents";
 

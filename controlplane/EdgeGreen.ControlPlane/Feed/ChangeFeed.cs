@@ -3,9 +3,10 @@ namespace EdgeGreen.ControlPlane.Feed;
 /// <summary>
 /// A feed source looked at on a timer (at start, then every interval): each item whose state
 /// differs from what was last published for its key is published. A failed look-up is logged and
-/// tried again at the next round. Nothing runs when the feed is off.
+/// tried again at the next round. Nothing runs when the feed is off, and only the cluster's leader
+/// looks (each replica's feed would otherwise publish the same change).
 /// </summary>
-public abstract partial class ChangeFeed<T>(TelemetryFeed feed, TimeSpan interval, ILogger logger) : BackgroundService
+public abstract partial class ChangeFeed<T>(TelemetryFeed feed, ClusterMembership cluster, TimeSpan interval, ILogger logger) : BackgroundService
 {
     private readonly Dictionary<string, object> _published = [];
 
@@ -27,6 +28,13 @@ public abstract partial class ChangeFeed<T>(TelemetryFeed feed, TimeSpan interva
         using var timer = new PeriodicTimer(interval);
         do
         {
+            if (!cluster.IsLeader)
+            {
+                // A replica that starts leading publishes everything anew.
+                _published.Clear();
+                continue;
+            }
+
             try
             {
                 foreach (var (key, state, item) in await ReadAsync(stoppingToken))

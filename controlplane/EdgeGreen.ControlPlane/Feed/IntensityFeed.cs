@@ -3,8 +3,8 @@ using Microsoft.Extensions.Options;
 namespace EdgeGreen.ControlPlane.Feed;
 
 /// <summary>Each zone's current grid intensity, published when its latest point changes (every <see cref="FeedOptions.IntensityInterval"/>).</summary>
-public sealed class IntensityFeed(TelemetryFeed feed, CarbonIntensity carbon, IOptions<FeedOptions> options, ILogger<IntensityFeed> logger)
-    : ChangeFeed<(string Zone, IntensityPoint Point)>(feed, options.Value.IntensityInterval, logger)
+public sealed class IntensityFeed(TelemetryFeed feed, ClusterMembership cluster, CarbonIntensity carbon, IOptions<FeedOptions> options, ILogger<IntensityFeed> logger)
+    : ChangeFeed<(string Zone, IntensityPoint Point)>(feed, cluster, options.Value.IntensityInterval, logger)
 {
     protected override string What => "the grid intensity";
 
