@@ -1,3 +1,4 @@
+using System.Reflection;
 using LiteDB;
 using Microsoft.Extensions.Options;
 
@@ -134,7 +135,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         LiteDatabase? database = null;
         try
         {
-            database = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct }, new BsonMapper());
+            database = new LiteDatabase(new ConnectionString { Filename = path, Connection = ConnectionType.Direct }, MapperWithDocuments());
             foreach (var name in database.GetCollectionNames().ToList())
             {
                 _ = database.GetCollection(name).FindOne(Query.All());
@@ -155,6 +156,48 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
                 "Stop the control plane, move the file aside (or restore it from a backup, see the README's 'Backup and restore'), and start again; " +
                 "a moved-aside file starts the control plane empty.", ex);
         }
+    }
+
+    /// <summary>
+    /// A mapper whose type mappings are all built before any request uses it. LiteDB builds a type's
+    /// mapping lazily, on first use, without a lock: two requests deserializing an agent at once just
+    /// after a start could see it half built (LiteDB issues #2536 and #2565) and fail, or read a
+    /// document with fields missing. So every document type the stores use, and every type inside
+    /// them, is mapped here, on one thread.
+    /// </summary>
+    private static readonly MethodInfo Entity = typeof(BsonMapper).GetMethod(nameof(BsonMapper.Entity))!;
+
+    private static BsonMapper MapperWithDocuments()
+    {
+        var mapper = new BsonMapper();
+        var seen = new HashSet<Type>();
+        var pending = new Stack<Type>(typeof(LiteDbDatabase).Assembly.GetTypes().Where(t => t.Name.EndsWith("Document", StringComparison.Ordinal) && t.IsClass));
+        while (pending.TryPop(out var type))
+        {
+            if (!seen.Add(type) || type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal) || type.Namespace?.StartsWith("System", StringComparison.Ordinal) == true && !type.IsGenericType)
+            {
+                continue;
+            }
+
+            if (type.IsGenericType || type.IsArray)
+            {
+                foreach (var argument in type.IsArray ? [type.GetElementType()!] : type.GetGenericArguments())
+                {
+                    pending.Push(argument);
+                }
+
+                continue;
+            }
+
+            // Entity<T>() builds and caches the type's mapping; its members' types are mapped in turn.
+            Entity.MakeGenericMethod(type).Invoke(mapper, null);
+            foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+            {
+                pending.Push(property.PropertyType);
+            }
+        }
+
+        return mapper;
     }
 
     private StorageException SetAside(StorageException failure)
