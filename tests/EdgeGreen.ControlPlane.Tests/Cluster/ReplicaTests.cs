@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using EdgeGreen.ControlPlane.Core.Storage;
@@ -18,16 +16,18 @@ public sealed class ReplicaTests(PostgresServer server) : IClassFixture<Postgres
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly TempDirectory _temp = new();
-    private readonly ConcurrentQueue<string> _leaderOutput = new();
-    private Process? _leader;
+    private Faults.ControlPlaneProcess? _leader;
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
-        Kill();
+        if (_leader is not null)
+        {
+            await _leader.DisposeAsync();
+        }
+
         _temp.Dispose();
-        return Task.CompletedTask;
     }
 
     [RequiresProgramFact("initdb")]
@@ -44,10 +44,9 @@ public sealed class ReplicaTests(PostgresServer server) : IClassFixture<Postgres
             ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.100",
             ["EdgeGreen:Scheduling:LeaseDuration"] = "00:00:03",
         };
-        var leaderHttp = new Uri($"http://127.0.0.1:{LoopbackPorts.Free()}");
-        StartLeaderProcess(leaderHttp, settings);
-        using var leaderClient = new HttpClient { BaseAddress = leaderHttp };
-        await Eventually.WaitUntilAsync(async () => await ReadyAsync(leaderClient), Patience, "the first replica is ready");
+        _leader = new Faults.ControlPlaneProcess(Path.Combine(_temp.Path, "leader"),
+            settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!));
+        await _leader.StartAsync();
 
         await using var follower = await TestControlPlane.StartAsync(Path.Combine(_temp.Path, "follower"), settings: settings);
         using var client = follower.CreateClient(await follower.MintApiKeyAsync(ApiKeyRole.Operator));
@@ -67,7 +66,7 @@ public sealed class ReplicaTests(PostgresServer server) : IClassFixture<Postgres
         // The leader dies (SIGKILL, no goodbye) while a job runs.
         var running = await SubmitAsync(client, "across-the-failover", "PT6S");
         await WaitForAsync(client, running, "running");
-        Kill();
+        await _leader.KillAsync();
         var failover = Stopwatch.StartNew();
         cluster = await WaitForClusterAsync(client, c => c.Any(r => r.Leader && r.Self));
         Assert.True(failover.Elapsed < TimeSpan.FromSeconds(10), $"the follower took {failover.Elapsed} to lead");
@@ -77,57 +76,6 @@ public sealed class ReplicaTests(PostgresServer server) : IClassFixture<Postgres
         var after = await SubmitAsync(client, "after-the-failover", "PT1S");
         Assert.Equal(1, (await WaitForAsync(client, after, "succeeded")).GetProperty("attempts").GetInt32());
         await WaitForClusterAsync(client, c => c.Count == 1 && c[0].Self && c[0].Leader);
-    }
-
-    private void StartLeaderProcess(Uri http, IReadOnlyDictionary<string, string?> settings)
-    {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "EdgeGreen.ControlPlane.dll")])
-        {
-            WorkingDirectory = _temp.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment =
-            {
-                ["Kestrel__Endpoints__Http__Url"] = http.ToString(),
-                ["Kestrel__Endpoints__Grpc__Url"] = $"http://127.0.0.1:{LoopbackPorts.Free().ToString(CultureInfo.InvariantCulture)}",
-                ["EdgeGreen__Storage__DataDirectory"] = Path.Combine(_temp.Path, "leader"),
-                ["EdgeGreen__LocalAgent__Enabled"] = "false",
-                ["EdgeGreen__Feed__Broker"] = "Off",
-                ["EdgeGreen__Datasets__SeedSample"] = "false",
-            },
-        };
-        foreach (var (key, value) in settings)
-        {
-            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
-        }
-
-        _leader = Process.Start(start)!;
-        _leader.OutputDataReceived += (_, e) => _leaderOutput.Enqueue(e.Data ?? "");
-        _leader.ErrorDataReceived += (_, e) => _leaderOutput.Enqueue(e.Data ?? "");
-        _leader.BeginOutputReadLine();
-        _leader.BeginErrorReadLine();
-    }
-
-    private void Kill()
-    {
-        if (_leader is { HasExited: false })
-        {
-            _leader.Kill(entireProcessTree: true);
-            _leader.WaitForExit();
-        }
-    }
-
-    private async Task<bool> ReadyAsync(HttpClient http)
-    {
-        Assert.False(_leader!.HasExited, "the first replica exited: " + string.Join("\n", _leaderOutput));
-        try
-        {
-            return (await http.GetAsync(new Uri("/readyz", UriKind.Relative))).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
     }
 
     private static async Task<List<Replica>> WaitForClusterAsync(HttpClient client, Func<List<Replica>, bool> condition)
