@@ -122,7 +122,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             cancellationToken.ThrowIfCancellationRequested();
             var lower = after;
             var inclusive = first;
-            var page = _database.Read(() => collection.Find(Query.And(inclusive ? Query.GTE("_id", lower) : Query.GT("_id", lower), Query.LT("_id", end)), limit: PageSize).ToList());
+            var page = _database.Read(() => PageOf(collection, lower, inclusive, end));
             foreach (var document in page)
             {
                 var id = document["_id"].AsString;
@@ -154,7 +154,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
                 var hourIndex = Bucket(rawCutoff, TelemetryTiers.Hour);
                 raw += _database.Write(_ =>
                 {
-                    var expired = Readings.Find(Query.And(Query.GTE("k", ReadingChunk.Key(key, 0)), Query.LT("k", ReadingChunk.Key(key, hourIndex))))
+                    var expired = Readings.Find(Query.Between("k", ReadingChunk.Key(key, 0), ReadingChunk.Key(key, hourIndex) - 1))
                         .Select(c => (Id: c["_id"], Readings: (long)c["n"].AsInt32)).ToList();
                     foreach (var (id, _) in expired)
                     {
@@ -182,8 +182,8 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     }
 
     private int DeleteRollups(TelemetryTier tier, long key, DateTimeOffset? cutoff) => cutoff is { } before
-        ? _database.Write(_ => AgentRollups(tier).DeleteMany(Query.And(
-            Query.GTE("_id", AgentRollupId(key, 0, "")), Query.LT("_id", AgentRollupId(key, Bucket(before, tier.BucketSize()), "")))))
+        ? _database.Write(_ => AgentRollups(tier).DeleteMany(
+            Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key, Bucket(before, tier.BucketSize()), ""))))
         : 0;
 
     public async IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to,
@@ -214,7 +214,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var lower = next;
-            var page = _database.Read(() => Readings.Find(Query.And(Query.GTE("k", lower), Query.LTE("k", last)), limit: PageSize).ToList());
+            var page = _database.Read(() => Readings.Find(Query.Between("k", lower, last), limit: PageSize).ToList());
             if (page.Count == 0)
             {
                 yield break;
@@ -260,7 +260,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var (after, first) = (lower, inclusive);
-            var page = _database.Read(() => collection.Find(Query.And(first ? Query.GTE("_id", after) : Query.GT("_id", after), Query.LT("_id", end)), limit: PageSize).ToList());
+            var page = _database.Read(() => PageOf(collection, after, first, end));
             foreach (var document in page)
             {
                 var id = document["_id"].AsString;
@@ -284,6 +284,23 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     private ILiteCollection<BsonDocument> AgentRollups(TelemetryTier tier) => _database.Database.GetCollection(tier == TelemetryTier.Hour ? "rollup_hour" : "rollup_minute");
 
     private ILiteCollection<BsonDocument> ZoneRollups(TelemetryTier tier) => _database.Database.GetCollection(tier == TelemetryTier.Hour ? "zone_hour" : "zone_minute");
+
+    /// <summary>
+    /// Up to a page of documents with ids from <paramref name="lower"/> (itself only when
+    /// <paramref name="inclusive"/>) to before <paramref name="end"/>, in id order. One index range
+    /// (<c>Between</c>): LiteDB answers an <c>And</c> of two bounds by scanning from one of them.
+    /// Ids here never equal a bound that ends a range (bounds are a key's prefix).
+    /// </summary>
+    private static List<BsonDocument> PageOf(ILiteCollection<BsonDocument> collection, string lower, bool inclusive, string end)
+    {
+        var page = collection.Find(Query.Between("_id", lower, end), limit: PageSize + 1).ToList();
+        if (!inclusive && page.Count > 0 && page[0]["_id"].AsString == lower)
+        {
+            page.RemoveAt(0);
+        }
+
+        return page.Count > PageSize ? page[..PageSize] : page;
+    }
 
     private static void AddTo(ILiteCollection<BsonDocument> collection, string id, double energyJoules, double coveredSeconds, long readings)
     {
