@@ -4,7 +4,7 @@ using System.Globalization;
 
 // Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- BENCHMARK [options]; see Usage below.
 const string Usage = "ingest [--quick] [--store litedb|postgres] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] | "
-    + "queries [--store litedb|postgres] [--scale 1.0] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference";
+    + "queries [--store litedb|postgres] [--scale 1.0] | footprint [--store litedb|postgres] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference";
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
 var postgres = Option("--store") == "postgres" ? await BenchmarkPostgres.StartAsync() : null;
@@ -20,6 +20,11 @@ switch (benchmark)
     case "fleet":
         await FleetBenchmark.RunAsync(store, [.. (Option("--agents") ?? "1000,2000,3000,4000").Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))],
             TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "10", CultureInfo.InvariantCulture)), TimeSpan.FromSeconds(30));
+        break;
+    case "footprint":
+        Console.WriteLine("| store | readings (100 agents, 1 Hz × 3 domains, 1 h) | on disk | bytes per raw reading, rollups and indexes included |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        await QueryBenchmark.FootprintAsync(store);
         break;
     case "queries":
         await QueryBenchmark.RunAsync(store, double.Parse(Option("--scale") ?? "1", CultureInfo.InvariantCulture));

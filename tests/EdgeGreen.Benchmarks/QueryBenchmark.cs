@@ -48,7 +48,7 @@ internal static class QueryBenchmark
 
             var heapBefore = Heap();
             var agentDay = await TimeAsync(() => queries.AgentAsync("dense-0", null, end.AddDays(-1), end, TimeSpan.FromMinutes(1), CancellationToken.None));
-            var fleetMonth = await TimeAsync(() => queries.ZonesAsync(end.AddDays(-30), end, TimeSpan.FromDays(1), CancellationToken.None));
+            var fleetMonth = await TimeAsync(async () => (IReadOnlyList<ZonePoint>)[.. (await queries.ZonesAsync(end.AddDays(-30), end, TimeSpan.FromDays(1), CancellationToken.None)).SelectMany(z => z.Points)]);
             var heapAfter = Heap();
 
             Console.WriteLine($"Queries on {storage.Name} with {readings:N0} raw readings stored (loaded in {loadTime.TotalSeconds:N0} s, {readings / loadTime.TotalSeconds:N0} readings/s through the store's group commit)");
@@ -59,7 +59,42 @@ internal static class QueryBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {storage.Name} | fleet, 30 days by zone at P1D | {fleetMonth.Points:N0} | {fleetMonth.P50:N1} ms | {fleetMonth.P95:N1} ms | < 200 ms |"));
             Console.WriteLine();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"GC heap before the queries {heapBefore:N1} MB, after {heapAfter:N1} MB ({(heapAfter / heapBefore) - 1:+0.0 %;-0.0 %}); on disk {bytes / 1048576.0:N0} MB, {bytes / (double)readings:N1} bytes per raw reading"));
+                $"GC heap before the queries {heapBefore:N1} MB, after {heapAfter:N1} MB ({(heapAfter / heapBefore) - 1:+0.0 %;-0.0 %}); on disk {bytes / 1048576.0:N0} MB in all ({bytes / (double)readings:N1} bytes per raw reading, rollups included: the sparse agents' readings each open a minute bucket of their own)"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Bytes on disk per raw reading as a fleet really sends them: 100 agents at 1 Hz × 3 domains for
+    /// one hour (1.08 million readings) into an empty store, everything it holds (raw rows, minute
+    /// and hour rollups, zone rollups, summaries, indexes) divided by the readings.
+    /// </summary>
+    public static async Task FootprintAsync(StorageTargets targets)
+    {
+        var storage = await targets.FreshAsync();
+        var directory = Directory.CreateTempSubdirectory("edgegreen-footprint-").FullName;
+        try
+        {
+            await using var app = await BenchmarkHost.StartAsync(directory, storage);
+            var store = app.Services.GetRequiredService<ITelemetryStore>();
+            var end = new DateTimeOffset(DateTimeOffset.UtcNow.UtcTicks / TimeSpan.TicksPerHour * TimeSpan.TicksPerHour, TimeSpan.Zero);
+            long total = 0;
+            for (var minute = 0; minute < 60; minute++)
+            {
+                var batches = Enumerable.Range(0, 100).Select(agent => new TelemetryBatch($"agent-{agent}", Zones[agent % Zones.Length],
+                    [.. Enumerable.Range(0, 60).SelectMany(second => Domains.Select((domain, d) => new ReadingRecord(
+                        (minute * 180L) + (second * 3L) + d + 1, end.AddSeconds((minute * 60) + second - 3_599), TimeSpan.FromSeconds(1), "sim", domain, 5 + (second % 7), ReadingProvenance.Modelled)))],
+                    end)).ToList();
+                await store.AppendAsync(batches, CancellationToken.None);
+                total += batches.Sum(b => b.Readings.Count);
+            }
+
+            var bytes = await BytesOnDiskAsync(app.Services, storage, directory);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {storage.Name} | {total:N0} | {bytes / 1048576.0:N1} MB | {bytes / (double)total:N1} |"));
         }
         finally
         {
