@@ -78,6 +78,10 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:LocalAgent:SampleInterval", "00:00:00")]
     [InlineData("EdgeGreen:LocalAgent:Outbox:MaxReadings", "5")]
     [InlineData("EdgeGreen:Feed:TopicPrefix", "edgegreen/#")]
+    [InlineData("EdgeGreen:Telemetry:RawRetention", "00:00:01")]
+    [InlineData("EdgeGreen:Telemetry:MaxBatchesPerCommit", "0")]
+    [InlineData("EdgeGreen:Cluster:LeaderLease", "00:00:01")]
+    [InlineData("EdgeGreen:Cluster:AdvertisedHttpUrl", "not a url")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

@@ -92,9 +92,12 @@ public static class ControlPlaneExtensions
         app.MapGrpcService<TelemetryGrpcService>();
         app.MapAgentsApi();
         app.MapClusterApi();
-        var endpoints = app.Services.GetRequiredService<KestrelEndpoints>();
-        var cluster = app.Services.GetRequiredService<ClusterMembership>();
-        app.Lifetime.ApplicationStarted.Register(() => cluster.Advertise(endpoints.Http, endpoints.Grpc));
+        // Resolved once started: its settings are validated at start, with the others, naming the key.
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var endpoints = app.Services.GetRequiredService<KestrelEndpoints>();
+            app.Services.GetRequiredService<ClusterMembership>().Advertise(endpoints.Http, endpoints.Grpc);
+        });
         app.MapAccessApi();
         app.MapCarbonApi();
         app.MapCarbonAwareSdkApi();
