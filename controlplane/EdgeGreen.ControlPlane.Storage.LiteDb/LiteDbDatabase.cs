@@ -189,8 +189,18 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
                 continue;
             }
 
-            // Entity<T>() builds and caches the type's mapping; its members' types are mapped in turn.
+            // Entity<T>() builds and caches the type's mapping, and deserializing an empty document its
+            // constructor (cached apart, as lazily); its members' types are mapped in turn.
             Entity.MakeGenericMethod(type).Invoke(mapper, null);
+            try
+            {
+                mapper.ToObject(type, new BsonDocument());
+            }
+            catch (Exception ex) when (ex is LiteException or MissingMethodException or ArgumentException or InvalidCastException or NullReferenceException)
+            {
+                // A type that cannot be made from nothing still had its constructor looked up and cached.
+            }
+
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
             {
                 pending.Push(property.PropertyType);

@@ -93,12 +93,11 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     public async IAsyncEnumerable<EnergyBucket> ReadAgentAsync(string agentId, string? domain, TelemetryTier tier, DateTimeOffset from, DateTimeOffset to,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_database.Read(() => Summaries.FindById(agentId)) is not { } summary)
+        if (AgentKey(agentId) is not { } key)
         {
             yield break;
         }
 
-        var key = summary["key"].AsInt64;
         var source = tier == TelemetryTier.Raw
             ? ReadRaw(key, domain, from, to, cancellationToken).Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1))
             : ReadRollups(key, domain, tier, from, to, cancellationToken);
@@ -189,12 +188,12 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     public async IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (_database.Read(() => Summaries.FindById(agentId)) is not { } summary)
+        if (AgentKey(agentId) is not { } key)
         {
             yield break;
         }
 
-        foreach (var reading in ReadRaw(summary["key"].AsInt64, domain, from, to, cancellationToken))
+        foreach (var reading in ReadRaw(key, domain, from, to, cancellationToken))
         {
             yield return reading;
         }
@@ -316,6 +315,9 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             collection.Insert(new BsonDocument { ["_id"] = id, ["e"] = energyJoules, ["c"] = coveredSeconds, ["n"] = readings });
         }
     }
+
+    /// <summary>The agent's numeric key in the telemetry collections; null before its first reading.</summary>
+    private long? AgentKey(string agentId) => _database.Read(() => Summaries.FindById(agentId)) is { } summary ? summary["key"].AsInt64 : null;
 
     private long NextAgentKey()
     {
