@@ -176,7 +176,7 @@ public sealed class UplinkOptions
     public TimeSpan Linger { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Batches sent but not yet acknowledged before the sender waits.</summary>
-    public int MaxInFlightBatches { get; set; } = 8;
+    public int MaxInFlightBatches { get; set; } = 32;
 
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 

@@ -183,17 +183,22 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
     /// </summary>
     private static async Task<Dictionary<string, TelemetrySummary>> LockSummariesAsync(NpgsqlConnection connection, string[] agentIds, CancellationToken cancellationToken)
     {
-        await using (var insert = PostgresDatabase.Command(connection,
-            "INSERT INTO telemetry_summaries (agent_id) SELECT unnest(@agents) ORDER BY 1 ON CONFLICT (agent_id) DO NOTHING"))
+        // One round trip: the insert, then the lock, in order.
+        await using var batch = new NpgsqlBatch(connection)
         {
-            insert.Parameters.AddWithValue("agents", agentIds);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using var select = PostgresDatabase.Command(connection,
-            $"SELECT {SummaryColumns} FROM telemetry_summaries WHERE agent_id = ANY(@agents) ORDER BY agent_id FOR UPDATE");
-        select.Parameters.AddWithValue("agents", agentIds);
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("INSERT INTO telemetry_summaries (agent_id) SELECT unnest(@agents) ORDER BY 1 ON CONFLICT (agent_id) DO NOTHING")
+                {
+                    Parameters = { new NpgsqlParameter("agents", agentIds) },
+                },
+                new NpgsqlBatchCommand($"SELECT {SummaryColumns} FROM telemetry_summaries WHERE agent_id = ANY(@agents) ORDER BY agent_id FOR UPDATE")
+                {
+                    Parameters = { new NpgsqlParameter("agents", agentIds) },
+                },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         var summaries = new Dictionary<string, TelemetrySummary>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken))
         {

@@ -32,11 +32,22 @@ public sealed partial class TelemetryWriter(
 
     /// <summary>Stores the batch with others waiting at the same time; returns once it is durable.</summary>
     /// <exception cref="StorageException">The database failed; the batch is not stored.</exception>
-    public async Task<AppendResult> AppendAsync(TelemetryBatch batch, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(TelemetryBatch batch, CancellationToken cancellationToken) =>
+        await (await SubmitAsync(batch, new BatchChain(), cancellationToken)).WaitAsync(cancellationToken);
+
+    /// <summary>
+    /// Queues the batch behind those already submitted and returns, once it is queued, the task
+    /// that completes when it is durable, so that a stream can read its next batch while this one
+    /// commits. Batches are committed in the order submitted; once one batch of
+    /// <paramref name="chain"/> fails, the chain's later batches fail with it without being
+    /// stored, so an agent's readings never become durable past a batch that was not.
+    /// </summary>
+    public async ValueTask<Task<AppendResult>> SubmitAsync(TelemetryBatch batch, BatchChain chain, CancellationToken cancellationToken)
     {
-        var pending = new Pending(batch, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        ArgumentNullException.ThrowIfNull(chain);
+        var pending = new Pending(batch, chain, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         await _queue.Writer.WriteAsync(pending, cancellationToken);
-        return await pending.Result.Task.WaitAsync(cancellationToken);
+        return pending.Result.Task;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -68,6 +79,19 @@ public sealed partial class TelemetryWriter(
 
     private async Task CommitAsync(List<Pending> group)
     {
+        // Behind a failed batch of the same stream: storing these would make the agent's durable
+        // sequence pass readings that are not stored (and would then be taken for resends).
+        foreach (var pending in group.Where(p => p.Chain.Failure is not null))
+        {
+            pending.Result.TrySetException(pending.Chain.Failure!);
+        }
+
+        group.RemoveAll(pending => pending.Chain.Failure is not null);
+        if (group.Count == 0)
+        {
+            return;
+        }
+
         try
         {
             // Not cancelled by shutdown: a started commit finishes, so its callers get their answer.
@@ -87,6 +111,7 @@ public sealed partial class TelemetryWriter(
             LogCommitFailed(ex, group.Count);
             foreach (var pending in group)
             {
+                pending.Chain.Failure ??= ex;
                 pending.Result.TrySetException(ex);
             }
         }
@@ -95,5 +120,15 @@ public sealed partial class TelemetryWriter(
     [LoggerMessage(Level = LogLevel.Warning, Message = "A telemetry commit of {Batches} batches failed; the agents keep the readings and resend")]
     private partial void LogCommitFailed(Exception exception, int batches);
 
-    private sealed record Pending(TelemetryBatch Batch, TaskCompletionSource<AppendResult> Result);
+    private sealed record Pending(TelemetryBatch Batch, BatchChain Chain, TaskCompletionSource<AppendResult> Result);
+}
+
+/// <summary>
+/// The batches of one stream, in order: see <see cref="TelemetryWriter.SubmitAsync"/>. Only the
+/// writer's single commit loop reads and sets <see cref="Failure"/>.
+/// </summary>
+public sealed class BatchChain
+{
+    /// <summary>Why the first failed batch of the chain failed; null while none has.</summary>
+    internal Exception? Failure { get; set; }
 }

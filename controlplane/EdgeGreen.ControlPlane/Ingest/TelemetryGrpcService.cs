@@ -1,4 +1,6 @@
 using EdgeGreen.Contracts.V1;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 
@@ -29,40 +31,64 @@ public sealed partial class TelemetryGrpcService(
             var durable = await telemetry.GetDurableSequenceAsync(agentId, cancellationToken);
             var zone = new AgentZone(agents, agentId, timeProvider);
             await responseStream.WriteAsync(new UploadAck { DurableSequence = (ulong)durable }, cancellationToken);
-            await foreach (var batch in requestStream.ReadAllAsync(cancellationToken))
+
+            // The next batches are read and queued while earlier ones commit (as many as the agent
+            // keeps in flight), so one agent's batches share a commit; acknowledgements go out in order.
+            using var pipeline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var inFlight = Channel.CreateBounded<InFlight>(new BoundedChannelOptions(BatchesInFlight) { SingleReader = true, SingleWriter = true });
+            var acknowledging = AcknowledgeAsync(agentId, durable, inFlight.Reader, responseStream, pipeline);
+            ExceptionDispatchInfo? failure = null;
+            try
             {
-                IReadOnlyList<ReadingRecord> readings;
-                try
+                var chain = new BatchChain();
+                await foreach (var batch in requestStream.ReadAllAsync(pipeline.Token))
                 {
-                    readings = validator.Validate(batch, timeProvider.GetUtcNow());
-                }
-                catch (RpcException refused)
-                {
-                    metrics.BatchesRejected.WithLabels(refused.StatusCode.ToString()).Inc();
-                    LogRefused(agentId, refused.Status.Detail);
-                    throw;
-                }
+                    IReadOnlyList<ReadingRecord> readings;
+                    try
+                    {
+                        readings = validator.Validate(batch, timeProvider.GetUtcNow());
+                    }
+                    catch (RpcException refused)
+                    {
+                        // Batches before the refused one are still stored and acknowledged.
+                        metrics.BatchesRejected.WithLabels(refused.StatusCode.ToString()).Inc();
+                        LogRefused(agentId, refused.Status.Detail);
+                        failure = ExceptionDispatchInfo.Capture(refused);
+                        break;
+                    }
 
-                var result = readings.Count == 0
-                    ? new AppendResult(durable, 0, 0)
-                    : await writer.AppendAsync(new TelemetryBatch(agentId, await zone.GetAsync(cancellationToken), readings, timeProvider.GetUtcNow()), cancellationToken);
-                if (result.Accepted > 0)
-                {
-                    // The store keeps what lies past the durable sequence; the rest were resends.
-                    var previous = durable;
-                    feed.PublishReadings(agentId, [.. readings.Where(r => r.Sequence > previous)]);
+                    var stored = readings.Count == 0
+                        ? null
+                        : await writer.SubmitAsync(new TelemetryBatch(agentId, await zone.GetAsync(pipeline.Token), readings, timeProvider.GetUtcNow()), chain, pipeline.Token);
+                    await inFlight.Writer.WriteAsync(new InFlight(readings, stored), pipeline.Token);
                 }
-
-                durable = result.DurableSequence;
-                metrics.ReadingsStored.Inc(result.Accepted);
-                metrics.ReadingsDuplicate.Inc(result.Duplicates);
-                await responseStream.WriteAsync(new UploadAck
-                {
-                    DurableSequence = (ulong)result.DurableSequence,
-                    Accepted = (uint)result.Accepted,
-                    Duplicates = (uint)result.Duplicates,
-                }, cancellationToken);
             }
+            catch (OperationCanceledException) when (pipeline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // The acknowledgements stopped (a commit failed): their failure is the stream's answer.
+            }
+            catch (Exception ex)
+            {
+                // The agent hung up, the control plane is stopping, or the zone could not be read:
+                // no acknowledgement can or need go out.
+                failure = ExceptionDispatchInfo.Capture(ex);
+                await pipeline.CancelAsync();
+            }
+            finally
+            {
+                inFlight.Writer.TryComplete();
+            }
+
+            try
+            {
+                await acknowledging;
+            }
+            catch (Exception) when (failure is not null && pipeline.IsCancellationRequested)
+            {
+                // Stopped because of the failure below, which is what the agent is told.
+            }
+
+            failure?.Throw();
         }
         catch (StorageException ex)
         {
@@ -81,11 +107,57 @@ public sealed partial class TelemetryGrpcService(
         }
     }
 
+    /// <summary>
+    /// Answers the stream's batches in order as each becomes durable. A failed commit cancels the
+    /// reading side and ends the stream with its cause; the batches behind it are not stored (see
+    /// <see cref="BatchChain"/>) and the agent resends them.
+    /// </summary>
+    private async Task AcknowledgeAsync(string agentId, long durable, ChannelReader<InFlight> inFlight, IServerStreamWriter<UploadAck> responseStream,
+        CancellationTokenSource pipeline)
+    {
+        try
+        {
+            await foreach (var (readings, stored) in inFlight.ReadAllAsync(pipeline.Token))
+            {
+                var result = stored is null ? new AppendResult(durable, 0, 0) : await stored.WaitAsync(pipeline.Token);
+                if (result.Accepted > 0)
+                {
+                    // The store keeps what lies past the durable sequence; the rest were resends.
+                    var previous = durable;
+                    feed.PublishReadings(agentId, [.. readings.Where(r => r.Sequence > previous)]);
+                }
+
+                durable = result.DurableSequence;
+                metrics.ReadingsStored.Inc(result.Accepted);
+                metrics.ReadingsDuplicate.Inc(result.Duplicates);
+                await responseStream.WriteAsync(new UploadAck
+                {
+                    DurableSequence = (ulong)result.DurableSequence,
+                    Accepted = (uint)result.Accepted,
+                    Duplicates = (uint)result.Duplicates,
+                }, pipeline.Token);
+            }
+        }
+        catch
+        {
+            await pipeline.CancelAsync();
+            throw;
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a telemetry batch from agent {AgentId}: {Reason}")]
     private partial void LogRefused(string agentId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store telemetry of agent {AgentId}: {Reason}")]
     private partial void LogStorageFailed(string agentId, string reason);
+
+    /// <summary>
+    /// The most batches of one stream queued for commits at once: the agent's default window
+    /// (<c>Uplink:MaxInFlightBatches</c>), so that an agent draining its outbox fills whole group commits.
+    /// </summary>
+    private const int BatchesInFlight = 32;
+
+    private sealed record InFlight(IReadOnlyList<ReadingRecord> Readings, Task<AppendResult>? Stored);
 
     /// <summary>The zone a stream's readings count in, looked up again every minute so that an operator's override takes effect.</summary>
     private sealed class AgentZone(IAgentStore agents, string agentId, TimeProvider clock)
