@@ -82,6 +82,8 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Telemetry:MaxBatchesPerCommit", "0")]
     [InlineData("EdgeGreen:Cluster:LeaderLease", "00:00:01")]
     [InlineData("EdgeGreen:Cluster:AdvertisedHttpUrl", "not a url")]
+    [InlineData("EdgeGreen:Limits:AnonymousRequestsPerMinute", "0")]
+    [InlineData("EdgeGreen:Limits:RequestTimeout", "00:00:00")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

@@ -9,6 +9,13 @@ public sealed class CarbonOptions
     /// <summary>Folder of Electricity Maps hourly exports; default: the traces shipped with EdgeGreen.</summary>
     public string? TraceDirectory { get; set; }
 
+    /// <summary>
+    /// Whether the Carbon Aware SDK compatible routes (<c>/emissions/…</c>, <c>/locations</c>) answer
+    /// without an API key, as the SDK's own service does; off by default (a viewer key is needed).
+    /// Open or not, they are rate-limited (<c>EdgeGreen:Limits</c>).
+    /// </summary>
+    public bool AnonymousSdkRoutes { get; set; }
+
     /// <summary>The trace year replayed onto the present (see <see cref="BundledTraceSource"/>).</summary>
     public int ReplayYear { get; set; } = 2022;
 

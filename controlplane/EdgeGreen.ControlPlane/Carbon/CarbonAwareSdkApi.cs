@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Carbon;
 
@@ -29,7 +31,8 @@ public sealed record SdkLocation(decimal Latitude, decimal Longitude, string Nam
 /// The Green Software Foundation Carbon Aware SDK's Web API (<c>/emissions/…</c>, <c>/locations</c>)
 /// over EdgeGreen's intensity data, so that its existing clients work unchanged: the same routes,
 /// query names, response shapes and rolling-window semantics. Locations are EdgeGreen zones.
-/// Like the SDK's own service it needs no API key: grid intensity is public data.
+/// A viewer key is needed unless <see cref="CarbonOptions.AnonymousSdkRoutes"/> opens the routes
+/// as the SDK's own service is (grid intensity is public data, but every query costs the control plane).
 /// </summary>
 public static class CarbonAwareSdkApi
 {
@@ -50,14 +53,25 @@ public static class CarbonAwareSdkApi
 
     public static IEndpointRouteBuilder MapCarbonAwareSdkApi(this IEndpointRouteBuilder routes)
     {
-        var emissions = routes.MapGroup("/emissions").WithTags("Carbon Aware SDK").AllowAnonymous();
+        var anonymous = routes.ServiceProvider.GetRequiredService<IOptions<CarbonOptions>>().Value.AnonymousSdkRoutes;
+        var sdk = routes.MapGroup("").WithTags("Carbon Aware SDK");
+        if (anonymous)
+        {
+            sdk.AllowAnonymous();
+        }
+        else
+        {
+            sdk.RequireAuthorization(Policies.Viewer);
+        }
+
+        var emissions = sdk.MapGroup("/emissions");
         emissions.MapGet("/bylocations", ByLocations).WithSummary("Observed intensity for the locations between time and toTime.");
         emissions.MapGet("/bylocation", ByLocation).WithSummary("Observed intensity for one location between time and toTime.");
         emissions.MapGet("/bylocations/best", BestByLocations).WithSummary("The lowest observed intensity among the locations between time and toTime.");
         emissions.MapGet("/forecasts/current", CurrentForecasts).WithSummary("Current forecast per location with its optimal window of windowSize minutes.");
         emissions.MapPost("/forecasts/batch", BatchForecasts).WithSummary("Forecasts as they were at requestedAt, with their optimal windows.");
         emissions.MapGet("/average-carbon-intensity", AverageCarbonIntensity).WithSummary("Time-weighted average observed intensity between startTime and endTime.");
-        routes.MapGet("/locations", Locations).WithTags("Carbon Aware SDK").AllowAnonymous().WithSummary("The locations (zones) served.");
+        sdk.MapGet("/locations", Locations).WithSummary("The locations (zones) served.");
         return routes;
     }
 

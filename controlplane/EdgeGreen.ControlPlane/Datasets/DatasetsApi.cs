@@ -29,11 +29,11 @@ public static class DatasetsApi
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder routes)
     {
         var datasets = routes.MapGroup("/api/v1/datasets").RequireAuthorization(Policies.Viewer).WithTags("Datasets");
-        datasets.MapPost("/", UploadAsync).RequireAuthorization(Policies.Operator)
+        datasets.MapPost("/", UploadAsync).RequireAuthorization(Policies.Operator).DisableRequestTimeout()
             .WithSummary("Uploads a CSV body as the next version of ?name= (201), or finds the version with the same bytes (200).");
         datasets.MapGet("/", ListAsync).WithSummary("Every dataset with its latest version.");
         datasets.MapGet("/{name}", GetAsync).WithSummary("A dataset's versions, oldest first.");
-        datasets.MapGet("/{name}/versions/{version:int}/content", ContentAsync).WithSummary("A version's CSV bytes.");
+        datasets.MapGet("/{name}/versions/{version:int}/content", ContentAsync).DisableRequestTimeout().WithSummary("A version's CSV bytes.");
         return routes;
     }
 

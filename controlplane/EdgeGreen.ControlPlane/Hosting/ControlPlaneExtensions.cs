@@ -43,6 +43,7 @@ public static class ControlPlaneExtensions
         builder.Services.AddHttpClient(Cluster.LeaderForwarding.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(60))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         builder.AddControlPlaneSecurity();
+        builder.AddRequestLimits();
         builder.AddIngest();
         builder.AddApi();
         builder.AddCarbon();
@@ -73,6 +74,7 @@ public static class ControlPlaneExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseRequestLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         ForwardToLeaderFilter.BufferRequestBodies(app);
@@ -88,8 +90,9 @@ public static class ControlPlaneExtensions
         app.Services.GetRequiredService<CarbonIntensity>();
         app.MapOpenApi();
 
-        app.MapGrpcService<AgentGrpcService>();
-        app.MapGrpcService<TelemetryGrpcService>();
+        // Agents' streams and calls run as long as the agent is connected: no REST time limit.
+        app.MapGrpcService<AgentGrpcService>().DisableRequestTimeout();
+        app.MapGrpcService<TelemetryGrpcService>().DisableRequestTimeout();
         app.MapAgentsApi();
         app.MapClusterApi();
         // Resolved once started: its settings are validated at start, with the others, naming the key.
@@ -106,7 +109,7 @@ public static class ControlPlaneExtensions
         app.MapRegistry();
         app.MapWebhooks();
         app.MapLocalAgent();
-        app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>();
+        app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>().DisableRequestTimeout();
         return app;
     }
 

@@ -108,7 +108,7 @@ public static class JobsApi
     /// <summary>The agents' job service (gRPC) and the jobs REST API.</summary>
     public static IEndpointRouteBuilder MapJobs(this IEndpointRouteBuilder routes)
     {
-        routes.MapGrpcService<JobGrpcService>();
+        routes.MapGrpcService<JobGrpcService>().DisableRequestTimeout();
         routes.MapJobsApi();
         return routes;
     }

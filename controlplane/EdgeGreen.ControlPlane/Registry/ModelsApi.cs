@@ -59,10 +59,10 @@ public static partial class ModelsApi
         var models = routes.MapGroup("/api/v1/models").RequireAuthorization(Policies.Viewer).WithTags("Models");
         models.MapGet("/", SearchAsync).WithSummary("Models, by name (substring), tag (key or key=value) and alias.");
         models.MapGet("/{name}", GetAsync).WithSummary("A model with its aliases, tags and versions.");
-        models.MapPost("/{name}/versions", UploadVersionAsync).RequireAuthorization(Policies.Operator)
+        models.MapPost("/{name}/versions", UploadVersionAsync).RequireAuthorization(Policies.Operator).DisableRequestTimeout()
             .WithSummary("Registers an ONNX file (the request body) as the next version; it must load in ONNX Runtime.");
         models.MapGet("/{name}/versions/{version:int}", GetVersionAsync).WithSummary("One version: status, schema, metrics, lineage, sustainability.");
-        models.MapGet("/{name}/versions/{version:int}/artifact", ArtifactAsync).WithSummary("The version's ONNX file.");
+        models.MapGet("/{name}/versions/{version:int}/artifact", ArtifactAsync).DisableRequestTimeout().WithSummary("The version's ONNX file.");
         models.MapPut("/{name}/aliases/{alias}", SetAliasAsync).RequireAuthorization(Policies.Operator)
             .WithSummary("Points an alias at a version {version}; an alias names one version, so this moves it.");
         models.MapDelete("/{name}/aliases/{alias}", DeleteAliasAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes an alias.");

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace EdgeGreen.ControlPlane.Tests.Carbon;
 
-/// <summary>The Carbon Aware SDK's Web API shapes, called as its clients call them: no API key.</summary>
+/// <summary>The Carbon Aware SDK's Web API shapes, called as its clients call them (with a viewer key, as EdgeGreen asks by default).</summary>
 public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
 {
     private HttpClient _client = null!;
@@ -12,7 +12,7 @@ public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
     public override async Task InitializeAsync()
     {
         await base.InitializeAsync();
-        _client = ControlPlane.CreateClient();
+        _client = ControlPlane.CreateClient(ControlPlane.AdminKey);
     }
 
     public override async Task DisposeAsync()
