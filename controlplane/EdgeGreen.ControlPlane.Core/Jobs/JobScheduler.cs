@@ -33,7 +33,11 @@ public sealed partial class JobScheduler(
     ILogger<JobScheduler> logger) : IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly ConcurrentDictionary<string, (string AgentId, DateTimeOffset Until)> _renewals = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Renewals by job and the agent that named it: an agent naming another agent's job in its
+    /// heartbeat adds an entry of its own, which is dropped, and never displaces the holder's.
+    /// </summary>
+    private readonly ConcurrentDictionary<(string JobId, string AgentId), DateTimeOffset> _renewals = new();
     private readonly SchedulingOptions _options = options.Value;
     private volatile bool _replanNeeded = true;
     private DateTimeOffset _lastPlannedAt = DateTimeOffset.MinValue;
@@ -216,7 +220,7 @@ public sealed partial class JobScheduler(
         var until = timeProvider.GetUtcNow() + _options.LeaseDuration;
         foreach (var id in runningJobIds)
         {
-            _renewals[id] = (agentId, until);
+            _renewals[(id, agentId)] = until;
         }
     }
 
@@ -362,19 +366,20 @@ public sealed partial class JobScheduler(
         var renewed = new List<JobRecord>();
         var result = active.Select(job =>
         {
-            if (_renewals.TryRemove(job.Id, out var renewal) && job.Status == JobStatus.Running && job.AgentId == renewal.AgentId
-                && renewal.Until > job.LeaseExpiresAt)
+            if (job is { Status: JobStatus.Running, AgentId: { } holder } && _renewals.TryRemove((job.Id, holder), out var until) && until > job.LeaseExpiresAt)
             {
-                job = job with { LeaseExpiresAt = renewal.Until };
+                job = job with { LeaseExpiresAt = until };
                 renewed.Add(job);
             }
 
             return job;
         }).ToList();
-        var activeIds = active.Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var stale in _renewals.Keys.Where(id => !activeIds.Contains(id)))
+        // Renewals naming a job that is not running on the agent that named it are dropped; one a
+        // heartbeat added since the lookup above is kept for the next tick.
+        var holders = active.Where(j => j.Status == JobStatus.Running && j.AgentId is not null).ToDictionary(j => j.Id, j => j.AgentId!, StringComparer.Ordinal);
+        foreach (var key in _renewals.Keys.Where(k => holders.GetValueOrDefault(k.JobId) != k.AgentId))
         {
-            _renewals.TryRemove(stale, out _);
+            _renewals.TryRemove(key, out _);
         }
 
         await jobs.UpdateManyAsync(renewed, cancellationToken);

@@ -73,6 +73,9 @@ public sealed class ContentStore
     public string PartialPath(string sha256) =>
         IsSha256(sha256) ? Path.Combine(_root, $".partial-{sha256}") : throw new ArgumentException("Not a lower-case hex SHA-256.", nameof(sha256));
 
+    /// <summary>The unfinished resumable uploads (<see cref="PartialPath"/>), with their sizes and last writes.</summary>
+    public IEnumerable<FileInfo> Partials() => new DirectoryInfo(_root).EnumerateFiles(".partial-*");
+
     /// <summary>Hashes a completed partial upload; when it matches, moves it into place and returns true, else deletes it.</summary>
     public async Task<bool> CompletePartialAsync(string sha256, CancellationToken cancellationToken)
     {

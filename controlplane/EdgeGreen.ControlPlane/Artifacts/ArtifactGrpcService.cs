@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf;
@@ -9,22 +10,27 @@ namespace EdgeGreen.ControlPlane.Artifacts;
 /// <summary>
 /// Chunked, resumable transfer of content-addressed artifacts between the control plane's
 /// <see cref="ContentStore"/> and agents; every upload is verified against its SHA-256 before it is
-/// kept.
+/// kept. An agent downloads only what a job leased to it names (its dataset, its model) and uploads
+/// only while it runs a job; unfinished uploads are bounded and expire (<see cref="ArtifactUploads"/>).
 /// </summary>
 [Authorize(Policy = Policies.Agent)]
-public sealed class ArtifactGrpcService(ContentStore content) : ArtifactService.ArtifactServiceBase
+public sealed class ArtifactGrpcService(ContentStore content, ArtifactUploads uploads, IJobStore jobs) : ArtifactService.ArtifactServiceBase
 {
     public const int ChunkBytes = 1 << 20;
 
     /// <summary>The largest artifact an agent may upload (4 GiB).</summary>
     public const long MaxUploadBytes = 4L << 30;
 
-    private static readonly Lock UploadGate = new();
-    private static readonly HashSet<string> Uploading = [];
-
     public override async Task Download(DownloadArtifactRequest request, IServerStreamWriter<ArtifactChunk> responseStream, ServerCallContext context)
     {
         CheckSha(request.Sha256);
+        var leased = await LeasedJobsAsync(context);
+        if (!leased.Any(job => job.Parameters.Values.Contains(request.Sha256, StringComparer.Ordinal)))
+        {
+            // The same answer whether or not the artifact exists: an agent learns nothing of others' content.
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"No job leased to this agent names the artifact {request.Sha256}."));
+        }
+
         await using var file = content.OpenRead(request.Sha256)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"No artifact has sha256 {request.Sha256}."));
         if (request.Offset < 0 || request.Offset > file.Length)
@@ -46,16 +52,17 @@ public sealed class ArtifactGrpcService(ContentStore content) : ArtifactService.
         }
     }
 
-    public override Task<GetUploadStatusResponse> GetUploadStatus(GetUploadStatusRequest request, ServerCallContext context)
+    public override async Task<GetUploadStatusResponse> GetUploadStatus(GetUploadStatusRequest request, ServerCallContext context)
     {
         CheckSha(request.Sha256);
+        await RequireRunningJobAsync(context);
         if (content.Exists(request.Sha256))
         {
-            return Task.FromResult(new GetUploadStatusResponse { Received = content.Length(request.Sha256), Complete = true });
+            return new GetUploadStatusResponse { Received = content.Length(request.Sha256), Complete = true };
         }
 
         var partial = content.PartialPath(request.Sha256);
-        return Task.FromResult(new GetUploadStatusResponse { Received = File.Exists(partial) ? new FileInfo(partial).Length : 0 });
+        return new GetUploadStatusResponse { Received = File.Exists(partial) ? new FileInfo(partial).Length : 0 };
     }
 
     public override async Task<UploadArtifactResponse> Upload(IAsyncStreamReader<UploadArtifactRequest> requestStream, ServerCallContext context)
@@ -67,6 +74,7 @@ public sealed class ArtifactGrpcService(ContentStore content) : ArtifactService.
 
         var head = requestStream.Current;
         CheckSha(head.Sha256);
+        await RequireRunningJobAsync(context);
         if (head.Size is < 0 or > MaxUploadBytes)
         {
             throw Invalid($"size must be from 0 to {MaxUploadBytes} bytes.");
@@ -77,15 +85,17 @@ public sealed class ArtifactGrpcService(ContentStore content) : ArtifactService.
             return new UploadArtifactResponse { Sha256 = head.Sha256, Size = content.Length(head.Sha256) };
         }
 
-        lock (UploadGate)
+        IDisposable claim;
+        try
         {
-            if (!Uploading.Add(head.Sha256))
-            {
-                throw new RpcException(new Status(StatusCode.Aborted, "Another upload of this artifact is in progress; ask for its status and resume."));
-            }
+            claim = uploads.Begin(head.Sha256, head.Size);
+        }
+        catch (UploadRefusedException refused)
+        {
+            throw new RpcException(new Status(refused.Quota ? StatusCode.ResourceExhausted : StatusCode.Aborted, refused.Message));
         }
 
-        try
+        using (claim)
         {
             var partial = content.PartialPath(head.Sha256);
             var held = File.Exists(partial) ? new FileInfo(partial).Length : 0;
@@ -127,12 +137,19 @@ public sealed class ArtifactGrpcService(ContentStore content) : ArtifactService.
 
             return new UploadArtifactResponse { Sha256 = head.Sha256, Size = head.Size };
         }
-        finally
+    }
+
+    private async Task<IEnumerable<JobRecord>> LeasedJobsAsync(ServerCallContext context)
+    {
+        var agentId = context.AgentId();
+        return (await jobs.ListActiveAsync(context.CancellationToken)).Where(job => job.Status == JobStatus.Running && job.AgentId == agentId);
+    }
+
+    private async Task RequireRunningJobAsync(ServerCallContext context)
+    {
+        if (!(await LeasedJobsAsync(context)).Any())
         {
-            lock (UploadGate)
-            {
-                Uploading.Remove(head.Sha256);
-            }
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "Artifacts are uploaded only by an agent running a job."));
         }
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeGreen.Agent;
 using EdgeGreen.ControlPlane.Api;
+using EdgeGreen.ControlPlane.Artifacts;
 using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Cluster;
 using EdgeGreen.ControlPlane.Datasets;
@@ -49,6 +50,7 @@ public static class ControlPlaneExtensions
         builder.AddCarbon();
         builder.AddJobs();
         builder.AddDatasets();
+        builder.AddArtifacts();
         builder.AddRegistry();
         builder.AddWebhooks();
         builder.AddFeed();

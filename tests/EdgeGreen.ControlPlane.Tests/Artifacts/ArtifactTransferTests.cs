@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using EdgeGreen.Agent.Artifacts;
+using EdgeGreen.ControlPlane.Core.Jobs;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.Contracts.V1;
@@ -21,6 +22,7 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
     public async Task Upload_ThenDownload_AcrossChunks_VerifiedAndIdentical()
     {
         await using var agent = await StartAgentAsync();
+        await LeaseJobAsync(agent.Connection.AgentId!, Sha);
         var transfer = agent.Service<ArtifactTransfer>();
         var source = Path.Combine(_agentData.Path, "model.onnx");
         await File.WriteAllBytesAsync(source, _content);
@@ -40,6 +42,7 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
     public async Task Upload_CutOff_ResumesFromWhatTheControlPlaneHolds()
     {
         using var raw = await RawAgent.EnrolAsync(ControlPlane);
+        await LeaseJobAsync(raw.AgentId);
         using (var call = raw.Artifacts.Upload(raw.Headers))
         {
             await call.RequestStream.WriteAsync(new UploadArtifactRequest { Sha256 = Sha, Size = _content.Length, Offset = 0, Data = ByteString.CopyFrom(_content, 0, 1 << 20) });
@@ -61,6 +64,7 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
     public async Task Upload_BytesThatDoNotMatchTheirHash_AreDiscarded()
     {
         using var raw = await RawAgent.EnrolAsync(ControlPlane);
+        await LeaseJobAsync(raw.AgentId);
         var claimed = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("something else")));
 
         var error = await Assert.ThrowsAsync<RpcException>(() => UploadAsync(raw, claimed, 0, _content));
@@ -76,6 +80,7 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
     public async Task Download_ResumesAPartialFile_AndDiscardsCorruptOnes()
     {
         await using var agent = await StartAgentAsync();
+        await LeaseJobAsync(agent.Connection.AgentId!, Sha, new string('0', 64));
         var transfer = agent.Service<ArtifactTransfer>();
         var source = Path.Combine(_agentData.Path, "source.bin");
         await File.WriteAllBytesAsync(source, _content);
@@ -97,14 +102,60 @@ public sealed class ArtifactTransferTests : ControlPlaneTest
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 
+    [Fact]
+    public async Task Transfers_OfAnAgentWithoutAJobNamingThem_AreRefused()
+    {
+        using var holder = await RawAgent.EnrolAsync(ControlPlane, "holder");
+        using var other = await RawAgent.EnrolAsync(ControlPlane, "other");
+        await LeaseJobAsync(holder.AgentId, Sha);
+        await UploadAsync(holder, Sha, 0, _content);
+
+        // Another enrolled agent neither downloads the holder's model nor uploads without a job of its own.
+        using var download = other.Artifacts.Download(new DownloadArtifactRequest { Sha256 = Sha }, other.Headers);
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => download.ResponseStream.MoveNext(CancellationToken.None))).StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => UploadAsync(other, Sha, 0, _content[..10], _content.Length))).StatusCode);
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(
+            async () => await other.Artifacts.GetUploadStatusAsync(new GetUploadStatusRequest { Sha256 = Sha }, other.Headers))).StatusCode);
+
+        // The holder downloads what its job names, and nothing else.
+        using var own = holder.Artifacts.Download(new DownloadArtifactRequest { Sha256 = Sha }, holder.Headers);
+        Assert.True(await own.ResponseStream.MoveNext(CancellationToken.None));
+        using var unnamed = holder.Artifacts.Download(new DownloadArtifactRequest { Sha256 = new string('1', 64) }, holder.Headers);
+        Assert.Equal(StatusCode.PermissionDenied, (await Assert.ThrowsAsync<RpcException>(() => unnamed.ResponseStream.MoveNext(CancellationToken.None))).StatusCode);
+    }
+
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
         _agentData.Dispose();
     }
 
-    private async Task<TestAgent> StartAgentAsync() =>
-        await TestAgent.StartAsync(ControlPlane.GrpcUrl, await ControlPlane.MintEnrollmentTokenAsync(), Path.Combine(_agentData.Path, "agent"));
+    /// <summary>A job running on the agent whose parameters name these artifacts, as a leased train or batch-infer job's do.</summary>
+    private async Task LeaseJobAsync(string agentId, params string[] artifacts)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var parameters = artifacts.Select((sha, i) => (Key: $"artifact{i}Sha256", Sha: sha)).ToDictionary(p => p.Key, p => p.Sha);
+        await ControlPlane.Service<IJobStore>().AddAsync(new JobRecord(
+            Guid.NewGuid().ToString("N"), "transfer", "train", parameters, now, now, now.AddHours(2), TimeSpan.FromHours(1), EstimateSource.Submitted,
+            10, EstimateSource.Submitted, new JobResources(1, 0, 0), new JobPlacement(new Dictionary<string, string>(), []), true, null, null, JobStatus.Running)
+        {
+            AgentId = agentId,
+            Zone = "ES",
+            AssignedAt = now,
+            StartedAt = now,
+            LeaseExpiresAt = now.AddHours(1),
+            Attempts = 1,
+        }, CancellationToken.None);
+    }
+
+    /// <summary>Starts an agent and waits until it watches for jobs, so that a job leased to it from now on is one it may hold.</summary>
+    private async Task<TestAgent> StartAgentAsync()
+    {
+        var agent = await TestAgent.StartAsync(ControlPlane.GrpcUrl, await ControlPlane.MintEnrollmentTokenAsync(), Path.Combine(_agentData.Path, "agent"));
+        await Eventually.WaitUntilAsync(() => agent.Connection.AgentId is { } id && ControlPlane.Service<JobDispatcher>().IsConnected(id),
+            TimeSpan.FromSeconds(20), "the agent watches for jobs");
+        return agent;
+    }
 
     /// <summary>Sends <paramref name="rest"/> from <paramref name="offset"/> as an upload of <paramref name="size"/> bytes (default: offset + rest).</summary>
     private static async Task UploadAsync(RawAgent raw, string sha, long offset, byte[] rest, long? size = null)

@@ -274,4 +274,40 @@ public sealed class JobLeaseRenewalTests : JobsTest
             $"the job ran {done.GetProperty("attempts")} times; heartbeats failed {agent.Service<EdgeGreen.Agent.AgentMetrics>().HeartbeatFailures.Value} times");
         Assert.Equal(0, ControlPlane.Service<JobMetrics>().LeasesLost.Value);
     }
+
+    [Fact]
+    public async Task Heartbeats_OfAnotherAgentNamingTheJob_NeitherTakeNorDropItsLease()
+    {
+        var agent = await StartAgentAsync(progressInterval: "00:10:00");
+        using var intruder = await RawAgent.EnrolAsync(ControlPlane, "intruder");
+        var state = new AgentState { Zone = "ES", Capacity = new Capacity { CpuCores = 4 } };
+        var id = (await SubmitAcceptedAsync(Burn("guarded", "PT12S", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
+        await WaitForStatusAsync(id, "running", TimeSpan.FromSeconds(30));
+
+        // The intruder names the job in heartbeats as fast as it can, all through the run: had its
+        // renewals displaced the holder's, the holder's lease would lapse and the job run again.
+        using var stop = new CancellationTokenSource();
+        var heartbeats = 0;
+        var intruding = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var request = new HeartbeatRequest { State = state };
+                request.RunningJobIds.Add(id);
+                await intruder.Agents.HeartbeatAsync(request, intruder.Headers);
+                heartbeats++;
+            }
+        });
+        var done = await WaitForStatusAsync(id, "succeeded", TimeSpan.FromSeconds(40));
+        await stop.CancelAsync();
+        await intruding;
+
+        Assert.True(heartbeats > 100, $"the intruder sent only {heartbeats} heartbeats");
+        Assert.Equal(agent.Connection.AgentId, done.GetProperty("agentId").GetString());
+        Assert.True(done.GetProperty("attempts").GetInt32() == 1, $"the job ran {done.GetProperty("attempts")} times");
+        Assert.Equal(0, ControlPlane.Service<JobMetrics>().LeasesLost.Value);
+        var progress = new ReportProgressRequest { JobId = id, Fraction = 0.5 };
+        Assert.Equal(StatusCode.FailedPrecondition,
+            (await Assert.ThrowsAsync<RpcException>(async () => await intruder.Jobs.ReportProgressAsync(progress, intruder.Headers))).StatusCode);
+    }
 }
