@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Core.Storage;
 using Prometheus;
 
 namespace EdgeGreen.ControlPlane.Core.Jobs;
@@ -11,7 +12,8 @@ public sealed class JobMetrics(IMetricFactory factory)
         "Submissions refused because the best placement exceeded the job's budget.");
 
     public Counter Finished { get; } = factory.CreateCounter("edgegreen_jobs_finished_total",
-        "Jobs that reached a final status, by status.", ["status"]);
+        "Jobs that reached a final status, by status.", ["status"])
+        .WithSeries(Enum.GetValues<JobStatus>().Where(s => JobRecord.IsFinal(s)).Select(s => s.ToString().ToLowerInvariant()));
 
     public Counter LeasesLost { get; } = factory.CreateCounter("edgegreen_jobs_leases_lost_total",
         "Leases that ran out (or that a reconnecting agent no longer held); the job went back to the queue or failed.");

@@ -130,7 +130,9 @@ public sealed record JobRecord(
 
     public double EstimatedEnergyJoules => EstimatedPowerWatts * EstimatedDuration.TotalSeconds;
 
-    public bool IsFinished => Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected or JobStatus.Stopped;
+    public bool IsFinished => IsFinal(Status);
+
+    public static bool IsFinal(JobStatus status) => status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled or JobStatus.Rejected or JobStatus.Stopped;
 
     /// <summary>The first instant the job could have run: its earliest start, or its submission when later.</summary>
     public DateTimeOffset RunNowStart => EarliestStart > SubmittedAt ? EarliestStart : SubmittedAt;

@@ -19,7 +19,7 @@ public sealed partial class TelemetryRetention(
     ILogger<TelemetryRetention> logger) : BackgroundService
 {
     private readonly Counter _deleted = metrics.CreateCounter("edgegreen_telemetry_retention_deleted_total",
-        "Telemetry deleted by retention: raw readings, and minute and hour rollup buckets.", ["tier"]);
+        "Telemetry deleted by retention: raw readings, and minute and hour rollup buckets.", ["tier"]).WithSeries("raw", "minute", "hour");
 
     private readonly Counter _failures = metrics.CreateCounter("edgegreen_telemetry_retention_failures_total", "Retention passes that failed (retried at the next interval).");
 

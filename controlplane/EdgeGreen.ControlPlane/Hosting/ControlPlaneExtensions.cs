@@ -55,6 +55,7 @@ public static class ControlPlaneExtensions
         builder.AddWebhooks();
         builder.AddFeed();
         builder.AddLocalAgent(endpoints);
+        builder.Services.AddSingleton<InfoMetrics>();
         builder.Services.AddHostedService<StartupBanner>();
         return builder;
     }
@@ -90,6 +91,7 @@ public static class ControlPlaneExtensions
         app.Services.GetRequiredService<IngestMetrics>();
         app.Services.GetRequiredService<JobMetrics>();
         app.Services.GetRequiredService<CarbonIntensity>();
+        app.Services.GetRequiredService<InfoMetrics>();
         app.MapOpenApi();
 
         // Agents' streams and calls run as long as the agent is connected: no REST time limit.

@@ -1,3 +1,5 @@
+using EdgeGreen.ControlPlane.Core;
+using Grpc.Core;
 using Prometheus;
 
 namespace EdgeGreen.ControlPlane.Ingest;
@@ -11,7 +13,8 @@ public sealed class IngestMetrics(IMetricFactory factory)
         "Resent readings that were already stored and were skipped.");
 
     public Counter BatchesRejected { get; } = factory.CreateCounter("edgegreen_ingest_batches_rejected_total",
-        "Batches refused as invalid; nothing of them is stored.", ["status"]);
+        "Batches refused as invalid; nothing of them is stored.", ["status"])
+        .WithSeries(nameof(StatusCode.InvalidArgument), nameof(StatusCode.ResourceExhausted), nameof(StatusCode.Unavailable));
 
     public Gauge OpenStreams { get; } = factory.CreateGauge("edgegreen_ingest_open_streams",
         "Telemetry streams currently open.");
