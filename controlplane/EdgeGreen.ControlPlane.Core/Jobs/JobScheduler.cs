@@ -227,12 +227,18 @@ public sealed partial class JobScheduler(
     /// <summary>Records progress, renews the lease and applies the overrun policy.</summary>
     public async Task<ReportProgressResponse> ReportProgressAsync(string agentId, ReportProgressRequest report, CancellationToken cancellationToken)
     {
+        // The intensity is looked up before the gate: a carbon source's HTTP call must never hold
+        // up planning and dispatch. The job is checked again under the gate.
+        var seen = await LeasedAsync(agentId, report.JobId, cancellationToken);
+        var now = timeProvider.GetUtcNow();
+        var startedAt = report.StartedAt?.ToDateTimeOffset() ?? seen.StartedAt ?? seen.AssignedAt ?? now;
+        var carbonSoFar = seen.Zone is { } zone && await accounting.RealisedIntensityAsync(zone, startedAt, now, cancellationToken) is { } intensity
+            ? JobAccounting.Grams(report.EnergyJoules, intensity)
+            : (double?)null;
         await _gate.WaitAsync(cancellationToken);
         try
         {
             var job = await LeasedAsync(agentId, report.JobId, cancellationToken);
-            var now = timeProvider.GetUtcNow();
-            var startedAt = report.StartedAt?.ToDateTimeOffset() ?? job.StartedAt ?? job.AssignedAt ?? now;
             job = job with
             {
                 Progress = Math.Clamp(report.Fraction, 0, 1),
@@ -241,9 +247,6 @@ public sealed partial class JobScheduler(
                 StartedAt = startedAt,
                 LeaseExpiresAt = now + _options.LeaseDuration,
             };
-            var carbonSoFar = job.Zone is { } zone && await accounting.RealisedIntensityAsync(zone, startedAt, now, cancellationToken) is { } intensity
-                ? JobAccounting.Grams(report.EnergyJoules, intensity)
-                : (double?)null;
             if (Overrun(job, report.EnergyJoules, carbonSoFar) is { } overrun)
             {
                 job = _options.Overrun == OverrunPolicy.Stop
@@ -272,6 +275,15 @@ public sealed partial class JobScheduler(
     /// </summary>
     public async Task<JobRecord> CompleteAsync(string agentId, CompleteJobRequest report, CancellationToken cancellationToken)
     {
+        var startedAt = report.StartedAt.ToDateTimeOffset();
+        var finishedAt = report.FinishedAt.ToDateTimeOffset();
+        // Intensities are looked up before the gate (see ReportProgressAsync); a job's zone and
+        // run-now start do not change once it runs.
+        var seen = await jobs.GetAsync(report.JobId, cancellationToken);
+        var (realised, runNow) = seen is { Status: JobStatus.Running, Zone: { } zone } && seen.AgentId == agentId
+            ? (await accounting.RealisedIntensityAsync(zone, startedAt, finishedAt, cancellationToken),
+                await accounting.RealisedIntensityAsync(zone, seen.RunNowStart, seen.RunNowStart + (finishedAt - startedAt), cancellationToken))
+            : (null, null);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -283,11 +295,6 @@ public sealed partial class JobScheduler(
             }
 
             var job = await LeasedAsync(agentId, report.JobId, cancellationToken);
-            var startedAt = report.StartedAt.ToDateTimeOffset();
-            var finishedAt = report.FinishedAt.ToDateTimeOffset();
-            var zone = job.Zone!;
-            var realised = await accounting.RealisedIntensityAsync(zone, startedAt, finishedAt, cancellationToken);
-            var runNow = await accounting.RealisedIntensityAsync(zone, job.RunNowStart, job.RunNowStart + (finishedAt - startedAt), cancellationToken);
             var carbonGrams = realised is { } i ? JobAccounting.Grams(report.EnergyJoules, i) : (double?)null;
             var status = report.Outcome switch
             {

@@ -106,7 +106,7 @@ public sealed class JobHoldAndFlagPolicyTests : JobsTest
     {
         await StartAgentAsync();
 
-        var id = (await SubmitAcceptedAsync(Burn("runaway", "PT2S", new { estimatedPowerWatts = 0.001, energyBudgetJoules = 0.5 })))
+        var id = (await SubmitAcceptedAsync(Burn("runaway", "PT2S", new { estimatedPowerWatts = 0.0001, energyBudgetJoules = 0.001 })))
             .GetProperty("id").GetString()!;
 
         var done = await WaitForStatusAsync(id, "succeeded", TimeSpan.FromSeconds(30));
