@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 
 namespace EdgeGreen.ControlPlane.Tests.Jobs;
 
@@ -28,6 +29,19 @@ public sealed class JobSubmissionTests : JobsTest
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.True(body.GetProperty("errors").TryGetProperty(field, out _), $"expected an error for {field}: {body}");
         Assert.Equal(0, await CountJobsAsync());
+    }
+
+    [Theory]
+    [InlineData("pending,running")]
+    [InlineData("2")]
+    [InlineData("bogus")]
+    public async Task List_StatusNotExactlyOneName_Returns400NamingTheStatuses(string status)
+    {
+        using var response = await Client.GetAsync($"/api/v1/jobs?status={Uri.EscapeDataString(status)}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Contains("pending, held, running", problem.GetProperty("errors").GetProperty("status")[0].GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
