@@ -72,8 +72,9 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
             }
         }
 
-        var earliest = request.EarliestStart?.ToUniversalTime() ?? now;
-        if (request.Deadline is { } deadline && deadline <= earliest)
+        var earliestPlausible = Instants.Check("earliestStart", request.EarliestStart, errors);
+        var earliest = earliestPlausible ? request.EarliestStart?.ToUniversalTime() ?? now : now;
+        if (Instants.Check("deadline", request.Deadline, errors) && request.Deadline is { } deadline && earliestPlausible && deadline <= earliest)
         {
             errors["deadline"] = ["deadline must be after earliestStart (or after now when earliestStart is not given)."];
         }

@@ -1,4 +1,5 @@
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
@@ -97,8 +98,7 @@ public sealed class ReadingValidator(IOptions<IngestOptions> options)
         return reading.Provenance is Provenance.Measured or Provenance.Modelled ? null : "provenance must be measured or modelled.";
     }
 
-    private static bool IsValid(Google.Protobuf.WellKnownTypes.Timestamp timestamp) =>
-        timestamp.Seconds is >= -62_135_596_800 and <= 253_402_300_799 && timestamp.Nanos is >= 0 and < 1_000_000_000;
+    private static bool IsValid(Google.Protobuf.WellKnownTypes.Timestamp timestamp) => Instants.IsPlausible(timestamp.Seconds, timestamp.Nanos);
 
     private static bool IsValid(Google.Protobuf.WellKnownTypes.Duration duration) =>
         duration.Seconds is >= -315_576_000_000 and <= 315_576_000_000 && Math.Abs(duration.Nanos) < 1_000_000_000;

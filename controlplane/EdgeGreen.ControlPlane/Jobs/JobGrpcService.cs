@@ -1,6 +1,7 @@
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 
@@ -96,9 +97,19 @@ public sealed partial class JobGrpcService(
             throw Invalid("outcome is required.");
         }
 
-        if (request.StartedAt is null || request.FinishedAt is null || request.FinishedAt.ToDateTimeOffset() < request.StartedAt.ToDateTimeOffset())
+        if (request.StartedAt is null || request.FinishedAt is null)
         {
-            throw Invalid("started_at and finished_at are required, and finished_at may not be before started_at.");
+            throw Invalid("started_at and finished_at are required.");
+        }
+
+        if (!Instants.IsPlausible(request.StartedAt.Seconds, request.StartedAt.Nanos) || !Instants.IsPlausible(request.FinishedAt.Seconds, request.FinishedAt.Nanos))
+        {
+            throw Invalid($"started_at and finished_at must be {Instants.Range}.");
+        }
+
+        if (request.FinishedAt.ToDateTimeOffset() < request.StartedAt.ToDateTimeOffset())
+        {
+            throw Invalid("finished_at may not be before started_at.");
         }
 
         if (!double.IsFinite(request.EnergyJoules) || request.EnergyJoules < 0)

@@ -200,6 +200,11 @@ public static class JobsApi
 
     public static async Task<IResult> EmissionsCsvInRange(DateTimeOffset? from, DateTimeOffset? to, IJobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (Instants.Problems(("from", from), ("to", to)) is { } implausible)
+        {
+            return TypedResults.ValidationProblem(implausible);
+        }
+
         var end = to ?? clock.GetUtcNow();
         var start = from ?? end.AddDays(-7);
         if (start >= end)

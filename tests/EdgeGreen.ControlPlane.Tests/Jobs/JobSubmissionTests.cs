@@ -18,6 +18,9 @@ public sealed class JobSubmissionTests : JobsTest
         { "carbonBudgetGrams", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, carbonBudgetGrams = 0 } },
         { "resources", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, resources = new { cpuCores = -1 } } },
         { "placement.zones", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, placement = new { zones = new[] { "ATLANTIS" } } } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, deadline = "9999-12-31T23:59:59Z" } },
+        { "earliestStart", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "0001-01-01T00:00:00Z" } },
+        { "earliestStart", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "9999-12-31T00:00:00Z", deadline = "9999-12-31T23:59:59Z" } },
     };
 
     [Theory]
