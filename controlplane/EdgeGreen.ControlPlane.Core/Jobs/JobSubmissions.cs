@@ -74,9 +74,16 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
 
         var earliestPlausible = Instants.Check("earliestStart", request.EarliestStart, errors);
         var earliest = earliestPlausible ? request.EarliestStart?.ToUniversalTime() ?? now : now;
-        if (Instants.Check("deadline", request.Deadline, errors) && request.Deadline is { } deadline && earliestPlausible && deadline <= earliest)
+        if (Instants.Check("deadline", request.Deadline, errors) && request.Deadline is { } deadline)
         {
-            errors["deadline"] = ["deadline must be after earliestStart (or after now when earliestStart is not given)."];
+            if (deadline <= now)
+            {
+                errors["deadline"] = ["deadline has passed; it must be in the future."];
+            }
+            else if (earliestPlausible && deadline <= earliest)
+            {
+                errors["deadline"] = ["deadline must be after earliestStart (or after now when earliestStart is not given)."];
+            }
         }
 
         // Without resources.cpuCores a job reserves the threads its parameters name (burn, serve), else one core.

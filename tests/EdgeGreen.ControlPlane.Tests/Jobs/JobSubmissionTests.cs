@@ -18,6 +18,8 @@ public sealed class JobSubmissionTests : JobsTest
         { "carbonBudgetGrams", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, carbonBudgetGrams = 0 } },
         { "resources", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, resources = new { cpuCores = -1 } } },
         { "placement.zones", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, placement = new { zones = new[] { "ATLANTIS" } } } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "1970-01-01T00:00:00Z", deadline = "1970-01-02T00:00:00Z" } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "2020-01-01T00:00:00Z", deadline = "2020-01-01T01:00:00Z" } },
         { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, deadline = "9999-12-31T23:59:59Z" } },
         { "earliestStart", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "0001-01-01T00:00:00Z" } },
         { "earliestStart", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "9999-12-31T00:00:00Z", deadline = "9999-12-31T23:59:59Z" } },
