@@ -95,6 +95,11 @@ public sealed class ReadingValidator(IOptions<IngestOptions> options)
             return $"domain and sensorId must be 1 to {MaxNameLength} characters.";
         }
 
+        if ((ControlCharacters.Problem("domain", reading.Domain) ?? ControlCharacters.Problem("sensorId", reading.SensorId)) is { } control)
+        {
+            return control;
+        }
+
         return reading.Provenance is Provenance.Measured or Provenance.Modelled ? null : "provenance must be measured or modelled.";
     }
 

@@ -128,10 +128,10 @@ public sealed partial class JobGrpcService(
         }
 
         if (request.Domains.Count > MaxDomains
-            || request.Domains.Any(d => d.Domain.Length is 0 or > MaxDomainLength || !double.IsFinite(d.EnergyJoules) || d.EnergyJoules < 0)
+            || request.Domains.Any(d => d.Domain.Length is 0 or > MaxDomainLength || ControlCharacters.AnyIn(d.Domain) || !double.IsFinite(d.EnergyJoules) || d.EnergyJoules < 0)
             || request.Domains.Select(d => d.Domain).Distinct(StringComparer.Ordinal).Count() != request.Domains.Count)
         {
-            throw Invalid($"domains: at most {MaxDomains}, each named once (1 to {MaxDomainLength} characters) with finite, non-negative energy_joules.");
+            throw Invalid($"domains: at most {MaxDomains}, each named once (1 to {MaxDomainLength} characters, no control characters) with finite, non-negative energy_joules.");
         }
 
         if (request.Domains.Count > 0 && Math.Abs(request.Domains.Sum(d => d.EnergyJoules) - request.EnergyJoules) > 1e-6 * Math.Max(1, request.EnergyJoules))
