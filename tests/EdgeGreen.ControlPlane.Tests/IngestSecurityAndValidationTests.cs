@@ -54,7 +54,7 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
     public static TheoryData<string> MalformedReadings => new()
     {
         "nan-energy", "negative-energy", "ten-years-ahead", "zero-interval", "sequence-not-increasing", "no-domain",
-        "nul-in-domain", "control-in-sensor-id",
+        "nul-in-domain", "control-in-sensor-id", "sequence-over-2^53",
     };
 
     [Theory]
@@ -73,6 +73,7 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
             case "no-domain": bad.Domain = ""; break;
             case "nul-in-domain": bad.Domain = "cpu\0package"; break;
             case "control-in-sensor-id": bad.SensorId = "raw\u0085"; break;
+            case "sequence-over-2^53": bad.Sequence = (1UL << 53) + 1; break;
         }
 
         // The good reading before the bad one must not be stored either: a batch is all or nothing.
@@ -82,6 +83,32 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
         Assert.Contains("Reading 1", error.Status.Detail, StringComparison.Ordinal);
         await AssertNothingStoredAsync(agent.AgentId);
         await AssertStillHealthyAsync(agent);
+    }
+
+    [Theory]
+    [InlineData(1UL << 62, false)]
+    [InlineData((1UL << 40) + 2, false)]
+    [InlineData((1UL << 40) + 1, true)]
+    [InlineData(1_000_000_000UL, true)]
+    public async Task Upload_SequenceFarPastTheDurableOne_RefusedAndLaterReadingsStillStored(ulong sequence, bool accepted)
+    {
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
+        await agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1)));
+        var ahead = RawAgent.Valid(2);
+        ahead.Sequence = sequence;
+
+        if (accepted)
+        {
+            // A gap the agent's outbox makes when it drops readings: taken.
+            Assert.Equal(sequence, (await agent.SendAsync(RawAgent.Batch(ahead))).DurableSequence);
+            return;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => agent.SendAsync(RawAgent.Batch(ahead)));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("sequence", error.Status.Detail, StringComparison.Ordinal);
+        var next = await agent.SendAsync(RawAgent.Batch(RawAgent.Valid(2)));
+        Assert.Equal((2ul, 1u, 0u), (next.DurableSequence, next.Accepted, next.Duplicates));
     }
 
     [Theory]
