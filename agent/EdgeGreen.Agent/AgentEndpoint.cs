@@ -29,10 +29,11 @@ public sealed partial class AgentEndpoint(
         return base.StartAsync(cancellationToken);
     }
 
+    /// <summary>Cancels the loop first: its cancellation stops the listener, which must not be closed yet.</summary>
     public override void Dispose()
     {
-        _listener.Close();
         base.Dispose();
+        _listener.Close();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
