@@ -29,10 +29,11 @@ public sealed partial class AgentEndpoint(
         return base.StartAsync(cancellationToken);
     }
 
+    /// <summary>Cancels the loop first: its cancellation stops the listener, which must not be closed yet.</summary>
     public override void Dispose()
     {
-        _listener.Close();
         base.Dispose();
+        _listener.Close();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -74,7 +75,8 @@ public sealed partial class AgentEndpoint(
                     await response.OutputStream.WriteAsync("Healthy"u8.ToArray(), cancellationToken);
                     break;
                 case (var method, { } path) when path == "/v2" || path.StartsWith("/v2/", StringComparison.Ordinal):
-                    var (status, json) = await inference.AnswerAsync(method, path, context.Request.InputStream, cancellationToken);
+                    var (status, json) = await inference.AnswerAsync(method, path, context.Request.InputStream,
+                        context.Request.ContentLength64 >= 0 ? context.Request.ContentLength64 : null, cancellationToken);
                     response.StatusCode = status;
                     response.ContentType = "application/json";
                     await response.OutputStream.WriteAsync(json, cancellationToken);

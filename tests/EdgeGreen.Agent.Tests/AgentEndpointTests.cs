@@ -38,6 +38,23 @@ public sealed class AgentEndpointTests
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("healthz"));
     }
 
+    [Fact]
+    public async Task Endpoint_InferBodyOver64MiB_Answers413WithTheProtocolsError()
+    {
+        var port = FreePort();
+        using var endpoint = new AgentEndpoint(Options.Create(new AgentOptions { HttpUrl = $"http://127.0.0.1:{port}" }), Metrics.NewCustomRegistry(),
+            new EdgeGreen.Agent.Serving.OpenInferenceProtocol(new EdgeGreen.Agent.Serving.ServedModels()), NullLogger<AgentEndpoint>.Instance);
+        await endpoint.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+
+        using var response = await http.PostAsync("v2/models/any/infer", new ByteArrayContent(new byte[70 * 1024 * 1024]));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"error\":", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await endpoint.StopAsync(CancellationToken.None);
+    }
+
     [Theory]
     [InlineData("http://localhost:5090/", true)]
     [InlineData("http://+:5090", true)]

@@ -51,7 +51,11 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
         Assert.Single(await ControlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
     }
 
-    public static TheoryData<string> MalformedReadings => new() { "nan-energy", "negative-energy", "ten-years-ahead", "zero-interval", "sequence-not-increasing", "no-domain" };
+    public static TheoryData<string> MalformedReadings => new()
+    {
+        "nan-energy", "negative-energy", "ten-years-ahead", "zero-interval", "sequence-not-increasing", "no-domain",
+        "nul-in-domain", "control-in-sensor-id", "sequence-over-2^53",
+    };
 
     [Theory]
     [MemberData(nameof(MalformedReadings))]
@@ -67,6 +71,9 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
             case "zero-interval": bad.Interval = new Duration(); break;
             case "sequence-not-increasing": bad.Sequence = 1; break;
             case "no-domain": bad.Domain = ""; break;
+            case "nul-in-domain": bad.Domain = "cpu\0package"; break;
+            case "control-in-sensor-id": bad.SensorId = "raw\u0085"; break;
+            case "sequence-over-2^53": bad.Sequence = (1UL << 53) + 1; break;
         }
 
         // The good reading before the bad one must not be stored either: a batch is all or nothing.
@@ -76,6 +83,88 @@ public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
         Assert.Contains("Reading 1", error.Status.Detail, StringComparison.Ordinal);
         await AssertNothingStoredAsync(agent.AgentId);
         await AssertStillHealthyAsync(agent);
+    }
+
+    [Theory]
+    [InlineData(1UL << 62, false)]
+    [InlineData((1UL << 40) + 2, false)]
+    [InlineData((1UL << 40) + 1, true)]
+    [InlineData(1_000_000_000UL, true)]
+    public async Task Upload_SequenceFarPastTheDurableOne_RefusedAndLaterReadingsStillStored(ulong sequence, bool accepted)
+    {
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
+        await agent.SendAsync(RawAgent.Batch(RawAgent.Valid(1)));
+        var ahead = RawAgent.Valid(2);
+        ahead.Sequence = sequence;
+
+        if (accepted)
+        {
+            // A gap the agent's outbox makes when it drops readings: taken.
+            Assert.Equal(sequence, (await agent.SendAsync(RawAgent.Batch(ahead))).DurableSequence);
+            return;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => agent.SendAsync(RawAgent.Batch(ahead)));
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains("sequence", error.Status.Detail, StringComparison.Ordinal);
+        var next = await agent.SendAsync(RawAgent.Batch(RawAgent.Valid(2)));
+        Assert.Equal((2ul, 1u, 0u), (next.DurableSequence, next.Accepted, next.Duplicates));
+    }
+
+    [Theory]
+    [InlineData("name")]
+    [InlineData("zone")]
+    [InlineData("label key")]
+    [InlineData("value of label")]
+    public async Task Register_ControlCharacterInAField_InvalidArgumentNamingItTokenStillUsable(string field)
+    {
+        using var channel = GrpcChannel.ForAddress(ControlPlane.GrpcUrl);
+        var client = new AgentService.AgentServiceClient(channel);
+        var token = await ControlPlane.MintEnrollmentTokenAsync();
+        var request = new RegisterRequest { EnrollmentToken = token, Name = "edge", Zone = "ES" };
+        switch (field)
+        {
+            case "name": request.Name = "ed\0ge"; break;
+            case "zone": request.Zone = "E\nS"; break;
+            case "label key": request.Labels["si\0te"] = "lab"; break;
+            case "value of label": request.Labels["site"] = "l\u001bab"; break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await client.RegisterAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Contains(field, error.Status.Detail, StringComparison.Ordinal);
+        Assert.Empty(await ControlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
+        var enrolled = await client.RegisterAsync(new RegisterRequest { EnrollmentToken = token, Name = "edge", Zone = "ES" });
+        Assert.False(string.IsNullOrEmpty(enrolled.AgentId));
+    }
+
+    [Theory]
+    [InlineData("year-one-start")]
+    [InlineData("after-year-9999-finish")]
+    [InlineData("nul-in-domain")]
+    public async Task Complete_ImpossibleReport_InvalidArgumentBeforeTheJobIsLookedUp(string defect)
+    {
+        using var agent = await RawAgent.EnrolAsync(ControlPlane);
+        var report = new CompleteJobRequest
+        {
+            JobId = "no-such-job",
+            Outcome = JobOutcome.Succeeded,
+            StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-2)),
+            FinishedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow),
+            EnergyJoules = 1,
+        };
+        switch (defect)
+        {
+            case "year-one-start": report.StartedAt = Timestamp.FromDateTimeOffset(DateTimeOffset.MinValue); break;
+            case "after-year-9999-finish": report.FinishedAt = new Timestamp { Seconds = 253_402_300_800 }; break;
+            case "nul-in-domain": report.Domains.Add(new DomainEnergyReport { Domain = "cpu\0package", EnergyJoules = 1 }); break;
+        }
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await agent.Jobs.CompleteAsync(report, agent.Headers));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.Empty(ControlPlane.Errors.Entries);
     }
 
     [Fact]

@@ -82,16 +82,40 @@ public sealed class RestApiTests : ControlPlaneTest
     [Theory]
     [InlineData("{\"name\":\"x\",\"role\":\"superuser\"}", "role")]
     [InlineData("{\"name\":\"x\",\"role\":\"1\"}", "role")]
+    [InlineData("{\"name\":\"x\",\"role\":\"+2\"}", "role")]
+    [InlineData("{\"name\":\"x\",\"role\":\"Viewer,Admin\"}", "role")]
+    [InlineData("{\"name\":\"x\",\"role\":\"viewer, operator\"}", "role")]
+    [InlineData("{\"name\":\"x\",\"role\":\" admin\"}", "role")]
     [InlineData("{\"name\":\"\",\"role\":\"viewer\"}", "name")]
     public async Task CreateApiKey_BadRequest_Returns400NamingTheFieldAndStoresNothing(string body, string field)
     {
         using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
+        var keysBefore = (await ControlPlane.Service<IAccessStore>().ListApiKeysAsync(CancellationToken.None)).Count;
 
         using var response = await admin.PostAsync(new Uri("/api/v1/api-keys", UriKind.Relative), new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _));
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out var messages));
+        if (field == "role")
+        {
+            Assert.Contains("viewer, operator, admin", messages[0].GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(keysBefore, (await ControlPlane.Service<IAccessStore>().ListApiKeysAsync(CancellationToken.None)).Count);
+    }
+
+    [Theory]
+    [InlineData("OPERATOR", "operator")]
+    [InlineData("Admin", "admin")]
+    public async Task CreateApiKey_RoleInAnyCase_MintsThatRole(string role, string expected)
+    {
+        using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
+
+        using var response = await admin.PostAsJsonAsync(new Uri("/api/v1/api-keys", UriKind.Relative), new { name = "x", role });
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(expected, (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("role").GetString());
     }
 
     [Fact]

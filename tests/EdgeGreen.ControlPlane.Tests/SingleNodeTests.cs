@@ -39,6 +39,20 @@ public sealed class SingleNodeTests
     }
 
     [Fact]
+    public async Task LocalAgentInference_BodyOver64MiB_Answers413WithTheProtocolsError()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, localAgent: true);
+        using var viewer = controlPlane.CreateClient(await controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+
+        using var response = await viewer.PostAsync(new Uri("/v2/models/any/infer", UriKind.Relative), new ByteArrayContent(new byte[70 * 1024 * 1024]));
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.True((await response.Content.ReadFromJsonAsync<JsonElement>()).TryGetProperty("error", out _));
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
     public async Task LocalAgent_Restart_KeepsItsIdentity()
     {
         using var temp = new TempDirectory();

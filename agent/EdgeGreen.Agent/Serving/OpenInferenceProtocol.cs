@@ -55,9 +55,35 @@ public sealed class OpenInferenceProtocol(ServedModels models)
     private static readonly string ServerVersion =
         typeof(OpenInferenceProtocol).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
+    /// <summary>
+    /// How much of a body over <see cref="MaxBodyBytes"/> is read, and thrown away, before its 413:
+    /// most clients send the whole body before they read the answer, and a connection closed under
+    /// them loses the 413 (they see a broken pipe instead).
+    /// </summary>
+    public const long MaxDiscardBytes = 4L * MaxBodyBytes;
+
+    private static readonly string TooLargeMessage = $"The body is larger than {MaxBodyBytes / (1024 * 1024)} MiB.";
+
     /// <summary>Answers one request: the status code and the JSON body.</summary>
-    public async Task<(int Status, byte[] Body)> AnswerAsync(string method, string path, Stream body, CancellationToken cancellationToken)
+    public Task<(int Status, byte[] Body)> AnswerAsync(string method, string path, Stream body, CancellationToken cancellationToken) =>
+        AnswerAsync(method, path, body, contentLength: null, cancellationToken);
+
+    /// <summary>
+    /// Answers one request whose body's declared length is known: one over <see cref="MaxBodyBytes"/>
+    /// is refused with 413 without a byte of it kept.
+    /// </summary>
+    public async Task<(int Status, byte[] Body)> AnswerAsync(string method, string path, Stream body, long? contentLength, CancellationToken cancellationToken)
     {
+        if (contentLength > MaxBodyBytes)
+        {
+            if (contentLength <= MaxDiscardBytes)
+            {
+                await DiscardAsync(body, cancellationToken);
+            }
+
+            return BodyTooLarge();
+        }
+
         string[] segments = [.. path.Trim('/').Split('/').Select(Uri.UnescapeDataString)];
         try
         {
@@ -250,7 +276,8 @@ public sealed class OpenInferenceProtocol(ServedModels models)
         {
             if (buffer.Length + read > MaxBodyBytes)
             {
-                throw new ProtocolException(413, $"The body is larger than {MaxBodyBytes / (1024 * 1024)} MiB.");
+                await DiscardAsync(body, cancellationToken);
+                throw new ProtocolException(413, TooLargeMessage);
             }
 
             buffer.Write(chunk, 0, read);
@@ -263,6 +290,18 @@ public sealed class OpenInferenceProtocol(ServedModels models)
         catch (JsonException ex)
         {
             throw new ProtocolException(400, $"The body is not JSON: {ex.Message}");
+        }
+    }
+
+    /// <summary>Reads the rest of a refused body, up to <see cref="MaxDiscardBytes"/>, keeping none of it.</summary>
+    private static async Task DiscardAsync(Stream body, CancellationToken cancellationToken)
+    {
+        var chunk = new byte[81920];
+        long discarded = 0;
+        int read;
+        while (discarded < MaxDiscardBytes && (read = await body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            discarded += read;
         }
     }
 
@@ -471,6 +510,8 @@ public sealed class OpenInferenceProtocol(ServedModels models)
 
         return (200, buffer.ToArray());
     }
+
+    private static (int Status, byte[] Body) BodyTooLarge() => (413, Error(TooLargeMessage));
 
     private static byte[] Error(string message) => JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = message });
 

@@ -13,7 +13,8 @@ namespace EdgeGreen.ControlPlane.Core.Jobs;
 /// domains (a battery or board rail, hwmon channels) is in it and in no column of its own.
 /// <c>country_iso_code</c> is ISO 3166 alpha-3 as CodeCarbon writes it, from the zone's country;
 /// <c>region</c> is the grid zone; <c>tracking_mode</c> is <c>process</c>, since the energy is the
-/// job's attributed share, not the machine's.
+/// job's attributed share, not the machine's. Text a caller chose (the job's name, the zone) is
+/// written so that no spreadsheet takes it for a formula (see <see cref="Text"/>).
 /// </summary>
 public static class EmissionsCsv
 {
@@ -53,8 +54,8 @@ public static class EmissionsCsv
         return
         [
             job.FinishedAt.Value.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture),
-            job.Name,
-            job.Id,
+            Text(job.Name),
+            Text(job.Id),
             Number(seconds),
             Number(kilograms),
             Number(seconds > 0 ? kilograms / seconds : null),
@@ -67,7 +68,7 @@ public static class EmissionsCsv
             Number(job.EnergyJoules!.Value / JobAccounting.JoulesPerKwh),
             countryName,
             countryIso3,
-            job.Zone ?? "",
+            Text(job.Zone ?? ""),
             "",
             "",
             "",
@@ -107,6 +108,15 @@ public static class EmissionsCsv
     }
 
     private static string Number(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+
+    /// <summary>
+    /// A text cell that a spreadsheet would run as a formula (it starts with <c>=</c>, <c>+</c>,
+    /// <c>-</c>, <c>@</c>, a tab or a carriage return) gets a leading single quote, as OWASP's CSV
+    /// injection advice says, so it is shown as the text it is. Numbers are never passed here: a
+    /// negative number must stay a number.
+    /// </summary>
+    private static string Text(string value) =>
+        value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r' ? "'" + value : value;
 
     /// <summary>RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled.</summary>
     private static string Quote(string field) =>

@@ -72,10 +72,18 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
             }
         }
 
-        var earliest = request.EarliestStart?.ToUniversalTime() ?? now;
-        if (request.Deadline is { } deadline && deadline <= earliest)
+        var earliestPlausible = Instants.Check("earliestStart", request.EarliestStart, errors);
+        var earliest = earliestPlausible ? request.EarliestStart?.ToUniversalTime() ?? now : now;
+        if (Instants.Check("deadline", request.Deadline, errors) && request.Deadline is { } deadline)
         {
-            errors["deadline"] = ["deadline must be after earliestStart (or after now when earliestStart is not given)."];
+            if (deadline <= now)
+            {
+                errors["deadline"] = ["deadline has passed; it must be in the future."];
+            }
+            else if (earliestPlausible && deadline <= earliest)
+            {
+                errors["deadline"] = ["deadline must be after earliestStart (or after now when earliestStart is not given)."];
+            }
         }
 
         // Without resources.cpuCores a job reserves the threads its parameters name (burn, serve), else one core.

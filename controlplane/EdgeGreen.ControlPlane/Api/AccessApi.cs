@@ -1,4 +1,5 @@
 using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.Shared;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EdgeGreen.ControlPlane.Api;
@@ -36,9 +37,9 @@ public static class AccessApi
             errors["name"] = ["name must be 1 to 128 characters."];
         }
 
-        if (!Enum.TryParse<ApiKeyRole>(request.Role, ignoreCase: true, out var role) || !Enum.IsDefined(role) || int.TryParse(request.Role, out _))
+        if (!EnumNames.TryParse<ApiKeyRole>(request.Role, out var role))
         {
-            errors["role"] = ["role must be viewer, operator or admin."];
+            errors["role"] = [$"role must be exactly one of: {EnumNames.List<ApiKeyRole>()}."];
         }
 
         if (errors.Count > 0)

@@ -48,6 +48,11 @@ public static class AgentsApi
         TimeProvider timeProvider,
         CancellationToken cancellationToken)
     {
+        if (Instants.Problems(("from", from), ("to", to)) is { } implausible)
+        {
+            return TypedResults.ValidationProblem(implausible);
+        }
+
         var end = to ?? timeProvider.GetUtcNow();
         var start = from ?? end.AddHours(-1);
         if (!Durations.TryParse(step ?? "PT1M", out var stepSize) || stepSize <= TimeSpan.Zero)
@@ -73,6 +78,11 @@ public static class AgentsApi
     public static async Task<Results<Ok<FleetEnergyResponse>, ValidationProblem>> GetFleetEnergy(
         DateTimeOffset? from, DateTimeOffset? to, string? step, TelemetryQueries queries, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        if (Instants.Problems(("from", from), ("to", to)) is { } implausible)
+        {
+            return TypedResults.ValidationProblem(implausible);
+        }
+
         var end = to ?? timeProvider.GetUtcNow();
         var start = from ?? end.AddDays(-1);
         if (!Durations.TryParse(step ?? "PT1H", out var stepSize) || stepSize <= TimeSpan.Zero || TelemetryTiers.For(stepSize) == TelemetryTier.Raw)

@@ -1,4 +1,5 @@
 using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.Shared;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace EdgeGreen.ControlPlane.Carbon;
@@ -41,6 +42,11 @@ public static class CarbonApi
     public static async Task<Results<Ok<IntensityResponse>, ValidationProblem, ProblemHttpResult>> GetIntensity(
         string zone, DateTimeOffset? from, DateTimeOffset? to, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        if (Instants.Problems(("from", from), ("to", to)) is { } implausible)
+        {
+            return TypedResults.ValidationProblem(implausible);
+        }
+
         var end = to ?? timeProvider.GetUtcNow();
         var start = from ?? end.AddHours(-24);
         if (start >= end || end - start > MaxRange)

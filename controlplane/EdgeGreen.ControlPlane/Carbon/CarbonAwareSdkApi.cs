@@ -1,3 +1,4 @@
+using EdgeGreen.Shared;
 using Microsoft.AspNetCore.Http.HttpResults;
 using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Mvc;
@@ -143,6 +144,11 @@ public static class CarbonAwareSdkApi
                 return Invalid("requestedAt", "Each request needs a location and a requestedAt.");
             }
 
+            if (Instants.Problems(("requestedAt", request.RequestedAt)) is { } implausible)
+            {
+                return TypedResults.ValidationProblem(implausible);
+            }
+
             var forecast = await ForecastAsync(request.Location, request.RequestedAt.Value, request.DataStartAt, request.DataEndAt, request.WindowSize, carbon,
                 request.RequestedAt, cancellationToken);
             if (forecast.Problem is { } problem)
@@ -162,6 +168,11 @@ public static class CarbonAwareSdkApi
         if (string.IsNullOrWhiteSpace(location) || startTime is not { } start || endTime is not { } end)
         {
             return Invalid("location", "location, startTime and endTime are required.");
+        }
+
+        if (Instants.Problems(("startTime", start), ("endTime", end)) is { } implausible)
+        {
+            return TypedResults.ValidationProblem(implausible);
         }
 
         if (end <= start)
@@ -207,6 +218,11 @@ public static class CarbonAwareSdkApi
             return ([], Invalid("location", "At least one location is required."));
         }
 
+        if (Instants.Problems(("time", time), ("toTime", toTime)) is { } implausible)
+        {
+            return ([], TypedResults.ValidationProblem(implausible));
+        }
+
         // Without bounds: the last 24 hours; with only a start: the hour from it.
         var end = toTime ?? (time is { } from ? from.AddHours(1) : timeProvider.GetUtcNow());
         var start = time ?? end.AddHours(-24);
@@ -239,6 +255,11 @@ public static class CarbonAwareSdkApi
         if (windowSize is <= 0)
         {
             return (null, Invalid("windowSize", "windowSize must be a positive number of minutes."));
+        }
+
+        if (Instants.Problems(("dataStartAt", dataStartAt), ("dataEndAt", dataEndAt)) is { } implausible)
+        {
+            return (null, TypedResults.ValidationProblem(implausible));
         }
 
         if (dataStartAt is { } from && dataEndAt is { } to && to <= from)

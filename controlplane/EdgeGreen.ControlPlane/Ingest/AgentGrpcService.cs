@@ -28,6 +28,12 @@ public sealed partial class AgentGrpcService(
             throw Invalid($"name must be 1 to {MaxNameLength} characters.");
         }
 
+        // Everything is checked before the one-time token is spent: a refused request leaves it usable.
+        if (ControlCharacters.Problem("name", name) is { } control)
+        {
+            throw Invalid(control);
+        }
+
         ValidatePlacement(request.Zone, request.Labels);
         if (string.IsNullOrWhiteSpace(request.EnrollmentToken)
             || !await access.TryConsumeEnrollmentTokenAsync(Secrets.Hash(request.EnrollmentToken), timeProvider.GetUtcNow(), context.CancellationToken))
@@ -93,9 +99,21 @@ public sealed partial class AgentGrpcService(
         {
             throw Invalid($"at most {MaxLabels} labels, each with a 1-63 character key and a value of at most 256 characters.");
         }
+
+        var control = ControlCharacters.Problem("zone", zone)
+            ?? labels.Select(l => ControlCharacters.Problem($"label key '{Printable(l.Key)}'", l.Key)
+                ?? ControlCharacters.Problem($"the value of label '{Printable(l.Key)}'", l.Value)).FirstOrDefault(p => p is not null);
+        if (control is not null)
+        {
+            throw Invalid(control);
+        }
     }
 
-    private static string Truncate(string value, int maxLength = 256) => value.Length <= maxLength ? value : value[..maxLength];
+    /// <summary>A name fit to quote in an error: its control characters as spaces.</summary>
+    private static string Printable(string name) => ControlCharacters.Blank(name);
+
+    /// <summary>Reported text is kept, not refused: cut to its length, its control characters as spaces.</summary>
+    private static string Truncate(string value, int maxLength = 256) => ControlCharacters.Blank(value.Length <= maxLength ? value : value[..maxLength]);
 
     private static RpcException Invalid(string detail) => new(new Status(StatusCode.InvalidArgument, detail));
 

@@ -1,4 +1,5 @@
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
@@ -10,9 +11,24 @@ namespace EdgeGreen.ControlPlane.Ingest;
 /// </summary>
 public sealed class ReadingValidator(IOptions<IngestOptions> options)
 {
+    /// <summary>The largest sequence taken, 2^53: every JSON consumer (the API, the feed) reads it exactly.</summary>
+    public const ulong MaxSequence = 1UL << 53;
+
+    /// <summary>
+    /// How far past the highest sequence the control plane has from the agent a reading may be.
+    /// Ingest takes a reading at or below the durable sequence for a resend, so one far ahead would
+    /// make every later reading a silent duplicate. Sequences do skip: the agent's outbox drops its
+    /// oldest readings when full and discards the ones refused as too old; but never by more than the
+    /// readings the agent made meanwhile, and 2^40 is 34 years of an agent making 1,000 a second.
+    /// </summary>
+    public const ulong MaxSequenceJump = 1UL << 40;
+
     private const int MaxNameLength = 64;
 
-    public IReadOnlyList<ReadingRecord> Validate(ReadingBatch batch, DateTimeOffset now)
+    /// <param name="batch">The batch, all of whose readings are checked.</param>
+    /// <param name="highestSequence">The highest sequence the control plane has from the agent: durable or taken earlier on this stream.</param>
+    /// <param name="now">The control plane's clock.</param>
+    public IReadOnlyList<ReadingRecord> Validate(ReadingBatch batch, long highestSequence, DateTimeOffset now)
     {
         var limits = options.Value;
         if (batch.Readings.Count > limits.MaxReadingsPerBatch)
@@ -26,7 +42,7 @@ public sealed class ReadingValidator(IOptions<IngestOptions> options)
         for (var index = 0; index < batch.Readings.Count; index++)
         {
             var reading = batch.Readings[index];
-            if (Problem(reading, previous, now, limits) is { } problem)
+            if (Problem(reading, previous, (ulong)Math.Max(highestSequence, 0) + MaxSequenceJump, now, limits) is { } problem)
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"Reading {index} (sequence {reading.Sequence}): {problem}"));
             }
@@ -40,11 +56,16 @@ public sealed class ReadingValidator(IOptions<IngestOptions> options)
         return records;
     }
 
-    private static string? Problem(Reading reading, ulong previousSequence, DateTimeOffset now, IngestOptions limits)
+    private static string? Problem(Reading reading, ulong previousSequence, ulong furthestSequence, DateTimeOffset now, IngestOptions limits)
     {
-        if (reading.Sequence == 0 || reading.Sequence > long.MaxValue)
+        if (reading.Sequence is 0 or > MaxSequence)
         {
-            return "sequence must be between 1 and 2^63-1.";
+            return "sequence must be between 1 and 2^53.";
+        }
+
+        if (reading.Sequence > furthestSequence)
+        {
+            return $"sequence is more than 2^40 past {furthestSequence - MaxSequenceJump}, the highest the control plane has from this agent.";
         }
 
         if (reading.Sequence <= previousSequence)
@@ -94,11 +115,15 @@ public sealed class ReadingValidator(IOptions<IngestOptions> options)
             return $"domain and sensorId must be 1 to {MaxNameLength} characters.";
         }
 
+        if ((ControlCharacters.Problem("domain", reading.Domain) ?? ControlCharacters.Problem("sensorId", reading.SensorId)) is { } control)
+        {
+            return control;
+        }
+
         return reading.Provenance is Provenance.Measured or Provenance.Modelled ? null : "provenance must be measured or modelled.";
     }
 
-    private static bool IsValid(Google.Protobuf.WellKnownTypes.Timestamp timestamp) =>
-        timestamp.Seconds is >= -62_135_596_800 and <= 253_402_300_799 && timestamp.Nanos is >= 0 and < 1_000_000_000;
+    private static bool IsValid(Google.Protobuf.WellKnownTypes.Timestamp timestamp) => Instants.IsPlausible(timestamp.Seconds, timestamp.Nanos);
 
     private static bool IsValid(Google.Protobuf.WellKnownTypes.Duration duration) =>
         duration.Seconds is >= -315_576_000_000 and <= 315_576_000_000 && Math.Abs(duration.Nanos) < 1_000_000_000;

@@ -41,12 +41,13 @@ public sealed partial class TelemetryGrpcService(
             try
             {
                 var chain = new BatchChain();
+                var highest = durable;
                 await foreach (var batch in requestStream.ReadAllAsync(pipeline.Token))
                 {
                     IReadOnlyList<ReadingRecord> readings;
                     try
                     {
-                        readings = validator.Validate(batch, timeProvider.GetUtcNow());
+                        readings = validator.Validate(batch, highest, timeProvider.GetUtcNow());
                     }
                     catch (RpcException refused)
                     {
@@ -57,6 +58,7 @@ public sealed partial class TelemetryGrpcService(
                         break;
                     }
 
+                    highest = readings.Count == 0 ? highest : Math.Max(highest, readings[^1].Sequence);
                     var stored = readings.Count == 0
                         ? null
                         : await writer.SubmitAsync(new TelemetryBatch(agentId, await zone.GetAsync(pipeline.Token), readings, timeProvider.GetUtcNow()), chain, pipeline.Token);

@@ -1,6 +1,7 @@
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 
@@ -96,9 +97,19 @@ public sealed partial class JobGrpcService(
             throw Invalid("outcome is required.");
         }
 
-        if (request.StartedAt is null || request.FinishedAt is null || request.FinishedAt.ToDateTimeOffset() < request.StartedAt.ToDateTimeOffset())
+        if (request.StartedAt is null || request.FinishedAt is null)
         {
-            throw Invalid("started_at and finished_at are required, and finished_at may not be before started_at.");
+            throw Invalid("started_at and finished_at are required.");
+        }
+
+        if (!Instants.IsPlausible(request.StartedAt.Seconds, request.StartedAt.Nanos) || !Instants.IsPlausible(request.FinishedAt.Seconds, request.FinishedAt.Nanos))
+        {
+            throw Invalid($"started_at and finished_at must be {Instants.Range}.");
+        }
+
+        if (request.FinishedAt.ToDateTimeOffset() < request.StartedAt.ToDateTimeOffset())
+        {
+            throw Invalid("finished_at may not be before started_at.");
         }
 
         if (!double.IsFinite(request.EnergyJoules) || request.EnergyJoules < 0)
@@ -117,10 +128,10 @@ public sealed partial class JobGrpcService(
         }
 
         if (request.Domains.Count > MaxDomains
-            || request.Domains.Any(d => d.Domain.Length is 0 or > MaxDomainLength || !double.IsFinite(d.EnergyJoules) || d.EnergyJoules < 0)
+            || request.Domains.Any(d => d.Domain.Length is 0 or > MaxDomainLength || ControlCharacters.AnyIn(d.Domain) || !double.IsFinite(d.EnergyJoules) || d.EnergyJoules < 0)
             || request.Domains.Select(d => d.Domain).Distinct(StringComparer.Ordinal).Count() != request.Domains.Count)
         {
-            throw Invalid($"domains: at most {MaxDomains}, each named once (1 to {MaxDomainLength} characters) with finite, non-negative energy_joules.");
+            throw Invalid($"domains: at most {MaxDomains}, each named once (1 to {MaxDomainLength} characters, no control characters) with finite, non-negative energy_joules.");
         }
 
         if (request.Domains.Count > 0 && Math.Abs(request.Domains.Sum(d => d.EnergyJoules) - request.EnergyJoules) > 1e-6 * Math.Max(1, request.EnergyJoules))

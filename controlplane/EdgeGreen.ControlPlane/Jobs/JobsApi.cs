@@ -163,12 +163,9 @@ public static class JobsApi
         JobStatus? filter = null;
         if (status is not null)
         {
-            if (!Enum.TryParse<JobStatus>(status, ignoreCase: true, out var parsed) || int.TryParse(status, out _))
+            if (!EnumNames.TryParse<JobStatus>(status, out var parsed))
             {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-                {
-                    ["status"] = [$"status must be one of: {string.Join(", ", Enum.GetNames<JobStatus>().Select(s => s.ToLowerInvariant()))}."],
-                });
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"status must be one of: {EnumNames.List<JobStatus>()}."] });
             }
 
             filter = parsed;
@@ -203,6 +200,11 @@ public static class JobsApi
 
     public static async Task<IResult> EmissionsCsvInRange(DateTimeOffset? from, DateTimeOffset? to, IJobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (Instants.Problems(("from", from), ("to", to)) is { } implausible)
+        {
+            return TypedResults.ValidationProblem(implausible);
+        }
+
         var end = to ?? clock.GetUtcNow();
         var start = from ?? end.AddDays(-7);
         if (start >= end)

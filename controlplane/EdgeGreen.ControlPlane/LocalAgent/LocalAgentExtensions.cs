@@ -3,6 +3,7 @@ using EdgeGreen.Agent.Serving;
 using EdgeGreen.Agent.Uplink;
 using EdgeGreen.ControlPlane.Hosting;
 using EdgeGreen.ControlPlane.Security;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace EdgeGreen.ControlPlane.LocalAgent;
 
@@ -78,7 +79,18 @@ public static class LocalAgentExtensions
     private static async Task AnswerAsync(HttpContext context)
     {
         var protocol = context.RequestServices.GetRequiredService<OpenInferenceProtocol>();
-        var (status, json) = await protocol.AnswerAsync(context.Request.Method, context.Request.Path.ToUriComponent(), context.Request.Body, context.RequestAborted);
+
+        // Kestrel's own limit (30 MB by default) is below the protocol's and ended the read with an
+        // exception, a 500; and it would cut the connection under a client still sending. The
+        // protocol bounds the body itself (it keeps at most MaxBodyBytes and reads at most
+        // MaxDiscardBytes of a body it refuses with 413), so Kestrel's limit is lifted here.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = null;
+        }
+
+        var (status, json) = await protocol.AnswerAsync(context.Request.Method, context.Request.Path.ToUriComponent(), context.Request.Body,
+            context.Request.ContentLength, context.RequestAborted);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(json, context.RequestAborted);

@@ -118,6 +118,29 @@ public sealed class OpenInferenceProtocolTests : IDisposable
         });
     }
 
+    [Fact]
+    public async Task Infer_DeclaredLengthOverTheLimit_Answers413AfterReadingTheBodyToItsEnd()
+    {
+        using var body = new MemoryStream(Encoding.UTF8.GetBytes("{\"inputs\": []}"));
+
+        var (status, json) = await _protocol.AnswerAsync("POST", "/v2/models/scorer/infer", body, OpenInferenceProtocol.MaxBodyBytes + 1L, CancellationToken.None);
+
+        Assert.Equal(413, status);
+        Assert.Contains("64 MiB", JsonDocument.Parse(json).RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(body.Length, body.Position);
+    }
+
+    [Fact]
+    public async Task Infer_BodyOverTheLimitWithoutALength_Answers413()
+    {
+        using var body = new MemoryStream(new byte[OpenInferenceProtocol.MaxBodyBytes + 1]);
+
+        var (status, json) = await _protocol.AnswerAsync("POST", "/v2/models/scorer/infer", body, CancellationToken.None);
+
+        Assert.Equal(413, status);
+        Assert.True(JsonDocument.Parse(json).RootElement.TryGetProperty("error", out _));
+    }
+
     public void Dispose()
     {
         _serving.Dispose();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 
 namespace EdgeGreen.ControlPlane.Tests.Jobs;
 
@@ -17,6 +18,11 @@ public sealed class JobSubmissionTests : JobsTest
         { "carbonBudgetGrams", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, carbonBudgetGrams = 0 } },
         { "resources", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, resources = new { cpuCores = -1 } } },
         { "placement.zones", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, placement = new { zones = new[] { "ATLANTIS" } } } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "1970-01-01T00:00:00Z", deadline = "1970-01-02T00:00:00Z" } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "2020-01-01T00:00:00Z", deadline = "2020-01-01T01:00:00Z" } },
+        { "deadline", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, deadline = "9999-12-31T23:59:59Z" } },
+        { "earliestStart", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "0001-01-01T00:00:00Z" } },
+        { "earliestStart", new { name = "x", kind = "burn", parameters = new { duration = "PT1S" }, earliestStart = "9999-12-31T00:00:00Z", deadline = "9999-12-31T23:59:59Z" } },
     };
 
     [Theory]
@@ -28,6 +34,19 @@ public sealed class JobSubmissionTests : JobsTest
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.True(body.GetProperty("errors").TryGetProperty(field, out _), $"expected an error for {field}: {body}");
         Assert.Equal(0, await CountJobsAsync());
+    }
+
+    [Theory]
+    [InlineData("pending,running")]
+    [InlineData("2")]
+    [InlineData("bogus")]
+    public async Task List_StatusNotExactlyOneName_Returns400NamingTheStatuses(string status)
+    {
+        using var response = await Client.GetAsync($"/api/v1/jobs?status={Uri.EscapeDataString(status)}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = await response.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>();
+        Assert.Contains("pending, held, running", problem.GetProperty("errors").GetProperty("status")[0].GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
