@@ -16,7 +16,8 @@ public sealed record ForecastResponse(string Zone, DateTimeOffset GeneratedAt, s
 public static class CarbonApi
 {
     public const int MaxForecastHours = 72;
-    private static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
+    /// <summary>The longest range of observed intensity one request may ask for (here and on the Carbon Aware SDK routes).</summary>
+    public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
 
     public static IEndpointRouteBuilder MapCarbonApi(this IEndpointRouteBuilder routes)
     {

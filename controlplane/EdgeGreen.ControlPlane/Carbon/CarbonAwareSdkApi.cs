@@ -40,6 +40,12 @@ public static class CarbonAwareSdkApi
     /// <summary>How far ahead <c>forecasts/current</c> looks (the SDK's sources publish 24-72 h).</summary>
     public const int ForecastHours = 48;
 
+    /// <summary>The most locations one request may name.</summary>
+    public const int MaxLocations = 50;
+
+    /// <summary>The most forecasts one batch request may ask for.</summary>
+    public const int MaxBatchRequests = 100;
+
     /// <summary>
     /// Approximate geographic centres of the bundled zones, for <c>/locations</c>; zones without an
     /// entry are listed at 0, 0.
@@ -113,9 +119,9 @@ public static class CarbonAwareSdkApi
         [FromQuery(Name = "location")] string[] locations, DateTimeOffset? dataStartAt, DateTimeOffset? dataEndAt, int? windowSize,
         CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        if (locations.Length == 0)
+        if (locations.Length is 0 or > MaxLocations)
         {
-            return Invalid("location", "At least one location is required.");
+            return Invalid("location", $"From 1 to {MaxLocations} locations are required.");
         }
 
         var forecasts = new List<SdkEmissionsForecast>();
@@ -136,6 +142,11 @@ public static class CarbonAwareSdkApi
     public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsForecast>>, ValidationProblem>> BatchForecasts(
         SdkForecastBatchRequest[] requests, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
+        if (requests.Length > MaxBatchRequests)
+        {
+            return Invalid("requests", $"At most {MaxBatchRequests} forecasts may be asked for in one batch.");
+        }
+
         var forecasts = new List<SdkEmissionsForecast>();
         foreach (var request in requests)
         {
@@ -175,9 +186,9 @@ public static class CarbonAwareSdkApi
             return TypedResults.ValidationProblem(implausible);
         }
 
-        if (end <= start)
+        if (end <= start || end - start > CarbonApi.MaxRange)
         {
-            return Invalid("endTime", "endTime must be after startTime.");
+            return Invalid("endTime", $"endTime must be after startTime, at most {CarbonApi.MaxRange.TotalDays:0} days later.");
         }
 
         try
@@ -213,9 +224,9 @@ public static class CarbonAwareSdkApi
     private static async Task<(IReadOnlyList<SdkEmissionsData> Data, ValidationProblem? Problem)> ObservedAsync(
         string[] locations, DateTimeOffset? time, DateTimeOffset? toTime, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        if (locations.Length == 0)
+        if (locations.Length is 0 or > MaxLocations)
         {
-            return ([], Invalid("location", "At least one location is required."));
+            return ([], Invalid("location", $"From 1 to {MaxLocations} locations are required."));
         }
 
         if (Instants.Problems(("time", time), ("toTime", toTime)) is { } implausible)
@@ -226,9 +237,9 @@ public static class CarbonAwareSdkApi
         // Without bounds: the last 24 hours; with only a start: the hour from it.
         var end = toTime ?? (time is { } from ? from.AddHours(1) : timeProvider.GetUtcNow());
         var start = time ?? end.AddHours(-24);
-        if (end <= start)
+        if (end <= start || end - start > CarbonApi.MaxRange)
         {
-            return ([], Invalid("toTime", "toTime must be after time."));
+            return ([], Invalid("toTime", $"toTime must be after time, at most {CarbonApi.MaxRange.TotalDays:0} days later."));
         }
 
         var data = new List<SdkEmissionsData>();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EdgeGreen.ControlPlane.Carbon;
 
 namespace EdgeGreen.ControlPlane.Tests.Carbon;
 
@@ -93,12 +94,26 @@ public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
     [InlineData("/emissions/forecasts/current?location=ES&windowSize=0")]
     [InlineData("/emissions/average-carbon-intensity?location=ES&startTime=2026-01-02T00:00:00Z&endTime=2026-01-01T00:00:00Z")]
     [InlineData("/emissions/average-carbon-intensity?location=ES")]
-    public async Task BadRequests_Return400ValidationProblems(string path)
+    [InlineData("/emissions/bylocations?location=ES&time=2020-01-01T00:00:00Z&toTime=2021-01-02T00:00:01Z")]
+    [InlineData("/emissions/average-carbon-intensity?location=ES&startTime=2020-01-01T00:00:00Z&endTime=2021-06-01T00:00:00Z")]
+    public async Task BadRequests_AndRangesPastTheirMaximum_Return400ValidationProblems(string path)
     {
         using var response = await _client.GetAsync(new Uri(path, UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task TooManyLocationsOrBatchedForecasts_Return400()
+    {
+        var locations = string.Join('&', Enumerable.Repeat("location=ES", CarbonAwareSdkApi.MaxLocations + 1));
+        using var observed = await _client.GetAsync(new Uri($"/emissions/bylocations?{locations}", UriKind.Relative));
+        using var batch = await _client.PostAsJsonAsync(new Uri("/emissions/forecasts/batch", UriKind.Relative),
+            Enumerable.Repeat(new { requestedAt = DateTimeOffset.UtcNow.AddDays(-2), location = "ES" }, CarbonAwareSdkApi.MaxBatchRequests + 1));
+
+        Assert.Equal(HttpStatusCode.BadRequest, observed.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, batch.StatusCode);
     }
 
     private async Task<JsonElement> Get(string path) => await _client.GetFromJsonAsync<JsonElement>(new Uri(path, UriKind.Relative));
