@@ -94,6 +94,12 @@ public sealed partial class AgentEndpoint(
             // The scraper went away mid-answer.
             LogAnswerFailed(ex.Message);
         }
+        catch (Exception ex)
+        {
+            // Never an empty 200: the caller learns that the answer failed, the log says why.
+            LogAnswerError(ex, context.Request.HttpMethod, context.Request.Url?.AbsolutePath);
+            TryAnswerError(response);
+        }
         finally
         {
             response.Close();
@@ -103,6 +109,24 @@ public sealed partial class AgentEndpoint(
     [LoggerMessage(Level = LogLevel.Information, Message = "Serving /metrics, /healthz and /v2 (inference) on {Prefix}")]
     private partial void LogListening(string prefix);
 
+    /// <summary>A 500 with the inference protocol's error body, where the answer has not begun (else the connection is cut).</summary>
+    private static void TryAnswerError(HttpListenerResponse response)
+    {
+        try
+        {
+            response.StatusCode = (int)HttpStatusCode.InternalServerError;
+            response.ContentType = "application/json";
+            response.OutputStream.Write("{\"error\":\"internal error; see the agent's log\"}"u8);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpListenerException or IOException or ObjectDisposedException)
+        {
+            response.Abort();
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "An HTTP answer was cut off: {Reason}")]
     private partial void LogAnswerFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Answering {Method} {Path} failed")]
+    private partial void LogAnswerError(Exception exception, string method, string? path);
 }
