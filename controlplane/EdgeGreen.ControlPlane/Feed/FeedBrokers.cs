@@ -1,6 +1,8 @@
+using System.Collections;
 using System.Net;
 using System.Net.Sockets;
 using MQTTnet;
+using MQTTnet.Protocol;
 using MQTTnet.Server;
 
 namespace EdgeGreen.ControlPlane.Feed;
@@ -18,14 +20,18 @@ internal interface IFeedBroker : IAsyncDisposable
 }
 
 /// <summary>
-/// MQTTnet's broker, run in the control plane's process. With <c>Username</c> (and <c>Password</c>)
-/// configured a client must present them; it may then subscribe to anything, but publishing under
-/// the feed's prefix is the control plane's alone, so a client's
-/// publish there is refused (and counted) rather than passed to subscribers as if it were the feed.
+/// MQTTnet's broker, run in the control plane's process.
+/// The control plane publishes into it from inside the process: a message counts as the feed's
+/// only when it carries the session items this instance gave it, which no network client can
+/// present, whatever client id or user name it connects with. Network clients may only subscribe,
+/// and only to filters under the feed's prefix; anything else is refused, counted, and logged once
+/// per client. With <c>Username</c> (and <c>Password</c>) configured a client must present them.
 /// </summary>
 internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics metrics, ILogger logger) : IFeedBroker
 {
     private const string Sender = "edgegreen-control-plane";
+    private static readonly object RefusalLogged = new();
+    private readonly Hashtable _own = new();
     private MqttServer? _server;
 
     public string Address => $"mqtt://{(options.BindAddress.Contains(':') ? $"[{options.BindAddress}]" : options.BindAddress)}:{options.Port}";
@@ -37,51 +43,85 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
         builder = address.AddressFamily == AddressFamily.InterNetworkV6
             ? builder.WithDefaultEndpointBoundIPV6Address(address).WithDefaultEndpointBoundIPAddress(IPAddress.None)
             : builder.WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
-        _server = new MqttServerFactory().CreateMqttServer(builder.Build());
-        if (options.Username is { } username)
+        var server = new MqttServerFactory().CreateMqttServer(builder.Build());
+        server.ValidatingConnectionAsync += ValidateConnection;
+        server.InterceptingPublishAsync += args =>
         {
-            // With credentials configured, a client must present them (compared in constant time).
-            _server.ValidatingConnectionAsync += args =>
-            {
-                if (!(Same(args.UserName, username) & Same(args.Password, options.Password)))
-                {
-                    args.ReasonCode = MQTTnet.Protocol.MqttConnectReasonCode.BadUserNameOrPassword;
-                    metrics.RefusedConnections.Inc();
-                }
-
-                return Task.CompletedTask;
-            };
-        }
-
-        _server.InterceptingPublishAsync += args =>
-        {
-            if (args.ClientId != Sender && FeedTopics.IsUnder(args.ApplicationMessage.Topic, options.TopicPrefix))
+            if (!ReferenceEquals(args.SessionItems, _own))
             {
                 args.ProcessPublish = false;
+                args.Response.ReasonCode = MqttPubAckReasonCode.NotAuthorized;
                 metrics.RefusedPublishes.Inc();
-                LogRefused(args.ClientId, args.ApplicationMessage.Topic);
+                if (FirstRefusal(args.SessionItems))
+                {
+                    LogRefusedPublish(args.ClientId, args.ApplicationMessage.Topic);
+                }
+            }
+
+            return Task.CompletedTask;
+        };
+        server.InterceptingSubscriptionAsync += args =>
+        {
+            if (!FeedTopics.IsUnder(args.TopicFilter.Topic, options.TopicPrefix))
+            {
+                args.ProcessSubscription = false;
+                args.Response.ReasonCode = MqttSubscribeReasonCode.NotAuthorized;
+                metrics.RefusedSubscriptions.Inc();
+                if (FirstRefusal(args.SessionItems))
+                {
+                    LogRefusedSubscription(args.ClientId, args.TopicFilter.Topic, options.TopicPrefix);
+                }
             }
 
             return Task.CompletedTask;
         };
         try
         {
-            await _server.StartAsync();
+            await server.StartAsync();
         }
         catch (SocketException ex)
         {
+            server.Dispose();
             throw new InvalidOperationException(
                 $"The embedded MQTT broker cannot listen on {Address}: {ex.Message}. Set {FeedOptions.SectionName}:Port to a free port, " +
                 $"{FeedOptions.SectionName}:Broker to External with {FeedOptions.SectionName}:Url naming the broker already there, or Broker to Off.", ex);
         }
+
+        _server = server;
+    }
+
+    private Task ValidateConnection(ValidatingConnectionEventArgs args)
+    {
+        if (options.Username is { } username && !(Same(args.UserName, username) & Same(args.Password, options.Password)))
+        {
+            // With credentials configured, a client must present them (compared in constant time).
+            args.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
+            metrics.RefusedConnections.Inc();
+        }
+
+        return Task.CompletedTask;
     }
 
     private static bool Same(string? given, string? expected) =>
         System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
             System.Text.Encoding.UTF8.GetBytes(given ?? ""), System.Text.Encoding.UTF8.GetBytes(expected ?? ""));
 
-    public Task PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken) =>
-        _server!.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = Sender }, cancellationToken);
+    /// <summary>Whether this is the client's first refusal (its session remembers), so that a client that keeps trying is logged once.</summary>
+    private static bool FirstRefusal(IDictionary? sessionItems)
+    {
+        if (sessionItems is null || sessionItems.Contains(RefusalLogged))
+        {
+            return sessionItems is null;
+        }
+
+        sessionItems[RefusalLogged] = true;
+        return true;
+    }
+
+    public async Task PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
+    {
+        await _server!.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = Sender, CustomSessionItems = _own }, cancellationToken);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -92,8 +132,12 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused MQTT client {ClientId}'s publish to {Topic}: only the control plane publishes the feed")]
-    private partial void LogRefused(string clientId, string topic);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused MQTT client {ClientId}'s publish to {Topic}: only the control plane publishes the feed (further refusals of this client are counted, not logged)")]
+    private partial void LogRefusedPublish(string clientId, string topic);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused MQTT client {ClientId}'s subscription to {Filter}: clients may subscribe only under {Prefix}/ (further refusals of this client are counted, not logged)")]
+    private partial void LogRefusedSubscription(string clientId, string filter, string prefix);
+
 }
 
 /// <summary>A broker the control plane connects to as a client; it reconnects when the connection drops.</summary>

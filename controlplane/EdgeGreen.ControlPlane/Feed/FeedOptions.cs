@@ -17,7 +17,7 @@ public sealed class FeedOptions
     /// <summary>The external broker, <c>mqtt://host:port</c> (or <c>mqtts://</c> for TLS).</summary>
     public string? Url { get; set; }
 
-    /// <summary>The client id the control plane connects to an external broker with.</summary>
+    /// <summary>The client id the control plane connects to an external broker with (the embedded broker has no use for it: the control plane publishes there from inside its process).</summary>
     public string ClientId { get; set; } = "edgegreen-control-plane";
 
     /// <summary>
@@ -29,7 +29,7 @@ public sealed class FeedOptions
     /// <summary>The password that goes with <see cref="Username"/>.</summary>
     public string? Password { get; set; }
 
-    /// <summary>Every topic starts with this; only the control plane publishes under it.</summary>
+    /// <summary>Every topic starts with this; only the control plane publishes, and clients of the embedded broker may subscribe only under it.</summary>
     public string TopicPrefix { get; set; } = "edgegreen/v1";
 
     /// <summary>How often agents are looked at for going online or offline.</summary>
