@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using MQTTnet;
@@ -32,6 +34,8 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
     private const string Sender = "edgegreen-control-plane";
     private static readonly object RefusalLogged = new();
     private readonly Hashtable _own = new();
+    private readonly ConcurrentDictionary<string, byte> _owedOffline = new(StringComparer.Ordinal);
+    private volatile bool _stopping;
     private MqttServer? _server;
 
     public string Address => $"mqtt://{(options.BindAddress.Contains(':') ? $"[{options.BindAddress}]" : options.BindAddress)}:{options.Port}";
@@ -75,6 +79,31 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
 
             return Task.CompletedTask;
         };
+        // At a graceful stop, the clients the offline status was queued for are waited for (briefly) until they acknowledge it.
+        var status = FeedTopics.ControlPlaneStatus(options.TopicPrefix);
+        server.InterceptingClientEnqueueAsync += args =>
+        {
+            if (_stopping && args.ApplicationMessage.Topic == status)
+            {
+                _owedOffline.TryAdd(args.ReceiverClientId, 0);
+            }
+
+            return Task.CompletedTask;
+        };
+        server.ClientAcknowledgedPublishPacketAsync += args =>
+        {
+            if (args.PublishPacket.Topic == status)
+            {
+                _owedOffline.TryRemove(args.ClientId, out _);
+            }
+
+            return Task.CompletedTask;
+        };
+        server.ClientDisconnectedAsync += args =>
+        {
+            _owedOffline.TryRemove(args.ClientId, out _);
+            return Task.CompletedTask;
+        };
         try
         {
             await server.StartAsync();
@@ -88,6 +117,7 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
         }
 
         _server = server;
+        await PublishAsync(ControlPlaneStatus.Message(options.TopicPrefix, online: true), cancellationToken);
     }
 
     private Task ValidateConnection(ValidatingConnectionEventArgs args)
@@ -127,6 +157,15 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
     {
         if (_server is not null)
         {
+            // Subscribers still connected hear that the feed stops (the retained messages go with the broker).
+            _stopping = true;
+            await PublishAsync(ControlPlaneStatus.Message(options.TopicPrefix, online: false), CancellationToken.None);
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            while (!_owedOffline.IsEmpty && !patience.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20), CancellationToken.None);
+            }
+
             await _server.StopAsync(new MqttServerStopOptions());
             _server.Dispose();
         }
@@ -140,7 +179,27 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
 
 }
 
-/// <summary>A broker the control plane connects to as a client; it reconnects when the connection drops.</summary>
+/// <summary>
+/// <c>{prefix}/control-plane/status</c>, retained: <c>online</c> while the control plane publishes
+/// the feed, <c>offline</c> once it stopped (or, with an external broker, lost its connection: the
+/// broker publishes the control plane's last will).
+/// </summary>
+internal static class ControlPlaneStatus
+{
+    public static MqttApplicationMessage Message(string prefix, bool online) => new MqttApplicationMessageBuilder()
+        .WithTopic(FeedTopics.ControlPlaneStatus(prefix))
+        .WithPayload(online ? "online" : "offline")
+        .WithContentType("text/plain")
+        .WithRetainFlag()
+        .WithQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
+        .Build();
+}
+
+/// <summary>
+/// A broker the control plane connects to as a client; it reconnects, at the next message, when the
+/// connection drops. Its last will turns the control-plane status <c>offline</c> when the connection
+/// is lost without a goodbye.
+/// </summary>
 internal sealed class ExternalBroker(FeedOptions options) : IFeedBroker
 {
     private readonly IMqttClient _client = new MqttClientFactory().CreateMqttClient();
@@ -154,7 +213,10 @@ internal sealed class ExternalBroker(FeedOptions options) : IFeedBroker
     {
         if (!_client.IsConnected)
         {
-            var builder = new MqttClientOptionsBuilder().WithConnectionUri(options.Url!).WithClientId(options.ClientId).WithCleanSession(true);
+            var offline = ControlPlaneStatus.Message(options.TopicPrefix, online: false);
+            var builder = new MqttClientOptionsBuilder().WithConnectionUri(options.Url!).WithClientId(options.ClientId).WithCleanSession(true)
+                .WithWillTopic(offline.Topic).WithWillPayload(offline.Payload.ToArray()).WithWillContentType(offline.ContentType)
+                .WithWillRetain().WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce);
             if (options.Username is not null)
             {
                 builder = builder.WithCredentials(options.Username, options.Password);
@@ -163,6 +225,9 @@ internal sealed class ExternalBroker(FeedOptions options) : IFeedBroker
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
             await _client.ConnectAsync(builder.Build(), timeout.Token);
+
+            // Each connection says online again: the broker published the will when the last one dropped.
+            await _client.PublishAsync(ControlPlaneStatus.Message(options.TopicPrefix, online: true), cancellationToken);
         }
 
         await _client.PublishAsync(message, cancellationToken);
@@ -174,12 +239,15 @@ internal sealed class ExternalBroker(FeedOptions options) : IFeedBroker
         {
             if (_client.IsConnected)
             {
+                // A normal disconnect discards the will, so the control plane says offline itself.
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                await _client.PublishAsync(ControlPlaneStatus.Message(options.TopicPrefix, online: false), timeout.Token);
                 await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), CancellationToken.None);
             }
         }
-        catch (MQTTnet.Exceptions.MqttCommunicationException)
+        catch (Exception ex) when (ex is MQTTnet.Exceptions.MqttCommunicationException or OperationCanceledException)
         {
-            // The broker went away first: the connection is gone either way.
+            // The broker went away first (its will says offline): the connection is gone either way.
         }
 
         _client.Dispose();

@@ -128,6 +128,21 @@ public sealed class FeedTests
     }
 
     [Fact]
+    public async Task Embedded_ControlPlaneStatus_OnlineWhileRunningThenOfflineOnStop()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        await using var status = await SubscriberAsync(port, "edgegreen/v1/control-plane/status");
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).Count == 1, Patience, "the retained status");
+        Assert.Equal("online", ControlPlaneStatuses(status)[0]);
+
+        await controlPlane.DisposeAsync();
+
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "offline", Patience, "offline on a graceful stop");
+    }
+
+    [Fact]
     public async Task Embedded_AgentStatus_RetainedOnlineThenOffline()
     {
         using var temp = new TempDirectory();
@@ -236,41 +251,53 @@ public sealed class FeedTests
     {
         using var temp = new TempDirectory();
         var port = LoopbackPorts.Free();
-        var config = Path.Combine(temp.Path, "mosquitto.conf");
-        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
-        using var mosquitto = Process.Start(new ProcessStartInfo(ExternalProgram.Require("mosquitto"), ["-c", config])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
+        await using var mosquitto = await Mosquitto.StartAsync(temp, port, Patience);
+        await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: External(port));
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "via-mosquitto", kind = "burn", parameters = new { duration = "PT1M" } });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"edgegreen/v1/jobs/{jobId}/submitted"), Patience, "the submission through mosquitto");
+        await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == "edgegreen/v1/zones/ES/intensity"), Patience, "the intensity through mosquitto");
+        Assert.Equal("via-mosquitto", subscriber.Messages.First(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)).Payload.GetProperty("job").GetProperty("name").GetString());
+        Assert.Equal("online", ControlPlaneStatuses(subscriber).LastOrDefault());
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [RequiresProgramFact("mosquitto")]
+    public async Task External_Mosquitto_ConnectionLost_LastWillSaysOfflineUntilTheControlPlaneIsBack()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var mosquitto = await Mosquitto.StartAsync(temp, port, Patience);
+        await using var proxy = new TcpProxy(port);
+        await using var status = await SubscriberAsync(port, "edgegreen/v1/control-plane/status");
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: External(proxy.Port));
         try
         {
-            await Eventually.WaitUntilAsync(() => Accepts(port) || mosquitto.HasExited, Patience, "mosquitto listens");
-            if (mosquitto.HasExited)
-            {
-                Assert.Fail($"mosquitto exited: {await mosquitto.StandardError.ReadToEndAsync()}");
-            }
+            await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "online", Patience, "the control plane online");
 
-            await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
-            await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
-            {
-                ["EdgeGreen:Feed:Broker"] = "External",
-                ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
-            });
+            // The network between the control plane and the broker fails; both keep running.
+            proxy.Sever();
+            await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "offline", Patience, "the broker publishing the last will");
+
+            // The next message reconnects, and the control plane says online again.
             using var client = controlPlane.CreateClient(controlPlane.AdminKey);
-            using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "via-mosquitto", kind = "burn", parameters = new { duration = "PT1M" } });
-            var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-
-            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"edgegreen/v1/jobs/{jobId}/submitted"), Patience, "the submission through mosquitto");
-            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == "edgegreen/v1/zones/ES/intensity"), Patience, "the intensity through mosquitto");
-            Assert.Equal("via-mosquitto", subscriber.Messages.First(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)).Payload.GetProperty("job").GetProperty("name").GetString());
+            using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "after-the-cut", kind = "burn", parameters = new { duration = "PT1M" } });
+            await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "online", TimeSpan.FromSeconds(40), "the control plane online again");
             Assert.Empty(controlPlane.Errors.Entries);
         }
         finally
         {
-            mosquitto.Kill();
-            await mosquitto.WaitForExitAsync();
+            await controlPlane.DisposeAsync();
         }
+
+        // A graceful stop discards the will, so the control plane says offline itself.
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "offline", Patience, "offline after a graceful stop");
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/control-plane/status");
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(late).Count == 1, Patience, "the retained status");
+        Assert.Equal("offline", ControlPlaneStatuses(late).Single());
     }
 
     [Fact]
@@ -334,19 +361,15 @@ public sealed class FeedTests
         ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static bool Accepts(int port)
+    /// <summary>Settings for a control plane whose feed publishes to an external broker on <paramref name="port"/>.</summary>
+    private static Dictionary<string, string?> External(int port) => new()
     {
-        try
-        {
-            using var probe = new TcpClient();
-            probe.Connect(IPAddress.Loopback, port);
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
-    }
+        ["EdgeGreen:Feed:Broker"] = "External",
+        ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
+    };
+
+    private static List<string?> ControlPlaneStatuses(Subscriber subscriber) =>
+        [.. subscriber.Messages.Where(m => m.Topic == "edgegreen/v1/control-plane/status").Select(m => m.Payload.GetProperty("text").GetString())];
 
     private static List<JsonElement> Produced(Subscriber subscriber) =>
         [.. subscriber.Messages.Where(m => m.Topic.EndsWith("/readings", StringComparison.Ordinal))
