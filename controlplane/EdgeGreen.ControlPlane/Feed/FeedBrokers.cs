@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections;
 using System.Collections.Concurrent;
-using System.Net;
 using System.Net.Sockets;
 using MQTTnet;
 using MQTTnet.Protocol;
@@ -22,7 +21,7 @@ internal interface IFeedBroker : IAsyncDisposable
 }
 
 /// <summary>
-/// MQTTnet's broker, run in the control plane's process.
+/// MQTTnet's broker, run in the control plane's process behind <see cref="FeedListener"/>'s limits.
 /// The control plane publishes into it from inside the process: a message counts as the feed's
 /// only when it carries the session items this instance gave it, which no network client can
 /// present, whatever client id or user name it connects with. Network clients may only subscribe,
@@ -36,18 +35,16 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
     private readonly Hashtable _own = new();
     private readonly ConcurrentDictionary<string, byte> _owedOffline = new(StringComparer.Ordinal);
     private volatile bool _stopping;
+    private readonly HashSet<string> _retained = new(StringComparer.Ordinal);
+    private readonly Lock _retainedLock = new();
+    private int _retainedLimitLogged;
     private MqttServer? _server;
 
     public string Address => $"mqtt://{(options.BindAddress.Contains(':') ? $"[{options.BindAddress}]" : options.BindAddress)}:{options.Port}";
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var address = IPAddress.Parse(options.BindAddress);
-        var builder = new MqttServerOptionsBuilder().WithDefaultEndpoint().WithDefaultEndpointPort(options.Port);
-        builder = address.AddressFamily == AddressFamily.InterNetworkV6
-            ? builder.WithDefaultEndpointBoundIPV6Address(address).WithDefaultEndpointBoundIPAddress(IPAddress.None)
-            : builder.WithDefaultEndpointBoundIPAddress(address).WithDefaultEndpointBoundIPV6Address(IPAddress.None);
-        var server = new MqttServerFactory().CreateMqttServer(builder.Build());
+        var server = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder().Build(), [new FeedListener(options, metrics, logger)]);
         server.ValidatingConnectionAsync += ValidateConnection;
         server.InterceptingPublishAsync += args =>
         {
@@ -128,6 +125,11 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
             args.ReasonCode = MqttConnectReasonCode.BadUserNameOrPassword;
             metrics.RefusedConnections.Inc();
         }
+        else if (string.IsNullOrEmpty(args.ClientId))
+        {
+            // MQTT 5: the id goes back in the CONNACK (MQTT 3.1.1 clients get theirs in FeedListener).
+            args.AssignedClientIdentifier = FeedListener.AssignedClientId();
+        }
 
         return Task.CompletedTask;
     }
@@ -150,7 +152,37 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
 
     public async Task PublishAsync(MqttApplicationMessage message, CancellationToken cancellationToken)
     {
+        if (message.Retain && !Retains(message))
+        {
+            message.Retain = false;
+        }
+
         await _server!.InjectApplicationMessage(new InjectedMqttApplicationMessage(message) { SenderClientId = Sender, CustomSessionItems = _own }, cancellationToken);
+    }
+
+    /// <summary>Whether a retained message stays within the retained limits (an empty one clears its topic, which always may).</summary>
+    private bool Retains(MqttApplicationMessage message)
+    {
+        string limit;
+        lock (_retainedLock)
+        {
+            var size = message.Payload.Length;
+            if (size == 0 || (size <= options.MaxRetainedPayloadBytes && (_retained.Contains(message.Topic) || _retained.Count < options.MaxRetainedMessages)))
+            {
+                _ = size == 0 ? _retained.Remove(message.Topic) : _retained.Add(message.Topic);
+                return true;
+            }
+
+            limit = size > options.MaxRetainedPayloadBytes ? "retained_payload" : "retained_messages";
+        }
+
+        metrics.LimitRefusals.WithLabels(limit).Inc();
+        if (Interlocked.Exchange(ref _retainedLimitLogged, 1) == 0)
+        {
+            LogNotRetained(message.Topic, options.MaxRetainedMessages, options.MaxRetainedPayloadBytes);
+        }
+
+        return false;
     }
 
     public async ValueTask DisposeAsync()
@@ -177,6 +209,8 @@ internal sealed partial class EmbeddedBroker(FeedOptions options, FeedMetrics me
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused MQTT client {ClientId}'s subscription to {Filter}: clients may subscribe only under {Prefix}/ (further refusals of this client are counted, not logged)")]
     private partial void LogRefusedSubscription(string clientId, string filter, string prefix);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The embedded MQTT broker delivers {Topic} without retaining it: over EdgeGreen:Feed:MaxRetainedMessages ({MaxMessages}) or MaxRetainedPayloadBytes ({MaxBytes}); further ones are counted, not logged")]
+    private partial void LogNotRetained(string topic, int maxMessages, int maxBytes);
 }
 
 /// <summary>

@@ -19,6 +19,10 @@ public sealed class FeedMetrics(IMetricFactory factory)
     public Counter RefusedSubscriptions { get; } = factory.CreateCounter("edgegreen_feed_client_subscriptions_refused_total",
         "Subscriptions by MQTT clients to topic filters outside the feed's prefix that the embedded broker refused.");
 
+    public Counter LimitRefusals { get; } = factory.CreateCounter("edgegreen_feed_limit_refusals_total",
+        "What the embedded broker refused for a limit: connections beyond MaxConnections, packets over MaxPacketSizeBytes (the connection is closed), " +
+        "retained messages beyond MaxRetainedMessages or over MaxRetainedPayloadBytes (delivered, not retained).", ["limit"]);
+
     public Counter RefusedConnections { get; } = factory.CreateCounter("edgegreen_feed_client_connections_refused_total",
         "MQTT clients the embedded broker refused for a wrong or missing user name or password.");
 

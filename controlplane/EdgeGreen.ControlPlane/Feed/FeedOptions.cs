@@ -38,6 +38,18 @@ public sealed class FeedOptions
     /// <summary>How often each zone's current grid intensity is looked up and, when it changed, published.</summary>
     public TimeSpan IntensityInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>The embedded broker's largest packet from a client; a larger one closes the connection before its body is read.</summary>
+    public int MaxPacketSizeBytes { get; set; } = 65_536;
+
+    /// <summary>The embedded broker's open connections at most; one more is closed at once.</summary>
+    public int MaxConnections { get; set; } = 1_000;
+
+    /// <summary>Topics with a retained message in the embedded broker at most; beyond it a message is delivered but not retained.</summary>
+    public int MaxRetainedMessages { get; set; } = 50_000;
+
+    /// <summary>The largest payload the embedded broker retains; a larger one is delivered but not retained.</summary>
+    public int MaxRetainedPayloadBytes { get; set; } = 65_536;
+
     /// <summary>Messages held while the broker cannot take them; beyond it the oldest are dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 10_000;
 }

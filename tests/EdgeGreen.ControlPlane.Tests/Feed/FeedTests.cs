@@ -128,6 +128,121 @@ public sealed class FeedTests
     }
 
     [Fact]
+    public async Task Embedded_PacketOverMaxPacketSize_ClosesTheConnectionBeforeReadingIt()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port, ("EdgeGreen:Feed:MaxPacketSizeBytes", "4096")));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        await using var bystander = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var sender = await SubscriberAsync(port, "edgegreen/v1/#");
+
+        try
+        {
+            await sender.Client.PublishBinaryAsync("edgegreen/v1/zones/ES/intensity", new byte[8 * 1024 * 1024], retain: true);
+        }
+        catch (Exception ex) when (ex is MqttCommunicationException or OperationCanceledException)
+        {
+            // The broker may close the connection while the packet is still being written (the client then cancels the write).
+        }
+
+        await Eventually.WaitUntilAsync(() => !sender.Client.IsConnected, Patience, "the sender's connection closed");
+        Assert.Equal(1, metrics.LimitRefusals.WithLabels("packet_size").Value);
+        Assert.Equal(0, metrics.RefusedPublishes.Value);
+        Assert.True(bystander.Client.IsConnected);
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task Embedded_ConnectionBeyondMaxConnections_IsRefusedUntilOneCloses()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port, ("EdgeGreen:Feed:MaxConnections", "2")));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        var first = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var second = await SubscriberAsync(port, "edgegreen/v1/#");
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithTimeout(Patience).Build();
+
+        using (var third = new MqttClientFactory().CreateMqttClient())
+        {
+            Assert.False(await ConnectsAsync(third, options), "a third connection was let in");
+        }
+
+        Assert.Equal(1, metrics.LimitRefusals.WithLabels("connections").Value);
+        await first.DisposeAsync();
+        using var next = new MqttClientFactory().CreateMqttClient();
+        await Eventually.WaitUntilAsync(() => ConnectsAsync(next, options), Patience, "a connection once one closed");
+        Assert.True(second.Client.IsConnected);
+    }
+
+    [Theory]
+    [InlineData("EdgeGreen:Feed:MaxRetainedMessages", "2", "retained_messages", 2)]
+    [InlineData("EdgeGreen:Feed:MaxRetainedPayloadBytes", "16", "retained_payload", 1)]
+    public async Task Embedded_RetainedBeyondALimit_IsNotRetained(string key, string value, string limit, int retained)
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port, (key, value)));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        var zones = await ZonesWithIntensityAsync(controlPlane);
+        Assert.True(zones >= 2, "the bundled traces have fewer than two zones");
+
+        // The control-plane status is retained first (it is short); of the zones' intensities, what is over the limit is not.
+        await Eventually.WaitUntilAsync(() => metrics.LimitRefusals.WithLabels(limit).Value == zones + 1 - retained, Patience, "the intensities over the limit");
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/#");
+
+        // Retained messages come right after the subscription, before anything published later: a job's submission marks their end.
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "marker", kind = "burn", parameters = new { duration = "PT1M" } });
+        await Eventually.WaitUntilAsync(() => late.Messages.Any(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)), Patience, "the marker");
+        Assert.Equal(retained, late.Messages.Count(m => !m.Topic.Contains("/jobs/", StringComparison.Ordinal)));
+        Assert.Contains(late.Messages, m => m.Topic == "edgegreen/v1/control-plane/status");
+    }
+
+    [Theory]
+    [InlineData(MQTTnet.Formatter.MqttProtocolVersion.V311)]
+    [InlineData(MQTTnet.Formatter.MqttProtocolVersion.V500)]
+    public async Task Embedded_ClientWithoutAClientId_IsAcceptedWithOneAssigned(MQTTnet.Formatter.MqttProtocolVersion version)
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        using var client = new MqttClientFactory().CreateMqttClient();
+
+        var result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("")
+            .WithCleanSession().WithProtocolVersion(version).Build());
+
+        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        if (version == MQTTnet.Formatter.MqttProtocolVersion.V500)
+        {
+            Assert.StartsWith("auto-", result.AssignedClientIdentifier, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The README's own command: <c>mosquitto_sub</c> connects with an empty client id and a clean session.</summary>
+    [RequiresProgramFact("mosquitto_sub")]
+    public async Task Embedded_MosquittoSub_ReceivesTheFeed()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        using var sub = Process.Start(new ProcessStartInfo(ExternalProgram.Require("mosquitto_sub"),
+            ["-h", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "edgegreen/v1/#", "-v", "-C", "1", "-W", "20"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        using var timeout = new CancellationTokenSource(Patience * 2);
+
+        var output = await sub.StandardOutput.ReadToEndAsync(timeout.Token);
+        await sub.WaitForExitAsync(timeout.Token);
+
+        Assert.True(sub.ExitCode == 0, $"mosquitto_sub exited with {sub.ExitCode}: {await sub.StandardError.ReadToEndAsync(timeout.Token)}");
+        Assert.StartsWith("edgegreen/v1/", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Embedded_ControlPlaneStatus_OnlineWhileRunningThenOfflineOnStop()
     {
         using var temp = new TempDirectory();
@@ -229,12 +344,7 @@ public sealed class FeedTests
             }
         }
 
-        var carbon = controlPlane.Service<ControlPlane.Core.Carbon.CarbonIntensity>();
-        var intensities = 0;
-        foreach (var zone in await carbon.GetZonesAsync(CancellationToken.None))
-        {
-            intensities += await carbon.GetCurrentAsync(zone, CancellationToken.None) is null ? 0 : 1;
-        }
+        var intensities = await ZonesWithIntensityAsync(controlPlane);
 
         // All but the one being retried wait in the queue.
         await Eventually.WaitUntilAsync(() => metrics.PublishFailures.Value >= 1 && metrics.Queued.Value == 3 + intensities - 1, Patience, "everything queued");
@@ -354,12 +464,21 @@ public sealed class FeedTests
         }
     }
 
-    /// <summary>Settings for a control plane whose feed runs the embedded broker on <paramref name="port"/>.</summary>
-    private static Dictionary<string, string?> Embedded(int port) => new()
+    /// <summary>Settings for a control plane whose feed runs the embedded broker on <paramref name="port"/>, with <paramref name="more"/>.</summary>
+    private static Dictionary<string, string?> Embedded(int port, params (string Key, string Value)[] more)
     {
-        ["EdgeGreen:Feed:Broker"] = "Embedded",
-        ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+        var settings = new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Feed:Broker"] = "Embedded",
+            ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
 
     /// <summary>Settings for a control plane whose feed publishes to an external broker on <paramref name="port"/>.</summary>
     private static Dictionary<string, string?> External(int port) => new()
@@ -367,6 +486,18 @@ public sealed class FeedTests
         ["EdgeGreen:Feed:Broker"] = "External",
         ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
     };
+
+    private static async Task<int> ZonesWithIntensityAsync(TestControlPlane controlPlane)
+    {
+        var carbon = controlPlane.Service<ControlPlane.Core.Carbon.CarbonIntensity>();
+        var zones = 0;
+        foreach (var zone in await carbon.GetZonesAsync(CancellationToken.None))
+        {
+            zones += await carbon.GetCurrentAsync(zone, CancellationToken.None) is null ? 0 : 1;
+        }
+
+        return zones;
+    }
 
     private static List<string?> ControlPlaneStatuses(Subscriber subscriber) =>
         [.. subscriber.Messages.Where(m => m.Topic == "edgegreen/v1/control-plane/status").Select(m => m.Payload.GetProperty("text").GetString())];
