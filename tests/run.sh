@@ -23,13 +23,14 @@ if ! command -v gcc >/dev/null 2>&1; then
   fi
 fi
 
-# The MQTT feed's external-broker test runs Mosquitto on a loopback port of its own.
-if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+# The MQTT feed's external-broker tests run Mosquitto on a loopback port of their own, and the
+# embedded broker is tested with the real mosquitto_sub (from mosquitto-clients).
+if { ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; } || ! command -v mosquitto_sub >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "tests/run.sh: installing mosquitto for the MQTT feed test" >&2
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
+    echo "tests/run.sh: installing mosquitto and mosquitto-clients for the MQTT feed tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto mosquitto-clients >/dev/null
   else
-    echo "tests/run.sh: mosquitto is not installed; its test is skipped (install it to run it)." >&2
+    echo "tests/run.sh: mosquitto or mosquitto-clients is not installed; the tests that need them are skipped (install them to run them)." >&2
   fi
 fi
 

@@ -14,7 +14,14 @@ public sealed class FeedMetrics(IMetricFactory factory)
         "Attempts to hand a message to the broker that failed (an external broker down or unreachable); the message is retried.");
 
     public Counter RefusedPublishes { get; } = factory.CreateCounter("edgegreen_feed_client_publishes_refused_total",
-        "Publishes by MQTT clients under the feed's topic prefix that the embedded broker refused (only the control plane publishes there).");
+        "Publishes by MQTT clients that the embedded broker refused: only the control plane publishes, from inside its process.");
+
+    public Counter RefusedSubscriptions { get; } = factory.CreateCounter("edgegreen_feed_client_subscriptions_refused_total",
+        "Subscriptions by MQTT clients to topic filters outside the feed's prefix that the embedded broker refused.");
+
+    public Counter LimitRefusals { get; } = factory.CreateCounter("edgegreen_feed_limit_refusals_total",
+        "What the embedded broker refused for a limit: connections beyond MaxConnections, packets over MaxPacketSizeBytes (the connection is closed), " +
+        "retained messages beyond MaxRetainedMessages or over MaxRetainedPayloadBytes (delivered, not retained).", ["limit"]);
 
     public Counter RefusedConnections { get; } = factory.CreateCounter("edgegreen_feed_client_connections_refused_total",
         "MQTT clients the embedded broker refused for a wrong or missing user name or password.");

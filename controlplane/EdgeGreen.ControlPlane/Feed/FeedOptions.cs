@@ -17,7 +17,7 @@ public sealed class FeedOptions
     /// <summary>The external broker, <c>mqtt://host:port</c> (or <c>mqtts://</c> for TLS).</summary>
     public string? Url { get; set; }
 
-    /// <summary>The client id the control plane connects to an external broker with.</summary>
+    /// <summary>The client id the control plane connects to an external broker with (the embedded broker has no use for it: the control plane publishes there from inside its process).</summary>
     public string ClientId { get; set; } = "edgegreen-control-plane";
 
     /// <summary>
@@ -29,7 +29,7 @@ public sealed class FeedOptions
     /// <summary>The password that goes with <see cref="Username"/>.</summary>
     public string? Password { get; set; }
 
-    /// <summary>Every topic starts with this; only the control plane publishes under it.</summary>
+    /// <summary>Every topic starts with this; only the control plane publishes, and clients of the embedded broker may subscribe only under it.</summary>
     public string TopicPrefix { get; set; } = "edgegreen/v1";
 
     /// <summary>How often agents are looked at for going online or offline.</summary>
@@ -37,6 +37,18 @@ public sealed class FeedOptions
 
     /// <summary>How often each zone's current grid intensity is looked up and, when it changed, published.</summary>
     public TimeSpan IntensityInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>The embedded broker's largest packet from a client; a larger one closes the connection before its body is read.</summary>
+    public int MaxPacketSizeBytes { get; set; } = 65_536;
+
+    /// <summary>The embedded broker's open connections at most; one more is closed at once.</summary>
+    public int MaxConnections { get; set; } = 1_000;
+
+    /// <summary>Topics with a retained message in the embedded broker at most; beyond it a message is delivered but not retained.</summary>
+    public int MaxRetainedMessages { get; set; } = 50_000;
+
+    /// <summary>The largest payload the embedded broker retains; a larger one is delivered but not retained.</summary>
+    public int MaxRetainedPayloadBytes { get; set; } = 65_536;
 
     /// <summary>Messages held while the broker cannot take them; beyond it the oldest are dropped and counted.</summary>
     public int QueueCapacity { get; set; } = 10_000;

@@ -16,7 +16,7 @@ public sealed class FeedTests
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
     [Fact]
-    public async Task Embedded_ReadingsAndJobEvents_ArePublished_AndClientsCannotPublishUnderTheFeed()
+    public async Task Embedded_ReadingsAndJobEvents_ArePublished()
     {
         using var temp = new TempDirectory();
         var port = LoopbackPorts.Free();
@@ -60,13 +60,6 @@ public sealed class FeedTests
             Assert.Equal(es.GetProperty("intensityGramsPerKwh").GetDouble(), intensity.GetProperty("intensityGramsPerKwh").GetDouble(), 9);
         }
 
-        // Another client may use the broker, but not speak for the feed.
-        await using var intruder = await SubscriberAsync(port, "other/#");
-        await intruder.Client.PublishStringAsync($"edgegreen/v1/agents/{agentId}/readings", "{\"readings\": []}");
-        await intruder.Client.PublishStringAsync("other/topic", "hello");
-        await Eventually.WaitUntilAsync(() => intruder.Messages.Any(m => m.Topic == "other/topic"), Patience, "other topics work");
-        await Eventually.WaitUntilAsync(() => controlPlane.Service<ControlPlane.Feed.FeedMetrics>().RefusedPublishes.Value == 1, Patience, "the intruder's publish is refused");
-        Assert.DoesNotContain(subscriber.Messages, m => m.Payload.TryGetProperty("readings", out var r) && r.GetArrayLength() == 0);
         Assert.Empty(controlPlane.Errors.Entries);
     }
 
@@ -96,6 +89,172 @@ public sealed class FeedTests
         var result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithCredentials("viewer", "open-sesame").Build());
         Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
         Assert.Equal(2, controlPlane.Service<ControlPlane.Feed.FeedMetrics>().RefusedConnections.Value);
+    }
+
+    [Fact]
+    public async Task Embedded_ClientWithTheControlPlanesClientId_MayOnlySubscribeUnderTheFeed()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        await using (var first = await SubscriberAsync(port, "edgegreen/v1/zones/ES/intensity"))
+        {
+            await Eventually.WaitUntilAsync(() => first.Messages.Count > 0, Patience, "ES's intensity, retained");
+        }
+
+        // The client id the control plane is known by grants nothing: no publish anywhere, no subscription outside the prefix.
+        using var impostor = new MqttClientFactory().CreateMqttClient();
+        await impostor.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("edgegreen-control-plane")
+            .WithProtocolVersion(MQTTnet.Formatter.MqttProtocolVersion.V500).Build());
+        var fake = new MqttApplicationMessageBuilder().WithTopic("edgegreen/v1/zones/ES/intensity").WithPayload("{\"zone\":\"ES\",\"intensityGramsPerKwh\":1}")
+            .WithRetainFlag().WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, (await impostor.PublishAsync(fake)).ReasonCode);
+        var elsewhere = new MqttApplicationMessageBuilder().WithTopic("other/topic").WithPayload("hello")
+            .WithQualityOfServiceLevel(MQTTnet.Protocol.MqttQualityOfServiceLevel.AtLeastOnce).Build();
+        Assert.Equal(MqttClientPublishReasonCode.NotAuthorized, (await impostor.PublishAsync(elsewhere)).ReasonCode);
+        var subscribed = await impostor.SubscribeAsync(new MqttClientSubscribeOptionsBuilder()
+            .WithTopicFilter("#").WithTopicFilter("other/#").WithTopicFilter("edgegreen/v1/#").Build());
+        Assert.Equal([MqttClientSubscribeResultCode.NotAuthorized, MqttClientSubscribeResultCode.NotAuthorized, MqttClientSubscribeResultCode.GrantedQoS0],
+            subscribed.Items.Select(i => i.ResultCode));
+
+        // A later subscriber gets the control plane's intensity, not the impostor's.
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/zones/ES/intensity");
+        await Eventually.WaitUntilAsync(() => late.Messages.Count > 0, Patience, "ES's intensity, retained");
+        Assert.NotEqual(1, late.Messages[0].Payload.GetProperty("intensityGramsPerKwh").GetDouble());
+        Assert.Equal(2, metrics.RefusedPublishes.Value);
+        Assert.Equal(2, metrics.RefusedSubscriptions.Value);
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task Embedded_PacketOverMaxPacketSize_ClosesTheConnectionBeforeReadingIt()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port, ("EdgeGreen:Feed:MaxPacketSizeBytes", "4096")));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        await using var bystander = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var sender = await SubscriberAsync(port, "edgegreen/v1/#");
+
+        try
+        {
+            await sender.Client.PublishBinaryAsync("edgegreen/v1/zones/ES/intensity", new byte[8 * 1024 * 1024], retain: true);
+        }
+        catch (Exception ex) when (ex is MqttCommunicationException or OperationCanceledException)
+        {
+            // The broker may close the connection while the packet is still being written (the client then cancels the write).
+        }
+
+        await Eventually.WaitUntilAsync(() => !sender.Client.IsConnected, Patience, "the sender's connection closed");
+        Assert.Equal(1, metrics.LimitRefusals.WithLabels("packet_size").Value);
+        Assert.Equal(0, metrics.RefusedPublishes.Value);
+        Assert.True(bystander.Client.IsConnected);
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [Fact]
+    public async Task Embedded_ConnectionBeyondMaxConnections_IsRefusedUntilOneCloses()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port, ("EdgeGreen:Feed:MaxConnections", "2")));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        var first = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var second = await SubscriberAsync(port, "edgegreen/v1/#");
+        var options = new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithTimeout(Patience).Build();
+
+        using (var third = new MqttClientFactory().CreateMqttClient())
+        {
+            Assert.False(await ConnectsAsync(third, options), "a third connection was let in");
+        }
+
+        Assert.Equal(1, metrics.LimitRefusals.WithLabels("connections").Value);
+        await first.DisposeAsync();
+        using var next = new MqttClientFactory().CreateMqttClient();
+        await Eventually.WaitUntilAsync(() => ConnectsAsync(next, options), Patience, "a connection once one closed");
+        Assert.True(second.Client.IsConnected);
+    }
+
+    [Theory]
+    [InlineData("EdgeGreen:Feed:MaxRetainedMessages", "2", "retained_messages", 2)]
+    [InlineData("EdgeGreen:Feed:MaxRetainedPayloadBytes", "16", "retained_payload", 1)]
+    public async Task Embedded_RetainedBeyondALimit_IsNotRetained(string key, string value, string limit, int retained)
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port, (key, value)));
+        var metrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        var zones = await ZonesWithIntensityAsync(controlPlane);
+        Assert.True(zones >= 2, "the bundled traces have fewer than two zones");
+
+        // The control-plane status is retained first (it is short); of the zones' intensities, what is over the limit is not.
+        await Eventually.WaitUntilAsync(() => metrics.LimitRefusals.WithLabels(limit).Value == zones + 1 - retained, Patience, "the intensities over the limit");
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/#");
+
+        // Retained messages come right after the subscription, before anything published later: a job's submission marks their end.
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "marker", kind = "burn", parameters = new { duration = "PT1M" } });
+        await Eventually.WaitUntilAsync(() => late.Messages.Any(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)), Patience, "the marker");
+        Assert.Equal(retained, late.Messages.Count(m => !m.Topic.Contains("/jobs/", StringComparison.Ordinal)));
+        Assert.Contains(late.Messages, m => m.Topic == "edgegreen/v1/control-plane/status");
+    }
+
+    [Theory]
+    [InlineData(MQTTnet.Formatter.MqttProtocolVersion.V311)]
+    [InlineData(MQTTnet.Formatter.MqttProtocolVersion.V500)]
+    public async Task Embedded_ClientWithoutAClientId_IsAcceptedWithOneAssigned(MQTTnet.Formatter.MqttProtocolVersion version)
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        using var client = new MqttClientFactory().CreateMqttClient();
+
+        var result = await client.ConnectAsync(new MqttClientOptionsBuilder().WithTcpServer("127.0.0.1", port).WithClientId("")
+            .WithCleanSession().WithProtocolVersion(version).Build());
+
+        Assert.Equal(MqttClientConnectResultCode.Success, result.ResultCode);
+        if (version == MQTTnet.Formatter.MqttProtocolVersion.V500)
+        {
+            Assert.StartsWith("auto-", result.AssignedClientIdentifier, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>The README's own command: <c>mosquitto_sub</c> connects with an empty client id and a clean session.</summary>
+    [RequiresProgramFact("mosquitto_sub")]
+    public async Task Embedded_MosquittoSub_ReceivesTheFeed()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        using var sub = Process.Start(new ProcessStartInfo(ExternalProgram.Require("mosquitto_sub"),
+            ["-h", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "edgegreen/v1/#", "-v", "-C", "1", "-W", "20"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        using var timeout = new CancellationTokenSource(Patience * 2);
+
+        var output = await sub.StandardOutput.ReadToEndAsync(timeout.Token);
+        await sub.WaitForExitAsync(timeout.Token);
+
+        Assert.True(sub.ExitCode == 0, $"mosquitto_sub exited with {sub.ExitCode}: {await sub.StandardError.ReadToEndAsync(timeout.Token)}");
+        Assert.StartsWith("edgegreen/v1/", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Embedded_ControlPlaneStatus_OnlineWhileRunningThenOfflineOnStop()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: Embedded(port));
+        await using var status = await SubscriberAsync(port, "edgegreen/v1/control-plane/status");
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).Count == 1, Patience, "the retained status");
+        Assert.Equal("online", ControlPlaneStatuses(status)[0]);
+
+        await controlPlane.DisposeAsync();
+
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "offline", Patience, "offline on a graceful stop");
     }
 
     [Fact]
@@ -185,12 +344,7 @@ public sealed class FeedTests
             }
         }
 
-        var carbon = controlPlane.Service<ControlPlane.Core.Carbon.CarbonIntensity>();
-        var intensities = 0;
-        foreach (var zone in await carbon.GetZonesAsync(CancellationToken.None))
-        {
-            intensities += await carbon.GetCurrentAsync(zone, CancellationToken.None) is null ? 0 : 1;
-        }
+        var intensities = await ZonesWithIntensityAsync(controlPlane);
 
         // All but the one being retried wait in the queue.
         await Eventually.WaitUntilAsync(() => metrics.PublishFailures.Value >= 1 && metrics.Queued.Value == 3 + intensities - 1, Patience, "everything queued");
@@ -207,41 +361,53 @@ public sealed class FeedTests
     {
         using var temp = new TempDirectory();
         var port = LoopbackPorts.Free();
-        var config = Path.Combine(temp.Path, "mosquitto.conf");
-        await File.WriteAllTextAsync(config, $"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n");
-        using var mosquitto = Process.Start(new ProcessStartInfo(ExternalProgram.Require("mosquitto"), ["-c", config])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
+        await using var mosquitto = await Mosquitto.StartAsync(temp, port, Patience);
+        await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: External(port));
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "via-mosquitto", kind = "burn", parameters = new { duration = "PT1M" } });
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
+
+        await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"edgegreen/v1/jobs/{jobId}/submitted"), Patience, "the submission through mosquitto");
+        await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == "edgegreen/v1/zones/ES/intensity"), Patience, "the intensity through mosquitto");
+        Assert.Equal("via-mosquitto", subscriber.Messages.First(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)).Payload.GetProperty("job").GetProperty("name").GetString());
+        Assert.Equal("online", ControlPlaneStatuses(subscriber).LastOrDefault());
+        Assert.Empty(controlPlane.Errors.Entries);
+    }
+
+    [RequiresProgramFact("mosquitto")]
+    public async Task External_Mosquitto_ConnectionLost_LastWillSaysOfflineUntilTheControlPlaneIsBack()
+    {
+        using var temp = new TempDirectory();
+        var port = LoopbackPorts.Free();
+        await using var mosquitto = await Mosquitto.StartAsync(temp, port, Patience);
+        await using var proxy = new TcpProxy(port);
+        await using var status = await SubscriberAsync(port, "edgegreen/v1/control-plane/status");
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: External(proxy.Port));
         try
         {
-            await Eventually.WaitUntilAsync(() => Accepts(port) || mosquitto.HasExited, Patience, "mosquitto listens");
-            if (mosquitto.HasExited)
-            {
-                Assert.Fail($"mosquitto exited: {await mosquitto.StandardError.ReadToEndAsync()}");
-            }
+            await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "online", Patience, "the control plane online");
 
-            await using var subscriber = await SubscriberAsync(port, "edgegreen/v1/#");
-            await using var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"), settings: new Dictionary<string, string?>
-            {
-                ["EdgeGreen:Feed:Broker"] = "External",
-                ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
-            });
+            // The network between the control plane and the broker fails; both keep running.
+            proxy.Sever();
+            await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "offline", Patience, "the broker publishing the last will");
+
+            // The next message reconnects, and the control plane says online again.
             using var client = controlPlane.CreateClient(controlPlane.AdminKey);
-            using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "via-mosquitto", kind = "burn", parameters = new { duration = "PT1M" } });
-            var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-
-            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == $"edgegreen/v1/jobs/{jobId}/submitted"), Patience, "the submission through mosquitto");
-            await Eventually.WaitUntilAsync(() => subscriber.Messages.Any(m => m.Topic == "edgegreen/v1/zones/ES/intensity"), Patience, "the intensity through mosquitto");
-            Assert.Equal("via-mosquitto", subscriber.Messages.First(m => m.Topic.EndsWith("/submitted", StringComparison.Ordinal)).Payload.GetProperty("job").GetProperty("name").GetString());
+            using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new { name = "after-the-cut", kind = "burn", parameters = new { duration = "PT1M" } });
+            await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "online", TimeSpan.FromSeconds(40), "the control plane online again");
             Assert.Empty(controlPlane.Errors.Entries);
         }
         finally
         {
-            mosquitto.Kill();
-            await mosquitto.WaitForExitAsync();
+            await controlPlane.DisposeAsync();
         }
+
+        // A graceful stop discards the will, so the control plane says offline itself.
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(status).LastOrDefault() == "offline", Patience, "offline after a graceful stop");
+        await using var late = await SubscriberAsync(port, "edgegreen/v1/control-plane/status");
+        await Eventually.WaitUntilAsync(() => ControlPlaneStatuses(late).Count == 1, Patience, "the retained status");
+        Assert.Equal("offline", ControlPlaneStatuses(late).Single());
     }
 
     [Fact]
@@ -298,26 +464,43 @@ public sealed class FeedTests
         }
     }
 
-    /// <summary>Settings for a control plane whose feed runs the embedded broker on <paramref name="port"/>.</summary>
-    private static Dictionary<string, string?> Embedded(int port) => new()
+    /// <summary>Settings for a control plane whose feed runs the embedded broker on <paramref name="port"/>, with <paramref name="more"/>.</summary>
+    private static Dictionary<string, string?> Embedded(int port, params (string Key, string Value)[] more)
     {
-        ["EdgeGreen:Feed:Broker"] = "Embedded",
-        ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        var settings = new Dictionary<string, string?>
+        {
+            ["EdgeGreen:Feed:Broker"] = "Embedded",
+            ["EdgeGreen:Feed:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var (key, value) in more)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    /// <summary>Settings for a control plane whose feed publishes to an external broker on <paramref name="port"/>.</summary>
+    private static Dictionary<string, string?> External(int port) => new()
+    {
+        ["EdgeGreen:Feed:Broker"] = "External",
+        ["EdgeGreen:Feed:Url"] = $"mqtt://127.0.0.1:{port}",
     };
 
-    private static bool Accepts(int port)
+    private static async Task<int> ZonesWithIntensityAsync(TestControlPlane controlPlane)
     {
-        try
+        var carbon = controlPlane.Service<ControlPlane.Core.Carbon.CarbonIntensity>();
+        var zones = 0;
+        foreach (var zone in await carbon.GetZonesAsync(CancellationToken.None))
         {
-            using var probe = new TcpClient();
-            probe.Connect(IPAddress.Loopback, port);
-            return true;
+            zones += await carbon.GetCurrentAsync(zone, CancellationToken.None) is null ? 0 : 1;
         }
-        catch (SocketException)
-        {
-            return false;
-        }
+
+        return zones;
     }
+
+    private static List<string?> ControlPlaneStatuses(Subscriber subscriber) =>
+        [.. subscriber.Messages.Where(m => m.Topic == "edgegreen/v1/control-plane/status").Select(m => m.Payload.GetProperty("text").GetString())];
 
     private static List<JsonElement> Produced(Subscriber subscriber) =>
         [.. subscriber.Messages.Where(m => m.Topic.EndsWith("/readings", StringComparison.Ordinal))
