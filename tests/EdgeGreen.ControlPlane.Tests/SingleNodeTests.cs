@@ -82,6 +82,7 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Telemetry:MaxBatchesPerCommit", "0")]
     [InlineData("EdgeGreen:Cluster:LeaderLease", "00:00:01")]
     [InlineData("EdgeGreen:Cluster:AdvertisedHttpUrl", "not a url")]
+    [InlineData("EdgeGreen:Outbound:AllowedNetworks:0", "127.0.0.0/33")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeGreen.ControlPlane.Core.Outbound;
 using EdgeGreen.ControlPlane.Core.Storage;
 using Prometheus;
 
@@ -15,6 +16,8 @@ namespace EdgeGreen.ControlPlane.Core.Webhooks;
 /// <c>X-EdgeGreen-Signature: sha256=HEX</c>, the HMAC-SHA256 of the body under the webhook's
 /// secret. A delivery that fails (a network error, a timeout, a 408/429/5xx answer) is retried
 /// with exponential backoff (5 retries, from 1 s); one that still fails is dropped and counted.
+/// A delivery whose target the <see cref="OutboundGuard"/> refuses is not sent, not
+/// retried, and counted as <c>refused</c>.
 /// </summary>
 public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFactory http, IMetricFactory metrics, TimeProvider clock, ILogger<WebhookDispatcher> logger)
     : BackgroundService
@@ -23,7 +26,8 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
     public static readonly string[] Events = ["model_version.ready", "model_version.failed", "alias.moved"];
 
     private readonly Channel<(string Event, object Data)> _queue = Channel.CreateUnbounded<(string, object)>();
-    private readonly Counter _delivered = metrics.CreateCounter("edgegreen_webhook_deliveries_total", "Webhook deliveries by outcome (delivered, failed after retries).", ["outcome"]);
+    private readonly Counter _delivered = metrics.CreateCounter("edgegreen_webhook_deliveries_total",
+        "Webhook deliveries by outcome (delivered, failed after retries, refused as an internal target).", ["outcome"]);
 
     /// <summary>Queues an event for every webhook that subscribes to it.</summary>
     public void Publish(string eventName, object data) => _queue.Writer.TryWrite((eventName, data));
@@ -55,6 +59,11 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
             response.EnsureSuccessStatusCode();
             _delivered.WithLabels("delivered").Inc();
         }
+        catch (HttpRequestException ex) when (ex.InnerException is OutboundRefusedException refused)
+        {
+            _delivered.WithLabels("refused").Inc();
+            LogDeliveryRefused(eventName, webhook.Id, refused.Message);
+        }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or Polly.Timeout.TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
         {
             _delivered.WithLabels("failed").Inc();
@@ -67,4 +76,7 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery of {Event} to {WebhookId} failed after retries: {Reason}")]
     private partial void LogDeliveryFailed(string @event, string webhookId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery of {Event} to {WebhookId} refused, nothing sent: {Reason}")]
+    private partial void LogDeliveryRefused(string @event, string webhookId, string reason);
 }

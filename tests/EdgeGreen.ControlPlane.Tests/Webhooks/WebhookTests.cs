@@ -14,6 +14,12 @@ namespace EdgeGreen.ControlPlane.Tests.Webhooks;
 /// <summary>Registry events POSTed to a loopback subscriber, signed, and retried when it fails.</summary>
 public sealed class WebhookTests : ControlPlaneTest
 {
+    /// <summary>The subscribers here are loopback servers, which the default refuses.</summary>
+    protected override IReadOnlyDictionary<string, string?> Settings { get; } = new Dictionary<string, string?>
+    {
+        ["EdgeGreen:Outbound:AllowedNetworks:0"] = "127.0.0.0/8",
+    };
+
     [Fact]
     public async Task VersionReadyAndAliasMoved_AreDeliveredSigned_AfterARetry()
     {
