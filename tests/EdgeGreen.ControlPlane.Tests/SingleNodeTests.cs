@@ -83,6 +83,7 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Cluster:LeaderLease", "00:00:01")]
     [InlineData("EdgeGreen:Cluster:AdvertisedHttpUrl", "not a url")]
     [InlineData("EdgeGreen:Outbound:AllowedNetworks:0", "127.0.0.0/33")]
+    [InlineData("EdgeGreen:Security:KeyDirectory", " ")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

@@ -37,7 +37,8 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
         await foreach (var (eventName, data) in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             var body = JsonSerializer.SerializeToUtf8Bytes(new { @event = eventName, time = clock.GetUtcNow(), data }, JsonSerializerOptions.Web);
-            foreach (var webhook in (await store.ListAsync(stoppingToken)).Where(w => w.Events.Contains(eventName)))
+            // An empty secret is one the store could not decrypt, and said so: nothing is sent unsigned.
+            foreach (var webhook in (await store.ListAsync(stoppingToken)).Where(w => w.Events.Contains(eventName) && w.Secret.Length > 0))
             {
                 // Each subscriber on its own, so that a slow one does not hold up the rest.
                 _ = DeliverAsync(webhook, eventName, body, stoppingToken);

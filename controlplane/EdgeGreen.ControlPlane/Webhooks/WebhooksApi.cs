@@ -16,6 +16,11 @@ public static class WebhooksApi
 {
     public static IHostApplicationBuilder AddWebhooks(this IHostApplicationBuilder builder)
     {
+        // Secrets are encrypted above whichever provider stores the webhooks.
+        var stored = builder.Services.Single(d => d.ServiceType == typeof(IWebhookStore));
+        var storedType = stored.ImplementationType ?? throw new InvalidOperationException("The storage provider must register IWebhookStore by its type.");
+        builder.Services.Remove(stored);
+        builder.Services.AddSingleton<IWebhookStore>(sp => ActivatorUtilities.CreateInstance<ProtectedWebhookStore>(sp, (IWebhookStore)ActivatorUtilities.CreateInstance(sp, storedType)));
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddOutboundHttpClient(WebhookDispatcher.HttpClientName).AddResilienceHandler("webhooks", pipeline => pipeline

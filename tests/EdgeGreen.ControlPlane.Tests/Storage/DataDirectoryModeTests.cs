@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Runtime.Versioning;
 
 namespace EdgeGreen.ControlPlane.Tests.Storage;
@@ -22,9 +23,14 @@ public sealed class DataDirectoryModeTests : IDisposable
             var onnx = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "fixtures", "models", "mnist-8.onnx"));
             using var upload = await admin.PostAsync(new Uri("/api/v1/models/digits/versions", UriKind.Relative), new ByteArrayContent(onnx));
             Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
+            // Its secret is encrypted under a key ring that the control plane writes into keys/; no event it takes is raised here.
+            using var webhook = await admin.PostAsync(new Uri("/api/v1/webhooks", UriKind.Relative),
+                JsonContent.Create(new { url = "https://hooks.example.com/h", events = new[] { "alias.moved" } }));
+            Assert.Equal(HttpStatusCode.Created, webhook.StatusCode);
 
             AssertPrivate(data);
             Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(data, "blobs"), "*", SearchOption.AllDirectories));
+            Assert.NotEmpty(Directory.EnumerateFiles(Path.Combine(data, "keys"), "*.xml"));
         }
 
         AssertPrivate(data);
