@@ -7,11 +7,12 @@ namespace EdgeGreen.ControlPlane.Core.Webhooks;
 /// <summary>
 /// Keeps webhook signing secrets encrypted at rest, above the storage provider: each is stored as
 /// <c>dp1:</c> and its ASP.NET Core Data Protection payload, under the key ring that
-/// <c>EdgeGreen:Security:KeyDirectory</c> holds apart from the database. A secret stored in clear
-/// by an earlier version (without the prefix) is still read as it is.
+/// <c>EdgeGreen:Security:KeyDirectory</c> holds apart from the database. Secrets stored in clear
+/// by an earlier version (without the prefix) are encrypted as the host starts, and read as they
+/// are until then.
 /// </summary>
 public sealed partial class ProtectedWebhookStore(IWebhookStore stored, IDataProtectionProvider protection, ILogger<ProtectedWebhookStore> logger)
-    : IWebhookStore
+    : IWebhookStore, IHostedService
 {
     internal const string Prefix = "dp1:";
 
@@ -20,7 +21,7 @@ public sealed partial class ProtectedWebhookStore(IWebhookStore stored, IDataPro
     public Task AddAsync(WebhookRecord webhook, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(webhook);
-        return stored.AddAsync(webhook with { Secret = Prefix + _protector.Protect(webhook.Secret) }, cancellationToken);
+        return stored.AddAsync(webhook with { Secret = Protect(webhook.Secret) }, cancellationToken);
     }
 
     /// <summary>
@@ -31,6 +32,33 @@ public sealed partial class ProtectedWebhookStore(IWebhookStore stored, IDataPro
         [.. (await stored.ListAsync(cancellationToken)).Select(w => w with { Secret = Reveal(w) })];
 
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) => stored.DeleteAsync(id, cancellationToken);
+
+    public async Task<bool> ReplaceSecretAsync(string id, string expected, string secret, CancellationToken cancellationToken) =>
+        (await stored.ListAsync(cancellationToken)).FirstOrDefault(w => w.Id == id) is { } webhook && Reveal(webhook) == expected
+        && await stored.ReplaceSecretAsync(id, webhook.Secret, Protect(secret), cancellationToken);
+
+    /// <summary>Encrypts the secrets that an earlier version stored in clear.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var encrypted = 0;
+        foreach (var webhook in (await stored.ListAsync(cancellationToken)).Where(w => !w.Secret.StartsWith(Prefix, StringComparison.Ordinal)))
+        {
+            // Compared with what was read, so that a replica doing the same at once changes nothing twice.
+            if (await stored.ReplaceSecretAsync(webhook.Id, webhook.Secret, Protect(webhook.Secret), cancellationToken))
+            {
+                encrypted++;
+            }
+        }
+
+        if (encrypted > 0)
+        {
+            LogSecretsEncrypted(encrypted);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private string Protect(string secret) => Prefix + _protector.Protect(secret);
 
     private string Reveal(WebhookRecord webhook)
     {
@@ -53,4 +81,7 @@ public sealed partial class ProtectedWebhookStore(IWebhookStore stored, IDataPro
     [LoggerMessage(Level = LogLevel.Error, Message = "The signing secret of webhook {WebhookId} cannot be decrypted ({Reason}): the key ring in " +
         "EdgeGreen:Security:KeyDirectory is not the one it was stored under. Restore that key ring, or delete the webhook and create it again.")]
     private partial void LogSecretUnreadable(string webhookId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Encrypted {Count} webhook signing secrets that an earlier version stored in clear.")]
+    private partial void LogSecretsEncrypted(int count);
 }

@@ -20,7 +20,9 @@ public static class WebhooksApi
         var stored = builder.Services.Single(d => d.ServiceType == typeof(IWebhookStore));
         var storedType = stored.ImplementationType ?? throw new InvalidOperationException("The storage provider must register IWebhookStore by its type.");
         builder.Services.Remove(stored);
-        builder.Services.AddSingleton<IWebhookStore>(sp => ActivatorUtilities.CreateInstance<ProtectedWebhookStore>(sp, (IWebhookStore)ActivatorUtilities.CreateInstance(sp, storedType)));
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ProtectedWebhookStore>(sp, (IWebhookStore)ActivatorUtilities.CreateInstance(sp, storedType)));
+        builder.Services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<ProtectedWebhookStore>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProtectedWebhookStore>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddOutboundHttpClient(WebhookDispatcher.HttpClientName).AddResilienceHandler("webhooks", pipeline => pipeline

@@ -99,16 +99,24 @@ public sealed class WebhookTests : ControlPlaneTest
     }
 
     [Fact]
-    public async Task Deliver_SecretStoredInClearByAnEarlierVersion_IsStillSignedWith()
+    public async Task Start_SecretStoredInClearByAnEarlierVersion_IsEncryptedAndStillSignsDeliveries()
     {
         await using var subscriber = await StartRecordingSubscriberAsync();
-        await new LiteDbWebhookStore(ControlPlane.Service<LiteDbDatabase>()).AddAsync(new WebhookRecord("whk_earlier", new Uri(subscriber.Server.Url, "hook").ToString(),
-            ["alias.moved"], "whsec_stored_in_clear", DateTimeOffset.UnixEpoch), CancellationToken.None);
+        using var temp = new TempDirectory();
+        await using (var earlier = await TestControlPlane.StartAsync(temp.Path, settings: Settings))
+        {
+            await new LiteDbWebhookStore(earlier.Service<LiteDbDatabase>()).AddAsync(new WebhookRecord("whk_earlier", new Uri(subscriber.Server.Url, "hook").ToString(),
+                ["alias.moved"], "whsec_stored_in_clear", DateTimeOffset.UnixEpoch), CancellationToken.None);
+        }
 
-        ControlPlane.Service<WebhookDispatcher>().Publish("alias.moved", new { model = "digits", alias = "champion", version = 1 });
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, settings: Settings);
 
+        var stored = Assert.Single(await new LiteDbWebhookStore(controlPlane.Service<LiteDbDatabase>()).ListAsync(CancellationToken.None));
+        Assert.DoesNotContain("whsec_stored_in_clear", stored.Secret, StringComparison.Ordinal);
+        controlPlane.Service<WebhookDispatcher>().Publish("alias.moved", new { model = "digits", alias = "champion", version = 1 });
         var (signature, body) = await subscriber.NextAsync();
         Assert.Equal("sha256=" + WebhookDispatcher.Sign("whsec_stored_in_clear", body), signature);
+        Assert.Empty(controlPlane.Errors.Entries);
     }
 
     [Fact]
