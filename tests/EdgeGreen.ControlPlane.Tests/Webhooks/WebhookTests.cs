@@ -120,6 +120,34 @@ public sealed class WebhookTests : ControlPlaneTest
     }
 
     [Fact]
+    public async Task Deliver_KeyRingLost_NothingIsSentUnsignedAndTheErrorSaysWhy()
+    {
+        await using var subscriber = await StartRecordingSubscriberAsync();
+        var hook = new Uri(subscriber.Server.Url, "hook");
+        using var temp = new TempDirectory();
+        await using (var earlier = await TestControlPlane.StartAsync(temp.Path, settings: Settings))
+        {
+            using var admin = earlier.CreateClient(earlier.AdminKey);
+            using var created = await admin.PostAsJsonAsync("/api/v1/webhooks", new { url = hook, events = new[] { "alias.moved" } });
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        Directory.Delete(Path.Combine(temp.Path, "keys"), recursive: true);
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, settings: Settings);
+        using var client = controlPlane.CreateClient(controlPlane.AdminKey);
+        using var healthy = await client.PostAsJsonAsync("/api/v1/webhooks", new { url = hook, events = new[] { "alias.moved" } });
+        var secret = (await healthy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("secret").GetString()!;
+
+        controlPlane.Service<WebhookDispatcher>().Publish("alias.moved", new { model = "digits", alias = "champion", version = 1 });
+
+        // The unreadable webhook comes first in the list, so its delivery would have started before the healthy one's.
+        var (signature, body) = await subscriber.NextAsync();
+        Assert.Equal("sha256=" + WebhookDispatcher.Sign(secret, body), signature);
+        Assert.Single(subscriber.Server.Requests);
+        Assert.Contains(controlPlane.Errors.Entries, e => e.Contains("cannot be decrypted", StringComparison.Ordinal) && e.Contains("EdgeGreen:Security:KeyDirectory", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Create_BadUrlOrEvent_Is400_AndOnlyAdminsMayCreate()
     {
         using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
