@@ -1,4 +1,5 @@
 using System.Reflection;
+using EdgeGreen.Shared;
 using LiteDB;
 using Microsoft.Extensions.Options;
 
@@ -29,7 +30,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
     public LiteDbDatabase(IOptions<StorageOptions> options)
     {
         var directory = options.Value.DataDirectory;
-        Directory.CreateDirectory(directory);
+        PrivateDirectory.Create(directory);
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, "edgegreen.db"));
         _database = Open(Path);
     }
@@ -132,6 +133,8 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
     /// </summary>
     private static LiteDatabase Open(string path)
     {
+        // LiteDB creates its files with the process's umask (often world-readable).
+        PrivateFile.RestrictDatabase(path);
         LiteDatabase? database = null;
         try
         {

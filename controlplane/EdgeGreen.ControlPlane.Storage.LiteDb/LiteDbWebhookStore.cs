@@ -22,6 +22,19 @@ public sealed class LiteDbWebhookStore(LiteDbDatabase database) : IWebhookStore
     public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
         Task.FromResult(database.Write(_ => Webhooks.Delete(id)));
 
+    public Task<bool> ReplaceSecretAsync(string id, string expected, string secret, CancellationToken cancellationToken) =>
+        Task.FromResult(database.Write(_ =>
+        {
+            var webhook = Webhooks.FindById(id);
+            if (webhook is null || webhook.Secret != expected)
+            {
+                return false;
+            }
+
+            webhook.Secret = secret;
+            return Webhooks.Update(webhook);
+        }));
+
     internal sealed class WebhookDocument
     {
         public string Id { get; set; } = "";

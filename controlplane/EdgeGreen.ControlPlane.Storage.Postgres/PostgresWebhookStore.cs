@@ -41,4 +41,14 @@ public sealed class PostgresWebhookStore(PostgresDatabase database) : IWebhookSt
             command.Parameters.AddWithValue("id", id);
             return await command.ExecuteNonQueryAsync(token) == 1;
         }, cancellationToken);
+
+    public Task<bool> ReplaceSecretAsync(string id, string expected, string secret, CancellationToken cancellationToken) =>
+        database.WriteAsync(async (connection, _, token) =>
+        {
+            await using var command = PostgresDatabase.Command(connection, "UPDATE webhooks SET secret = @secret WHERE id = @id AND secret = @expected");
+            command.Parameters.AddWithValue("id", id);
+            command.Parameters.AddWithValue("expected", expected);
+            command.Parameters.AddWithValue("secret", secret);
+            return await command.ExecuteNonQueryAsync(token) == 1;
+        }, cancellationToken);
 }

@@ -118,6 +118,30 @@ public sealed class ReadingOutboxTests : IDisposable
         Assert.Equal(6, outbox.Depth);
     }
 
+    [Fact]
+    public void Open_FreshDirectory_DirectoryIs0700AndDatabaseAndLog0600()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var directory = Path.Combine(_directory, "agent-data");
+        using (var outbox = new ReadingOutbox(Options.Create(new AgentOptions { DataDirectory = directory }),
+            new AgentMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance))
+        {
+            outbox.Append("s", Deltas(3));
+
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(directory));
+            foreach (var file in Directory.GetFiles(directory))
+            {
+                Assert.Equal((file, UnixFileMode.UserRead | UnixFileMode.UserWrite), (file, File.GetUnixFileMode(file)));
+            }
+
+            Assert.Contains(Directory.GetFiles(directory), file => file.EndsWith("outbox-log.db", StringComparison.Ordinal));
+        }
+    }
+
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     internal static IReadOnlyList<EnergyDelta> Deltas(int count) =>

@@ -102,6 +102,8 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Cluster:AdvertisedHttpUrl", "not a url")]
     [InlineData("EdgeGreen:Limits:AnonymousRequestsPerMinute", "0")]
     [InlineData("EdgeGreen:Limits:RequestTimeout", "00:00:00")]
+    [InlineData("EdgeGreen:Outbound:AllowedNetworks:0", "127.0.0.0/33")]
+    [InlineData("EdgeGreen:Security:KeyDirectory", " ")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

@@ -1,6 +1,7 @@
 using EdgeGreen.Agent.Sensors;
 using EdgeGreen.Agent.Uplink;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -152,7 +153,7 @@ public sealed partial class JobRunnerService(
             }
 
             var parameters = new Dictionary<string, string>(assignment.Parameters);
-            Directory.CreateDirectory(workDirectory);
+            PrivateDirectory.Create(workDirectory);
             var execution = new JobExecution(assignment.JobId, parameters, assignment.Resources?.CpuCores ?? 1, fraction => job.Fraction = fraction, job.Cpu)
             {
                 ReportPhase = phase => job.Phase = phase,

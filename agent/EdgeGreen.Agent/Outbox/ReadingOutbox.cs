@@ -1,4 +1,5 @@
 using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Shared;
 using LiteDB;
 using Microsoft.Extensions.Options;
 
@@ -30,8 +31,9 @@ public sealed partial class ReadingOutbox : IDisposable
         _maxReadings = options.Value.Outbox.MaxReadings;
         _metrics = metrics;
         _logger = logger;
-        Directory.CreateDirectory(options.Value.DataDirectory);
+        PrivateDirectory.Create(options.Value.DataDirectory);
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.Value.DataDirectory, "outbox.db"));
+        PrivateFile.RestrictDatabase(Path);
         _database = new LiteDatabase(new ConnectionString { Filename = Path, Connection = ConnectionType.Direct }, new BsonMapper());
         _readings = _database.GetCollection<OutboxEntry>("readings");
         _meta = _database.GetCollection<OutboxMeta>("meta");

@@ -134,7 +134,7 @@ public sealed partial class AgentConnection(
         var response = await client.RegisterAsync(request, cancellationToken: cancellationToken);
         var identity = new AgentIdentity(response.AgentId, response.Credential);
 
-        Directory.CreateDirectory(options.Value.DataDirectory);
+        PrivateDirectory.Create(options.Value.DataDirectory);
         await PrivateFile.WriteAsync(CredentialPath, stream => JsonSerializer.SerializeAsync(stream, identity, cancellationToken: cancellationToken));
         LogEnrolled(identity.AgentId, options.Value.Name);
         return identity;

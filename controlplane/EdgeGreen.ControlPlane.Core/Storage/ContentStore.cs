@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Core.Storage;
@@ -6,7 +7,8 @@ namespace EdgeGreen.ControlPlane.Core.Storage;
 /// <summary>
 /// Content-addressed files (datasets, model artifacts) under <c>&lt;DataDirectory&gt;/blobs/sha256/ab/abcdef…</c>:
 /// the same bytes are stored once under their SHA-256, written to a temporary file first and moved
-/// into place only once complete and hashed, so a reader never sees a partial blob.
+/// into place only once complete and hashed, so a reader never sees a partial blob. Files are
+/// created 0600 and directories 0700 on Unix.
 /// </summary>
 public sealed class ContentStore
 {
@@ -15,7 +17,7 @@ public sealed class ContentStore
     public ContentStore(IOptions<StorageOptions> options)
     {
         _root = Path.GetFullPath(Path.Combine(options.Value.DataDirectory, "blobs", "sha256"));
-        Directory.CreateDirectory(_root);
+        PrivateDirectory.Create(_root);
     }
 
     /// <summary>A staging file in the store's volume, so that moving it in place is a rename.</summary>
@@ -29,7 +31,7 @@ public sealed class ContentStore
         {
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long size = 0;
-            await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            await using (var file = new FileStream(path, PrivateFile.Options(FileMode.CreateNew, FileOptions.Asynchronous)))
             {
                 var buffer = new byte[81920];
                 int read;
@@ -59,7 +61,7 @@ public sealed class ContentStore
     public void Commit(StagedContent staged)
     {
         var target = PathOf(staged.Sha256);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        PrivateDirectory.Create(Path.GetDirectoryName(target)!);
         if (File.Exists(target))
         {
             File.Delete(staged.Path);

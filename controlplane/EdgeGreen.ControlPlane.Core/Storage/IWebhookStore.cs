@@ -11,4 +11,10 @@ public interface IWebhookStore
 
     /// <summary>False when there is no such webhook.</summary>
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="secret"/> as the webhook's secret if its secret is still
+    /// <paramref name="expected"/>; false when there is no such webhook or its secret changed.
+    /// </summary>
+    Task<bool> ReplaceSecretAsync(string id, string expected, string secret, CancellationToken cancellationToken);
 }

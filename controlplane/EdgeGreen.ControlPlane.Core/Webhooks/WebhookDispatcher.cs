@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeGreen.ControlPlane.Core.Outbound;
 using EdgeGreen.ControlPlane.Core.Storage;
 using Prometheus;
 
@@ -15,6 +16,8 @@ namespace EdgeGreen.ControlPlane.Core.Webhooks;
 /// <c>X-EdgeGreen-Signature: sha256=HEX</c>, the HMAC-SHA256 of the body under the webhook's
 /// secret. A delivery that fails (a network error, a timeout, a 408/429/5xx answer) is retried
 /// with exponential backoff (5 retries, from 1 s); one that still fails is dropped and counted.
+/// A delivery whose target the <see cref="OutboundGuard"/> refuses is not sent, not
+/// retried, and counted as <c>refused</c>.
 /// </summary>
 public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFactory http, IMetricFactory metrics, TimeProvider clock, ILogger<WebhookDispatcher> logger)
     : BackgroundService
@@ -23,7 +26,8 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
     public static readonly string[] Events = ["model_version.ready", "model_version.failed", "alias.moved"];
 
     private readonly Channel<(string Event, object Data)> _queue = Channel.CreateUnbounded<(string, object)>();
-    private readonly Counter _delivered = metrics.CreateCounter("edgegreen_webhook_deliveries_total", "Webhook deliveries by outcome (delivered, failed after retries).", ["outcome"]);
+    private readonly Counter _delivered = metrics.CreateCounter("edgegreen_webhook_deliveries_total",
+        "Webhook deliveries by outcome (delivered, failed after retries, refused as an internal target).", ["outcome"]);
 
     /// <summary>Queues an event for every webhook that subscribes to it.</summary>
     public void Publish(string eventName, object data) => _queue.Writer.TryWrite((eventName, data));
@@ -33,7 +37,8 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
         await foreach (var (eventName, data) in _queue.Reader.ReadAllAsync(stoppingToken))
         {
             var body = JsonSerializer.SerializeToUtf8Bytes(new { @event = eventName, time = clock.GetUtcNow(), data }, JsonSerializerOptions.Web);
-            foreach (var webhook in (await store.ListAsync(stoppingToken)).Where(w => w.Events.Contains(eventName)))
+            // An empty secret is one the store could not decrypt, and said so: nothing is sent unsigned.
+            foreach (var webhook in (await store.ListAsync(stoppingToken)).Where(w => w.Events.Contains(eventName) && w.Secret.Length > 0))
             {
                 // Each subscriber on its own, so that a slow one does not hold up the rest.
                 _ = DeliverAsync(webhook, eventName, body, stoppingToken);
@@ -55,6 +60,11 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
             response.EnsureSuccessStatusCode();
             _delivered.WithLabels("delivered").Inc();
         }
+        catch (HttpRequestException ex) when (ex.InnerException is OutboundRefusedException refused)
+        {
+            _delivered.WithLabels("refused").Inc();
+            LogDeliveryRefused(eventName, webhook.Id, refused.Message);
+        }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or Polly.Timeout.TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
         {
             _delivered.WithLabels("failed").Inc();
@@ -67,4 +77,7 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery of {Event} to {WebhookId} failed after retries: {Reason}")]
     private partial void LogDeliveryFailed(string @event, string webhookId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook delivery of {Event} to {WebhookId} refused, nothing sent: {Reason}")]
+    private partial void LogDeliveryRefused(string @event, string webhookId, string reason);
 }

@@ -1,6 +1,7 @@
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -104,7 +105,7 @@ public sealed class ArtifactGrpcService(ContentStore content, ArtifactUploads up
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"The control plane holds {held} bytes of this artifact; resume from there."));
             }
 
-            await using (var file = new FileStream(partial, FileMode.Append, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+            await using (var file = new FileStream(partial, PrivateFile.Options(FileMode.Append, FileOptions.Asynchronous)))
             {
                 var message = head;
                 while (true)

@@ -10,6 +10,7 @@ using EdgeGreen.ControlPlane.Feed;
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.LocalAgent;
+using EdgeGreen.ControlPlane.Outbound;
 using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
@@ -52,6 +53,7 @@ public static class ControlPlaneExtensions
         builder.AddDatasets();
         builder.AddArtifacts();
         builder.AddRegistry();
+        builder.AddOutbound();
         builder.AddWebhooks();
         builder.AddFeed();
         builder.AddLocalAgent(endpoints);

@@ -24,7 +24,7 @@ public sealed partial class AdminKeyBootstrapper(
         }
 
         var (_, key) = await apiKeys.MintAsync("bootstrap-admin", ApiKeyRole.Admin, cancellationToken);
-        Directory.CreateDirectory(storage.Value.DataDirectory);
+        PrivateDirectory.Create(storage.Value.DataDirectory);
         await PrivateFile.WriteAsync(KeyPath, async stream =>
         {
             await using var writer = new StreamWriter(stream);

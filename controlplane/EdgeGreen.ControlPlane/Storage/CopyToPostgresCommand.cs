@@ -175,7 +175,8 @@ public static class CopyToPostgresCommand
         }
 
         await output.WriteLineAsync(
-            $"Content files (datasets and model artifacts, in {Path.Combine(dataDirectory, "blobs")}) and the admin key file stay in {dataDirectory}: " +
+            $"Content files (datasets and model artifacts, in {Path.Combine(dataDirectory, "blobs")}), the key ring that webhook secrets are encrypted under " +
+            $"({Path.Combine(dataDirectory, "keys")} unless EdgeGreen:Security:KeyDirectory says otherwise) and the admin key file stay in {dataDirectory}: " +
             $"the PostgreSQL control plane reads them from its own {StorageOptions.SectionName}:DataDirectory, so start it with that set to {dataDirectory} " +
             "(or move the directory and set it to the new place).");
         await output.WriteLineAsync(result.Verified

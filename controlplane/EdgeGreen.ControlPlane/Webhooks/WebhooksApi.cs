@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using EdgeGreen.ControlPlane.Core.Outbound;
+using EdgeGreen.ControlPlane.Outbound;
 using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Http.Resilience;
@@ -14,10 +16,23 @@ public static class WebhooksApi
 {
     public static IHostApplicationBuilder AddWebhooks(this IHostApplicationBuilder builder)
     {
+        // Secrets are encrypted above whichever provider stores the webhooks.
+        var stored = builder.Services.Single(d => d.ServiceType == typeof(IWebhookStore));
+        var storedType = stored.ImplementationType ?? throw new InvalidOperationException("The storage provider must register IWebhookStore by its type.");
+        builder.Services.Remove(stored);
+        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ProtectedWebhookStore>(sp, (IWebhookStore)ActivatorUtilities.CreateInstance(sp, storedType)));
+        builder.Services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<ProtectedWebhookStore>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProtectedWebhookStore>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
-        builder.Services.AddHttpClient(WebhookDispatcher.HttpClientName).AddResilienceHandler("webhooks", pipeline => pipeline
-            .AddRetry(new HttpRetryStrategyOptions { MaxRetryAttempts = 5, Delay = TimeSpan.FromSeconds(1), BackoffType = DelayBackoffType.Exponential, UseJitter = true })
+        builder.Services.AddOutboundHttpClient(WebhookDispatcher.HttpClientName).AddResilienceHandler("webhooks", pipeline => pipeline
+            .AddRetry(new HttpRetryStrategyOptions
+            {
+                MaxRetryAttempts = 5, Delay = TimeSpan.FromSeconds(1), BackoffType = DelayBackoffType.Exponential, UseJitter = true,
+                // A refused target stays refused: trying it again only delays the answer.
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception?.InnerException is not OutboundRefusedException
+                    && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
+            })
             .AddTimeout(TimeSpan.FromSeconds(10)));
         return builder;
     }
@@ -31,12 +46,13 @@ public static class WebhooksApi
         return routes;
     }
 
-    public static async Task<Results<Created<WebhookResponse>, ValidationProblem>> CreateAsync(CreateWebhookRequest request, IWebhookStore store, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<Results<Created<WebhookResponse>, ValidationProblem>> CreateAsync(CreateWebhookRequest request, IWebhookStore store,
+        OutboundGuard guard, TimeProvider clock, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
-        if (!Uri.TryCreate(request.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        if (guard.CheckUrl(request.Url, out var url) is { } problem)
         {
-            errors["url"] = ["url must be an absolute http or https URL."];
+            errors["url"] = [problem];
         }
 
         if (request.Events is not { Count: > 0 } events || events.Any(e => !WebhookDispatcher.Events.Contains(e)))

@@ -109,6 +109,20 @@ public abstract partial class StorageContract
         Assert.Equal(["w2"], (await Webhooks.ListAsync(CancellationToken.None)).Select(w => w.Id));
     }
 
+    [ContractFact]
+    public async Task Webhooks_ReplaceSecret_OnlyWhileItIsTheExpectedOne_AcrossReopen()
+    {
+        await Webhooks.AddAsync(new WebhookRecord("w1", "https://example.com/hook", ["alias.moved"], "clear", T0), CancellationToken.None);
+
+        Assert.False(await Webhooks.ReplaceSecretAsync("w1", "not-the-secret", "sealed", CancellationToken.None));
+        Assert.False(await Webhooks.ReplaceSecretAsync("missing", "clear", "sealed", CancellationToken.None));
+        Assert.True(await Webhooks.ReplaceSecretAsync("w1", "clear", "sealed", CancellationToken.None));
+        Assert.False(await Webhooks.ReplaceSecretAsync("w1", "clear", "sealed-again", CancellationToken.None));
+
+        await ReopenAsync();
+        Assert.Equal("sealed", Assert.Single(await Webhooks.ListAsync(CancellationToken.None)).Secret);
+    }
+
     private static ModelVersionRecord Version(string name, int version, string? jobId) => new(
         name, version, ModelVersionStatus.Ready, null, T0.AddTicks(version), new string('a', 64), 4096, "onnx",
         [new ModelTensor("features", "float", [-1, 4])], [new ModelTensor("label", "int64", [-1])],
