@@ -30,11 +30,6 @@ public sealed partial class TelemetryWriter(
 
     private readonly Counter _commitFailures = metrics.CreateCounter("edgegreen_telemetry_commit_failures_total", "Telemetry transactions that failed (their batches were not acknowledged).");
 
-    /// <summary>Stores the batch with others waiting at the same time; returns once it is durable.</summary>
-    /// <exception cref="StorageException">The database failed; the batch is not stored.</exception>
-    public async Task<AppendResult> AppendAsync(TelemetryBatch batch, CancellationToken cancellationToken) =>
-        await (await SubmitAsync(batch, new BatchChain(), cancellationToken)).WaitAsync(cancellationToken);
-
     /// <summary>
     /// Queues the batch behind those already submitted and returns, once it is queued, the task
     /// that completes when it is durable, so that a stream can read its next batch while this one

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Timeouts;
+using EdgeGreen.ControlPlane.Core;
 using Prometheus;
 
 namespace EdgeGreen.ControlPlane.Hosting;
@@ -40,7 +41,11 @@ public sealed class RequestLimitsOptions
 /// </summary>
 public static class RequestLimits
 {
-    private const string Anonymous = "anonymous";
+    /// <summary>The <c>client</c> label of requests without credentials (and the prefix of their buckets).</summary>
+    internal const string Anonymous = "anonymous";
+
+    /// <summary>The <c>client</c> label of requests with a credential.</summary>
+    internal const string Keyed = "credential";
 
     public static IHostApplicationBuilder AddRequestLimits(this IHostApplicationBuilder builder)
     {
@@ -60,14 +65,14 @@ public static class RequestLimits
                 PartitionedRateLimiter.Create<HttpContext, string>(context => Exempt(context)
                     ? RateLimitPartition.GetNoLimiter("")
                     : Credential(context) is { } credential
-                        ? Bucket("credential:" + credential, limits.KeyedRequestsPerMinute)
+                        ? Bucket($"{Keyed}:{credential}", limits.KeyedRequestsPerMinute)
                         : Bucket($"{Anonymous}:{Address(context)}", limits.AnonymousRequestsPerMinute)));
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             options.OnRejected = (rejected, _) =>
             {
                 var context = rejected.HttpContext;
                 context.RequestServices.GetRequiredService<RequestLimitMetrics>().Rejected
-                    .WithLabels(Credential(context) is null ? "anonymous" : "credential").Inc();
+                    .WithLabels(Credential(context) is null ? Anonymous : Keyed).Inc();
                 context.Response.Headers.RetryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter)
                     ? Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture)
                     : "1";
@@ -124,17 +129,9 @@ public static class RequestLimits
         });
 }
 
-public sealed class RequestLimitMetrics
+public sealed class RequestLimitMetrics(IMetricFactory factory)
 {
-    public RequestLimitMetrics(IMetricFactory factory)
-    {
-        Rejected = factory.CreateCounter("edgegreen_http_requests_rate_limited_total",
-            "REST requests refused with 429 by the rate limits (EdgeGreen:Limits), by whether they presented a credential.",
-            new CounterConfiguration { LabelNames = ["client"] });
-        // Both series exist from the start, so that rate() sees the first refusal.
-        Rejected.WithLabels("anonymous");
-        Rejected.WithLabels("credential");
-    }
-
-    public Counter Rejected { get; }
+    public Counter Rejected { get; } = factory.CreateCounter("edgegreen_http_requests_rate_limited_total",
+        "REST requests refused with 429 by the rate limits (EdgeGreen:Limits), by whether they presented a credential.", ["client"])
+        .WithSeries(RequestLimits.Anonymous, RequestLimits.Keyed);
 }

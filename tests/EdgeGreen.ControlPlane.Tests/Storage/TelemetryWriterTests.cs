@@ -45,9 +45,7 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
     public async Task A_failed_commit_fails_the_later_batches_of_its_stream_without_storing_them()
     {
         var chain = new BatchChain();
-        _store.HoldNextCommit();
-        var first = await _writer.SubmitAsync(Batch("a1", 1, 10), chain, CancellationToken.None);
-        Assert.True(await _store.Held.WaitAsync(Wait));
+        var first = await SubmitHeldAsync(chain);
         // Queued while the first commit is under way: the next group.
         var second = await _writer.SubmitAsync(Batch("a1", 11, 20), chain, CancellationToken.None);
         var otherStream = await _writer.SubmitAsync(Batch("b2", 1, 5), new BatchChain(), CancellationToken.None);
@@ -72,9 +70,7 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
     public async Task Batches_of_one_stream_queued_together_are_stored_in_order_and_answered_each()
     {
         var chain = new BatchChain();
-        _store.HoldNextCommit();
-        var first = await _writer.SubmitAsync(Batch("a1", 1, 10), chain, CancellationToken.None);
-        Assert.True(await _store.Held.WaitAsync(Wait));
+        var first = await SubmitHeldAsync(chain);
         var queued = new List<Task<AppendResult>>();
         for (var start = 11; start <= 91; start += 10)
         {
@@ -88,6 +84,15 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         Assert.All(results, r => Assert.Equal((10, 0), (r.Accepted, r.Duplicates)));
         // The nine queued batches went in one commit after the held one.
         Assert.Equal(2, _store.Commits);
+    }
+
+    /// <summary>Submits a1's readings 1-10 on <paramref name="chain"/> and waits until their commit is held in the store.</summary>
+    private async Task<Task<AppendResult>> SubmitHeldAsync(BatchChain chain)
+    {
+        _store.HoldNextCommit();
+        var first = await _writer.SubmitAsync(Batch("a1", 1, 10), chain, CancellationToken.None);
+        Assert.True(await _store.Held.WaitAsync(Wait));
+        return first;
     }
 
     private static TelemetryBatch Batch(string agentId, long first, long last) => new(agentId, "ES",
