@@ -24,7 +24,10 @@ public sealed class AgentMetrics(IMetricFactory factory)
         "Readings written to the outbox and not yet acknowledged by the control plane.");
 
     public Counter OutboxDropped { get; } = factory.CreateCounter("edgegreen_agent_outbox_dropped_total",
-        "Oldest readings dropped because the outbox reached its size bound.");
+        "Readings lost because the outbox reached its size bound: dropped before they were sent, or dropped in flight and then not stored by the control plane.");
+
+    public Gauge OutboxDroppedInFlight { get; } = factory.CreateGauge("edgegreen_agent_outbox_dropped_in_flight",
+        "Readings dropped from the full outbox after they were sent, whose acknowledgement has not come yet: counted as lost only if the control plane turns out not to hold them.");
 
     public Counter ReadingsAcknowledged { get; } = factory.CreateCounter("edgegreen_agent_readings_acknowledged_total",
         "Readings the control plane acknowledged as durable.");

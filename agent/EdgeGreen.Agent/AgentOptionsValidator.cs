@@ -37,6 +37,12 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
         Check(options.Uplink.ReconnectMinDelay > TimeSpan.Zero, "Uplink:ReconnectMinDelay", "must be positive.");
         Check(options.Uplink.ReconnectMaxDelay >= options.Uplink.ReconnectMinDelay, "Uplink:ReconnectMaxDelay", "must not be below ReconnectMinDelay.");
         Check(options.Outbox.MaxReadings >= 1_000, "Outbox:MaxReadings", "must be at least 1000.");
+        if (options.SampleInterval > TimeSpan.Zero && options.Uplink.Linger >= TimeSpan.Zero)
+        {
+            var perLinger = ReadingsPerLinger(options, domains: 1);
+            Check(options.Outbox.MaxReadings >= perLinger, "Outbox:MaxReadings",
+                $"must hold at least one Uplink:Linger of readings ({perLinger} of one domain at SampleInterval {options.SampleInterval}), or readings are dropped while the agent is online.");
+        }
         Check(options.CpuModel.IdleWattsPerCpu >= 0 && double.IsFinite(options.CpuModel.IdleWattsPerCpu), "CpuModel:IdleWattsPerCpu", "must be a non-negative number.");
         Check(options.CpuModel.MaxWattsPerCpu >= options.CpuModel.IdleWattsPerCpu && double.IsFinite(options.CpuModel.MaxWattsPerCpu),
             "CpuModel:MaxWattsPerCpu", "must be a number not below IdleWattsPerCpu.");
@@ -65,6 +71,10 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    /// <summary>How many readings one <see cref="UplinkOptions.Linger"/> gathers from <paramref name="domains"/> energy domains.</summary>
+    internal static long ReadingsPerLinger(AgentOptions options, int domains) =>
+        domains * (long)Math.Ceiling(options.Uplink.Linger / options.SampleInterval);
 
     /// <summary>http://HOST:PORT with an optional trailing slash; HOST may be + or * (every address).</summary>
     private static bool IsListenUrl(string url)

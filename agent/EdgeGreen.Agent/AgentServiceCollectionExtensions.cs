@@ -3,6 +3,7 @@ using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sampling;
 using EdgeGreen.Agent.Sensors;
 using EdgeGreen.Agent.Uplink;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -25,6 +26,7 @@ public static class AgentServiceCollectionExtensions
         services.AddOptions<AgentOptions>().Bind(section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AgentOptions>>(new AgentOptionsValidator(section.Path, requireControlPlaneUrl: embedding is null));
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp => new LogThrottle(sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(_ => Metrics.NewCustomRegistry());
         services.TryAddSingleton<IMetricFactory>(sp => Metrics.WithCustomRegistry(sp.GetRequiredService<CollectorRegistry>()));
         services.AddSingleton<AgentMetrics>();

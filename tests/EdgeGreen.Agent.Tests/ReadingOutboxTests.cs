@@ -1,5 +1,6 @@
 using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -85,6 +86,79 @@ public sealed class ReadingOutboxTests : IDisposable
     }
 
     [Fact]
+    public void Append_DropsReadingsInFlight_CountsOnlyThoseTheControlPlaneNeverStored()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        using var outbox = Open(maxReadings: 1_000, registry);
+        outbox.Append("s", Deltas(1_000));
+        Assert.True(outbox.MarkSent(outbox.ReadAfter(0, 300)));
+
+        // 500 dropped: 1..300 were sent (in doubt), 301..500 never were (lost now).
+        outbox.Append("s", Deltas(500));
+        Assert.Equal(200, outbox.Dropped);
+        Assert.Equal(300, outbox.DroppedInFlight);
+
+        // The control plane stored the first 120 of the in-flight ones; then the stream breaks and
+        // a new one resumes at 120: 121..300 never arrived.
+        outbox.Acknowledge(120);
+        Assert.Equal(180, outbox.DroppedInFlight);
+        outbox.Resume(120);
+
+        Assert.Equal(380, outbox.Dropped);
+        Assert.Equal(0, outbox.DroppedInFlight);
+        var metrics = MetricsText.Scrape(registry);
+        Assert.Contains("edgegreen_agent_outbox_dropped_total 380", metrics, StringComparison.Ordinal);
+        Assert.Contains("edgegreen_agent_outbox_dropped_in_flight 0", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Resume_AtOrAboveDroppedInFlight_CountsNothingLost()
+    {
+        using var outbox = Open(maxReadings: 1_000);
+        outbox.Append("s", Deltas(1_000));
+        Assert.True(outbox.MarkSent(outbox.ReadAfter(0, 1_000)));
+        outbox.Append("s", Deltas(100));
+
+        outbox.Resume(1_000);
+
+        Assert.Equal(0, outbox.Dropped);
+        Assert.Equal(0, outbox.DroppedInFlight);
+    }
+
+    [Fact]
+    public void MarkSent_ReadingsDroppedSinceTheyWereRead_MarksNothing()
+    {
+        using var outbox = Open(maxReadings: 1_000);
+        outbox.Append("s", Deltas(1_000));
+        var read = outbox.ReadAfter(0, 100);
+
+        outbox.Append("s", Deltas(10));
+
+        Assert.False(outbox.MarkSent(read));
+        Assert.Equal(10, outbox.Dropped);
+        Assert.True(outbox.MarkSent(outbox.ReadAfter(0, 100)));
+    }
+
+    [Fact]
+    public void Reopen_KeepsDroppedInFlightUntilTheNextStreamSettlesIt()
+    {
+        using (var outbox = Open(maxReadings: 1_000))
+        {
+            outbox.Append("s", Deltas(1_000));
+            Assert.True(outbox.MarkSent(outbox.ReadAfter(0, 50)));
+            outbox.Append("s", Deltas(50));
+        }
+
+        using var reopened = Open(maxReadings: 1_000);
+        Assert.Equal(50, reopened.DroppedInFlight);
+
+        reopened.Resume(20);
+
+        Assert.Equal(30, reopened.Dropped);
+        Assert.Equal(0, reopened.DroppedInFlight);
+    }
+
+    [Fact]
     public void EnsureSequenceAbove_RecreatedOutbox_ContinuesAfterServerSequence()
     {
         using var outbox = Open();
@@ -127,8 +201,7 @@ public sealed class ReadingOutboxTests : IDisposable
         }
 
         var directory = Path.Combine(_directory, "agent-data");
-        using (var outbox = new ReadingOutbox(Options.Create(new AgentOptions { DataDirectory = directory }),
-            new AgentMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance))
+        using (var outbox = Open(directory))
         {
             outbox.Append("s", Deltas(3));
 
@@ -147,9 +220,12 @@ public sealed class ReadingOutboxTests : IDisposable
     internal static IReadOnlyList<EnergyDelta> Deltas(int count) =>
         [.. Enumerable.Range(0, count).Select(i => new EnergyDelta("cpu.package", Start.AddSeconds(i), TimeSpan.FromSeconds(1), 2.5 + i, EnergyProvenance.Modelled))];
 
-    private ReadingOutbox Open(int maxReadings = 100_000, CollectorRegistry? registry = null)
+    /// <summary>An outbox over <paramref name="directory"/>, its metrics in <paramref name="registry"/> when given.</summary>
+    internal static ReadingOutbox Open(string directory, int maxReadings = 100_000, CollectorRegistry? registry = null)
     {
-        var options = Options.Create(new AgentOptions { DataDirectory = _directory, Outbox = { MaxReadings = maxReadings } });
-        return new ReadingOutbox(options, new AgentMetrics(Metrics.WithCustomRegistry(registry ?? Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance);
+        var options = Options.Create(new AgentOptions { DataDirectory = directory, Outbox = { MaxReadings = maxReadings } });
+        return new ReadingOutbox(options, new AgentMetrics(Metrics.WithCustomRegistry(registry ?? Metrics.NewCustomRegistry())), new LogThrottle(TimeProvider.System), NullLogger<ReadingOutbox>.Instance);
     }
+
+    private ReadingOutbox Open(int maxReadings = 100_000, CollectorRegistry? registry = null) => Open(_directory, maxReadings, registry);
 }

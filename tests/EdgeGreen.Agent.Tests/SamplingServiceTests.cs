@@ -2,7 +2,11 @@ using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sampling;
 using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Shared;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Extensions.Options;
 using Prometheus;
 
@@ -36,6 +40,43 @@ public sealed class SamplingServiceTests : IDisposable
     }
 
     [Fact]
+    public void SampleAll_SensorFailingEveryPass_LogsOncePerMinuteAndCountsEveryFailure()
+    {
+        var time = new FakeTimeProvider(Now);
+        var logger = new FakeLogger<SamplingService>();
+        var broken = new ScriptedSensor("hwmon") { Failure = new IOException("device vanished") };
+        using var outbox = NewOutbox();
+        var service = NewService([broken], outbox, time, logger);
+
+        for (var pass = 0; pass < 120; pass++)
+        {
+            service.SampleAll();
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var lines = logger.Collector.GetSnapshot().Where(r => r.Level == LogLevel.Error).Select(r => r.Message).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Contains("(59 more failures since the last such line)", lines[1], StringComparison.Ordinal);
+        Assert.Contains("edgegreen_agent_sample_errors_total{sensor=\"hwmon\"} 120", MetricsText.Scrape(_registry), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WarnIfOutboxTooSmall_MoreDomainsThanTheBoundHoldsPerLinger_Warns()
+    {
+        var logger = new FakeLogger<SamplingService>();
+        var sensor = new ScriptedSensor("rapl", Delta("cpu.package", 20), Delta("dram", 3));
+        using var outbox = NewOutbox();
+        var options = new AgentOptions { SampleInterval = TimeSpan.FromMilliseconds(100), Uplink = { Linger = TimeSpan.FromSeconds(60) }, Outbox = { MaxReadings = 1_000 } };
+        var service = NewService([sensor], outbox, logger: logger, options: options);
+
+        service.WarnIfOutboxTooSmall(service.SampleAll());
+
+        var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning);
+        Assert.Contains("Outbox:MaxReadings (1000) holds less than one Uplink:Linger", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("1200 at 2 readings a pass", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SampleAll_OneSensorFails_OthersStillSampledAndFailureCounted()
     {
         var broken = new ScriptedSensor("hwmon") { Failure = new IOException("device vanished") };
@@ -52,12 +93,16 @@ public sealed class SamplingServiceTests : IDisposable
 
     private static EnergyDelta Delta(string domain, double watts) => new(domain, Now, TimeSpan.FromSeconds(1), watts, EnergyProvenance.Measured);
 
-    private ReadingOutbox NewOutbox() =>
-        new(Options.Create(new AgentOptions { DataDirectory = _directory }), new AgentMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance);
+    private ReadingOutbox NewOutbox() => ReadingOutboxTests.Open(_directory);
 
-    private SamplingService NewService(IEnumerable<IEnergySensor> sensors, ReadingOutbox outbox) =>
-        new(sensors, outbox, new JobEnergyLedger(Options.Create(new AgentOptions()), sensors, TimeProvider.System), new AgentMetrics(Metrics.WithCustomRegistry(_registry)), Options.Create(new AgentOptions()), TimeProvider.System,
-            NullLogger<SamplingService>.Instance);
+    private SamplingService NewService(IEnumerable<IEnergySensor> sensors, ReadingOutbox outbox, TimeProvider? time = null,
+        ILogger<SamplingService>? logger = null, AgentOptions? options = null)
+    {
+        time ??= TimeProvider.System;
+        var configured = Options.Create(options ?? new AgentOptions());
+        return new(sensors, outbox, new JobEnergyLedger(configured, sensors, time), new AgentMetrics(Metrics.WithCustomRegistry(_registry)),
+            configured, time, new LogThrottle(time), logger ?? NullLogger<SamplingService>.Instance);
+    }
 
     /// <summary>A sensor that returns fixed deltas (or fails), standing in for hardware the test machine lacks.</summary>
     private sealed class ScriptedSensor(string id, params EnergyDelta[] deltas) : IEnergySensor

@@ -27,6 +27,7 @@ public sealed partial class JobRunnerService(
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
+    LogThrottle throttle,
     ILogger<JobRunnerService> logger) : BackgroundService
 {
     private const int MaxErrorLength = 2000;
@@ -83,7 +84,10 @@ public sealed partial class JobRunnerService(
             catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException)
             {
                 metrics.JobStreamFailures.Inc();
-                LogWatchFailed(ex.Message);
+                if (throttle.ShouldLog("watch", out var suppressed))
+                {
+                    LogWatchFailed(ex.Message, suppressed);
+                }
             }
             finally
             {
@@ -326,7 +330,10 @@ public sealed partial class JobRunnerService(
                 }
                 catch (Exception ex) when (ex is RpcException or IOException or HttpRequestException or InvalidOperationException)
                 {
-                    LogReportFailed(report.JobId, ex.Message);
+                    if (throttle.ShouldLog($"report:{report.JobId}", out var suppressed))
+                    {
+                        LogReportFailed(report.JobId, ex.Message, suppressed);
+                    }
                     delivered = false;
                     break;
                 }
@@ -351,8 +358,8 @@ public sealed partial class JobRunnerService(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Job stream failed: {Reason}")]
-    private partial void LogWatchFailed(string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Job stream failed: {Reason} ({Suppressed} more failures since the last such line)")]
+    private partial void LogWatchFailed(string reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Starting job {JobId} ({Name}, kind {Kind}, attempt {Attempt})")]
     private partial void LogStarting(string jobId, string name, string kind, int attempt);
@@ -372,8 +379,8 @@ public sealed partial class JobRunnerService(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Progress of job {JobId} not delivered: {Reason}")]
     private partial void LogProgressFailed(string jobId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Completion of job {JobId} not delivered yet: {Reason}")]
-    private partial void LogReportFailed(string jobId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Completion of job {JobId} not delivered yet: {Reason} ({Suppressed} more tries since the last such line)")]
+    private partial void LogReportFailed(string jobId, string reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The control plane refused the completion of job {JobId}: {Reason}")]
     private partial void LogReportRefused(string jobId, string reason);

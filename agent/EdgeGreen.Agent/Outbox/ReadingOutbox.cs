@@ -9,7 +9,10 @@ namespace EdgeGreen.Agent.Outbox;
 /// Durable queue of readings between sampling and the uplink (one LiteDB file in the agent's data
 /// directory). Every reading gets the next per-agent sequence number and is written before it is
 /// sent; it is deleted only once the control plane acknowledges it as durable. When the bound is
-/// reached the oldest readings are dropped and counted.
+/// reached the oldest readings are dropped. A dropped reading that was never sent is lost and
+/// counted at once; one dropped while in flight may still be stored by the control plane, so it
+/// is held "in doubt" until the control plane's durable sequence settles it: counted as lost only
+/// when a new stream resumes below it. <see cref="Dropped"/> thus equals the readings really lost.
 /// </summary>
 public sealed partial class ReadingOutbox : IDisposable
 {
@@ -22,12 +25,20 @@ public sealed partial class ReadingOutbox : IDisposable
     private readonly AsyncSignal _appended = new();
     private readonly int _maxReadings;
     private readonly AgentMetrics _metrics;
+    private readonly LogThrottle _throttle;
     private readonly ILogger<ReadingOutbox> _logger;
     private OutboxMeta _state;
     private long _depth;
 
-    public ReadingOutbox(IOptions<AgentOptions> options, AgentMetrics metrics, ILogger<ReadingOutbox> logger)
+    /// <summary>The highest sequence handed to the current stream; nothing is in flight after a restart.</summary>
+    private long _sentThrough;
+
+    /// <summary>The highest sequence dropped so far (drops take the oldest first).</summary>
+    private long _droppedThrough;
+
+    public ReadingOutbox(IOptions<AgentOptions> options, AgentMetrics metrics, LogThrottle throttle, ILogger<ReadingOutbox> logger)
     {
+        _throttle = throttle;
         _maxReadings = options.Value.Outbox.MaxReadings;
         _metrics = metrics;
         _logger = logger;
@@ -42,6 +53,7 @@ public sealed partial class ReadingOutbox : IDisposable
         _state.LastSequence = Math.Max(_state.LastSequence, highest);
         _depth = _readings.LongCount();
         _metrics.OutboxDepth.Set(_depth);
+        _metrics.OutboxDroppedInFlight.Set(_state.InDoubt.Sum(r => r.Count));
     }
 
     public string Path { get; }
@@ -61,10 +73,16 @@ public sealed partial class ReadingOutbox : IDisposable
         get { lock (_gate) { return _state.LastSequence; } }
     }
 
-    /// <summary>Readings dropped over the outbox's life because it was full.</summary>
+    /// <summary>Readings lost over the outbox's life because it was full.</summary>
     public long Dropped
     {
         get { lock (_gate) { return _state.Dropped; } }
+    }
+
+    /// <summary>Readings dropped while in flight whose fate the control plane has not told yet.</summary>
+    public long DroppedInFlight
+    {
+        get { lock (_gate) { return _state.InDoubt.Sum(r => r.Count); } }
     }
 
     /// <summary>Numbers and stores the readings of one sensor, atomically.</summary>
@@ -88,17 +106,28 @@ public sealed partial class ReadingOutbox : IDisposable
             _database.BeginTrans();
             try
             {
-                var dropped = overflow > 0 ? DropOldest(overflow) : 0;
+                var dropped = overflow > 0 ? DropOldest(overflow) : [];
                 _readings.InsertBulk(entries);
-                var state = _state with { LastSequence = next, Dropped = _state.Dropped + dropped };
+                var inFlight = SequenceRange.Runs(dropped.Where(id => id <= _sentThrough));
+                var lost = dropped.Count - inFlight.Sum(r => r.Count);
+                var state = _state with
+                {
+                    LastSequence = next,
+                    Dropped = _state.Dropped + lost,
+                    InDoubt = [.. _state.InDoubt, .. inFlight],
+                };
                 _meta.Upsert(state);
                 _database.Commit();
                 _state = state;
-                _depth += entries.Count - dropped;
-                if (dropped > 0)
+                _depth += entries.Count - dropped.Count;
+                if (dropped.Count > 0)
                 {
-                    _metrics.OutboxDropped.Inc(dropped);
-                    LogDropped(dropped, _maxReadings);
+                    _metrics.OutboxDropped.Inc(lost);
+                    _metrics.OutboxDroppedInFlight.Set(state.InDoubt.Sum(r => r.Count));
+                    if (_throttle.ShouldLog("outbox-full", out var suppressed))
+                    {
+                        LogDropped(dropped.Count, _maxReadings, suppressed);
+                    }
                 }
             }
             catch
@@ -140,7 +169,10 @@ public sealed partial class ReadingOutbox : IDisposable
         }
     }
 
-    /// <summary>Deletes every reading up to the control plane's durable sequence.</summary>
+    /// <summary>
+    /// Deletes every reading up to the control plane's durable sequence. Readings dropped in flight
+    /// at or below it were stored (a stream's batches commit in order), so they are settled as delivered.
+    /// </summary>
     /// <returns>How many readings were deleted.</returns>
     public int Acknowledge(long durableSequence)
     {
@@ -149,6 +181,44 @@ public sealed partial class ReadingOutbox : IDisposable
             var deleted = _readings.DeleteMany(Query.LTE("_id", durableSequence));
             _depth -= deleted;
             _metrics.OutboxDepth.Set(_depth);
+            Settle(durableSequence, resumed: false);
+            return deleted;
+        }
+    }
+
+    /// <summary>
+    /// Marks readings from <see cref="ReadAfter"/> as handed to the current stream, unless the full
+    /// outbox dropped some of them since they were read: then nothing is marked and the caller reads again.
+    /// </summary>
+    /// <returns>Whether the readings are still held and now count as in flight.</returns>
+    public bool MarkSent(IReadOnlyList<OutboxReading> readings)
+    {
+        lock (_gate)
+        {
+            if (readings.Count == 0 || readings[0].Sequence <= _droppedThrough)
+            {
+                return false;
+            }
+
+            _sentThrough = Math.Max(_sentThrough, readings[^1].Sequence);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Starts a new stream at the control plane's durable sequence: what it holds is acknowledged,
+    /// and readings dropped in flight above it never reached it, so they are counted as lost.
+    /// Nothing is in flight on the new stream yet.
+    /// </summary>
+    /// <returns>How many readings were deleted as acknowledged.</returns>
+    public int Resume(long durableSequence)
+    {
+        lock (_gate)
+        {
+            var deleted = Acknowledge(durableSequence);
+            Settle(durableSequence, resumed: true);
+            _sentThrough = durableSequence;
+            EnsureSequenceAbove(durableSequence);
             return deleted;
         }
     }
@@ -192,14 +262,59 @@ public sealed partial class ReadingOutbox : IDisposable
 
     public void Dispose() => _database.Dispose();
 
-    private int DropOldest(long count)
+    /// <summary>Deletes the <paramref name="count"/> oldest readings and returns their sequences.</summary>
+    private List<long> DropOldest(long count)
     {
-        var lastDropped = _readings.Query().OrderBy(r => r.Id).Select(r => r.Id).Limit((int)Math.Min(count, int.MaxValue)).ToList();
-        return lastDropped.Count == 0 ? 0 : _readings.DeleteMany(Query.LTE("_id", lastDropped[^1]));
+        var dropped = _readings.Query().OrderBy(r => r.Id).Select(r => r.Id).Limit((int)Math.Min(count, int.MaxValue)).ToList();
+        if (dropped.Count > 0)
+        {
+            _readings.DeleteMany(Query.LTE("_id", dropped[^1]));
+            _droppedThrough = Math.Max(_droppedThrough, dropped[^1]);
+        }
+
+        return dropped;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox full ({MaxReadings} readings): dropped the {Dropped} oldest")]
-    private partial void LogDropped(int dropped, int maxReadings);
+    /// <summary>
+    /// Settles the readings dropped in flight against the control plane's durable sequence: those at
+    /// or below it are delivered; when a stream resumes, those above it are lost.
+    /// </summary>
+    private void Settle(long durableSequence, bool resumed)
+    {
+        if (_state.InDoubt.Count == 0)
+        {
+            return;
+        }
+
+        var open = new List<SequenceRange>();
+        long lost = 0;
+        foreach (var range in _state.InDoubt)
+        {
+            var above = range.Above(durableSequence);
+            if (above is null)
+            {
+                continue;
+            }
+
+            if (resumed)
+            {
+                lost += above.Count;
+            }
+            else
+            {
+                open.Add(above);
+            }
+        }
+
+        var state = _state with { Dropped = _state.Dropped + lost, InDoubt = open };
+        _meta.Upsert(state);
+        _state = state;
+        _metrics.OutboxDropped.Inc(lost);
+        _metrics.OutboxDroppedInFlight.Set(open.Sum(r => r.Count));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox full ({MaxReadings} readings): dropped the {Dropped} oldest ({Suppressed} more such drops since the last line; edgegreen_agent_outbox_dropped_total counts them all)")]
+    private partial void LogDropped(int dropped, int maxReadings, long suppressed);
 
     private sealed record OutboxMeta
     {
@@ -208,5 +323,7 @@ public sealed partial class ReadingOutbox : IDisposable
         public long LastSequence { get; set; }
 
         public long Dropped { get; set; }
+
+        public List<SequenceRange> InDoubt { get; set; } = [];
     }
 }

@@ -1,6 +1,7 @@
 using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sensors;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.Agent.Sampling;
@@ -17,6 +18,7 @@ public sealed partial class SamplingService(
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
+    LogThrottle throttle,
     ILogger<SamplingService> logger) : BackgroundService
 {
     /// <summary>The sensor label under which outbox failures are counted in sample errors.</summary>
@@ -29,7 +31,7 @@ public sealed partial class SamplingService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        SampleAll();
+        WarnIfOutboxTooSmall(SampleAll());
         using var timer = new PeriodicTimer(options.Value.SampleInterval, timeProvider);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -42,7 +44,8 @@ public sealed partial class SamplingService(
     /// vanished sysfs file, a driver error) is logged and counted and the others go on: one bad
     /// reader must not stop the agent. A failing outbox (a full disk) is counted as the outbox's.
     /// </summary>
-    internal void SampleAll()
+    /// <returns>How many readings the pass stored.</returns>
+    internal int SampleAll()
     {
         var pass = new List<(string SensorId, EnergyDelta Delta)>();
         foreach (var sensor in _sensors)
@@ -54,7 +57,10 @@ public sealed partial class SamplingService(
                     if (SensorValueGuard.Check(delta, options.Value.MaxPlausiblePowerWatts) is { } reason)
                     {
                         metrics.SensorValuesDropped.WithLabels(sensor.Id, reason).Inc();
-                        LogDropped(sensor.Id, delta.Domain, reason);
+                        if (throttle.ShouldLog($"dropped:{sensor.Id}:{delta.Domain}:{reason}", out var suppressed))
+                        {
+                            LogDropped(sensor.Id, delta.Domain, reason, suppressed);
+                        }
                         continue;
                     }
 
@@ -64,7 +70,7 @@ public sealed partial class SamplingService(
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 metrics.SampleErrors.WithLabels(sensor.Id).Inc();
-                LogSampleFailed(ex, sensor.Id);
+                LogFailure(ex, sensor.Id);
             }
         }
 
@@ -75,7 +81,7 @@ public sealed partial class SamplingService(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             metrics.SampleErrors.WithLabels(OutboxErrorLabel).Inc();
-            LogSampleFailed(ex, OutboxErrorLabel);
+            LogFailure(ex, OutboxErrorLabel);
         }
 
         var deltas = pass.ConvertAll(p => p.Delta);
@@ -87,7 +93,7 @@ public sealed partial class SamplingService(
         {
             // A fault in attribution loses this interval's split, not the agent: counted and logged.
             metrics.SampleErrors.WithLabels(AttributionErrorLabel).Inc();
-            LogSampleFailed(ex, AttributionErrorLabel);
+            LogFailure(ex, AttributionErrorLabel);
         }
 
         foreach (var delta in deltas)
@@ -95,11 +101,38 @@ public sealed partial class SamplingService(
             metrics.PowerWatts.WithLabels(delta.Domain).Set(delta.PowerWatts);
             metrics.EnergyJoules.WithLabels(delta.Domain).Inc(delta.EnergyJoules);
         }
+
+        return pass.Count;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an impossible value from sensor {SensorId}, domain {Domain}: {Reason}")]
-    private partial void LogDropped(string sensorId, string domain, string reason);
+    /// <summary>
+    /// Start-up checks that the outbox holds one linger's worth of this machine's readings (the
+    /// options validator can only check one domain; the sensors found say how many there are).
+    /// </summary>
+    internal void WarnIfOutboxTooSmall(int readingsPerPass)
+    {
+        var perLinger = AgentOptionsValidator.ReadingsPerLinger(options.Value, readingsPerPass);
+        if (perLinger > options.Value.Outbox.MaxReadings)
+        {
+            LogOutboxTooSmall(options.Value.Outbox.MaxReadings, perLinger, readingsPerPass, options.Value.Uplink.Linger);
+        }
+    }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Sampling sensor {SensorId} failed")]
-    private partial void LogSampleFailed(Exception exception, string sensorId);
+    /// <summary>A fault that repeats every pass is logged once a minute; the counter counts every pass.</summary>
+    private void LogFailure(Exception exception, string sensorId)
+    {
+        if (throttle.ShouldLog($"failed:{sensorId}", out var suppressed))
+        {
+            LogSampleFailed(exception, sensorId, suppressed);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Outbox:MaxReadings ({MaxReadings}) holds less than one Uplink:Linger ({Linger}) of readings: {PerLinger} at {PerPass} readings a pass. Readings will be dropped while the agent is online; raise MaxReadings or shorten Linger")]
+    private partial void LogOutboxTooSmall(int maxReadings, long perLinger, int perPass, TimeSpan linger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropped an impossible value from sensor {SensorId}, domain {Domain}: {Reason} ({Suppressed} more since the last such line)")]
+    private partial void LogDropped(string sensorId, string domain, string reason, long suppressed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Sampling sensor {SensorId} failed ({Suppressed} more failures since the last such line)")]
+    private partial void LogSampleFailed(Exception exception, string sensorId, long suppressed);
 }

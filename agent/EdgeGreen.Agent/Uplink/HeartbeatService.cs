@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Sensors;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 
@@ -21,6 +22,7 @@ public sealed partial class HeartbeatService(
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
+    LogThrottle throttle,
     ILogger<HeartbeatService> logger) : BackgroundService
 {
     public static string AgentVersion { get; } =
@@ -47,7 +49,10 @@ public sealed partial class HeartbeatService(
             catch (Exception ex) when (ex is RpcException or InvalidOperationException or IOException or HttpRequestException)
             {
                 metrics.HeartbeatFailures.Inc();
-                LogHeartbeatFailed(ex.Message);
+                if (throttle.ShouldLog("heartbeat", out var suppressed))
+                {
+                    LogHeartbeatFailed(ex.Message, suppressed);
+                }
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -93,6 +98,6 @@ public sealed partial class HeartbeatService(
         return state;
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat failed: {Reason}")]
-    private partial void LogHeartbeatFailed(string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Heartbeat failed: {Reason} ({Suppressed} more failures since the last such line)")]
+    private partial void LogHeartbeatFailed(string reason, long suppressed);
 }

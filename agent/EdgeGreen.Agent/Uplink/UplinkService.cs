@@ -1,6 +1,7 @@
 using EdgeGreen.Agent.Outbox;
 using EdgeGreen.Agent.Sensors;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.Shared;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ public sealed partial class UplinkService(
     AgentConnection connection,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
+    LogThrottle throttle,
     ILogger<UplinkService> logger) : BackgroundService
 {
     private readonly UplinkOptions _options = options.Value.Uplink;
@@ -75,8 +77,7 @@ public sealed partial class UplinkService(
         }
 
         var resumeAfter = (long)call.ResponseStream.Current.DurableSequence;
-        metrics.ReadingsAcknowledged.Inc(outbox.Acknowledge(resumeAfter));
-        outbox.EnsureSequenceAbove(resumeAfter);
+        metrics.ReadingsAcknowledged.Inc(outbox.Resume(resumeAfter));
         IsConnected = true;
         metrics.UplinkConnected.Set(1);
         backoff.Reset();
@@ -138,6 +139,12 @@ public sealed partial class UplinkService(
             }
 
             lingered = false;
+            if (!outbox.MarkSent(readings))
+            {
+                // The full outbox dropped some of these since they were read: send what is left.
+                continue;
+            }
+
             await requests.WriteAsync(ToBatch(readings), cancellationToken);
             sent = readings[^1].Sequence;
         }
@@ -173,7 +180,10 @@ public sealed partial class UplinkService(
 
         if (exception is RpcException or IOException or HttpRequestException)
         {
-            LogStreamFailed(exception.Message);
+            if (throttle.ShouldLog("uplink", out var suppressed))
+            {
+                LogStreamFailed(exception.Message, suppressed);
+            }
         }
         else
         {
@@ -204,8 +214,8 @@ public sealed partial class UplinkService(
     [LoggerMessage(Level = LogLevel.Information, Message = "Telemetry stream open for agent {AgentId}: control plane holds up to sequence {DurableSequence}, {Pending} readings pending")]
     private partial void LogConnected(string? agentId, long durableSequence, long pending);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Telemetry stream failed: {Reason}")]
-    private partial void LogStreamFailed(string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telemetry stream failed: {Reason} ({Suppressed} more failures since the last such line)")]
+    private partial void LogStreamFailed(string reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Telemetry stream failed unexpectedly")]
     private partial void LogStreamError(Exception exception);

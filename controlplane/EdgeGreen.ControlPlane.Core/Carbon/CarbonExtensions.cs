@@ -1,4 +1,5 @@
 using EdgeGreen.ControlPlane.Core.Carbon.Sources;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -37,6 +38,7 @@ public static class CarbonExtensions
             sp.GetRequiredService<Microsoft.Extensions.Caching.Memory.IMemoryCache>(),
             sp.GetRequiredService<IOptions<CarbonOptions>>(),
             sp.GetRequiredService<IMetricFactory>(),
+            sp.GetRequiredService<LogThrottle>(),
             sp.GetRequiredService<ILogger<FallbackCarbonSource>>()));
         builder.Services.AddSingleton(new SeasonalForecaster());
         builder.Services.AddSingleton<CarbonIntensity>();

@@ -1,3 +1,4 @@
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Prometheus;
@@ -16,6 +17,7 @@ public sealed partial class FallbackCarbonSource(
     IMemoryCache cache,
     IOptions<CarbonOptions> options,
     IMetricFactory metrics,
+    LogThrottle throttle,
     ILogger<FallbackCarbonSource> logger) : ICarbonIntensitySource
 {
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
@@ -151,7 +153,10 @@ public sealed partial class FallbackCarbonSource(
     private void Failed(ICarbonIntensitySource source, Exception exception)
     {
         _failures.WithLabels(source.Name).Inc();
-        LogSourceFailed(source.Name, exception.Message);
+        if (throttle.ShouldLog(source.Name, out var suppressed))
+        {
+            LogSourceFailed(source.Name, exception.Message, suppressed);
+        }
     }
 
     /// <summary>Anything but the caller giving up counts as the source failing.</summary>
@@ -159,8 +164,8 @@ public sealed partial class FallbackCarbonSource(
         !(exception is OperationCanceledException && cancellationToken.IsCancellationRequested);
 
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Carbon-intensity source {Source} failed, trying the next: {Reason}")]
-    private partial void LogSourceFailed(string source, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Carbon-intensity source {Source} failed, trying the next: {Reason} ({Suppressed} more failures since the last such line)")]
+    private partial void LogSourceFailed(string source, string reason, long suppressed);
 }
 
 /// <summary>Every source that serves the zone failed.</summary>

@@ -4,6 +4,7 @@ using EdgeGreen.ControlPlane.Core.Agents;
 using EdgeGreen.ControlPlane.Core.Carbon;
 using EdgeGreen.ControlPlane.Core.Scheduling;
 using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Core.Jobs;
@@ -23,6 +24,7 @@ public sealed partial class FleetPlanning(
     JobMetrics metrics,
     IOptions<SchedulingOptions> options,
     IOptions<AgentsOptions> agentsOptions,
+    LogThrottle throttle,
     ILogger<FleetPlanning> logger)
 {
     private readonly CarbonPlanner _planner = new();
@@ -232,7 +234,10 @@ public sealed partial class FleetPlanning(
             }
             catch (Exception ex) when (ex is UnknownZoneException or HttpRequestException or InvalidOperationException)
             {
-                LogNoIntensity(zone, ex.Message);
+                if (throttle.ShouldLog($"no-intensity:{zone}", out var suppressed))
+                {
+                    LogNoIntensity(zone, ex.Message, suppressed);
+                }
             }
         }
 
@@ -246,8 +251,8 @@ public sealed partial class FleetPlanning(
     [LoggerMessage(Level = LogLevel.Debug, Message = "Planned {Jobs} jobs over {Agents} agents in {Milliseconds} ms")]
     private partial void LogPlanned(int jobs, int agents, double milliseconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No intensity for zone {Zone}; its agents get no jobs this round: {Reason}")]
-    private partial void LogNoIntensity(string zone, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No intensity for zone {Zone}; its agents get no jobs this round: {Reason} ({Suppressed} more rounds without it since the last such line)")]
+    private partial void LogNoIntensity(string zone, string reason, long suppressed);
 
     private sealed record FleetAgent(PlanningAgent Planning, string Zone, IReadOnlyDictionary<string, string> Labels, HashSet<string> JobKinds);
 }

@@ -15,6 +15,7 @@ using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.ControlPlane.Webhooks;
+using EdgeGreen.Shared;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Prometheus;
 
@@ -30,6 +31,7 @@ public static class ControlPlaneExtensions
         builder.Services.AddSingleton(endpoints);
         builder.WebHost.ConfigureKestrel((context, kestrel) => endpoints.Capture(kestrel, context.Configuration));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(sp => new LogThrottle(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(_ => Metrics.NewCustomRegistry());
         builder.Services.AddSingleton<IMetricFactory>(sp =>
         {

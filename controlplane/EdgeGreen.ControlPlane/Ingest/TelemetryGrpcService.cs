@@ -1,6 +1,7 @@
 using EdgeGreen.Contracts.V1;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
+using EdgeGreen.Shared;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
 
@@ -16,6 +17,7 @@ public sealed partial class TelemetryGrpcService(
     Feed.TelemetryFeed feed,
     TimeProvider timeProvider,
     IHostApplicationLifetime lifetime,
+    LogThrottle throttle,
     ILogger<TelemetryGrpcService> logger) : TelemetryService.TelemetryServiceBase
 {
     public override async Task Upload(IAsyncStreamReader<ReadingBatch> requestStream, IServerStreamWriter<UploadAck> responseStream, ServerCallContext context)
@@ -53,7 +55,10 @@ public sealed partial class TelemetryGrpcService(
                     {
                         // Batches before the refused one are still stored and acknowledged.
                         metrics.BatchesRejected.WithLabels(refused.StatusCode.ToString()).Inc();
-                        LogRefused(agentId, refused.Status.Detail);
+                        if (throttle.ShouldLog($"refused:{agentId}", out var suppressed))
+                        {
+                            LogRefused(agentId, refused.Status.Detail, suppressed);
+                        }
                         failure = ExceptionDispatchInfo.Capture(refused);
                         break;
                     }
@@ -96,7 +101,10 @@ public sealed partial class TelemetryGrpcService(
         {
             // Nothing of the batch is acknowledged: the agent keeps it and resends once storage is back.
             metrics.BatchesRejected.WithLabels(Hosting.StorageFaults.GrpcStatus(ex).ToString()).Inc();
-            LogStorageFailed(agentId, ex.Message);
+            if (throttle.ShouldLog("storage", out var suppressed))
+            {
+                LogStorageFailed(agentId, ex.Message, suppressed);
+            }
             throw Hosting.StorageFaults.ToRpcException(ex);
         }
         catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
@@ -147,11 +155,11 @@ public sealed partial class TelemetryGrpcService(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a telemetry batch from agent {AgentId}: {Reason}")]
-    private partial void LogRefused(string agentId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a telemetry batch from agent {AgentId}: {Reason} ({Suppressed} more refusals of this agent since the last such line)")]
+    private partial void LogRefused(string agentId, string reason, long suppressed);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store telemetry of agent {AgentId}: {Reason}")]
-    private partial void LogStorageFailed(string agentId, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not store telemetry of agent {AgentId}: {Reason} ({Suppressed} more such failures, of any agent, since the last such line)")]
+    private partial void LogStorageFailed(string agentId, string reason, long suppressed);
 
     /// <summary>
     /// The most batches of one stream queued for commits at once: the agent's default window

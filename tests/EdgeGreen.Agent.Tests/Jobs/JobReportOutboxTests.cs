@@ -35,6 +35,5 @@ public sealed class JobReportOutboxTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private ReadingOutbox OpenOutbox() => new(Options.Create(new AgentOptions { DataDirectory = _directory }),
-        new AgentMetrics(Metrics.WithCustomRegistry(Metrics.NewCustomRegistry())), NullLogger<ReadingOutbox>.Instance);
+    private ReadingOutbox OpenOutbox() => ReadingOutboxTests.Open(_directory);
 }
