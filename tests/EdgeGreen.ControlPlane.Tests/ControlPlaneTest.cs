@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+
 namespace EdgeGreen.ControlPlane.Tests;
 
 /// <summary>Each test of a derived class gets its own real control plane over a fresh data directory.</summary>
@@ -10,7 +12,12 @@ public abstract class ControlPlaneTest : IAsyncLifetime
     /// <summary>Settings on top of the test defaults.</summary>
     protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
 
-    public virtual async Task InitializeAsync() => ControlPlane = await TestControlPlane.StartAsync(_temp.Path, settings: Settings);
+    public virtual async Task InitializeAsync() => ControlPlane = await TestControlPlane.StartAsync(_temp.Path, settings: Settings, services: ConfigureServices);
+
+    /// <summary>Services added to the control plane's own, after its features.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
 
     public virtual async Task DisposeAsync()
     {

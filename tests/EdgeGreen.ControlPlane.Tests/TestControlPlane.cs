@@ -35,14 +35,15 @@ internal sealed class TestControlPlane : IAsyncDisposable
     public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, "admin.key")).Trim();
 
     public static async Task<TestControlPlane> StartAsync(string dataDirectory, int grpcPort = 0, bool localAgent = false,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
-        var app = Build(dataDirectory, grpcPort, localAgent, settings, out var errors);
+        var app = Build(dataDirectory, grpcPort, localAgent, settings, out var errors, services);
         await app.StartAsync();
         return new TestControlPlane(app, dataDirectory, errors);
     }
 
-    public static WebApplication Build(string dataDirectory, int grpcPort, bool localAgent, IReadOnlyDictionary<string, string?>? settings, out ErrorLog errors)
+    public static WebApplication Build(string dataDirectory, int grpcPort, bool localAgent, IReadOnlyDictionary<string, string?>? settings, out ErrorLog errors,
+        Action<IServiceCollection>? services = null)
     {
         Directory.CreateDirectory(dataDirectory);
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -77,6 +78,7 @@ internal sealed class TestControlPlane : IAsyncDisposable
         errors = new ErrorLog();
         builder.Logging.ClearProviders().AddProvider(errors);
         builder.AddControlPlane();
+        services?.Invoke(builder.Services);
         var app = builder.Build();
         app.MapControlPlane();
         return app;

@@ -30,22 +30,33 @@ public sealed partial class FleetPlanning(
     private readonly CarbonPlanner _planner = new();
 
     /// <summary>
+    /// What a plan at <paramref name="now"/> is made from: the available agents and their zones'
+    /// intensity over the horizon. Gathered apart from <see cref="Plan"/>, so that the scheduler
+    /// does this I/O (a carbon source's HTTP call among it) outside its lock.
+    /// </summary>
+    public async Task<PlanningSnapshot> PrepareAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var slots = (int)(options.Value.Horizon / options.Value.SlotDuration);
+        var agents = await AvailableAgentsAsync(now, cancellationToken);
+        var intensity = await IntensityAsync(agents.Select(a => a.Zone).Distinct(StringComparer.Ordinal), now, slots, cancellationToken);
+        return new PlanningSnapshot(now, agents, intensity);
+    }
+
+    /// <summary>
     /// Plans <paramref name="pending"/> first and <paramref name="held"/> on what is left, around
     /// the <paramref name="running"/> jobs; returns each planned job with its new plan, or without
-    /// one and the reason.
+    /// one and the reason. Pure computation over <paramref name="snapshot"/>.
     /// </summary>
-    public async Task<IReadOnlyList<JobRecord>> PlanAsync(
+    public IReadOnlyList<JobRecord> Plan(
+        PlanningSnapshot snapshot,
         IReadOnlyList<JobRecord> running,
         IReadOnlyList<JobRecord> pending,
-        IReadOnlyList<JobRecord> held,
-        DateTimeOffset now,
-        CancellationToken cancellationToken)
+        IReadOnlyList<JobRecord> held)
     {
         var started = Stopwatch.GetTimestamp();
         var slot = options.Value.SlotDuration;
         var slots = (int)(options.Value.Horizon / slot);
-        var agents = await AvailableAgentsAsync(now, cancellationToken);
-        var intensity = await IntensityAsync(agents.Select(a => a.Zone).Distinct(StringComparer.Ordinal), now, slots, cancellationToken);
+        var (now, agents, intensity) = (snapshot.Now, snapshot.Agents, snapshot.Intensity);
         var usable = agents.Where(a => intensity.Has(a.Zone)).ToList();
         var calendar = new CapacityCalendar([.. usable.Select(a => a.Planning)], slots);
         var index = usable.Select((a, i) => (a.Planning.Id, i)).ToDictionary(a => a.Id, a => a.i, StringComparer.Ordinal);
@@ -254,5 +265,18 @@ public sealed partial class FleetPlanning(
     [LoggerMessage(Level = LogLevel.Warning, Message = "No intensity for zone {Zone}; its agents get no jobs this round: {Reason} ({Suppressed} more rounds without it since the last such line)")]
     private partial void LogNoIntensity(string zone, string reason, long suppressed);
 
-    private sealed record FleetAgent(PlanningAgent Planning, string Zone, IReadOnlyDictionary<string, string> Labels, HashSet<string> JobKinds);
+    /// <summary>The inputs of one plan, from <see cref="PrepareAsync"/>.</summary>
+    public sealed record PlanningSnapshot
+    {
+        internal PlanningSnapshot(DateTimeOffset now, IReadOnlyList<FleetAgent> agents, IntensityTable intensity) =>
+            (Now, Agents, Intensity) = (now, agents, intensity);
+
+        public DateTimeOffset Now { get; }
+
+        internal IReadOnlyList<FleetAgent> Agents { get; }
+
+        internal IntensityTable Intensity { get; }
+    }
+
+    internal sealed record FleetAgent(PlanningAgent Planning, string Zone, IReadOnlyDictionary<string, string> Labels, HashSet<string> JobKinds);
 }

@@ -59,11 +59,12 @@ public sealed partial class JobScheduler(
 
     public async Task<SubmitOutcome> SubmitAsync(JobRecord job, CancellationToken cancellationToken)
     {
+        var snapshot = await planning.PrepareAsync(timeProvider.GetUtcNow(), cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            var now = timeProvider.GetUtcNow();
-            var planned = await PlanAsync(await jobs.ListActiveAsync(cancellationToken), job, now, cancellationToken);
+            var now = snapshot.Now;
+            var planned = Plan(snapshot, await jobs.ListActiveAsync(cancellationToken), job);
             var submitted = Settle(planned.Single(j => j.Id == job.Id), now);
             if (submitted.Status == JobStatus.Rejected)
             {
@@ -121,6 +122,8 @@ public sealed partial class JobScheduler(
     /// <summary>One scheduler step: expire leases, replan when due, hand due jobs to their agents.</summary>
     public async Task TickAsync(CancellationToken cancellationToken)
     {
+        // What a replan needs is gathered before the gate; a replan that falls due meanwhile waits a tick.
+        var snapshot = ReplanDue(timeProvider.GetUtcNow()) ? await planning.PrepareAsync(timeProvider.GetUtcNow(), cancellationToken) : null;
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -134,9 +137,9 @@ public sealed partial class JobScheduler(
                 active = await jobs.ListActiveAsync(cancellationToken);
             }
 
-            if (_replanNeeded || now - _lastPlannedAt >= _options.ReplanInterval)
+            if (snapshot is not null && ReplanDue(now))
             {
-                var planned = (await PlanAsync(active, null, now, cancellationToken)).Select(j => Settle(j, now)).ToList();
+                var planned = Plan(snapshot, active, null).Select(j => Settle(j, now)).ToList();
                 await StoreAsync(planned, cancellationToken);
                 active = await jobs.ListActiveAsync(cancellationToken);
             }
@@ -270,65 +273,41 @@ public sealed partial class JobScheduler(
 
     /// <summary>
     /// Stores a job's final report with its emissions, run-now emissions and saving. The completion
-    /// handlers act on it first (the registry registers a trained model), so that whoever sees the
-    /// job finished sees what it produced; they act again on a repeated report, so none is lost.
+    /// handlers act on it first (the registry registers a trained model, a batch inference's
+    /// predictions are read), so that whoever sees the job finished sees what it produced; they act
+    /// again on a repeated report, so none is lost. Their I/O, like the intensity lookups, runs
+    /// before the gate: planning and dispatch never wait on a model file or a carbon source.
     /// </summary>
     public async Task<JobRecord> CompleteAsync(string agentId, CompleteJobRequest report, CancellationToken cancellationToken)
     {
+        var seen = await jobs.GetAsync(report.JobId, cancellationToken);
+        if (IsRepeated(seen, agentId, report))
+        {
+            await HandleCompletionAsync(seen!, report, cancellationToken);
+            return seen!;
+        }
+
+        var leased = await LeasedAsync(agentId, report.JobId, cancellationToken);
         var startedAt = report.StartedAt.ToDateTimeOffset();
         var finishedAt = report.FinishedAt.ToDateTimeOffset();
-        // Intensities are looked up before the gate (see ReportProgressAsync); a job's zone and
-        // run-now start do not change once it runs.
-        var seen = await jobs.GetAsync(report.JobId, cancellationToken);
-        var (realised, runNow) = seen is { Status: JobStatus.Running, Zone: { } zone } && seen.AgentId == agentId
+        // A job's zone and run-now start do not change once it runs, so the lookups hold under the gate.
+        var (realised, runNow) = leased.Zone is { } zone
             ? (await accounting.RealisedIntensityAsync(zone, startedAt, finishedAt, cancellationToken),
-                await accounting.RealisedIntensityAsync(zone, seen.RunNowStart, seen.RunNowStart + (finishedAt - startedAt), cancellationToken))
+                await accounting.RealisedIntensityAsync(zone, leased.RunNowStart, leased.RunNowStart + (finishedAt - startedAt), cancellationToken))
             : (null, null);
+        // Handlers are idempotent: should the lease be lost before the gate, the job is ended again
+        // by the scheduler and they see that end too.
+        await HandleCompletionAsync(Finish(leased, report, realised, runNow), report, cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (await jobs.GetAsync(report.JobId, cancellationToken) is { IsFinished: true } done && done.AgentId == agentId
-                && done.FinishedAt == report.FinishedAt.ToDateTimeOffset())
+            if (await jobs.GetAsync(report.JobId, cancellationToken) is var current && IsRepeated(current, agentId, report))
             {
-                await HandleCompletionAsync(done, report, cancellationToken);
-                return done;
+                // The same report, repeated while this one waited, was stored first.
+                return current!;
             }
 
-            var job = await LeasedAsync(agentId, report.JobId, cancellationToken);
-            var carbonGrams = realised is { } i ? JobAccounting.Grams(report.EnergyJoules, i) : (double?)null;
-            var status = report.Outcome switch
-            {
-                JobOutcome.Succeeded => JobStatus.Succeeded,
-                JobOutcome.Cancelled => job.StopIsOverrun ? JobStatus.Stopped : JobStatus.Cancelled,
-                _ => JobStatus.Failed,
-            };
-            var overrun = Overrun(job, report.EnergyJoules, carbonGrams);
-            job = job with
-            {
-                StartedAt = startedAt,
-                FinishedAt = finishedAt,
-                Progress = status == JobStatus.Succeeded ? 1 : job.Progress,
-                // A finished job keeps its last phase only when it did not succeed: where it stopped.
-                Phase = status == JobStatus.Succeeded ? null : job.Phase,
-                EnergyJoules = report.EnergyJoules,
-                EnergyProvenance = ToRecord(report.Provenance),
-                EnergyByDomain = [.. report.Domains.Select(d => new JobDomainEnergy(d.Domain, d.EnergyJoules, ToRecord(d.Provenance)))],
-                Metrics = report.Output is { } output ? new Dictionary<string, double>(output.Metrics.Where(m => double.IsFinite(m.Value)).Take(64)) : new Dictionary<string, double>(),
-                Error = string.IsNullOrEmpty(report.Error) ? null : report.Error,
-                RealisedIntensityGramsPerKwh = realised,
-                CarbonGrams = carbonGrams,
-                EmbodiedCarbonGrams = report.HasEmbodiedCarbonGrams ? report.EmbodiedCarbonGrams : null,
-                RunNowRealisedCarbonGrams = runNow is { } r ? JobAccounting.Grams(report.EnergyJoules, r) : null,
-                OverBudget = job.OverBudget || overrun is not null,
-                StatusReason = status switch
-                {
-                    JobStatus.Stopped or JobStatus.Cancelled => job.StopReason,
-                    _ => overrun ?? job.StatusReason,
-                },
-                LeaseExpiresAt = null,
-                Status = status,
-            };
-            await HandleCompletionAsync(job, report, cancellationToken);
+            var job = Finish(await LeasedAsync(agentId, report.JobId, cancellationToken), report, realised, runNow);
             await jobs.UpdateAsync(job, cancellationToken);
             Count(job);
             _replanNeeded = true;
@@ -339,6 +318,48 @@ public sealed partial class JobScheduler(
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Whether the job already ended with this agent's report (an agent repeats a completion it did not see acknowledged).</summary>
+    private static bool IsRepeated(JobRecord? job, string agentId, CompleteJobRequest report) =>
+        job is { IsFinished: true } && job.AgentId == agentId && job.FinishedAt == report.FinishedAt.ToDateTimeOffset();
+
+    /// <summary>The leased job as its final report leaves it.</summary>
+    private static JobRecord Finish(JobRecord job, CompleteJobRequest report, double? realised, double? runNow)
+    {
+        var carbonGrams = realised is { } i ? JobAccounting.Grams(report.EnergyJoules, i) : (double?)null;
+        var status = report.Outcome switch
+        {
+            JobOutcome.Succeeded => JobStatus.Succeeded,
+            JobOutcome.Cancelled => job.StopIsOverrun ? JobStatus.Stopped : JobStatus.Cancelled,
+            _ => JobStatus.Failed,
+        };
+        var overrun = Overrun(job, report.EnergyJoules, carbonGrams);
+        return job with
+        {
+            StartedAt = report.StartedAt.ToDateTimeOffset(),
+            FinishedAt = report.FinishedAt.ToDateTimeOffset(),
+            Progress = status == JobStatus.Succeeded ? 1 : job.Progress,
+            // A finished job keeps its last phase only when it did not succeed: where it stopped.
+            Phase = status == JobStatus.Succeeded ? null : job.Phase,
+            EnergyJoules = report.EnergyJoules,
+            EnergyProvenance = ToRecord(report.Provenance),
+            EnergyByDomain = [.. report.Domains.Select(d => new JobDomainEnergy(d.Domain, d.EnergyJoules, ToRecord(d.Provenance)))],
+            Metrics = report.Output is { } output ? new Dictionary<string, double>(output.Metrics.Where(m => double.IsFinite(m.Value)).Take(64)) : new Dictionary<string, double>(),
+            Error = string.IsNullOrEmpty(report.Error) ? null : report.Error,
+            RealisedIntensityGramsPerKwh = realised,
+            CarbonGrams = carbonGrams,
+            EmbodiedCarbonGrams = report.HasEmbodiedCarbonGrams ? report.EmbodiedCarbonGrams : null,
+            RunNowRealisedCarbonGrams = runNow is { } r ? JobAccounting.Grams(report.EnergyJoules, r) : null,
+            OverBudget = job.OverBudget || overrun is not null,
+            StatusReason = status switch
+            {
+                JobStatus.Stopped or JobStatus.Cancelled => job.StopReason,
+                _ => overrun ?? job.StatusReason,
+            },
+            LeaseExpiresAt = null,
+            Status = status,
+        };
     }
 
     /// <summary>Stores jobs the scheduler changed; those it ended itself go to the lifecycle handlers first, without a report.</summary>
@@ -393,8 +414,9 @@ public sealed partial class JobScheduler(
         return result;
     }
 
-    private async Task<IReadOnlyList<JobRecord>> PlanAsync(IReadOnlyList<JobRecord> active, JobRecord? submitted, DateTimeOffset now,
-        CancellationToken cancellationToken)
+    private bool ReplanDue(DateTimeOffset now) => _replanNeeded || now - _lastPlannedAt >= _options.ReplanInterval;
+
+    private IReadOnlyList<JobRecord> Plan(FleetPlanning.PlanningSnapshot snapshot, IReadOnlyList<JobRecord> active, JobRecord? submitted)
     {
         var pending = active.Where(j => j.Status == JobStatus.Pending).ToList();
         if (submitted is not null)
@@ -402,13 +424,12 @@ public sealed partial class JobScheduler(
             pending.Add(submitted);
         }
 
-        var planned = await planning.PlanAsync(
+        var planned = planning.Plan(
+            snapshot,
             [.. active.Where(j => j.Status == JobStatus.Running)],
             pending,
-            [.. active.Where(j => j.Status == JobStatus.Held)],
-            now,
-            cancellationToken);
-        _lastPlannedAt = now;
+            [.. active.Where(j => j.Status == JobStatus.Held)]);
+        _lastPlannedAt = snapshot.Now;
         _replanNeeded = false;
         return planned;
     }
