@@ -92,7 +92,7 @@ public sealed class OpenInferenceProtocolTests : IDisposable
 
         var metadata = await Get("/v2/models/scorer");
         Assert.Equal(200, metadata.Status);
-        Assert.Equal("onnxruntime_onnx", metadata.Body.GetProperty("platform").GetString());
+        Assert.Equal("onnx_onnxv1", metadata.Body.GetProperty("platform").GetString());
         Assert.Equal(["2"], metadata.Body.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
         var x = metadata.Body.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "x");
         Assert.Equal("FP32", x.GetProperty("datatype").GetString());
