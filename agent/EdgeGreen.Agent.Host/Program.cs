@@ -15,6 +15,7 @@ var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddDefaults(DefaultSettings.Agent);
 builder.Services.AddEdgeGreenAgent(builder.Configuration.GetSection(AgentOptions.SectionName));
 builder.Services.AddHostedService<AgentEndpoint>();
+builder.Services.AddHostedService<EdgeGreen.Agent.Serving.InferenceGrpcEndpoint>();
 
 await builder.Build().RunAsync();
 return 0;

@@ -75,11 +75,17 @@ public sealed partial class AgentEndpoint(
                     await response.OutputStream.WriteAsync("Healthy"u8.ToArray(), cancellationToken);
                     break;
                 case (var method, { } path) when path == "/v2" || path.StartsWith("/v2/", StringComparison.Ordinal):
-                    var (status, json) = await inference.AnswerAsync(method, path, context.Request.InputStream,
-                        context.Request.ContentLength64 >= 0 ? context.Request.ContentLength64 : null, cancellationToken);
-                    response.StatusCode = status;
-                    response.ContentType = "application/json";
-                    await response.OutputStream.WriteAsync(json, cancellationToken);
+                    var reply = await inference.AnswerAsync(method, path, context.Request.InputStream,
+                        context.Request.ContentLength64 >= 0 ? context.Request.ContentLength64 : null,
+                        context.Request.Headers[Serving.OpenInferenceProtocol.HeaderLengthHeader], cancellationToken);
+                    response.StatusCode = reply.Status;
+                    response.ContentType = reply.ContentType;
+                    if (reply.HeaderLength is { } headerLength)
+                    {
+                        response.Headers[Serving.OpenInferenceProtocol.HeaderLengthHeader] = headerLength.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    }
+
+                    await response.OutputStream.WriteAsync(reply.Body, cancellationToken);
                     break;
                 case (_, "/metrics" or "/healthz"):
                     response.StatusCode = (int)HttpStatusCode.MethodNotAllowed;

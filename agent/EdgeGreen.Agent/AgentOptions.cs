@@ -26,6 +26,13 @@ public sealed class AgentOptions
     /// <summary>Where the stand-alone agent serves <c>/metrics</c> and <c>/healthz</c>: <c>http://HOST:PORT/</c>, with host <c>+</c> to listen on every address.</summary>
     public string HttpUrl { get; set; } = "http://localhost:5090/";
 
+    /// <summary>
+    /// Where the stand-alone agent serves the Open Inference Protocol over gRPC (h2c),
+    /// <c>http://HOST:PORT</c>; unset (the default): not served, and no gRPC server is loaded. The
+    /// control plane's local agent ignores it: the control plane serves that on its own gRPC port.
+    /// </summary>
+    public string? GrpcUrl { get; set; }
+
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>A sensor value implying more power than this is impossible for one node and is dropped.</summary>

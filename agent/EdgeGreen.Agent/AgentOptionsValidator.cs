@@ -24,6 +24,8 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
 
         Check(IsListenUrl(options.HttpUrl), "HttpUrl",
             "must be http://HOST:PORT/, e.g. http://localhost:5090/ (HOST + listens on every address).");
+        Check(options.GrpcUrl is null || IsListenUrl(options.GrpcUrl), "GrpcUrl",
+            "must be unset or http://HOST:PORT, e.g. http://localhost:5091 (HOST + listens on every address).");
         Check(!string.IsNullOrWhiteSpace(options.DataDirectory), "DataDirectory", "must name a directory.");
         Check(options.Name.Length is > 0 and <= 128, "Name", "must be 1 to 128 characters.");
         Check(options.Zone.Length <= 64, "Zone", "must be at most 64 characters.");

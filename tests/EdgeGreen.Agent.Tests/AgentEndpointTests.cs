@@ -55,6 +55,35 @@ public sealed class AgentEndpointTests
         await endpoint.StopAsync(CancellationToken.None);
     }
 
+    [Fact]
+    public async Task Endpoint_BinaryTensorRequest_AnswersBinaryOutputsWithTheHeaderLength()
+    {
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(Google.Protobuf.MessageExtensions.ToByteArray(Serving.OpenInferenceProtocolTests.Model()));
+        var models = new EdgeGreen.Agent.Serving.ServedModels();
+        using var serving = models.Add(new EdgeGreen.Agent.Serving.ServedModel("scorer", "1", session));
+        var port = FreePort();
+        using var endpoint = new AgentEndpoint(Options.Create(new AgentOptions { HttpUrl = $"http://127.0.0.1:{port}" }), Metrics.NewCustomRegistry(),
+            new EdgeGreen.Agent.Serving.OpenInferenceProtocol(models), NullLogger<AgentEndpoint>.Instance);
+        await endpoint.StartAsync(CancellationToken.None);
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+        var json = System.Text.Encoding.UTF8.GetBytes(
+            """{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{"binary_data_size":8}},"""
+            + """{"name":"flag","shape":[1,1],"datatype":"BOOL","data":[true]},{"name":"names","shape":[1,1],"datatype":"BYTES","data":["a"]}]"""
+            + ""","outputs":[{"name":"z","parameters":{"binary_data":true}}]}""");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v2/models/scorer/infer") { Content = new ByteArrayContent([.. json, .. new byte[8]]) };
+        request.Headers.Add("Inference-Header-Content-Length", json.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/octet-stream", response.Content.Headers.ContentType?.MediaType);
+        var headerLength = int.Parse(response.Headers.GetValues("Inference-Header-Content-Length").Single(), System.Globalization.CultureInfo.InvariantCulture);
+        var body = await response.Content.ReadAsByteArrayAsync();
+        Assert.Contains("\"binary_data_size\":1", System.Text.Encoding.UTF8.GetString(body, 0, headerLength), StringComparison.Ordinal);
+        Assert.Equal([0], body[headerLength..]);
+        await endpoint.StopAsync(CancellationToken.None);
+    }
+
     [Theory]
     [InlineData("http://localhost:5090/", true)]
     [InlineData("http://+:5090", true)]
@@ -67,6 +96,18 @@ public sealed class AgentEndpointTests
         var result = new AgentOptionsValidator("EdgeGreen:Agent", requireControlPlaneUrl: false).Validate(null, new AgentOptions { HttpUrl = url });
 
         Assert.Equal(valid, result.Succeeded);
+    }
+
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("http://+:5091", true)]
+    [InlineData("https://localhost:5091", false)]
+    public void Validation_GrpcUrl_OffOrHttpHostAndPort(string? url, bool valid)
+    {
+        var result = new AgentOptionsValidator("EdgeGreen:Agent", requireControlPlaneUrl: false).Validate(null, new AgentOptions { GrpcUrl = url });
+
+        Assert.Equal(valid, result.Succeeded);
+        Assert.Equal(valid, result.FailureMessage?.Contains("EdgeGreen:Agent:GrpcUrl", StringComparison.Ordinal) != true);
     }
 
     private static int FreePort()

@@ -122,6 +122,20 @@ public sealed class ServedModel(string name, string version, InferenceSession se
         Interlocked.Add(ref _ticks, Stopwatch.GetElapsedTime(startedTimestamp).Ticks);
     }
 
+    /// <summary>Reads a request for this model; one refused as malformed counts as a failed request.</summary>
+    internal T Reading<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InferenceException)
+        {
+            Failed();
+            throw;
+        }
+    }
+
     internal void Failed()
     {
         Metrics?.InferenceRequests.WithLabels(name, "failed").Inc();

@@ -80,7 +80,7 @@ public static class ControlPlaneExtensions
     public static WebApplication MapControlPlane(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(InferenceErrors.StatusCodePages());
         app.UseRequestLimits();
         app.UseAuthentication();
         app.UseAuthorization();

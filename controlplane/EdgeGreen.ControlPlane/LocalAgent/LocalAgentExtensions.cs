@@ -1,8 +1,11 @@
+using System.Globalization;
 using EdgeGreen.Agent;
 using EdgeGreen.Agent.Serving;
 using EdgeGreen.Agent.Uplink;
 using EdgeGreen.ControlPlane.Hosting;
 using EdgeGreen.ControlPlane.Security;
+using Grpc.AspNetCore.Server;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace EdgeGreen.ControlPlane.LocalAgent;
@@ -29,6 +32,8 @@ public static class LocalAgentExtensions
         builder.Services.AddEdgeGreenAgent(section, new AgentEmbedding(
             sp => new LocalControlPlaneAddress(endpoints, sp.GetRequiredService<IHostApplicationLifetime>()),
             sp => new LocalEnrollmentTokenSource(sp.GetRequiredService<EnrollmentTokens>())));
+        builder.Services.AddExceptionHandler<InferenceErrors.ExceptionHandler>();
+        builder.Services.AddGrpc().AddServiceOptions<GrpcInferenceService>(grpc => grpc.MaxReceiveMessageSize = OpenInferenceProtocol.MaxBodyBytes);
         builder.Services.PostConfigure<AgentOptions>(options =>
         {
             if (section["DataDirectory"] is null)
@@ -59,7 +64,9 @@ public static class LocalAgentExtensions
 
     /// <summary>
     /// The local agent's Open Inference Protocol endpoint (its <c>serve</c> jobs' models) under
-    /// <c>/v2</c> on the control plane's HTTP port: the health probes open, the rest for viewers.
+    /// <c>/v2</c> on the control plane's HTTP port, and in its gRPC form
+    /// (<c>inference.GRPCInferenceService</c>) on the gRPC port: the liveness and readiness probes
+    /// open, the rest for viewers (an API key as <c>authorization: Bearer</c>).
     /// </summary>
     public static IEndpointRouteBuilder MapLocalAgent(this IEndpointRouteBuilder routes)
     {
@@ -73,6 +80,13 @@ public static class LocalAgentExtensions
         v2.Map("", AnswerAsync).RequireAuthorization(Policies.Viewer).WithSummary("Open Inference Protocol server metadata.");
         v2.Map("/{**path}", AnswerAsync).RequireAuthorization(Policies.Viewer)
             .WithSummary("Open Inference Protocol (KServe v2): model metadata, readiness and infer for the local agent's served models.");
+        routes.MapGrpcService<GrpcInferenceService>().RequireAuthorization(Policies.Viewer).Add(endpoint =>
+        {
+            if (endpoint.Metadata.OfType<GrpcMethodMetadata>().FirstOrDefault()?.Method.Name is nameof(GrpcInferenceService.ServerLive) or nameof(GrpcInferenceService.ServerReady))
+            {
+                endpoint.Metadata.Add(new AllowAnonymousAttribute());
+            }
+        });
         return routes;
     }
 
@@ -89,11 +103,16 @@ public static class LocalAgentExtensions
             limit.MaxRequestBodySize = null;
         }
 
-        var (status, json) = await protocol.AnswerAsync(context.Request.Method, context.Request.Path.ToUriComponent(), context.Request.Body,
-            context.Request.ContentLength, context.RequestAborted);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        await context.Response.Body.WriteAsync(json, context.RequestAborted);
+        var reply = await protocol.AnswerAsync(context.Request.Method, context.Request.Path.ToUriComponent(), context.Request.Body,
+            context.Request.ContentLength, context.Request.Headers[OpenInferenceProtocol.HeaderLengthHeader].FirstOrDefault(), context.RequestAborted);
+        context.Response.StatusCode = reply.Status;
+        context.Response.ContentType = reply.ContentType;
+        if (reply.HeaderLength is { } headerLength)
+        {
+            context.Response.Headers[OpenInferenceProtocol.HeaderLengthHeader] = headerLength.ToString(CultureInfo.InvariantCulture);
+        }
+
+        await context.Response.Body.WriteAsync(reply.Body, context.RequestAborted);
     }
 
     /// <summary>The local agent's grid zone when none is configured.</summary>

@@ -83,16 +83,93 @@ public sealed class OpenInferenceProtocolTests : IDisposable
     }
 
     [Fact]
+    public async Task Infer_BinaryRequestAsTritonsClientBuildsIt_AnswersBinaryOutputsPerTheSpec()
+    {
+        // tritonclient.http with set_data_from_numpy(binary_data=True) and no outputs named: compact
+        // JSON with binary_data_size per input and binary_data_output on the request, then each
+        // input's bytes in order (little-endian FP32, one byte per BOOL, BYTES length-prefixed).
+        var json = Encoding.UTF8.GetBytes(
+            """{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":16}},"""
+            + """{"name":"flag","shape":[2,1],"datatype":"BOOL","parameters":{"binary_data_size":2}},"""
+            + """{"name":"names","shape":[2,1],"datatype":"BYTES","parameters":{"binary_data_size":14}}],"parameters":{"binary_data_output":true}}""");
+        byte[] body = [.. json, .. Floats(0, 1, 2, -1), 1, 0, .. LengthPrefixed("a"), .. LengthPrefixed("été")];
+
+        var reply = await _protocol.AnswerAsync("POST", "/v2/models/scorer/infer", new MemoryStream(body), body.Length,
+            json.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+
+        Assert.Equal(200, reply.Status);
+        Assert.Equal("application/octet-stream", reply.ContentType);
+        var outputs = BinaryOutputs(reply);
+        Assert.Equal(new[] { 0, 1, 2, -1 }.Select(v => 1 / (1 + Math.Exp(-v))), Floats(outputs["y"]).Select(v => (double)v), new Tolerance(1e-6));
+        Assert.Equal(new byte[] { 0, 1 }, outputs["z"]);
+        Assert.Equal([.. LengthPrefixed("a"), .. LengthPrefixed("été")], outputs["s"]);
+        Assert.Equal((1, 2, 0), (_model.Requests, _model.Inferences, _model.FailedRequests));
+    }
+
+    [Fact]
+    public async Task Infer_BinaryDataPerOutput_OnlyThoseOutputsAreBinary()
+    {
+        var reply = await _protocol.AnswerAsync("POST", "/v2/models/scorer/infer", new MemoryStream(Encoding.UTF8.GetBytes("""
+            {"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP32", "data": [0, 0]},
+                        {"name": "flag", "shape": [1, 1], "datatype": "BOOL", "data": [true]},
+                        {"name": "names", "shape": [1, 1], "datatype": "BYTES", "data": ["c"]}],
+             "parameters": {"binary_data_output": true},
+             "outputs": [{"name": "y", "parameters": {"binary_data": true}}, {"name": "s", "parameters": {"binary_data": false}}]}
+            """)), CancellationToken.None);
+
+        var outputs = BinaryOutputs(reply);
+        Assert.Equal([0.5f, 0.5f], Floats(outputs["y"]));
+        var header = JsonDocument.Parse(reply.Body.AsMemory(0, reply.HeaderLength!.Value)).RootElement;
+        var s = header.GetProperty("outputs").EnumerateArray().Single(o => o.GetProperty("name").GetString() == "s");
+        Assert.Equal(["c"], s.GetProperty("data").EnumerateArray().Select(d => d.GetString()));
+        Assert.False(s.TryGetProperty("parameters", out _));
+    }
+
+    [Theory]
+    [InlineData(16, 2, 5, 1, 0, "add up to 23 bytes but 24 bytes follow")]
+    [InlineData(16, 2, 7, 0, 0, "add up to more than the 23 bytes")]
+    [InlineData(16, 2, 5, 0, 100, "must be the length of the JSON")]
+    [InlineData(12, 2, 9, 0, 0, "16 bytes) but its binary data is 12 bytes")]
+    [InlineData(16, 2, 4, -1, 0, "element 0 is cut short")]
+    public async Task Infer_BinarySizesThatDoNotMatchTheBody_Is400WithTheReason(int xSize, int flagSize, int namesSize, int trailingBytes, int headerOverrun, string reason)
+    {
+        var json = Encoding.UTF8.GetBytes(
+            $$$"""{"inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","parameters":{"binary_data_size":{{{xSize}}}}},"""
+            + $$$"""{"name":"flag","shape":[2,1],"datatype":"BOOL","parameters":{"binary_data_size":{{{flagSize}}}}},"""
+            + $$$"""{"name":"names","shape":[1,1],"datatype":"BYTES","parameters":{"binary_data_size":{{{namesSize}}}}}]}""");
+        byte[] binary = [.. Floats(0, 1, 2, -1), 1, 0, .. LengthPrefixed("a"), .. new byte[Math.Max(0, trailingBytes)]];
+        byte[] body = [.. json, .. binary.AsSpan(0, binary.Length + Math.Min(0, trailingBytes))];
+
+        var reply = await _protocol.AnswerAsync("POST", "/v2/models/scorer/infer", new MemoryStream(body), body.Length,
+            (json.Length + headerOverrun + (headerOverrun > 0 ? binary.Length : 0)).ToString(System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None);
+
+        Assert.Equal(400, reply.Status);
+        Assert.Contains(reason, JsonDocument.Parse(reply.Body).RootElement.GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal((0, 1), (_model.Requests, _model.FailedRequests));
+    }
+
+    [Fact]
+    public async Task Infer_BinaryDataSizeWithoutTheHeader_Is400()
+    {
+        var (status, body) = await Post("/v2/models/scorer/infer",
+            """{"inputs":[{"name":"x","shape":[1,2],"datatype":"FP32","parameters":{"binary_data_size":8}}]}""");
+
+        Assert.Equal(400, status);
+        Assert.Contains("no Inference-Header-Content-Length header", body.GetProperty("error").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Routes_MetadataHealthReadiness_AndTheirErrors()
     {
         var server = await Get("/v2");
         Assert.Equal("edgegreen-agent", server.Body.GetProperty("name").GetString());
+        Assert.Equal(["binary_tensor_data"], server.Body.GetProperty("extensions").EnumerateArray().Select(e => e.GetString()));
         Assert.True((await Get("/v2/health/live")).Body.GetProperty("live").GetBoolean());
         Assert.True((await Get("/v2/health/ready")).Body.GetProperty("ready").GetBoolean());
 
         var metadata = await Get("/v2/models/scorer");
         Assert.Equal(200, metadata.Status);
-        Assert.Equal("onnxruntime_onnx", metadata.Body.GetProperty("platform").GetString());
+        Assert.Equal("onnx_onnxv1", metadata.Body.GetProperty("platform").GetString());
         Assert.Equal(["2"], metadata.Body.GetProperty("versions").EnumerateArray().Select(v => v.GetString()));
         var x = metadata.Body.GetProperty("inputs").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "x");
         Assert.Equal("FP32", x.GetProperty("datatype").GetString());
@@ -145,6 +222,39 @@ public sealed class OpenInferenceProtocolTests : IDisposable
     {
         _serving.Dispose();
         _session.Dispose();
+    }
+
+    /// <summary>The outputs of a binary response as the spec lays it out (and Triton's InferResult reads it): JSON of the header's length, then each binary output's bytes in order.</summary>
+    private static Dictionary<string, byte[]> BinaryOutputs(OpenInferenceReply reply)
+    {
+        Assert.Equal(200, reply.Status);
+        var headerLength = Assert.NotNull(reply.HeaderLength);
+        var header = JsonDocument.Parse(reply.Body.AsMemory(0, headerLength)).RootElement;
+        var outputs = new Dictionary<string, byte[]>();
+        var at = headerLength;
+        foreach (var output in header.GetProperty("outputs").EnumerateArray())
+        {
+            if (output.TryGetProperty("parameters", out var parameters) && parameters.TryGetProperty("binary_data_size", out var size))
+            {
+                Assert.False(output.TryGetProperty("data", out _));
+                outputs[output.GetProperty("name").GetString()!] = reply.Body[at..(at + size.GetInt32())];
+                at += size.GetInt32();
+            }
+        }
+
+        Assert.Equal(reply.Body.Length, at);
+        return outputs;
+    }
+
+    private static byte[] Floats(params float[] values) => [.. values.SelectMany(BitConverter.GetBytes)];
+
+    private static float[] Floats(byte[] bytes) => [.. Enumerable.Range(0, bytes.Length / 4).Select(i => BitConverter.ToSingle(bytes, i * 4))];
+
+    /// <summary>A BYTES element: its 4-byte little-endian length, then its UTF-8 bytes.</summary>
+    private static byte[] LengthPrefixed(string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        return [.. BitConverter.GetBytes((uint)bytes.Length), .. bytes];
     }
 
     private Task<(int Status, JsonElement Body)> Get(string path) => Answer("GET", path, "");
