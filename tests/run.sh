@@ -60,7 +60,8 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
 set +e
-dotnet test EdgeGreen.sln "$@" 2>&1 | tee "$log"
+# A test that hangs fails the run after 10 minutes, naming the test, instead of holding CI to its limit.
+dotnet test EdgeGreen.sln --blame-hang-timeout 10m --blame-hang-dump-type none "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 

@@ -81,6 +81,7 @@ public sealed class TelemetryStreamingTests
         Assert.Equal(Enumerable.Range(22, 5).Select(i => (long)i), stored.TakeLast(5).Select(r => r.Sequence));
         Assert.Equal(26, stored.Count + agent.Rejected);
         Assert.Contains(agent.Errors.Entries, e => e.Contains("refused", StringComparison.Ordinal));
+        agent.Errors.Expect("The control plane refused");
     }
 
     private static async Task AssertStoredExactlyOnceAsync(TestControlPlane controlPlane, string agentId, int expected)

@@ -88,9 +88,12 @@ internal sealed class TestAgent : IAsyncDisposable
     public void ProduceAt(DateTimeOffset time) =>
         Outbox.Append("test-sensor", [new EnergyDelta("cpu.package", time, TimeSpan.FromSeconds(1), 1, EnergyProvenance.Measured)]);
 
+    /// <summary>Stops the host, then fails the test on any error it logged that the test did not expect.</summary>
     public async ValueTask DisposeAsync()
     {
         await _host.StopAsync();
         _host.Dispose();
+        Errors.Dispose();
+        Errors.AssertNoneUnexpected();
     }
 }

@@ -102,25 +102,68 @@ internal sealed class TestControlPlane : IAsyncDisposable
     public async Task<string> MintApiKeyAsync(ControlPlane.Core.Storage.ApiKeyRole role) =>
         (await Service<ApiKeys>().MintAsync($"test-{role}", role, CancellationToken.None)).Key;
 
+    /// <summary>Stops the host, then fails the test on any error it logged that the test did not expect.</summary>
     public async ValueTask DisposeAsync()
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Errors.Dispose();
+        Errors.AssertNoneUnexpected();
     }
 }
 
-/// <summary>Collects error-level log entries of a host.</summary>
+/// <summary>
+/// Collects a host's error-level log entries and the task exceptions nobody observed while it ran,
+/// so that its test fails on either unless the test said it expects them (as MQTTnet's test
+/// environment does).
+/// </summary>
 internal sealed class ErrorLog : ILoggerProvider
 {
+    /// <summary>
+    /// Logged by the gRPC server when a client gives up on a call (its deadline passed on a loaded
+    /// machine): nothing on the server went wrong.
+    /// </summary>
+    private static readonly string[] Benign = ["The client reset the request stream"];
+
     private readonly ConcurrentQueue<string> _entries = new();
+    private readonly ConcurrentQueue<string> _expected = new();
+    private int _disposed;
+
+    public ErrorLog() => TaskScheduler.UnobservedTaskException += OnUnobserved;
 
     public IReadOnlyCollection<string> Entries => _entries;
+
+    /// <summary>Entries the test has not declared with <see cref="Expect"/>.</summary>
+    public IReadOnlyList<string> Unexpected =>
+        [.. _entries.Where(e => !Benign.Concat(_expected).Any(fragment => e.Contains(fragment, StringComparison.Ordinal)))];
+
+    /// <summary>Declares errors the test provokes on purpose: entries containing one of <paramref name="fragments"/>.</summary>
+    public void Expect(params string[] fragments)
+    {
+        foreach (var fragment in fragments)
+        {
+            _expected.Enqueue(fragment);
+        }
+    }
+
+    public void AssertNoneUnexpected()
+    {
+        var unexpected = Unexpected;
+        Assert.True(unexpected.Count == 0, "Errors were logged:\n" + string.Join("\n", unexpected));
+    }
 
     public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            TaskScheduler.UnobservedTaskException -= OnUnobserved;
+        }
     }
+
+    private void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e) =>
+        _entries.Enqueue($"Unobserved task exception: {e.Exception}");
 
     private sealed class Logger(string category, ConcurrentQueue<string> entries) : ILogger
     {

@@ -23,6 +23,8 @@ public sealed class StorageFaultTests
 
         Assert.Equal(StatusCode.ResourceExhausted, refused.StatusCode);
         Assert.Contains("full", refused.Status.Detail, StringComparison.OrdinalIgnoreCase);
+        // The health check service logs the unhealthy storage check at error level: the point of the test.
+        controlPlane.Errors.Expect("Health check storage with status Unhealthy");
         var ready = await http.GetAsync(new Uri("/readyz", UriKind.Relative));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
         Assert.Contains("storage: ", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -145,6 +145,7 @@ public sealed class WebhookTests : ControlPlaneTest
         Assert.Equal("sha256=" + WebhookDispatcher.Sign(secret, body), signature);
         Assert.Single(subscriber.Server.Requests);
         Assert.Contains(controlPlane.Errors.Entries, e => e.Contains("cannot be decrypted", StringComparison.Ordinal) && e.Contains("EdgeGreen:Security:KeyDirectory", StringComparison.Ordinal));
+        controlPlane.Errors.Expect("cannot be decrypted");
     }
 
     [Fact]
