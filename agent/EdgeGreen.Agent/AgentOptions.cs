@@ -5,8 +5,11 @@ public sealed class AgentOptions
 {
     public const string SectionName = "EdgeGreen:Agent";
 
-    /// <summary>The control plane's gRPC address, e.g. <c>http://localhost:5081</c>.</summary>
+    /// <summary>The control plane's gRPC address, e.g. <c>https://controlplane.example:5081</c> (TLS) or <c>http://localhost:5081</c>.</summary>
     public Uri? ControlPlaneUrl { get; set; }
+
+    /// <summary>How the agent trusts the control plane and proves itself to it over TLS (see docs/tls.md).</summary>
+    public ControlPlaneTlsOptions Tls { get; set; } = new();
 
     /// <summary>One-time token used to enrol when the data directory holds no credential yet.</summary>
     public string? EnrollmentToken { get; set; }
@@ -53,6 +56,33 @@ public sealed class AgentOptions
     public InferenceOptions Inference { get; set; } = new();
 
     public EmbodiedOptions Embodied { get; set; } = new();
+}
+
+/// <summary>
+/// TLS to the control plane: an <c>https://</c> ControlPlaneUrl is verified against the CA bundle
+/// when one is set (else the operating system's store), and the agent presents its client
+/// certificate when one is set. The bearer credential stays the agent's identity either way.
+/// </summary>
+public sealed class ControlPlaneTlsOptions
+{
+    /// <summary>PEM file of the CA certificate(s) that sign the control plane's certificate; unset: the operating system's store.</summary>
+    public string? CaBundlePath { get; set; }
+
+    /// <summary>With a CaBundlePath, also accept a certificate the operating system's store trusts.</summary>
+    public bool AlsoTrustSystemStore { get; set; }
+
+    /// <summary>PEM certificate presented to a control plane that asks for client certificates (mutual TLS); needs ClientKeyPath.</summary>
+    public string? ClientCertificatePath { get; set; }
+
+    /// <summary>PEM private key (unencrypted PKCS#8, PKCS#1 or SEC1) of ClientCertificatePath.</summary>
+    public string? ClientKeyPath { get; set; }
+
+    /// <summary>
+    /// Lets the agent send its credential over plain <c>http://</c> to a host other than loopback
+    /// (a network the operator trusts, or a TLS-terminating proxy beside the agent). Off: such a
+    /// ControlPlaneUrl fails at start.
+    /// </summary>
+    public bool AllowPlaintext { get; set; }
 }
 
 /// <summary>The machine's embodied emissions, for SCI's M (see <see cref="Jobs.EmbodiedCarbon"/>).</summary>

@@ -1,3 +1,5 @@
+using EdgeGreen.Agent.Uplink;
+using EdgeGreen.Shared;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.Agent;
@@ -19,8 +21,12 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
         if (requireControlPlaneUrl)
         {
             Check(options.ControlPlaneUrl is { IsAbsoluteUri: true } url && (url.Scheme == Uri.UriSchemeHttp || url.Scheme == Uri.UriSchemeHttps),
-                "ControlPlaneUrl", "must be the control plane's gRPC address, e.g. http://localhost:5081.");
+                "ControlPlaneUrl", "must be the control plane's gRPC address, e.g. https://controlplane.example:5081.");
+            Check(options.ControlPlaneUrl is not { IsAbsoluteUri: true } plain || !ControlPlaneTls.IsPlaintextToRemote(plain) || options.Tls.AllowPlaintext,
+                "ControlPlaneUrl", $"is plain http to another machine, so the agent credential would cross the network in clear: use https:// (docs/tls.md) or set {sectionPath}:Tls:AllowPlaintext=true.");
         }
+
+        CheckTls(options.Tls, Check);
 
         Check(IsListenUrl(options.HttpUrl), "HttpUrl",
             "must be http://HOST:PORT/, e.g. http://localhost:5090/ (HOST + listens on every address).");
@@ -77,6 +83,24 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
     /// <summary>How many readings one <see cref="UplinkOptions.Linger"/> gathers from <paramref name="domains"/> energy domains.</summary>
     internal static long ReadingsPerLinger(AgentOptions options, int domains) =>
         domains * (long)Math.Ceiling(options.Uplink.Linger / options.SampleInterval);
+
+    /// <summary>The TLS files are read now, so that a wrong path or a file that is not PEM stops the start, naming its key.</summary>
+    private static void CheckTls(ControlPlaneTlsOptions tls, Action<bool, string, string> check)
+    {
+        if (tls.CaBundlePath is not null && PemCertificates.BundleProblem(tls.CaBundlePath) is { } problem)
+        {
+            check(false, "Tls:CaBundlePath", $"must be a readable PEM file of CA certificates: {problem}");
+        }
+
+        check(tls.ClientCertificatePath is null == tls.ClientKeyPath is null, tls.ClientCertificatePath is null ? "Tls:ClientCertificatePath" : "Tls:ClientKeyPath",
+            "must be set together with the other of Tls:ClientCertificatePath and Tls:ClientKeyPath.");
+        if (tls is { ClientCertificatePath: { } certificatePath, ClientKeyPath: { } keyPath })
+        {
+            var (certificate, failedKey, failure) = PemCertificates.ReadWithKey(certificatePath, "Tls:ClientCertificatePath", keyPath, "Tls:ClientKeyPath");
+            certificate?.Dispose();
+            check(certificate is not null, failedKey ?? "", $"must be a readable PEM file: {failure}");
+        }
+    }
 
     /// <summary>http://HOST:PORT with an optional trailing slash; HOST may be + or * (every address).</summary>
     private static bool IsListenUrl(string url)

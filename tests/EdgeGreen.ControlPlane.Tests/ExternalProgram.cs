@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace EdgeGreen.ControlPlane.Tests;
 
 /// <summary>
@@ -37,6 +39,34 @@ internal static class ExternalProgram
 
     public static string Require(string program) =>
         Find(program) ?? throw new InvalidOperationException($"{program} is required by this test and is not installed; tests/run.sh installs it.");
+
+    /// <summary>Runs a program to its end, or kills it after <paramref name="timeout"/>.</summary>
+    /// <returns>Its exit code, and its standard output and error together.</returns>
+    /// <exception cref="InvalidOperationException">The program did not start or did not finish in time.</exception>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string path, IReadOnlyList<string> arguments, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{path} did not start.");
+        using var deadline = new CancellationTokenSource(timeout);
+        var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
+        var errors = process.StandardError.ReadToEndAsync(deadline.Token);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"{path} {string.Join(' ', arguments)} did not finish within {timeout}.");
+        }
+
+        return (process.ExitCode, await output + await errors);
+    }
 
     private static IEnumerable<string> PostgresDirectories() =>
         Directory.Exists("/usr/lib/postgresql")

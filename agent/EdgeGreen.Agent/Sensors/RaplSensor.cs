@@ -60,8 +60,8 @@ public sealed class RaplSensor : IEnergySensor
             }
             catch (UnauthorizedAccessException)
             {
-                reason = $"{counter.EnergyPath} is readable only by root; to measure without root, let the agent's group read it, e.g. a udev rule " +
-                    "SUBSYSTEM==\"powercap\", ACTION==\"add\", RUN+=\"/bin/chgrp edgegreen /sys%p/energy_uj\", RUN+=\"/bin/chmod g+r /sys%p/energy_uj\"";
+                reason = $"{counter.EnergyPath} is readable only by root; to measure without root, let a group of the agent read it: " +
+                    "deploy/systemd/90-edgegreen-powercap.rules (a udev rule for the group edgegreen-power) and edgegreen-agent-rapl.conf (the agent joins it)";
                 return null;
             }
             catch (Exception ex) when (ex is IOException or FormatException or OverflowException)

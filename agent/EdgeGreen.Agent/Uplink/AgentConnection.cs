@@ -15,6 +15,7 @@ namespace EdgeGreen.Agent.Uplink;
 public sealed partial class AgentConnection(
     IControlPlaneAddress address,
     IEnrollmentTokenSource tokenSource,
+    ControlPlaneTls tls,
     IOptions<AgentOptions> options,
     ILogger<AgentConnection> logger) : IDisposable
 {
@@ -103,16 +104,25 @@ public sealed partial class AgentConnection(
             return channel;
         }
 
-        var created = GrpcChannel.ForAddress(await address.ResolveAsync(cancellationToken), new GrpcChannelOptions
+        var target = await address.ResolveAsync(cancellationToken);
+        var handler = new SocketsHttpHandler
         {
-            HttpHandler = new SocketsHttpHandler
-            {
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-                KeepAlivePingDelay = TimeSpan.FromSeconds(30),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                EnableMultipleHttp2Connections = true,
-            },
-        });
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            KeepAlivePingDelay = TimeSpan.FromSeconds(30),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            EnableMultipleHttp2Connections = true,
+        };
+        try
+        {
+            tls.Configure(handler, target, address.KnownServerCertificate);
+        }
+        catch
+        {
+            handler.Dispose();
+            throw;
+        }
+
+        var created = GrpcChannel.ForAddress(target, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
         if (Interlocked.CompareExchange(ref _channel, created, null) is { } raced)
         {
             created.Dispose();

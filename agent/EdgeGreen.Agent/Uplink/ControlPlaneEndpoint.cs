@@ -4,6 +4,13 @@ namespace EdgeGreen.Agent.Uplink;
 public interface IControlPlaneAddress
 {
     ValueTask<Uri> ResolveAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The certificate the control plane serves at that address when the host knows it (a host that
+    /// embeds the agent serves it itself), trusted as is; null where the agent's TLS settings decide.
+    /// Asked after <see cref="ResolveAsync"/>.
+    /// </summary>
+    System.Security.Cryptography.X509Certificates.X509Certificate2? KnownServerCertificate => null;
 }
 
 /// <summary>Supplies a one-time enrollment token when the agent has no credential yet.</summary>

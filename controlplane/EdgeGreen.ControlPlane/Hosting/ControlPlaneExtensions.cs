@@ -29,7 +29,8 @@ public static class ControlPlaneExtensions
         builder.Configuration.AddDefaults(Defaults);
         var endpoints = new KestrelEndpoints();
         builder.Services.AddSingleton(endpoints);
-        builder.WebHost.ConfigureKestrel((context, kestrel) => endpoints.Capture(kestrel, context.Configuration));
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            endpoints.Capture(kestrel, context.Configuration, grpc => AgentClientCertificates.Apply(grpc, kestrel.ApplicationServices)));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(sp => new LogThrottle(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(_ => Metrics.NewCustomRegistry());
@@ -47,6 +48,7 @@ public static class ControlPlaneExtensions
         builder.Services.AddHttpClient(Cluster.LeaderForwarding.HttpClientName, client => client.Timeout = TimeSpan.FromSeconds(60))
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false });
         builder.AddControlPlaneSecurity();
+        builder.AddAgentClientCertificates();
         builder.AddRequestLimits();
         builder.AddIngest();
         builder.AddApi();
@@ -67,6 +69,7 @@ public static class ControlPlaneExtensions
     /// <summary>
     /// Where the control plane listens and keeps its data unless configuration says otherwise:
     /// REST, metrics and health on 5080 (HTTP/1.1), agent gRPC on 5081 (h2c), data in ./data.
+    /// An https:// URL with <c>Certificate:Path</c> and <c>KeyPath</c> turns TLS on (docs/tls.md).
     /// </summary>
     public static IReadOnlyDictionary<string, string?> Defaults { get; } = new Dictionary<string, string?>
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography.X509Certificates;
 using EdgeGreen.Agent;
 using EdgeGreen.Agent.Serving;
 using EdgeGreen.Agent.Uplink;
@@ -121,9 +122,15 @@ public static class LocalAgentExtensions
     /// <summary>The local agent's uplink linger when none is configured.</summary>
     public static readonly TimeSpan DefaultUplinkLinger = TimeSpan.FromSeconds(1);
 
-    /// <summary>The bound <c>Grpc</c> endpoint, known once the server has started listening.</summary>
+    /// <summary>
+    /// The bound <c>Grpc</c> endpoint, known once the server has started listening. Over TLS the
+    /// local agent trusts exactly the certificate this process serves there: it dials a loopback
+    /// address that the certificate need not name, and the certificate's CA need not be in any store.
+    /// </summary>
     private sealed class LocalControlPlaneAddress(KestrelEndpoints endpoints, IHostApplicationLifetime lifetime) : IControlPlaneAddress
     {
+        public X509Certificate2? KnownServerCertificate => endpoints.GrpcCertificate;
+
         public async ValueTask<Uri> ResolveAsync(CancellationToken cancellationToken)
         {
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

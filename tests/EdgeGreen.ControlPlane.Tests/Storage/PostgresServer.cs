@@ -111,29 +111,10 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <exception cref="InvalidOperationException">The program failed or hung; the message carries its output.</exception>
     private static async Task RunAsync(string path, IReadOnlyList<string> arguments)
     {
-        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
+        var (exitCode, output) = await ExternalProgram.RunAsync(path, arguments, ProgramTimeout);
+        if (exitCode != 0)
         {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{path} did not start.");
-        using var timeout = new CancellationTokenSource(ProgramTimeout);
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var errors = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new InvalidOperationException($"{path} {string.Join(' ', arguments)} did not finish within {ProgramTimeout}.");
-        }
-
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{path} {string.Join(' ', arguments)} exited with {process.ExitCode}: {await output}{await errors}");
+            throw new InvalidOperationException($"{path} {string.Join(' ', arguments)} exited with {exitCode}: {output}");
         }
     }
 }
