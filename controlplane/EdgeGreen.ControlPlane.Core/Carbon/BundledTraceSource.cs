@@ -37,6 +37,12 @@ public sealed class CarbonOptions
     /// <summary>Delay before the first retry; later ones double.</summary>
     public TimeSpan HttpRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often <c>edgegreen_grid_intensity_grams_per_kwh</c> is refreshed from the sources (through
+    /// the cache, so at most once per <see cref="CacheDuration"/> per zone reaches a paid API).
+    /// </summary>
+    public TimeSpan IntensityGaugeInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The sources used when none are configured.</summary>
     public IReadOnlyList<string> EffectiveSources => Sources.Count > 0 ? Sources : [BundledTraceSource.SourceName];
 }

@@ -22,6 +22,8 @@ public static class CarbonExtensions
             .Validate(o => o.EffectiveSources.All(KnownSources.Contains),
                 $"EdgeGreen:Carbon:Sources may only name {string.Join(", ", KnownSources)}.")
             .Validate(o => o.CacheDuration >= TimeSpan.Zero, "EdgeGreen:Carbon:CacheDuration must not be negative.")
+            .Validate(o => o.IntensityGaugeInterval >= TimeSpan.FromSeconds(1) && o.IntensityGaugeInterval <= TimeSpan.FromDays(1),
+                "EdgeGreen:Carbon:IntensityGaugeInterval must be between 00:00:01 and 1.00:00:00.")
             .Validate(o => o.HttpAttemptTimeout > TimeSpan.Zero && o.HttpRetries is >= 1 and <= 10 && o.HttpRetryDelay > TimeSpan.Zero,
                 "EdgeGreen:Carbon:HttpAttemptTimeout and HttpRetryDelay must be positive and HttpRetries between 1 and 10.")
             .ValidateOnStart();
@@ -42,6 +44,7 @@ public static class CarbonExtensions
             sp.GetRequiredService<ILogger<FallbackCarbonSource>>()));
         builder.Services.AddSingleton(new SeasonalForecaster());
         builder.Services.AddSingleton<CarbonIntensity>();
+        builder.Services.AddHostedService<IntensityGauge>();
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.Shared.Jobs;
 using Prometheus;
 
 namespace EdgeGreen.ControlPlane.Core.Jobs;
@@ -26,6 +27,17 @@ public sealed class JobMetrics(IMetricFactory factory)
 
     public Histogram PlanningSeconds { get; } = factory.CreateHistogram("edgegreen_scheduler_planning_seconds",
         "Time to replan every pending job.", new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 4, 8) });
+
+    public Counter EnergyJoules { get; } = factory.CreateCounter("edgegreen_jobs_energy_joules_total",
+        "Energy of finished jobs, by job kind.", ["kind"])
+        .WithSeries(JobKinds.All.Select(k => k.Name));
+
+    /// <summary>
+    /// One series per running job, removed once it stops running: bounded by the jobs running at
+    /// once (at most one per agent slot), never by the jobs ever run.
+    /// </summary>
+    public Gauge RunningEnergyJoules { get; } = factory.CreateGauge("edgegreen_job_energy_joules",
+        "Energy so far of each running job, from its last progress report; the series goes when the job stops running.", ["job", "kind"]);
 
     public Counter CarbonGrams { get; } = factory.CreateCounter("edgegreen_jobs_carbon_grams_total",
         "Emissions of finished jobs at the realised intensity of where and when they ran.");

@@ -258,6 +258,7 @@ public sealed partial class JobScheduler(
             }
 
             await jobs.UpdateAsync(job, cancellationToken);
+            metrics.RunningEnergyJoules.WithLabels(job.Id, job.Kind).Set(report.EnergyJoules);
             return new ReportProgressResponse
             {
                 LeaseExpiresAt = Timestamp.FromDateTimeOffset(job.LeaseExpiresAt!.Value),
@@ -492,6 +493,7 @@ public sealed partial class JobScheduler(
     private JobRecord LoseLease(JobRecord job, string reason, DateTimeOffset now)
     {
         metrics.LeasesLost.Inc();
+        metrics.RunningEnergyJoules.RemoveLabelled(job.Id, job.Kind);
         _replanNeeded = true;
         LogLeaseLost(job.Id, job.AgentId, reason);
         if (job.StopReason is not null)
@@ -527,6 +529,12 @@ public sealed partial class JobScheduler(
     private void Count(JobRecord job)
     {
         metrics.Finished.WithLabels(job.Status.ToString().ToLowerInvariant()).Inc();
+        metrics.RunningEnergyJoules.RemoveLabelled(job.Id, job.Kind);
+        if (job.EnergyJoules is { } energy)
+        {
+            metrics.EnergyJoules.WithLabels(job.Kind).Inc(energy);
+        }
+
         if (job.CarbonGrams is { } carbon)
         {
             metrics.CarbonGrams.Inc(carbon);
