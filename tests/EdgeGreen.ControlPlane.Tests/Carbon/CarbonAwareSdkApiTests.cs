@@ -8,20 +8,6 @@ namespace EdgeGreen.ControlPlane.Tests.Carbon;
 /// <summary>The Carbon Aware SDK's Web API shapes, called as its clients call them (with a viewer key, as EdgeGreen asks by default).</summary>
 public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
 {
-    private HttpClient _client = null!;
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        _client = ControlPlane.CreateClient(ControlPlane.AdminKey);
-    }
-
-    public override async Task DisposeAsync()
-    {
-        _client.Dispose();
-        await base.DisposeAsync();
-    }
-
     [Fact]
     public async Task BylocationsBest_ReturnsTheLowestObservedPointAcrossLocations()
     {
@@ -56,7 +42,7 @@ public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
     {
         var requestedAt = DateTimeOffset.UtcNow.AddDays(-2);
         var start = new DateTimeOffset(requestedAt.Year, requestedAt.Month, requestedAt.Day, requestedAt.Hour, 0, 0, TimeSpan.Zero).AddHours(3);
-        using var response = await _client.PostAsJsonAsync(new Uri("/emissions/forecasts/batch", UriKind.Relative), new[]
+        using var response = await AdminClient.PostAsJsonAsync(new Uri("/emissions/forecasts/batch", UriKind.Relative), new[]
         {
             new { requestedAt, location = "NO", dataStartAt = start, dataEndAt = start.AddHours(6), windowSize = 60 },
         });
@@ -98,7 +84,7 @@ public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
     [InlineData("/emissions/average-carbon-intensity?location=ES&startTime=2020-01-01T00:00:00Z&endTime=2021-06-01T00:00:00Z")]
     public async Task BadRequests_AndRangesPastTheirMaximum_Return400ValidationProblems(string path)
     {
-        using var response = await _client.GetAsync(new Uri(path, UriKind.Relative));
+        using var response = await AdminClient.GetAsync(new Uri(path, UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
@@ -108,15 +94,15 @@ public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
     public async Task TooManyLocationsOrBatchedForecasts_Return400()
     {
         var locations = string.Join('&', Enumerable.Repeat("location=ES", CarbonAwareSdkApi.MaxLocations + 1));
-        using var observed = await _client.GetAsync(new Uri($"/emissions/bylocations?{locations}", UriKind.Relative));
-        using var batch = await _client.PostAsJsonAsync(new Uri("/emissions/forecasts/batch", UriKind.Relative),
+        using var observed = await AdminClient.GetAsync(new Uri($"/emissions/bylocations?{locations}", UriKind.Relative));
+        using var batch = await AdminClient.PostAsJsonAsync(new Uri("/emissions/forecasts/batch", UriKind.Relative),
             Enumerable.Repeat(new { requestedAt = DateTimeOffset.UtcNow.AddDays(-2), location = "ES" }, CarbonAwareSdkApi.MaxBatchRequests + 1));
 
         Assert.Equal(HttpStatusCode.BadRequest, observed.StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, batch.StatusCode);
     }
 
-    private async Task<JsonElement> Get(string path) => await _client.GetFromJsonAsync<JsonElement>(new Uri(path, UriKind.Relative));
+    private async Task<JsonElement> Get(string path) => await AdminClient.GetFromJsonAsync<JsonElement>(new Uri(path, UriKind.Relative));
 
     private static string Q(DateTimeOffset instant) => Uri.EscapeDataString(instant.ToString("O"));
 }
