@@ -153,6 +153,8 @@ public static class ControlPlaneExtensions
         builder.Services.AddSingleton<AgentViews>();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<StorageFaultExceptionHandler>();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddOpenApi();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
