@@ -76,15 +76,21 @@ public static class CarbonAwareSdkApi
         }
 
         var emissions = sdk.MapGroup("/emissions");
-        emissions.MapGet("/bylocations", ByLocations).WithSummary("Observed intensity for the locations between time and toTime.");
-        emissions.MapGet("/bylocation", ByLocation).WithSummary("Observed intensity for one location between time and toTime.");
-        emissions.MapGet("/bylocations/best", BestByLocations).WithSummary("The lowest observed intensity among the locations between time and toTime.");
-        emissions.MapGet("/forecasts/current", CurrentForecasts).WithSummary("Current forecast per location with its optimal window of windowSize minutes.");
-        emissions.MapPost("/forecasts/batch", BatchForecasts).WithSummary("Forecasts as they were at requestedAt, with their optimal windows.");
-        emissions.MapGet("/average-carbon-intensity", AverageCarbonIntensity).WithSummary("Time-weighted average observed intensity between startTime and endTime.");
-        emissions.MapPost("/average-carbon-intensity/batch", AverageCarbonIntensityBatch)
+        emissions.MapGet("/bylocations", ByLocations).WithName("GetEmissionsDataForLocationsByTime")
+            .WithSummary("Observed intensity for the locations between time and toTime.");
+        emissions.MapGet("/bylocation", ByLocation).WithName("GetEmissionsDataForLocationByTime")
+            .WithSummary("Observed intensity for one location between time and toTime.");
+        emissions.MapGet("/bylocations/best", BestByLocations).WithName("GetBestEmissionsDataForLocationsByTime")
+            .WithSummary("The lowest observed intensity among the locations between time and toTime.");
+        emissions.MapGet("/forecasts/current", CurrentForecasts).WithName("GetCurrentForecastData")
+            .WithSummary("Current forecast per location with its optimal window of windowSize minutes.");
+        emissions.MapPost("/forecasts/batch", BatchForecasts).WithName("BatchForecastDataAsync")
+            .WithSummary("Forecasts as they were at requestedAt, with their optimal windows.");
+        emissions.MapGet("/average-carbon-intensity", AverageCarbonIntensity).WithName("GetAverageCarbonIntensity")
+            .WithSummary("Time-weighted average observed intensity between startTime and endTime.");
+        emissions.MapPost("/average-carbon-intensity/batch", AverageCarbonIntensityBatch).WithName("GetAverageCarbonIntensityBatch")
             .WithSummary("The time-weighted average observed intensity of each location and period asked for, in the order asked.");
-        sdk.MapGet("/locations", Locations).WithSummary("The locations (zones) served.");
+        sdk.MapGet("/locations", Locations).WithName("GetAllLocations").WithSummary("The locations (zones) served.");
         return routes;
     }
 

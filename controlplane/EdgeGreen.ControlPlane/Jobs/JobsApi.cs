@@ -116,15 +116,19 @@ public static class JobsApi
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
         var jobs = routes.MapGroup("/api/v1/jobs").RequireAuthorization(Policies.Viewer).WithTags("Jobs");
-        jobs.MapPost("/", SubmitJob).RequireAuthorization(Policies.Operator).RunOnLeader()
+        jobs.MapPost("/", SubmitJob).WithName("SubmitJob").ProducesProblem(StatusCodes.Status422UnprocessableEntity).RequireAuthorization(Policies.Operator).RunOnLeader()
             .WithSummary("Submits a job; it is planned at once (201 with the plan) or refused when its best placement exceeds its budget (422).");
-        jobs.MapGet("/", ListJobs).WithSummary("Jobs, newest first, optionally by status and name.");
-        jobs.MapGet("/{id}", GetJob).WithSummary("One job with its plan, run and emissions.");
-        jobs.MapGet("/{id}/emissions.csv", JobEmissionsCsv)
+        jobs.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("Jobs, newest first, optionally by status and name.");
+        jobs.MapGet("/{id}", GetJob).WithName("GetJob").ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One job with its plan, run and emissions.");
+        jobs.MapGet("/{id}/emissions.csv", JobEmissionsCsv).WithName("GetJobEmissionsCsv")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("The finished job as a CodeCarbon emissions.csv row (CodeCarbon 3.x's columns and units; layout=codecarbon2 for 2.x's).");
-        routes.MapGet("/api/v1/emissions.csv", EmissionsCsvInRange).RequireAuthorization(Policies.Viewer).WithTags("Jobs")
+        routes.MapGet("/api/v1/emissions.csv", EmissionsCsvInRange).WithName("GetEmissionsCsv").RequireAuthorization(Policies.Viewer).WithTags("Jobs")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesValidationProblem().ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .WithSummary("Every job that finished in [from, to) as CodeCarbon emissions.csv rows; from defaults to 7 days before to, to to now; layout as for one job.");
-        jobs.MapPost("/{id}/cancel", CancelJob).RequireAuthorization(Policies.Operator).RunOnLeader()
+        jobs.MapPost("/{id}/cancel", CancelJob).WithName("CancelJob").RequireAuthorization(Policies.Operator).RunOnLeader()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Cancels a job: at once when it has not started, else the agent stops it.");
         return routes;
     }
