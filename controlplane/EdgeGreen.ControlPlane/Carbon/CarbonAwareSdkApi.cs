@@ -152,7 +152,7 @@ public static class CarbonAwareSdkApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsForecast>>, ValidationProblem>> BatchForecasts(
-        SdkForecastBatchRequest[] requests, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+        SdkForecastBatchRequest?[] requests, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         if (requests.Length > MaxBatchRequests)
         {
@@ -162,6 +162,11 @@ public static class CarbonAwareSdkApi
         var forecasts = new List<SdkEmissionsForecast>();
         foreach (var request in requests)
         {
+            if (request is null)
+            {
+                return NullItem();
+            }
+
             if (NotSet(("location", !string.IsNullOrWhiteSpace(request.Location)), ("requestedAt", request.RequestedAt is not null)) is { } missing)
             {
                 return missing;
@@ -193,7 +198,7 @@ public static class CarbonAwareSdkApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<SdkCarbonIntensity>>, ValidationProblem>> AverageCarbonIntensityBatch(
-        SdkCarbonIntensityBatchRequest[] requests, CarbonIntensity carbon, CancellationToken cancellationToken)
+        SdkCarbonIntensityBatchRequest?[] requests, CarbonIntensity carbon, CancellationToken cancellationToken)
     {
         if (requests.Length > MaxBatchRequests)
         {
@@ -203,6 +208,11 @@ public static class CarbonAwareSdkApi
         var averages = new List<SdkCarbonIntensity>(requests.Length);
         foreach (var request in requests)
         {
+            if (request is null)
+            {
+                return NullItem();
+            }
+
             var average = await AverageAsync(request, carbon, cancellationToken);
             if (average.Problem is { } problem)
             {
@@ -362,6 +372,8 @@ public static class CarbonAwareSdkApi
 
         return missing.Count > 0 ? TypedResults.ValidationProblem(missing) : null;
     }
+
+    private static ValidationProblem NullItem() => Invalid("requests", "Each item of a batch must be an object, not null.");
 
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });

@@ -137,6 +137,17 @@ public sealed class CarbonAwareSdkApiTests : ControlPlaneTest
         Assert.Contains(field, (await ValidationErrors(response)).Keys);
     }
 
+    [Theory]
+    [InlineData("/emissions/forecasts/batch")]
+    [InlineData("/emissions/average-carbon-intensity/batch")]
+    public async Task Batch_NullItem_Returns400(string path)
+    {
+        using var content = new StringContent("[null]", System.Text.Encoding.UTF8, "application/json");
+        using var response = await AdminClient.PostAsync(new Uri(path, UriKind.Relative), content);
+
+        Assert.Contains("requests", (await ValidationErrors(response)).Keys);
+    }
+
     [Fact]
     public async Task ForecastsBatch_ValueThatIsNoInstant_Returns400KeyedByItsJsonPath()
     {
