@@ -6,8 +6,12 @@ namespace EdgeGreen.ControlPlane.Tests;
 public abstract class ControlPlaneTest : IAsyncLifetime
 {
     private readonly TempDirectory _temp = new();
+    private HttpClient? _adminClient;
 
     internal TestControlPlane ControlPlane { get; private set; } = null!;
+
+    /// <summary>A client with the bootstrap admin key, made on first use.</summary>
+    protected HttpClient AdminClient => _adminClient ??= ControlPlane.CreateClient(ControlPlane.AdminKey);
 
     /// <summary>Settings on top of the test defaults.</summary>
     protected virtual IReadOnlyDictionary<string, string?>? Settings => null;
@@ -21,6 +25,7 @@ public abstract class ControlPlaneTest : IAsyncLifetime
 
     public virtual async Task DisposeAsync()
     {
+        _adminClient?.Dispose();
         await ControlPlane.DisposeAsync();
         _temp.Dispose();
     }

@@ -22,13 +22,15 @@ internal static class ExternalProgram
         Environment.GetEnvironmentVariable("CI") == "true" || Environment.GetEnvironmentVariable("EDGEGREEN_REQUIRE_SERVICES") == "1";
 
     /// <summary>
-    /// The program's path on PATH, in the system directories daemons install to, or in Debian's
-    /// versioned PostgreSQL directories (newest first); null when it is in none of them.
+    /// The program's path on PATH, in the system directories daemons install to, in Debian's
+    /// versioned PostgreSQL directories (newest first), or among the npm tools tests/run.sh installs
+    /// into tests/.tools; null when it is in none of them.
     /// </summary>
     public static string? Find(string program) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Concat(["/usr/sbin", "/sbin", "/usr/local/sbin"])
             .Concat(PostgresDirectories())
+            .Concat(NpmTools())
             .Select(directory => Path.Combine(directory, program))
             .FirstOrDefault(File.Exists);
 
@@ -66,6 +68,19 @@ internal static class ExternalProgram
         }
 
         return (process.ExitCode, await output + await errors);
+    }
+
+    private static IEnumerable<string> NpmTools()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "EdgeGreen.sln")))
+            {
+                return [Path.Combine(directory.FullName, "tests", ".tools", "node_modules", ".bin")];
+            }
+        }
+
+        return [];
     }
 
     private static IEnumerable<string> PostgresDirectories() =>

@@ -15,9 +15,9 @@ public static class AccessApi
 {
     public static IEndpointRouteBuilder MapAccessApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/api/v1/enrollment-tokens", CreateEnrollmentToken).RequireAuthorization(Policies.Admin).WithTags("Access")
+        routes.MapPost("/api/v1/enrollment-tokens", CreateEnrollmentToken).WithName("CreateEnrollmentToken").RequireAuthorization(Policies.Admin).WithTags("Access")
             .WithSummary("Mints a one-time enrollment token for a new agent.");
-        routes.MapPost("/api/v1/api-keys", CreateApiKey).RequireAuthorization(Policies.Admin).WithTags("Access")
+        routes.MapPost("/api/v1/api-keys", CreateApiKey).WithName("CreateApiKey").RequireAuthorization(Policies.Admin).WithTags("Access")
             .WithSummary("Mints an API key with the role viewer, operator or admin.");
         return routes;
     }

@@ -17,16 +17,16 @@ public static class AgentsApi
     public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder routes)
     {
         var agents = routes.MapGroup("/api/v1/agents").RequireAuthorization(Policies.Viewer).WithTags("Agents");
-        agents.MapGet("/", ListAgents).WithSummary("All enrolled agents with status, power and energy.");
-        agents.MapGet("/{id}", GetAgent).WithSummary("One agent.");
-        agents.MapPut("/{id}/zone", SetZone).RequireAuthorization(Policies.Operator)
+        agents.MapGet("/", ListAgents).WithName("ListAgents").WithSummary("All enrolled agents with status, power and energy.");
+        agents.MapGet("/{id}", GetAgent).WithName("GetAgent").ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One agent.");
+        agents.MapPut("/{id}/zone", SetZone).WithName("SetAgentZone").ProducesProblem(StatusCodes.Status404NotFound).RequireAuthorization(Policies.Operator)
             .WithSummary("Sets the agent's grid zone (one of /api/v1/carbon/zones), overriding what it reports; {\"zone\": null} clears it.");
-        agents.MapGet("/{id}/readings", GetReadings)
+        agents.MapGet("/{id}/readings", GetReadings).WithName("GetAgentReadings").ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("An agent's power and energy over time in steps aligned to the epoch (ISO 8601 instants and duration; the range is widened to whole steps; all domains summed unless domain is given).");
 
-        routes.MapGet("/api/v1/fleet/summary", GetFleetSummary).RequireAuthorization(Policies.Viewer).WithTags("Fleet")
+        routes.MapGet("/api/v1/fleet/summary", GetFleetSummary).WithName("GetFleetSummary").RequireAuthorization(Policies.Viewer).WithTags("Fleet")
             .WithSummary("Agent counts and total power and energy of the fleet.");
-        routes.MapGet("/api/v1/fleet/energy", GetFleetEnergy).RequireAuthorization(Policies.Viewer).WithTags("Fleet")
+        routes.MapGet("/api/v1/fleet/energy", GetFleetEnergy).WithName("GetFleetEnergy").RequireAuthorization(Policies.Viewer).WithTags("Fleet")
             .WithSummary("The fleet's node energy per zone over time (step a whole number of minutes, default PT1H; the last 24 hours unless from/to are given).");
         return routes;
     }

@@ -22,9 +22,11 @@ public static class CarbonApi
     public static IEndpointRouteBuilder MapCarbonApi(this IEndpointRouteBuilder routes)
     {
         var carbon = routes.MapGroup("/api/v1/carbon/zones").RequireAuthorization(Policies.Viewer).WithTags("Carbon");
-        carbon.MapGet("/", ListZones).WithSummary("Zones with intensity data and their current intensity (gCO₂e/kWh).");
-        carbon.MapGet("/{zone}/intensity", GetIntensity).WithSummary("Observed hourly intensity in [from, to) (default: the last 24 hours).");
-        carbon.MapGet("/{zone}/forecast", GetForecast).WithSummary($"Hourly forecast for the next hours (1-{MaxForecastHours}, default 24).");
+        carbon.MapGet("/", ListZones).WithName("ListZones").WithSummary("Zones with intensity data and their current intensity (gCO₂e/kWh).");
+        carbon.MapGet("/{zone}/intensity", GetIntensity).WithName("GetZoneIntensity").ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("Observed hourly intensity in [from, to) (default: the last 24 hours).");
+        carbon.MapGet("/{zone}/forecast", GetForecast).WithName("GetZoneForecast").ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary($"Hourly forecast for the next hours (1-{MaxForecastHours}, default 24).");
         return routes;
     }
 

@@ -24,6 +24,10 @@ public sealed record SdkEmissionsForecast(
 
 public sealed record SdkForecastBatchRequest(DateTimeOffset? RequestedAt, string? Location, DateTimeOffset? DataStartAt, DateTimeOffset? DataEndAt, int? WindowSize);
 
+/// <summary>One item of <c>POST /emissions/average-carbon-intensity/batch</c> (the SDK's <c>CarbonIntensityBatchParametersDTO</c>).</summary>
+public sealed record SdkCarbonIntensityBatchRequest(string? Location, DateTimeOffset? StartTime, DateTimeOffset? EndTime);
+
+/// <summary>The SDK's <c>CarbonIntensityDTO</c>: times in UTC, intensity in gCO₂e/kWh.</summary>
 public sealed record SdkCarbonIntensity(string Location, DateTimeOffset StartTime, DateTimeOffset EndTime, double CarbonIntensity);
 
 public sealed record SdkLocation(decimal Latitude, decimal Longitude, string Name);
@@ -43,7 +47,7 @@ public static class CarbonAwareSdkApi
     /// <summary>The most locations one request may name.</summary>
     public const int MaxLocations = 50;
 
-    /// <summary>The most forecasts one batch request may ask for.</summary>
+    /// <summary>The most forecasts, or averages, one batch request may ask for.</summary>
     public const int MaxBatchRequests = 100;
 
     /// <summary>
@@ -72,13 +76,21 @@ public static class CarbonAwareSdkApi
         }
 
         var emissions = sdk.MapGroup("/emissions");
-        emissions.MapGet("/bylocations", ByLocations).WithSummary("Observed intensity for the locations between time and toTime.");
-        emissions.MapGet("/bylocation", ByLocation).WithSummary("Observed intensity for one location between time and toTime.");
-        emissions.MapGet("/bylocations/best", BestByLocations).WithSummary("The lowest observed intensity among the locations between time and toTime.");
-        emissions.MapGet("/forecasts/current", CurrentForecasts).WithSummary("Current forecast per location with its optimal window of windowSize minutes.");
-        emissions.MapPost("/forecasts/batch", BatchForecasts).WithSummary("Forecasts as they were at requestedAt, with their optimal windows.");
-        emissions.MapGet("/average-carbon-intensity", AverageCarbonIntensity).WithSummary("Time-weighted average observed intensity between startTime and endTime.");
-        sdk.MapGet("/locations", Locations).WithSummary("The locations (zones) served.");
+        emissions.MapGet("/bylocations", ByLocations).WithName("GetEmissionsDataForLocationsByTime")
+            .WithSummary("Observed intensity for the locations between time and toTime.");
+        emissions.MapGet("/bylocation", ByLocation).WithName("GetEmissionsDataForLocationByTime")
+            .WithSummary("Observed intensity for one location between time and toTime.");
+        emissions.MapGet("/bylocations/best", BestByLocations).WithName("GetBestEmissionsDataForLocationsByTime")
+            .WithSummary("The lowest observed intensity among the locations between time and toTime.");
+        emissions.MapGet("/forecasts/current", CurrentForecasts).WithName("GetCurrentForecastData")
+            .WithSummary("Current forecast per location with its optimal window of windowSize minutes.");
+        emissions.MapPost("/forecasts/batch", BatchForecasts).WithName("BatchForecastDataAsync")
+            .WithSummary("Forecasts as they were at requestedAt, with their optimal windows.");
+        emissions.MapGet("/average-carbon-intensity", AverageCarbonIntensity).WithName("GetAverageCarbonIntensity")
+            .WithSummary("Time-weighted average observed intensity between startTime and endTime.");
+        emissions.MapPost("/average-carbon-intensity/batch", AverageCarbonIntensityBatch).WithName("GetAverageCarbonIntensityBatch")
+            .WithSummary("The time-weighted average observed intensity of each location and period asked for, in the order asked.");
+        sdk.MapGet("/locations", Locations).WithName("GetAllLocations").WithSummary("The locations (zones) served.");
         return routes;
     }
 
@@ -140,7 +152,7 @@ public static class CarbonAwareSdkApi
     }
 
     public static async Task<Results<Ok<IReadOnlyList<SdkEmissionsForecast>>, ValidationProblem>> BatchForecasts(
-        SdkForecastBatchRequest[] requests, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
+        SdkForecastBatchRequest?[] requests, CarbonIntensity carbon, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         if (requests.Length > MaxBatchRequests)
         {
@@ -150,9 +162,14 @@ public static class CarbonAwareSdkApi
         var forecasts = new List<SdkEmissionsForecast>();
         foreach (var request in requests)
         {
-            if (string.IsNullOrWhiteSpace(request.Location) || request.RequestedAt is null)
+            if (request is null)
             {
-                return Invalid("requestedAt", "Each request needs a location and a requestedAt.");
+                return NullItem();
+            }
+
+            if (NotSet(("location", !string.IsNullOrWhiteSpace(request.Location)), ("requestedAt", request.RequestedAt is not null)) is { } missing)
+            {
+                return missing;
             }
 
             if (Instants.Problems(("requestedAt", request.RequestedAt)) is { } implausible)
@@ -160,7 +177,7 @@ public static class CarbonAwareSdkApi
                 return TypedResults.ValidationProblem(implausible);
             }
 
-            var forecast = await ForecastAsync(request.Location, request.RequestedAt.Value, request.DataStartAt, request.DataEndAt, request.WindowSize, carbon,
+            var forecast = await ForecastAsync(request.Location!, request.RequestedAt!.Value, request.DataStartAt, request.DataEndAt, request.WindowSize, carbon,
                 request.RequestedAt, cancellationToken);
             if (forecast.Problem is { } problem)
             {
@@ -176,34 +193,36 @@ public static class CarbonAwareSdkApi
     public static async Task<Results<Ok<SdkCarbonIntensity>, ValidationProblem>> AverageCarbonIntensity(
         string? location, DateTimeOffset? startTime, DateTimeOffset? endTime, CarbonIntensity carbon, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(location) || startTime is not { } start || endTime is not { } end)
+        var average = await AverageAsync(new SdkCarbonIntensityBatchRequest(location, startTime, endTime), carbon, cancellationToken);
+        return average.Problem is { } problem ? problem : TypedResults.Ok(average.Intensity!);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<SdkCarbonIntensity>>, ValidationProblem>> AverageCarbonIntensityBatch(
+        SdkCarbonIntensityBatchRequest?[] requests, CarbonIntensity carbon, CancellationToken cancellationToken)
+    {
+        if (requests.Length > MaxBatchRequests)
         {
-            return Invalid("location", "location, startTime and endTime are required.");
+            return Invalid("requests", $"At most {MaxBatchRequests} averages may be asked for in one batch.");
         }
 
-        if (Instants.Problems(("startTime", start), ("endTime", end)) is { } implausible)
+        var averages = new List<SdkCarbonIntensity>(requests.Length);
+        foreach (var request in requests)
         {
-            return TypedResults.ValidationProblem(implausible);
+            if (request is null)
+            {
+                return NullItem();
+            }
+
+            var average = await AverageAsync(request, carbon, cancellationToken);
+            if (average.Problem is { } problem)
+            {
+                return problem;
+            }
+
+            averages.Add(average.Intensity!);
         }
 
-        if (end <= start || end - start > CarbonApi.MaxRange)
-        {
-            return Invalid("endTime", $"endTime must be after startTime, at most {CarbonApi.MaxRange.TotalDays:0} days later.");
-        }
-
-        try
-        {
-            var points = await carbon.GetHistoryAsync(location, start, end, cancellationToken);
-            return TypedResults.Ok(new SdkCarbonIntensity(location, start, end, IntensityWindows.AverageOverPeriod(points, start, end)));
-        }
-        catch (UnknownZoneException unknown)
-        {
-            return Invalid("location", unknown.Message);
-        }
-        catch (ArgumentException outOfRange)
-        {
-            return Invalid("endTime", outOfRange.Message);
-        }
+        return TypedResults.Ok<IReadOnlyList<SdkCarbonIntensity>>(averages);
     }
 
     public static async Task<Results<Ok<IReadOnlyDictionary<string, SdkLocation>>, NoContent>> Locations(CarbonIntensity carbon, CancellationToken cancellationToken)
@@ -302,6 +321,59 @@ public static class CarbonAwareSdkApi
             [.. IntensityWindows.Optimal(windows).Select(ToPoint)],
             [.. windows.Select(ToPoint)]), null);
     }
+
+    /// <summary>One average, checked as the SDK checks it: each missing field named, then the range (at most <see cref="CarbonApi.MaxRange"/>).</summary>
+    private static async Task<(SdkCarbonIntensity? Intensity, ValidationProblem? Problem)> AverageAsync(
+        SdkCarbonIntensityBatchRequest request, CarbonIntensity carbon, CancellationToken cancellationToken)
+    {
+        if (NotSet(("location", !string.IsNullOrWhiteSpace(request.Location)), ("startTime", request.StartTime is not null), ("endTime", request.EndTime is not null))
+            is { } missing)
+        {
+            return (null, missing);
+        }
+
+        var (location, start, end) = (request.Location!, request.StartTime!.Value, request.EndTime!.Value);
+        if (Instants.Problems(("startTime", start), ("endTime", end)) is { } implausible)
+        {
+            return (null, TypedResults.ValidationProblem(implausible));
+        }
+
+        if (end <= start || end - start > CarbonApi.MaxRange)
+        {
+            return (null, Invalid("endTime", $"endTime must be after startTime, at most {CarbonApi.MaxRange.TotalDays:0} days later."));
+        }
+
+        try
+        {
+            var points = await carbon.GetHistoryAsync(location, start, end, cancellationToken);
+            return (new SdkCarbonIntensity(location, start.ToUniversalTime(), end.ToUniversalTime(), IntensityWindows.AverageOverPeriod(points, start, end)), null);
+        }
+        catch (UnknownZoneException unknown)
+        {
+            return (null, Invalid("location", unknown.Message));
+        }
+        catch (ArgumentException outOfRange)
+        {
+            return (null, Invalid("endTime", outOfRange.Message));
+        }
+    }
+
+    /// <summary>Every required field that is missing, with the SDK's message (<c>location is not set</c>); null when all are set.</summary>
+    private static ValidationProblem? NotSet(params ReadOnlySpan<(string Field, bool Set)> fields)
+    {
+        var missing = new Dictionary<string, string[]>();
+        foreach (var (field, set) in fields)
+        {
+            if (!set)
+            {
+                missing[field] = [$"{field} is not set"];
+            }
+        }
+
+        return missing.Count > 0 ? TypedResults.ValidationProblem(missing) : null;
+    }
+
+    private static ValidationProblem NullItem() => Invalid("requests", "Each item of a batch must be an object, not null.");
 
     private static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });

@@ -11,7 +11,7 @@ public static class ClusterApi
 {
     public static IEndpointRouteBuilder MapClusterApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapGet("/api/v1/cluster", GetCluster).RequireAuthorization(Policies.Viewer).WithTags("Cluster")
+        routes.MapGet("/api/v1/cluster", GetCluster).WithName("GetCluster").RequireAuthorization(Policies.Viewer).WithTags("Cluster")
             .WithSummary("The control-plane replicas sharing this database, which one leads, and which one answered (self).");
         return routes;
     }

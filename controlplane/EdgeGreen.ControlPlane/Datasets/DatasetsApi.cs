@@ -29,11 +29,14 @@ public static class DatasetsApi
     public static IEndpointRouteBuilder MapDatasets(this IEndpointRouteBuilder routes)
     {
         var datasets = routes.MapGroup("/api/v1/datasets").RequireAuthorization(Policies.Viewer).WithTags("Datasets");
-        datasets.MapPost("/", UploadAsync).RequireAuthorization(Policies.Operator).DisableRequestTimeout()
+        datasets.MapPost("/", UploadAsync).WithName("UploadDataset").RequireAuthorization(Policies.Operator).DisableRequestTimeout()
             .WithSummary("Uploads a CSV body as the next version of ?name= (201), or finds the version with the same bytes (200).");
-        datasets.MapGet("/", ListAsync).WithSummary("Every dataset with its latest version.");
-        datasets.MapGet("/{name}", GetAsync).WithSummary("A dataset's versions, oldest first.");
-        datasets.MapGet("/{name}/versions/{version:int}/content", ContentAsync).DisableRequestTimeout().WithSummary("A version's CSV bytes.");
+        datasets.MapGet("/", ListAsync).WithName("ListDatasets").WithSummary("Every dataset with its latest version.");
+        datasets.MapGet("/{name}", GetAsync).WithName("GetDataset").ProducesProblem(StatusCodes.Status404NotFound)
+            .WithSummary("A dataset's versions, oldest first.");
+        datasets.MapGet("/{name}/versions/{version:int}/content", ContentAsync).WithName("GetDatasetContent").Produces(StatusCodes.Status200OK, typeof(Stream), "text/csv")
+            .ProducesProblem(StatusCodes.Status404NotFound).DisableRequestTimeout()
+            .WithSummary("A version's CSV bytes.");
         return routes;
     }
 

@@ -158,7 +158,9 @@ public static class ControlPlaneExtensions
         builder.Services.AddSingleton<AgentViews>();
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<StorageFaultExceptionHandler>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddControlPlaneOpenApi();
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;

@@ -116,15 +116,19 @@ public static class JobsApi
     public static IEndpointRouteBuilder MapJobsApi(this IEndpointRouteBuilder routes)
     {
         var jobs = routes.MapGroup("/api/v1/jobs").RequireAuthorization(Policies.Viewer).WithTags("Jobs");
-        jobs.MapPost("/", SubmitJob).RequireAuthorization(Policies.Operator).RunOnLeader()
+        jobs.MapPost("/", SubmitJob).WithName("SubmitJob").ProducesProblem(StatusCodes.Status422UnprocessableEntity).RequireAuthorization(Policies.Operator).RunOnLeader()
             .WithSummary("Submits a job; it is planned at once (201 with the plan) or refused when its best placement exceeds its budget (422).");
-        jobs.MapGet("/", ListJobs).WithSummary("Jobs, newest first, optionally by status and name.");
-        jobs.MapGet("/{id}", GetJob).WithSummary("One job with its plan, run and emissions.");
-        jobs.MapGet("/{id}/emissions.csv", JobEmissionsCsv)
-            .WithSummary("The finished job as a CodeCarbon emissions.csv row (CodeCarbon's columns and units).");
-        routes.MapGet("/api/v1/emissions.csv", EmissionsCsvInRange).RequireAuthorization(Policies.Viewer).WithTags("Jobs")
-            .WithSummary("Every job that finished in [from, to) as CodeCarbon emissions.csv rows; from defaults to 7 days before to, to to now.");
-        jobs.MapPost("/{id}/cancel", CancelJob).RequireAuthorization(Policies.Operator).RunOnLeader()
+        jobs.MapGet("/", ListJobs).WithName("ListJobs").WithSummary("Jobs, newest first, optionally by status and name.");
+        jobs.MapGet("/{id}", GetJob).WithName("GetJob").ProducesProblem(StatusCodes.Status404NotFound).WithSummary("One job with its plan, run and emissions.");
+        jobs.MapGet("/{id}/emissions.csv", JobEmissionsCsv).WithName("GetJobEmissionsCsv")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("The finished job as a CodeCarbon emissions.csv row (CodeCarbon 3.x's columns and units; layout=codecarbon2 for 2.x's).");
+        routes.MapGet("/api/v1/emissions.csv", EmissionsCsvInRange).WithName("GetEmissionsCsv").RequireAuthorization(Policies.Viewer).WithTags("Jobs")
+            .Produces<string>(StatusCodes.Status200OK, "text/csv").ProducesValidationProblem().ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .WithSummary("Every job that finished in [from, to) as CodeCarbon emissions.csv rows; from defaults to 7 days before to, to to now; layout as for one job.");
+        jobs.MapPost("/{id}/cancel", CancelJob).WithName("CancelJob").RequireAuthorization(Policies.Operator).RunOnLeader()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
             .WithSummary("Cancels a job: at once when it has not started, else the agent stops it.");
         return routes;
     }
@@ -185,21 +189,32 @@ public static class JobsApi
 
     public const int MaxCsvRows = 100_000;
 
-    public static async Task<IResult> JobEmissionsCsv(string id, IJobStore jobs, CancellationToken cancellationToken)
+    public static async Task<IResult> JobEmissionsCsv(string id, string? layout, IJobStore jobs, CancellationToken cancellationToken)
     {
+        if (CsvLayout(layout) is not { } columns)
+        {
+            return InvalidLayout();
+        }
+
         if (await jobs.GetAsync(id, cancellationToken) is not { } job)
         {
             return NotFound(id);
         }
 
         return EmissionsCsv.HasRow(job)
-            ? Csv(EmissionsCsv.Write([job]))
+            ? Csv(EmissionsCsv.Write([job], columns))
             : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "The job has no energy report yet",
                 detail: $"Job {id} is {job.Status.ToString().ToLowerInvariant()}; a job has an emissions row once it has run and finished.");
     }
 
-    public static async Task<IResult> EmissionsCsvInRange(DateTimeOffset? from, DateTimeOffset? to, IJobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
+    public static async Task<IResult> EmissionsCsvInRange(
+        DateTimeOffset? from, DateTimeOffset? to, string? layout, IJobStore jobs, TimeProvider clock, CancellationToken cancellationToken)
     {
+        if (CsvLayout(layout) is not { } columns)
+        {
+            return InvalidLayout();
+        }
+
         if (Instants.Problems(("from", from), ("to", to)) is { } implausible)
         {
             return TypedResults.ValidationProblem(implausible);
@@ -219,8 +234,25 @@ public static class JobsApi
                 detail: $"More than {MaxCsvRows} jobs finished in the range; ask for a shorter one.");
         }
 
-        return Csv(EmissionsCsv.Write(finished));
+        return Csv(EmissionsCsv.Write(finished, columns));
     }
+
+    /// <summary>The <c>layout</c> query values: CodeCarbon 3.x's columns unless a 2.x reader asks for its own.</summary>
+    public const string CodeCarbon3Layout = "codecarbon3";
+
+    public const string CodeCarbon2Layout = "codecarbon2";
+
+    private static EmissionsCsvLayout? CsvLayout(string? layout) => layout switch
+    {
+        null or CodeCarbon3Layout => EmissionsCsvLayout.CodeCarbon3,
+        CodeCarbon2Layout => EmissionsCsvLayout.CodeCarbon2,
+        _ => null,
+    };
+
+    private static ValidationProblem InvalidLayout() => TypedResults.ValidationProblem(new Dictionary<string, string[]>
+    {
+        ["layout"] = [$"layout must be {CodeCarbon3Layout} (the default: CodeCarbon 3.x's columns) or {CodeCarbon2Layout} (CodeCarbon 2.0-2.6's)."],
+    });
 
     private static IResult Csv(string text) =>
         TypedResults.Text(text, "text/csv; charset=utf-8", System.Text.Encoding.UTF8);

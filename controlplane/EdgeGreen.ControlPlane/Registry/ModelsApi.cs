@@ -57,19 +57,26 @@ public static partial class ModelsApi
     public static IEndpointRouteBuilder MapRegistry(this IEndpointRouteBuilder routes)
     {
         var models = routes.MapGroup("/api/v1/models").RequireAuthorization(Policies.Viewer).WithTags("Models");
-        models.MapGet("/", SearchAsync).WithSummary("Models, by name (substring), tag (key or key=value) and alias.");
-        models.MapGet("/{name}", GetAsync).WithSummary("A model with its aliases, tags and versions.");
-        models.MapPost("/{name}/versions", UploadVersionAsync).RequireAuthorization(Policies.Operator).DisableRequestTimeout()
+        models.MapGet("/", SearchAsync).WithName("SearchModels").WithSummary("Models, by name (substring), tag (key or key=value) and alias.");
+        models.MapPost("/{name}/versions", UploadVersionAsync).WithName("UploadModelVersion").Accepts<Stream>("application/octet-stream")
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).RequireAuthorization(Policies.Operator).DisableRequestTimeout()
             .WithSummary("Registers an ONNX file (the request body) as the next version; it must load in ONNX Runtime.");
-        models.MapGet("/{name}/versions/{version:int}", GetVersionAsync).WithSummary("One version: status, schema, metrics, lineage, sustainability.");
-        models.MapGet("/{name}/versions/{version:int}/artifact", ArtifactAsync).DisableRequestTimeout().WithSummary("The version's ONNX file.");
-        models.MapPut("/{name}/aliases/{alias}", SetAliasAsync).RequireAuthorization(Policies.Operator)
+
+        // Every other route names a model, version or alias that may not exist.
+        var model = models.MapGroup("/{name}").ProducesProblem(StatusCodes.Status404NotFound);
+        model.MapGet("", GetAsync).WithName("GetModel").WithSummary("A model with its aliases, tags and versions.");
+        model.MapGet("/versions/{version:int}", GetVersionAsync).WithName("GetModelVersion")
+            .WithSummary("One version: status, schema, metrics, lineage, sustainability.");
+        model.MapGet("/versions/{version:int}/artifact", ArtifactAsync).WithName("GetModelArtifact")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "application/octet-stream").DisableRequestTimeout().WithSummary("The version's ONNX file.");
+        var edits = model.MapGroup("").RequireAuthorization(Policies.Operator);
+        edits.MapPut("/aliases/{alias}", SetAliasAsync).WithName("SetModelAlias")
             .WithSummary("Points an alias at a version {version}; an alias names one version, so this moves it.");
-        models.MapDelete("/{name}/aliases/{alias}", DeleteAliasAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes an alias.");
-        models.MapPut("/{name}/tags/{key}", SetModelTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Sets a model tag {value}.");
-        models.MapDelete("/{name}/tags/{key}", DeleteModelTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes a model tag.");
-        models.MapPut("/{name}/versions/{version:int}/tags/{key}", SetVersionTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Sets a version tag {value}.");
-        models.MapDelete("/{name}/versions/{version:int}/tags/{key}", DeleteVersionTagAsync).RequireAuthorization(Policies.Operator).WithSummary("Removes a version tag.");
+        edits.MapDelete("/aliases/{alias}", DeleteAliasAsync).WithName("DeleteModelAlias").WithSummary("Removes an alias.");
+        edits.MapPut("/tags/{key}", SetModelTagAsync).WithName("SetModelTag").WithSummary("Sets a model tag {value}.");
+        edits.MapDelete("/tags/{key}", DeleteModelTagAsync).WithName("DeleteModelTag").WithSummary("Removes a model tag.");
+        edits.MapPut("/versions/{version:int}/tags/{key}", SetVersionTagAsync).WithName("SetModelVersionTag").WithSummary("Sets a version tag {value}.");
+        edits.MapDelete("/versions/{version:int}/tags/{key}", DeleteVersionTagAsync).WithName("DeleteModelVersionTag").WithSummary("Removes a version tag.");
         return routes;
     }
 

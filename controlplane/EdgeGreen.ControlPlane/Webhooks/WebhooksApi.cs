@@ -40,9 +40,10 @@ public static class WebhooksApi
     public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder routes)
     {
         var webhooks = routes.MapGroup("/api/v1/webhooks").RequireAuthorization(Policies.Admin).WithTags("Webhooks");
-        webhooks.MapPost("/", CreateAsync).WithSummary("Subscribes a URL to registry events; the answer shows the signing secret once.");
-        webhooks.MapGet("/", ListAsync).WithSummary("The webhooks (without their secrets).");
-        webhooks.MapDelete("/{id}", DeleteAsync).WithSummary("Removes a webhook.");
+        webhooks.MapPost("/", CreateAsync).WithName("CreateWebhook")
+            .WithSummary("Subscribes a URL to registry events; the answer shows the signing secret once.");
+        webhooks.MapGet("/", ListAsync).WithName("ListWebhooks").WithSummary("The webhooks (without their secrets).");
+        webhooks.MapDelete("/{id}", DeleteAsync).WithName("DeleteWebhook").ProducesProblem(StatusCodes.Status404NotFound).WithSummary("Removes a webhook.");
         return routes;
     }
 
