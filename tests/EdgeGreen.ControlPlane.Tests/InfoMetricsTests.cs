@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net.Http.Json;
+using EdgeGreen.ControlPlane.Core.Carbon;
 
 namespace EdgeGreen.ControlPlane.Tests;
 
@@ -27,4 +29,35 @@ public sealed class InfoMetricsTests : ControlPlaneTest
         Assert.Contains($"edgegreen_agent_info{{agent=\"{raw.AgentId}\",name=\"edge-7\",zone=\"NO\"}} 1", after, StringComparison.Ordinal);
         Assert.DoesNotContain($"edgegreen_agent_info{{agent=\"{raw.AgentId}\",name=\"edge-7\",zone=\"ES\"}}", after, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Metrics_GridIntensityPerZone_FromTheLastRefreshNeverFromTheScrape()
+    {
+        using var raw = await RawAgent.EnrolAsync(ControlPlane, "edge-es");
+        using var http = ControlPlane.CreateClient();
+        var gauge = ControlPlane.Service<IntensityGauge>();
+        var before = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.DoesNotContain("edgegreen_grid_intensity_grams_per_kwh{zone=\"ES\"}", before, StringComparison.Ordinal);
+
+        await gauge.RefreshAsync(CancellationToken.None);
+
+        var expected = (await ControlPlane.Service<CarbonIntensity>().GetCurrentAsync("ES", CancellationToken.None))!.IntensityGramsPerKwh;
+        var metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var line = metrics.Split('\n').Single(l => l.StartsWith("edgegreen_grid_intensity_grams_per_kwh{zone=\"ES\"} ", StringComparison.Ordinal));
+        Assert.Equal(expected, double.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture), 6);
+
+        // The zone's last agent moves away: its series goes at the next refresh.
+        using var admin = ControlPlane.CreateClient(ControlPlane.AdminKey);
+        (await admin.PutAsJsonAsync(new Uri($"/api/v1/agents/{raw.AgentId}/zone", UriKind.Relative), new { zone = "NO" })).EnsureSuccessStatusCode();
+        await gauge.RefreshAsync(CancellationToken.None);
+        var after = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        Assert.DoesNotContain("edgegreen_grid_intensity_grams_per_kwh{zone=\"ES\"}", after, StringComparison.Ordinal);
+        Assert.Contains("edgegreen_grid_intensity_grams_per_kwh{zone=\"NO\"}", after, StringComparison.Ordinal);
+    }
+
+    /// <summary>The periodic refresh waits a day here, so only the test's own refreshes fill the gauge.</summary>
+    protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
+    {
+        ["EdgeGreen:Carbon:IntensityGaugeInterval"] = "1.00:00:00",
+    };
 }

@@ -64,19 +64,10 @@ public sealed class OpenApiDocumentTests : ControlPlaneTest
         var rulesetPath = Path.Combine(temp.Path, ".spectral.yaml");
         await File.WriteAllTextAsync(rulesetPath, Ruleset);
 
-        using var spectral = Process.Start(new ProcessStartInfo(ExternalProgram.Require("spectral"),
-            ["lint", documentPath, "--ruleset", rulesetPath, "--fail-severity", "warn", "--format", "text"])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = temp.Path,
-        })!;
-        var output = spectral.StandardOutput.ReadToEndAsync();
-        var errors = spectral.StandardError.ReadToEndAsync();
-        using var hang = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await spectral.WaitForExitAsync(hang.Token);
+        var (exitCode, output) = await ExternalProgram.RunAsync(ExternalProgram.Require("spectral"),
+            ["lint", documentPath, "--ruleset", rulesetPath, "--fail-severity", "warn", "--format", "text"], TimeSpan.FromMinutes(2));
 
-        Assert.True(spectral.ExitCode == 0, $"spectral lint failed ({spectral.ExitCode}):\n{await output}\n{await errors}");
+        Assert.True(exitCode == 0, $"spectral lint failed ({exitCode}):\n{output}");
     }
 
     internal static async Task<JsonElement> DocumentAsync(HttpClient client) =>

@@ -44,7 +44,8 @@ public static class CarbonExtensions
             sp.GetRequiredService<ILogger<FallbackCarbonSource>>()));
         builder.Services.AddSingleton(new SeasonalForecaster());
         builder.Services.AddSingleton<CarbonIntensity>();
-        builder.Services.AddHostedService<IntensityGauge>();
+        builder.Services.AddSingleton<IntensityGauge>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IntensityGauge>());
         return builder;
     }
 

@@ -46,6 +46,13 @@ public sealed class JobExecutionTests : JobsTest
         Assert.NotNull(Number(done, "runNowRealisedCarbonGrams"));
         Assert.Equal(Number(done, "runNowRealisedCarbonGrams")!.Value - Number(done, "carbonGrams")!.Value, Number(done, "savedCarbonGrams")!.Value, 9);
 
+        // Prometheus: finished energy by kind; the per-job series lives only while the job runs.
+        var metrics = await ControlPlane.CreateClient().GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var burnEnergy = metrics.Split('\n').Single(l => l.StartsWith("edgegreen_jobs_energy_joules_total{kind=\"burn\"} ", StringComparison.Ordinal));
+        Assert.Equal(energy, double.Parse(burnEnergy.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture), 6);
+        Assert.Contains("edgegreen_jobs_energy_joules_total{kind=\"train\"} 0", metrics, StringComparison.Ordinal);
+        Assert.DoesNotContain($"edgegreen_job_energy_joules{{job=\"{done.GetProperty("id").GetString()}\"", metrics, StringComparison.Ordinal);
+
         // The energy report: by domain, adding up to the total; the model runs here, so nothing is measured.
         var report = done.GetProperty("energy");
         var domains = report.GetProperty("domains").EnumerateArray().ToList();
@@ -154,6 +161,10 @@ public sealed class JobExecutionTests : JobsTest
         await StartAgentAsync();
         var id = (await SubmitAcceptedAsync(Burn("long", "PT5M", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
         await WaitForStatusAsync(id, "running", TimeSpan.FromSeconds(20));
+        using var scraper = ControlPlane.CreateClient();
+        var series = $"edgegreen_job_energy_joules{{job=\"{id}\",kind=\"burn\"}}";
+        await Eventually.WaitUntilAsync(async () => (await scraper.GetStringAsync(new Uri("/metrics", UriKind.Relative))).Contains(series, StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), "the running job's energy series appears with its first progress report");
 
         using var cancel = await Client.PostAsync($"/api/v1/jobs/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.OK, cancel.StatusCode);
@@ -162,6 +173,7 @@ public sealed class JobExecutionTests : JobsTest
         Assert.Contains("Cancelled by a user", cancelled.GetProperty("statusReason").GetString());
         Assert.True(cancelled.GetProperty("finishedAt").GetDateTimeOffset() - cancelled.GetProperty("startedAt").GetDateTimeOffset() < TimeSpan.FromMinutes(1));
         Assert.NotNull(Number(cancelled, "energyJoules"));
+        Assert.DoesNotContain(series, await scraper.GetStringAsync(new Uri("/metrics", UriKind.Relative)), StringComparison.Ordinal);
     }
 
     [Fact]
