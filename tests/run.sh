@@ -64,6 +64,17 @@ if ! command -v systemd-analyze >/dev/null 2>&1; then
   fi
 fi
 
+# The metrics are checked with promtool and scraped by a real Prometheus server that the tests start
+# on a loopback port of their own (Debian's package; its own service is not started in a container).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing prometheus (prometheus and promtool) for the metrics tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    echo "tests/run.sh: prometheus or promtool is not installed; the Prometheus tests are skipped (install prometheus to run them)." >&2
+  fi
+fi
+
 # The OpenAPI document is linted with Spectral's spectral:oas rules. Spectral comes from npm at a
 # pinned version into tests/.tools (ignored by git), where the tests look for it; Node.js and npm
 # from the OS packages when missing (Debian's Node.js 18 is within Spectral's supported range).

@@ -42,12 +42,18 @@ internal static class ExternalProgram
     public static string Require(string program) =>
         Find(program) ?? throw new InvalidOperationException($"{program} is required by this test and is not installed; tests/run.sh installs it.");
 
-    /// <summary>Runs a program to its end, or kills it after <paramref name="timeout"/>.</summary>
+    /// <summary>Runs a program to its end, or kills it after <paramref name="timeout"/>; <paramref name="input"/>, when given, is its standard input.</summary>
     /// <returns>Its exit code, and its standard output and error together.</returns>
     /// <exception cref="InvalidOperationException">The program did not start or did not finish in time.</exception>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string path, IReadOnlyList<string> arguments, TimeSpan timeout)
+    public static async Task<(int ExitCode, string Output)> RunAsync(string path, IReadOnlyList<string> arguments, TimeSpan timeout, string? input = null)
     {
-        var start = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(path)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
+            UseShellExecute = false,
+        };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -55,6 +61,12 @@ internal static class ExternalProgram
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{path} did not start.");
         using var deadline = new CancellationTokenSource(timeout);
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input.AsMemory(), deadline.Token);
+            process.StandardInput.Close();
+        }
+
         var output = process.StandardOutput.ReadToEndAsync(deadline.Token);
         var errors = process.StandardError.ReadToEndAsync(deadline.Token);
         try
