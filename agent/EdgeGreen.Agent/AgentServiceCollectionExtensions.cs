@@ -66,7 +66,8 @@ public static class AgentServiceCollectionExtensions
             services.AddHostedService(sp => sp.GetRequiredService<JobRunnerService>());
         }
 
-        services.AddSingleton(sp => new ControlPlaneTls(section.Path, sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<ILogger<ControlPlaneTls>>()));
+        services.AddSingleton(sp => new ControlPlaneTls(section.Path, sp.GetRequiredService<IOptions<AgentOptions>>(),
+            sp.GetRequiredService<LogThrottle>(), sp.GetRequiredService<ILogger<ControlPlaneTls>>()));
         services.AddSingleton<AgentConnection>();
         services.AddSingleton<Artifacts.ArtifactTransfer>();
         services.AddSingleton<SamplingService>();

@@ -15,12 +15,14 @@ public sealed partial class ControlPlaneTls : IDisposable
 {
     private readonly string _sectionPath;
     private readonly ControlPlaneTlsOptions _options;
+    private readonly LogThrottle _throttle;
     private readonly ILogger<ControlPlaneTls> _logger;
     private readonly Lazy<X509Certificate2Collection?> _caBundle;
     private readonly Lazy<X509Certificate2?> _clientCertificate;
 
-    public ControlPlaneTls(string sectionPath, IOptions<AgentOptions> options, ILogger<ControlPlaneTls> logger)
+    public ControlPlaneTls(string sectionPath, IOptions<AgentOptions> options, LogThrottle throttle, ILogger<ControlPlaneTls> logger)
     {
+        _throttle = throttle;
         _sectionPath = sectionPath;
         _options = options.Value.Tls;
         _logger = logger;
@@ -97,9 +99,14 @@ public sealed partial class ControlPlaneTls : IDisposable
             }
         }
 
-        LogUntrusted(target, errors, presented?.Subject, presented?.Issuer, _options.CaBundlePath is null
-            ? $"set {_sectionPath}:Tls:CaBundlePath to the PEM bundle of the CA that signed it"
-            : $"it does not chain to a CA in {_sectionPath}:Tls:CaBundlePath ({_options.CaBundlePath}) or does not name {target.Host}");
+        // Every reconnection meets the same certificate: one line a minute says so.
+        if (_throttle.ShouldLog($"untrusted:{target}", out var suppressed))
+        {
+            LogUntrusted(target, errors, presented?.Subject, presented?.Issuer, _options.CaBundlePath is null
+                ? $"set {_sectionPath}:Tls:CaBundlePath to the PEM bundle of the CA that signed it"
+                : $"it does not chain to a CA in {_sectionPath}:Tls:CaBundlePath ({_options.CaBundlePath}) or does not name {target.Host}", suppressed);
+        }
+
         return false;
     }
 
@@ -116,8 +123,8 @@ public sealed partial class ControlPlaneTls : IDisposable
 
     // An error, not a warning: the agent can do nothing until an operator trusts the right CA (or
     // finds out who answers in the control plane's place).
-    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane at {Target} presented a certificate this agent does not trust ({Errors}; subject {Subject}, issuer {Issuer}): {Remedy}")]
-    private partial void LogUntrusted(Uri target, SslPolicyErrors errors, string? subject, string? issuer, string remedy);
+    [LoggerMessage(Level = LogLevel.Error, Message = "The control plane at {Target} presented a certificate this agent does not trust ({Errors}; subject {Subject}, issuer {Issuer}): {Remedy} ({Suppressed} more refusals since the last such line)")]
+    private partial void LogUntrusted(Uri target, SslPolicyErrors errors, string? subject, string? issuer, string remedy, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending the agent credential in clear to {Target}, as Tls:AllowPlaintext allows; anyone on the path can read and reuse it")]
     private partial void LogPlaintext(Uri target);

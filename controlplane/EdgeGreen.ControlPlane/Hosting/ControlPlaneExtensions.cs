@@ -85,6 +85,7 @@ public static class ControlPlaneExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages(InferenceErrors.StatusCodePages());
         app.UseRequestLimits();
+        app.UseControlCharacterGuard();
         app.UseAuthentication();
         app.UseAuthorization();
         ForwardToLeaderFilter.BufferRequestBodies(app);
@@ -165,6 +166,7 @@ public static class ControlPlaneExtensions
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+            options.SerializerOptions.Converters.Add(new ControlCharacterGuard.TextConverter());
         });
         return builder;
     }

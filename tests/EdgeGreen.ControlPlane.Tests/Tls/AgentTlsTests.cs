@@ -45,6 +45,7 @@ public sealed class AgentTlsTests : IDisposable
             && e.Contains("RemoteCertificateChainErrors", StringComparison.Ordinal)
             && e.Contains("EdgeGreen:Agent:Tls:CaBundlePath", StringComparison.Ordinal));
         Assert.Empty(await controlPlane.Service<IAgentStore>().ListAsync(CancellationToken.None));
+        agent.Errors.Expect("presented a certificate this agent does not trust");
     }
 
     [Fact]
@@ -58,6 +59,7 @@ public sealed class AgentTlsTests : IDisposable
 
         Assert.Contains(Causes(refused), e => e is AuthenticationException);
         Assert.Contains(agent.Errors.Entries, e => e.Contains("does not chain to a CA in EdgeGreen:Agent:Tls:CaBundlePath", StringComparison.Ordinal));
+        agent.Errors.Expect("presented a certificate this agent does not trust");
     }
 
     [Theory]
