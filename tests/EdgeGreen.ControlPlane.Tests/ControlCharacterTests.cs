@@ -14,9 +14,10 @@ public sealed class ControlCharacterTests : ControlPlaneTest
     public static TheoryData<string, string, string?, string> Requests => new()
     {
         { "POST", "/api/v1/jobs", """{"name":"nightly\u0000burn","kind":"burn","parameters":{"duration":"PT1S"}}""", "$.name" },
-        { "POST", "/api/v1/jobs", """{"name":"burn","kind":"burn","parameters":{"duration":"PT1S\u0007"}}""", "parameters.duration" },
+        { "POST", "/api/v1/jobs", """{"name":"burn","kind":"burn","parameters":{"duration":"PT1S\u0007"}}""", "$.parameters.duration" },
         { "POST", "/api/v1/webhooks", """{"url":"https://example.com/\u001b[31m","events":["alias.moved"]}""", "$.url" },
         { "POST", "/api/v1/jobs", """{"name":"burn","kind":"burn","parameters":{"dura\u0000tion":"PT1S"}}""", "$.parameters" },
+        { "POST", "/emissions/average-carbon-intensity/batch", """[{"location":"ES","startTime":"2026-01-01T00:00:00Z","endTime":"2026-01-02T00:00:00Z"},{"location":"E\u0001S"}]""", "$.location" },
         { "GET", "/api/v1/models/digits%01", null, "path" },
         { "GET", "/api/v1/jobs?status=running%00", null, "status" },
     };

@@ -41,7 +41,7 @@ public sealed class OpenApiDocumentTests : ControlPlaneTest
         var getJob = document.GetProperty("paths").GetProperty("/api/v1/jobs/{id}").GetProperty("get");
         Assert.Equal("GetJob", getJob.GetProperty("operationId").GetString());
         Assert.True(getJob.GetProperty("security")[0].TryGetProperty("bearer", out _));
-        foreach (var status in new[] { "401", "403", "404", "429" })
+        foreach (var status in new[] { "401", "403", "404", "429", "503", "504" })
         {
             Assert.Equal("#/components/schemas/ProblemDetails", ProblemSchema(getJob, status));
         }
@@ -50,6 +50,11 @@ public sealed class OpenApiDocumentTests : ControlPlaneTest
         Assert.Equal("#/components/schemas/HttpValidationProblemDetails", ProblemSchema(submit, "400"));
         Assert.Equal("#/components/schemas/ProblemDetails", ProblemSchema(submit, "422"));
         Assert.Equal("#/components/schemas/ProblemDetails", ProblemSchema(submit, "413"));
+        Assert.Equal("#/components/schemas/ProblemDetails", ProblemSchema(submit, "507"));
+        Assert.False(getJob.GetProperty("responses").TryGetProperty("507", out _));
+        // Uploads run as long as they need: no request time limit, so no 504.
+        var upload = document.GetProperty("paths").GetProperty("/api/v1/datasets").GetProperty("post");
+        Assert.False(upload.GetProperty("responses").TryGetProperty("504", out _));
         var sdkBatch = document.GetProperty("paths").GetProperty("/emissions/average-carbon-intensity/batch").GetProperty("post");
         Assert.Equal("GetAverageCarbonIntensityBatch", sdkBatch.GetProperty("operationId").GetString());
         Assert.Equal("#/components/schemas/HttpValidationProblemDetails", ProblemSchema(sdkBatch, "400"));

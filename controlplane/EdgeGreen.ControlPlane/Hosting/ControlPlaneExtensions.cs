@@ -166,7 +166,6 @@ public static class ControlPlaneExtensions
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.CamelCase;
             options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
-            options.SerializerOptions.Converters.Add(new ControlCharacterGuard.TextConverter());
         });
         return builder;
     }

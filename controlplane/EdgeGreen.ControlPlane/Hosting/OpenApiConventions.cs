@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -12,7 +13,9 @@ namespace EdgeGreen.ControlPlane.Hosting;
 /// a key; the <c>401</c> and <c>403</c> those operations answer, derived from the same authorization
 /// metadata the middleware enforces; the <c>429</c> of the rate limits every REST request is counted
 /// against; the <c>400</c> validation problem any operation with parameters or a body answers when
-/// they do not bind; the <c>413</c> of a body over Kestrel's limit. Codes only some routes answer
+/// they do not bind; the <c>413</c> of a body over Kestrel's limit; the <c>503</c> of unreachable
+/// storage (any operation: keys live in storage too) and the <c>507</c> of full storage (operations
+/// that write); the <c>504</c> of the request time limit where it applies. Codes only some routes answer
 /// (<c>404</c>, <c>409</c>, <c>422</c>) are declared on those routes.
 /// </summary>
 public static class OpenApiConventions
@@ -70,6 +73,17 @@ public static class OpenApiConventions
         if (operation.RequestBody is not null)
         {
             responses.TryAdd("413", Problem("The body is larger than the server accepts.", problem));
+        }
+
+        responses.TryAdd("503", Problem("Storage cannot be reached right now; the detail says why. Retry later.", problem));
+        if (!HttpMethods.IsGet(context.Description.HttpMethod ?? HttpMethods.Get))
+        {
+            responses.TryAdd("507", Problem("Storage is full; nothing was stored.", problem));
+        }
+
+        if (!metadata.OfType<DisableRequestTimeoutAttribute>().Any())
+        {
+            responses.TryAdd("504", Problem("The request ran past EdgeGreen:Limits:RequestTimeout and was cancelled.", problem));
         }
 
         var tooMany = Problem("Over the rate limit of the caller's key or address; retry after Retry-After seconds.", problem);
