@@ -311,8 +311,9 @@ public sealed class FeedTests
             name = "queued", kind = "burn", parameters = new { duration = "PT1M" }, earliestStart = tomorrow, deadline = tomorrow.AddHours(2),
         });
         var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString()!;
-        await Task.Delay(TimeSpan.FromSeconds(1.5));
-        Assert.Equal(0, controlPlane.Service<ControlPlane.Feed.FeedMetrics>().Connected.Value);
+        var feedMetrics = controlPlane.Service<ControlPlane.Feed.FeedMetrics>();
+        await Eventually.WaitUntilAsync(() => feedMetrics.PublishFailures.Value > 0, TimeSpan.FromSeconds(20), "the feed tries the absent broker and fails");
+        Assert.Equal(0, feedMetrics.Connected.Value);
 
         // The broker comes up; the retried publish reaches a subscriber that is there by then.
         using var broker = new MqttServerFactory().CreateMqttServer(new MqttServerOptionsBuilder().WithDefaultEndpoint()
