@@ -85,9 +85,10 @@ public static class ControlPlaneExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages(InferenceErrors.StatusCodePages());
         app.UseRequestLimits();
-        app.UseControlCharacterGuard();
         app.UseAuthentication();
         app.UseAuthorization();
+        // After authorization: a caller without a key never gets its body read.
+        app.UseControlCharacterGuard();
         ForwardToLeaderFilter.BufferRequestBodies(app);
 
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
