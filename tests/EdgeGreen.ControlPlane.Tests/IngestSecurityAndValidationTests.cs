@@ -9,6 +9,23 @@ namespace EdgeGreen.ControlPlane.Tests;
 
 public sealed class IngestSecurityAndValidationTests : ControlPlaneTest
 {
+    [Fact]
+    public async Task Upload_AgentConnectionDropsMidStream_EndsQuietlyKeepingWhatWasCommitted()
+    {
+        var agent = await RawAgent.EnrolAsync(ControlPlane, "dropping");
+        var call = agent.Telemetry.Upload(agent.Headers);
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        await call.RequestStream.WriteAsync(RawAgent.Batch(RawAgent.Valid(1), RawAgent.Valid(2)));
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+        var streams = ControlPlane.Service<EdgeGreen.ControlPlane.Ingest.IngestMetrics>().OpenStreams;
+
+        // The agent's connection goes away without ending the call; the test host fails on any logged error.
+        agent.Dispose();
+
+        await Eventually.WaitUntilAsync(() => streams.Value == 0, TimeSpan.FromSeconds(20), "the server ends the dropped stream");
+        Assert.Equal(2, await ControlPlane.Service<ITelemetryStore>().GetDurableSequenceAsync(agent.AgentId, CancellationToken.None));
+    }
+
     protected override IReadOnlyDictionary<string, string?> Settings { get; } =
         new Dictionary<string, string?> { ["EdgeGreen:Ingest:MaxMessageBytes"] = "65536" };
 

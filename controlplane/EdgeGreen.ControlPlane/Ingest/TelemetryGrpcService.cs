@@ -111,6 +111,13 @@ public sealed partial class TelemetryGrpcService(
         {
             throw new RpcException(new Status(StatusCode.Unavailable, "The control plane is shutting down; reconnect."));
         }
+        catch (IOException ex)
+        {
+            // The agent's connection went away mid-stream (a network drop, the agent stopping): no
+            // answer can reach it. What was committed stays; the agent resumes from its durable
+            // sequence when it reconnects. Routine for a fleet, so not an error.
+            LogHungUp(agentId, ex.Message);
+        }
         finally
         {
             metrics.OpenStreams.Dec();
@@ -154,6 +161,9 @@ public sealed partial class TelemetryGrpcService(
             throw;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The telemetry stream of agent {AgentId} ended with its connection: {Reason}")]
+    private partial void LogHungUp(string agentId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused a telemetry batch from agent {AgentId}: {Reason} ({Suppressed} more refusals of this agent since the last such line)")]
     private partial void LogRefused(string agentId, string reason, long suppressed);
