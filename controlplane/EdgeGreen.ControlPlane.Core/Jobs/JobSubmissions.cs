@@ -199,10 +199,6 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
         {
             switch (value.ValueKind)
             {
-                case JsonValueKind.String when value.GetString()!.Any(char.IsControl):
-                    // Held to the REST API's rule for every string (the values arrive as raw JSON here).
-                    errors[$"parameters.{key}"] = ["parameter values may not contain control characters (U+0000-U+001F, U+007F-U+009F)."];
-                    break;
                 case JsonValueKind.String:
                     parameters[key] = value.GetString()!;
                     break;

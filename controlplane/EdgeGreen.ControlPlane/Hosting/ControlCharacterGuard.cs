@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using EdgeGreen.ControlPlane.Ingest;
@@ -17,10 +16,6 @@ public static class ControlCharacterGuard
 {
     /// <summary>JSON bodies up to this size are checked; larger ones are refused by their routes' own limits first.</summary>
     public const int MaxCheckedBodyBytes = 16 * 1024 * 1024;
-
-    /// <summary>C0 controls but tab, line feed and carriage return; DEL and the C1 controls.</summary>
-    private static readonly SearchValues<char> InText =
-        SearchValues.Create([.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)]);
 
     /// <summary>Refuses, before routing, a request whose path, query or JSON body holds a control character.</summary>
     public static IApplicationBuilder UseControlCharacterGuard(this IApplicationBuilder app) =>
@@ -94,7 +89,7 @@ public static class ControlCharacterGuard
                         break;
                     case JsonTokenType.PropertyName:
                         var name = reader.GetString()!;
-                        if (name.AsSpan().ContainsAny(InText))
+                        if (ControlCharacters.AnyInText(name))
                         {
                             var parent = PathTo(depth - 1);
                             return (parent, $"the JSON property name in {parent}");
@@ -107,7 +102,7 @@ public static class ControlCharacterGuard
 
                         names[depth - 1] = name;
                         break;
-                    case JsonTokenType.String when reader.ValueIsEscaped && reader.GetString()!.AsSpan().ContainsAny(InText):
+                    case JsonTokenType.String when reader.ValueIsEscaped && ControlCharacters.AnyInText(reader.GetString()!):
                         var at = PathTo(depth);
                         return (at, $"the JSON value at {at}");
                 }

@@ -14,7 +14,14 @@ internal static class ControlCharacters
     private static readonly SearchValues<char> Controls =
         SearchValues.Create([.. Enumerable.Range(0, 0x20).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)]);
 
+    /// <summary>The controls free text may not hold: all of them but tab, line feed and carriage return.</summary>
+    private static readonly SearchValues<char> ControlsInText =
+        SearchValues.Create([.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Concat(Enumerable.Range(0x7F, 0x21)).Select(c => (char)c)]);
+
     public static bool AnyIn(string value) => value.AsSpan().ContainsAny(Controls);
+
+    /// <summary>Whether free text (a JSON string, which may hold tabs and line breaks) holds another control character.</summary>
+    public static bool AnyInText(string value) => value.AsSpan().ContainsAny(ControlsInText);
 
     /// <summary>The problem with the named field, or null when it holds none.</summary>
     public static string? Problem(string field, string value) =>
