@@ -19,7 +19,7 @@ public sealed class TelemetryStreamingTests
             agent.Produce(100);
         }
 
-        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the outbox is fully acknowledged");
+        await Eventually.WaitUntilDrainedAsync(() => agent.Outbox.Depth, Patience, () => "the outbox is fully acknowledged");
         await AssertStoredExactlyOnceAsync(controlPlane, agent.Connection.AgentId!, 10_000);
         Assert.Empty(controlPlane.Errors.Entries);
         Assert.Empty(agent.Errors.Entries);
@@ -53,7 +53,9 @@ public sealed class TelemetryStreamingTests
 
         await using var restarted = await TestControlPlane.StartAsync(temp.Sub("cp"), grpcPort);
         await producer;
-        await Eventually.WaitUntilAsync(() => agent.Outbox.Depth == 0, Patience, "the backlog is acknowledged after the restart");
+        await Eventually.WaitUntilDrainedAsync(() => agent.Outbox.Depth, Patience,
+            () => $"the backlog is acknowledged after the restart (outbox depth {agent.Outbox.Depth}, last sequence {agent.Outbox.LastSequence}, " +
+                $"connected {agent.Uplink.IsConnected})\nagent:\n{agent.Errors.Recent}\ncontrol plane:\n{restarted.Errors.Recent}");
 
         Assert.True(storedBeforeStop > 0, "some readings were stored before the stop");
         await AssertStoredExactlyOnceAsync(restarted, agent.Connection.AgentId!, 10_000);

@@ -125,13 +125,22 @@ internal sealed class ErrorLog : ILoggerProvider
     /// </summary>
     private static readonly string[] Benign = ["The client reset the request stream"];
 
+    private const int RecentCapacity = 200;
+
     private readonly ConcurrentQueue<string> _entries = new();
     private readonly ConcurrentQueue<string> _expected = new();
+    private readonly ConcurrentQueue<string> _recent = new();
     private int _disposed;
 
     public ErrorLog() => TaskScheduler.UnobservedTaskException += OnUnobserved;
 
     public IReadOnlyCollection<string> Entries => _entries;
+
+    /// <summary>
+    /// The last lines EdgeGreen logged at information or above (and anyone's warnings), with their
+    /// time: what a test that timed out prints to say where things stood.
+    /// </summary>
+    public string Recent => string.Join("\n", _recent);
 
     /// <summary>Entries the test has not declared with <see cref="Expect"/>.</summary>
     public IReadOnlyList<string> Unexpected =>
@@ -152,7 +161,7 @@ internal sealed class ErrorLog : ILoggerProvider
         Assert.True(unexpected.Count == 0, "Errors were logged:\n" + string.Join("\n", unexpected));
     }
 
-    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, this);
 
     public void Dispose()
     {
@@ -165,17 +174,34 @@ internal sealed class ErrorLog : ILoggerProvider
     private void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e) =>
         _entries.Enqueue($"Unobserved task exception: {e.Exception}");
 
-    private sealed class Logger(string category, ConcurrentQueue<string> entries) : ILogger
+    private void Remember(string line)
     {
+        _recent.Enqueue(line);
+        while (_recent.Count > RecentCapacity && _recent.TryDequeue(out _))
+        {
+        }
+    }
+
+    private sealed class Logger(string category, ErrorLog log) : ILogger
+    {
+        private readonly LogLevel _recentFrom = category.StartsWith("EdgeGreen", StringComparison.Ordinal) ? LogLevel.Information : LogLevel.Warning;
+
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Error || logLevel >= _recentFrom;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (IsEnabled(logLevel))
+            if (!IsEnabled(logLevel))
             {
-                entries.Enqueue($"{category}: {formatter(state, exception)} {exception}");
+                return;
+            }
+
+            var line = $"{category}: {formatter(state, exception)} {exception}";
+            log.Remember($"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {logLevel} {line}");
+            if (logLevel >= LogLevel.Error)
+            {
+                log._entries.Enqueue(line);
             }
         }
     }
