@@ -14,6 +14,7 @@ public static class LiteDbStorageExtensions
         services.AddSingleton<IDatasetStore, LiteDbDatasetStore>();
         services.AddSingleton<IModelStore, LiteDbModelStore>();
         services.AddSingleton<IWebhookStore, LiteDbWebhookStore>();
+        services.AddSingleton<IPipelineStore, LiteDbPipelineStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, LiteDbClusterStore>();
         return services;
     }

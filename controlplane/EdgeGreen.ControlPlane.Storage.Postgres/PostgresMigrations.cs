@@ -18,6 +18,7 @@ internal static class PostgresMigrations
     [
         (1, Initial),
         (2, Cluster),
+        (3, Pipelines),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -213,5 +214,29 @@ internal static class PostgresMigrations
             id int PRIMARY KEY CHECK (id = 1),
             holder text COLLATE "C" NOT NULL,
             expires_at timestamptz NOT NULL);
+        """;
+
+    /// <summary>Pipeline versions, runs (with a revision for optimistic updates) and the step cache.</summary>
+    private const string Pipelines = """
+        CREATE TABLE pipeline_versions (
+            name text COLLATE "C" NOT NULL,
+            version int NOT NULL,
+            definition jsonb NOT NULL,
+            body jsonb NOT NULL,
+            PRIMARY KEY (name, version));
+
+        CREATE TABLE pipeline_runs (
+            id text COLLATE "C" PRIMARY KEY,
+            pipeline text COLLATE "C" NOT NULL,
+            created_at_ticks bigint NOT NULL,
+            active boolean NOT NULL,
+            revision bigint NOT NULL,
+            body jsonb NOT NULL);
+        CREATE INDEX pipeline_runs_pipeline ON pipeline_runs (pipeline, created_at_ticks DESC);
+        CREATE INDEX pipeline_runs_active ON pipeline_runs (active) WHERE active;
+
+        CREATE TABLE pipeline_cache (
+            key text COLLATE "C" PRIMARY KEY,
+            body jsonb NOT NULL);
         """;
 }

@@ -40,6 +40,7 @@ public static class PostgresStorageExtensions
         services.AddSingleton<IDatasetStore, PostgresDatasetStore>();
         services.AddSingleton<IModelStore, PostgresModelStore>();
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
+        services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, PostgresClusterStore>();
         return services;
     }

@@ -26,6 +26,8 @@ public abstract partial class StorageContract : IAsyncLifetime
 
     protected IWebhookStore Webhooks { get; private set; } = null!;
 
+    protected IPipelineStore Pipelines { get; private set; } = null!;
+
     public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
@@ -42,7 +44,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Use(await OpenAsync());
     }
 
-    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks) = stores;
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines) = stores;
 
     [ContractFact]
     public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
@@ -315,4 +317,4 @@ public abstract partial class StorageContract : IAsyncLifetime
 
 /// <summary>One implementation's stores, opened over the same data.</summary>
 public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets, IModelStore Models,
-    IWebhookStore Webhooks);
+    IWebhookStore Webhooks, IPipelineStore Pipelines);
