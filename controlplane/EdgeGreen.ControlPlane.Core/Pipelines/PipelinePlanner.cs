@@ -23,7 +23,7 @@ namespace EdgeGreen.ControlPlane.Core.Pipelines;
 /// (<see cref="StartTimeCut"/>): one node per step and start, and per start one arc for each
 /// precedence pair that no longer path implies; O(steps × slots) nodes and
 /// O((steps + precedence pairs) × slots) arcs. Typical pipelines (3–8 steps, 2 days of
-/// 15-minute slots) plan in well under a millisecond; the largest allowed DAG (100 steps over
+/// 15-minute slots) plan in about 0.1 ms on average; the largest allowed DAG (100 steps over
 /// 2,000 slots) in about a second (docs/pipelines.md).</item>
 /// </list>
 /// Work is bounded: at most <see cref="MaxSteps"/> steps, deadlines up to <see cref="MaxSlots"/>
