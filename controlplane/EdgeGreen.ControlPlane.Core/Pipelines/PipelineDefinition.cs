@@ -10,6 +10,9 @@ namespace EdgeGreen.ControlPlane.Core.Pipelines;
 /// </summary>
 /// <param name="Parameters">Run parameters and their defaults; a null default makes the parameter required at run time.</param>
 /// <param name="Deadline">How long after a run starts all of it must have finished (a run may give its own).</param>
+/// <param name="CarbonBudgetGrams">The most carbon a whole run may emit.</param>
+/// <param name="EnergyBudgetJoules">The most energy a whole run may use.</param>
+/// <param name="Steps">The steps, each naming the steps it depends on.</param>
 public sealed record PipelineDefinition(
     IReadOnlyDictionary<string, string?> Parameters,
     TimeSpan? Deadline,
@@ -55,7 +58,12 @@ public static class PipelineStepKinds
 }
 
 /// <summary>A stored version of a pipeline definition.</summary>
+/// <param name="Pipeline">The pipeline's name.</param>
+/// <param name="Version">The version number within the pipeline.</param>
+/// <param name="Definition">The definition as read and validated.</param>
+/// <param name="CreatedAt">When this version was stored.</param>
 /// <param name="Source">The text as submitted (JSON or YAML), kept so users see what they wrote.</param>
+/// <param name="SourceContentType">The media type <paramref name="Source"/> was submitted with.</param>
 public sealed record PipelineVersion(
     string Pipeline,
     int Version,
