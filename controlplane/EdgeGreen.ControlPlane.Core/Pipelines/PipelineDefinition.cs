@@ -5,14 +5,14 @@ namespace EdgeGreen.ControlPlane.Core.Pipelines;
 /// <summary>
 /// One version of a pipeline: a DAG of steps run together under one deadline and one budget.
 /// Step parameters may hold <c>${{ … }}</c> templates and <c>When</c> is an expression (see
-/// <c>PipelineExpression</c>); both are checked when the definition is submitted and
+/// <see cref="PipelineExpression"/>); both are checked when the definition is submitted and
 /// evaluated when the step becomes ready.
 /// </summary>
 /// <param name="Parameters">Run parameters and their defaults; a null default makes the parameter required at run time.</param>
 /// <param name="Deadline">How long after a run starts all of it must have finished (a run may give its own).</param>
-/// <param name="CarbonBudgetGrams">The most a run may emit, all steps together.</param>
-/// <param name="EnergyBudgetJoules">The most energy a run may use, all steps together.</param>
-/// <param name="Steps">The steps, in any order; <c>DependsOn</c> makes the DAG.</param>
+/// <param name="CarbonBudgetGrams">The most carbon a whole run may emit.</param>
+/// <param name="EnergyBudgetJoules">The most energy a whole run may use.</param>
+/// <param name="Steps">The steps, each naming the steps it depends on.</param>
 public sealed record PipelineDefinition(
     IReadOnlyDictionary<string, string?> Parameters,
     TimeSpan? Deadline,
@@ -59,11 +59,11 @@ public static class PipelineStepKinds
 
 /// <summary>A stored version of a pipeline definition.</summary>
 /// <param name="Pipeline">The pipeline's name.</param>
-/// <param name="Version">Numbered from 1 per pipeline.</param>
-/// <param name="Definition">The definition as read and checked.</param>
+/// <param name="Version">The version number within the pipeline.</param>
+/// <param name="Definition">The definition as read and validated.</param>
 /// <param name="CreatedAt">When this version was stored.</param>
 /// <param name="Source">The text as submitted (JSON or YAML), kept so users see what they wrote.</param>
-/// <param name="SourceContentType">The media type the source was submitted as.</param>
+/// <param name="SourceContentType">The media type <paramref name="Source"/> was submitted with.</param>
 public sealed record PipelineVersion(
     string Pipeline,
     int Version,
