@@ -26,4 +26,8 @@ public static class EnumNames
     /// <summary>The declared names in lower case, for error messages: <c>viewer, operator, admin</c>.</summary>
     public static string List<T>()
         where T : struct, Enum => string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+
+    /// <summary>A value as the API spells it: its declared name in lower case (<c>succeeded</c>).</summary>
+    public static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
 }

@@ -10,7 +10,7 @@ internal static class Eventually
     public static Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> what) =>
         WaitUntilAsync(() => Task.FromResult(condition()), timeout, what);
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, Func<string> what)
     {
         using var deadline = new CancellationTokenSource(timeout);
         while (!await condition())

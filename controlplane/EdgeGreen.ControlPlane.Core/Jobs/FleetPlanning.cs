@@ -207,7 +207,8 @@ public sealed partial class FleetPlanning(
                 a.State.JobKinds.ToHashSet(StringComparer.Ordinal)))];
     }
 
-    private async Task<IntensityTable> IntensityAsync(IEnumerable<string> zones, DateTimeOffset now, int slots, CancellationToken cancellationToken)
+    /// <summary>Each zone's intensity per slot from now: its current value, then its forecast (zones without data are left out).</summary>
+    internal async Task<IntensityTable> IntensityAsync(IEnumerable<string> zones, DateTimeOffset now, int slots, CancellationToken cancellationToken)
     {
         var slot = options.Value.SlotDuration;
         var hours = (int)Math.Ceiling(options.Value.Horizon.TotalHours) + 1;

@@ -225,7 +225,7 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
         }
     }
 
-    private static double? Median(IEnumerable<double> values)
+    internal static double? Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? null

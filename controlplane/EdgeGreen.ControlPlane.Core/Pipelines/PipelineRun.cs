@@ -58,6 +58,12 @@ public sealed record PipelineRun(
     /// <summary>What the same steps would emit run as soon as their predecessors allow.</summary>
     public double? RunNowCarbonGrams { get; init; }
 
+    /// <summary>What the run uses as planned: finished steps as measured, the rest as estimated.</summary>
+    public double? ForecastEnergyJoules { get; init; }
+
+    /// <summary>When the unstarted steps were last planned.</summary>
+    public DateTimeOffset? PlannedAt { get; init; }
+
     /// <summary>Set by a cancel request; the runner stops the run's jobs and ends it.</summary>
     public string? CancelRequested { get; init; }
 
@@ -104,6 +110,9 @@ public sealed record PipelineStepRun(string Name, PipelineStepStatus Status)
     public double? RunNowCarbonGrams { get; init; }
 
     public double? ForecastCarbonGrams { get; init; }
+
+    /// <summary>The step's expected energy (estimated power × duration) until it has run.</summary>
+    public double? ForecastEnergyJoules { get; init; }
 
     /// <summary>The key under which a succeeded step is cached (kind, parameters, input hashes).</summary>
     public string? CacheKey { get; init; }

@@ -11,6 +11,7 @@ using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.LocalAgent;
 using EdgeGreen.ControlPlane.Outbound;
+using EdgeGreen.ControlPlane.Pipelines;
 using EdgeGreen.ControlPlane.Registry;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Storage;
@@ -59,6 +60,7 @@ public static class ControlPlaneExtensions
         builder.AddRegistry();
         builder.AddOutbound();
         builder.AddWebhooks();
+        builder.AddPipelines();
         builder.AddFeed();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddSingleton<InfoMetrics>();
@@ -121,6 +123,7 @@ public static class ControlPlaneExtensions
         app.MapDatasets();
         app.MapRegistry();
         app.MapWebhooks();
+        app.MapPipelinesApi();
         app.MapLocalAgent();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>().DisableRequestTimeout();
         return app;

@@ -27,14 +27,7 @@ public sealed class MlEndToEndTests : IAsyncLifetime
     public async Task UploadTrainRegisterAlias_ThroughRestOnly()
     {
         using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
-        var csv = await File.ReadAllBytesAsync(Path.Combine(AppContext.BaseDirectory, "Datasets", "Sample", "UCI_Credit_Card.csv"));
-        using (var upload = await client.PostAsync("/api/v1/datasets?name=credit", new ByteArrayContent(csv)))
-        {
-            Assert.Equal(HttpStatusCode.Created, upload.StatusCode);
-        }
-
-        await Eventually.WaitUntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>("/api/v1/agents")).EnumerateArray()
-            .Any(a => a.GetProperty("status").GetString() == "online"), TimeSpan.FromSeconds(20), "the local agent is online");
+        var csv = await CreditSample.UploadAndWaitForLocalAgentAsync(client);
 
         using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
         {

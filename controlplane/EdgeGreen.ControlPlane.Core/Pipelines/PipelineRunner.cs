@@ -1,0 +1,563 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using EdgeGreen.ControlPlane.Core.Jobs;
+using EdgeGreen.ControlPlane.Core.Registry;
+using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.Shared;
+using EdgeGreen.Shared.Jobs;
+
+namespace EdgeGreen.ControlPlane.Core.Pipelines;
+
+/// <summary>
+/// Moves pipeline runs forward on the leader: collects what the steps' jobs did, plans the steps
+/// still to run as a whole (<see cref="PipelinePlanning"/>), decides the steps whose predecessors
+/// are done (skipped, gated, cached, run in the control plane, or submitted as a job whose window
+/// ends where its successors' planned places begin), keeps budgets, and ends the run. Every change
+/// is one stored revision of the run; the runner alone advances runs, one at a time.
+/// </summary>
+public sealed partial class PipelineRunner(
+    IPipelineStore store,
+    IJobStore jobs,
+    IModelStore models,
+    JobSubmissions submissions,
+    JobScheduler scheduler,
+    ModelRegistry registry,
+    PipelinePlanning planning,
+    TimeProvider timeProvider,
+    ILogger<PipelineRunner> logger)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Advances every unfinished run once.</summary>
+    public async Task AdvanceAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var run in await store.ListActiveRunsAsync(cancellationToken))
+        {
+            try
+            {
+                await AdvanceAsync(run.Id, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // One broken run must not hold up the others; it is tried again next round.
+                LogAdvanceFailed(ex, run.Id, run.Pipeline);
+            }
+        }
+    }
+
+    /// <summary>Advances one run as far as it can go now and returns it as stored.</summary>
+    public async Task<PipelineRun?> AdvanceAsync(string runId, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var run = await store.GetRunAsync(runId, cancellationToken);
+            if (run is null || run.IsFinished)
+            {
+                return run;
+            }
+
+            var definition = await DefinitionAsync(run, cancellationToken);
+            var advanced = await StepAsync(run, definition, cancellationToken);
+            return await SaveAsync(run, advanced, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Stores a new run and advances it at once, so that its answer carries the plan.</summary>
+    public async Task<PipelineRun> StartAsync(PipelineRun run, CancellationToken cancellationToken)
+    {
+        await store.AddRunAsync(run, cancellationToken);
+        LogRunCreated(run.Id, run.Pipeline, run.Version);
+        return await AdvanceAsync(run.Id, cancellationToken) ?? run;
+    }
+
+    /// <summary>Marks the run for cancellation and advances it (stopping its running jobs).</summary>
+    public Task<PipelineRun> CancelAsync(string runId, string reason, CancellationToken cancellationToken) =>
+        ChangeAsync(runId, run => run.IsFinished
+            ? throw new PipelineStateException($"Run '{runId}' has already ended ({EnumNames.Lower(run.Status)}).")
+            : run with { CancelRequested = reason }, cancellationToken);
+
+    /// <summary>Runs a failed step again, with the steps after it that it had skipped.</summary>
+    public Task<PipelineRun> RetryStepAsync(string runId, string stepName, CancellationToken cancellationToken) =>
+        ChangeAsync(runId, run =>
+        {
+            if (run.Steps.All(s => s.Name != stepName))
+            {
+                throw new PipelineStateException($"Run '{runId}' has no step '{stepName}'.", notFound: true);
+            }
+
+            if (run.Status == PipelineRunStatus.Cancelled)
+            {
+                throw new PipelineStateException($"Run '{runId}' was cancelled; start a new run.");
+            }
+
+            var step = run.Step(stepName);
+            if (step.Status != PipelineStepStatus.Failed)
+            {
+                throw new PipelineStateException($"Step '{stepName}' is {EnumNames.Lower(step.Status)}; only a failed step can be retried.");
+            }
+
+            // The step and what its failure skipped start over; what succeeded stays.
+            var again = run.Steps.Select(s => s.Name == stepName || s.Status == PipelineStepStatus.Skipped
+                ? new PipelineStepRun(s.Name, PipelineStepStatus.Pending)
+                : s).ToList();
+            return run with { Steps = again, Status = PipelineRunStatus.Running, StatusReason = null, FinishedAt = null };
+        }, cancellationToken);
+
+    private async Task<PipelineRun> ChangeAsync(string runId, Func<PipelineRun, PipelineRun> change, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            var run = await store.GetRunAsync(runId, cancellationToken) ?? throw new PipelineStateException($"No pipeline run has the id '{runId}'.", notFound: true);
+            var changed = change(run);
+            var definition = await DefinitionAsync(changed, cancellationToken);
+            var advanced = await StepAsync(changed, definition, cancellationToken);
+            return await SaveAsync(run, advanced, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<PipelineRun> SaveAsync(PipelineRun stored, PipelineRun advanced, CancellationToken cancellationToken)
+    {
+        if (System.Text.Json.JsonSerializer.Serialize(advanced) == System.Text.Json.JsonSerializer.Serialize(stored))
+        {
+            return stored;
+        }
+
+        var next = advanced with { Revision = stored.Revision + 1 };
+        if (!await store.UpdateRunAsync(next, cancellationToken))
+        {
+            throw new PipelineStateException($"Run '{stored.Id}' was changed by another writer; try again.");
+        }
+
+        if (next.IsFinished && !stored.IsFinished)
+        {
+            LogRunFinished(next.Id, next.Pipeline, next.Status, next.StatusReason);
+        }
+
+        return next;
+    }
+
+    private async Task<PipelineDefinition> DefinitionAsync(PipelineRun run, CancellationToken cancellationToken) =>
+        (await store.ListVersionsAsync(run.Pipeline, cancellationToken)).FirstOrDefault(v => v.Version == run.Version)?.Definition
+        ?? throw new InvalidOperationException($"Pipeline '{run.Pipeline}' has no version {run.Version} for run '{run.Id}'.");
+
+    /// <summary>One advance: gather, cancel, plan, decide ready steps until nothing changes, finish.</summary>
+    private async Task<PipelineRun> StepAsync(PipelineRun run, PipelineDefinition definition, CancellationToken cancellationToken)
+    {
+        var statuses = Statuses(run);
+        run = await CollectJobsAsync(run, definition, cancellationToken);
+        if (run.CancelRequested is { } reason)
+        {
+            return await CancelStepsAsync(run, reason, cancellationToken);
+        }
+
+        var steps = definition.Steps.ToDictionary(s => s.Name, StringComparer.Ordinal);
+        var order = Topological(definition);
+        for (var round = 0; round <= order.Count; round++)
+        {
+            // A step that changed state changes the plan of the steps after it.
+            run = await planning.PlanAsync(run, definition, force: round > 0 || Statuses(run) != statuses, cancellationToken);
+            if (BudgetProblem(run) is { } problem)
+            {
+                return await FailRunAsync(run, problem, cancellationToken);
+            }
+
+            var changed = false;
+            foreach (var name in order)
+            {
+                var state = run.Step(name);
+                if (state.Status is not (PipelineStepStatus.Pending or PipelineStepStatus.Planned) || state.JobId is not null)
+                {
+                    continue;
+                }
+
+                var step = steps[name];
+                var before = step.DependsOn.Select(run.Step).ToList();
+                if (before.Any(s => !s.IsFinished))
+                {
+                    continue;
+                }
+
+                var decided = await DecideAsync(run, step, state, before, cancellationToken);
+                if (decided != state)
+                {
+                    run = run.WithStep(decided);
+                    changed = true;
+                }
+            }
+
+            if (!changed)
+            {
+                break;
+            }
+        }
+
+        return Finish(run, definition);
+    }
+
+    /// <summary>What the steps' jobs did since the last advance.</summary>
+    private async Task<PipelineRun> CollectJobsAsync(PipelineRun run, PipelineDefinition definition, CancellationToken cancellationToken)
+    {
+        foreach (var state in run.Steps.Where(s => s.JobId is not null && !s.IsFinished).ToList())
+        {
+            var job = await jobs.GetAsync(state.JobId!, cancellationToken);
+            if (job is null)
+            {
+                run = run.WithStep(state with { Status = PipelineStepStatus.Failed, Reason = $"Its job {state.JobId} is gone.", FinishedAt = timeProvider.GetUtcNow() });
+                continue;
+            }
+
+            var step = definition.Steps.First(s => s.Name == state.Name);
+            run = run.WithStep(await FromJobAsync(run, step, state, job, cancellationToken));
+        }
+
+        return run;
+    }
+
+    private async Task<PipelineStepRun> FromJobAsync(PipelineRun run, PipelineStep step, PipelineStepRun state, JobRecord job, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        switch (job.Status)
+        {
+            case JobStatus.Pending or JobStatus.Held:
+                return state with { Status = PipelineStepStatus.Planned, PlannedStart = job.PlannedStart, ForecastCarbonGrams = job.ForecastCarbonGrams, Reason = job.StatusReason };
+            case JobStatus.Running:
+                return state with { Status = PipelineStepStatus.Running, StartedAt = job.StartedAt ?? job.AssignedAt, Reason = null };
+            case JobStatus.Succeeded:
+                var outputs = await OutputsAsync(job, cancellationToken);
+                if (outputs.Error is { } error)
+                {
+                    return Measured(state, job) with { Status = PipelineStepStatus.Failed, Reason = error, FinishedAt = job.FinishedAt ?? now };
+                }
+
+                var done = Measured(state, job) with { Status = PipelineStepStatus.Succeeded, Outputs = outputs.Values, Metrics = job.Metrics, FinishedAt = job.FinishedAt ?? now, Reason = null };
+                if (step.Cache && done.CacheKey is { } key)
+                {
+                    await store.PutCacheEntryAsync(new PipelineCacheEntry(key, run.Id, step.Name, done.Outputs, done.Metrics, done.EnergyJoules, done.CarbonGrams, now), cancellationToken);
+                }
+
+                return done;
+            default:
+                var why = job.Error ?? job.StopReason ?? job.StatusReason ?? $"Its job ended {EnumNames.Lower(job.Status)}.";
+                if (state.Attempts <= step.Retries && job.Status is JobStatus.Failed or JobStatus.Stopped)
+                {
+                    LogRetrying(run.Id, step.Name, state.Attempts, why);
+                    return Measured(state, job) with { Status = PipelineStepStatus.Pending, JobId = null, Reason = $"Attempt {state.Attempts} failed: {why}" };
+                }
+
+                return Measured(state, job) with { Status = PipelineStepStatus.Failed, Reason = why, FinishedAt = job.FinishedAt ?? now };
+        }
+    }
+
+    /// <summary>A finished job's measurements, added to what earlier attempts of the step used.</summary>
+    private static PipelineStepRun Measured(PipelineStepRun state, JobRecord job) => state with
+    {
+        StartedAt = state.StartedAt ?? job.StartedAt,
+        EnergyJoules = Sum(state.EnergyJoules, job.EnergyJoules),
+        CarbonGrams = Sum(state.CarbonGrams, job.CarbonGrams),
+        RunNowCarbonGrams = Sum(state.RunNowCarbonGrams, job.RunNowRealisedCarbonGrams),
+    };
+
+    private static double? Sum(double? a, double? b) => a is null && b is null ? null : (a ?? 0) + (b ?? 0);
+
+    /// <summary>What a succeeded job leaves for later steps: its id, and the model or dataset it made.</summary>
+    private async Task<(IReadOnlyDictionary<string, string> Values, string? Error)> OutputsAsync(JobRecord job, CancellationToken cancellationToken)
+    {
+        var outputs = new Dictionary<string, string>(StringComparer.Ordinal) { ["jobId"] = job.Id };
+        if (job.Kind == TrainKind.KindName && job.Parameters.TryGetValue("registerAs", out var name))
+        {
+            var version = (await models.ListVersionsAsync(name, cancellationToken)).FirstOrDefault(v => v.Lineage.JobId == job.Id);
+            if (version is not { Status: ModelVersionStatus.Ready })
+            {
+                return (outputs, version is null
+                    ? $"Training job {job.Id} registered no version of '{name}'."
+                    : $"{name} version {version.Version} is {version.Status.Name()}: {version.StatusMessage}");
+            }
+
+            outputs["model"] = string.Create(CultureInfo.InvariantCulture, $"models:/{name}/{version.Version}");
+        }
+
+        if (job.Kind == BatchInferKind.KindName && job.Parameters.TryGetValue("output", out var dataset))
+        {
+            outputs["dataset"] = dataset;
+        }
+
+        foreach (var key in new[] { "model", "dataset" })
+        {
+            if (!outputs.ContainsKey(key) && job.Parameters.TryGetValue(key, out var input))
+            {
+                // An evaluation or a batch inference passes on what it worked on, so later steps can name it.
+                outputs[key] = input;
+            }
+        }
+
+        return (outputs, null);
+    }
+
+    /// <summary>The next state of a step whose predecessors have all finished.</summary>
+    private async Task<PipelineStepRun> DecideAsync(PipelineRun run, PipelineStep step, PipelineStepRun state, List<PipelineStepRun> before,
+        CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        if (before.FirstOrDefault(s => !s.IsDone) is { } blocker)
+        {
+            return state with { Status = PipelineStepStatus.Skipped, Reason = $"'{blocker.Name}' {EnumNames.Lower(blocker.Status)}.", FinishedAt = now };
+        }
+
+        var context = new StepContext(run);
+        try
+        {
+            if (step.Kind == PipelineStepKinds.Gate)
+            {
+                return context.Holds(step.When!)
+                    ? state with { Status = PipelineStepStatus.Succeeded, Reason = $"Holds: {step.When}", StartedAt = now, FinishedAt = now }
+                    : state with { Status = PipelineStepStatus.Failed, Reason = $"Does not hold: {step.When}", StartedAt = now, FinishedAt = now };
+            }
+
+            if (step.When is { } when && !context.Holds(when))
+            {
+                return state with { Status = PipelineStepStatus.Skipped, Reason = $"when does not hold: {when}", FinishedAt = now };
+            }
+
+            var parameters = step.Parameters.ToDictionary(p => p.Key, p => context.Render(p.Value), StringComparer.Ordinal);
+            return step.Kind switch
+            {
+                PipelineStepKinds.SetAlias => await SetAliasAsync(state, parameters, now, cancellationToken),
+                PipelineStepKinds.Deploy => state with
+                {
+                    Status = PipelineStepStatus.Failed,
+                    Parameters = parameters,
+                    Reason = "deploy steps need fleet deployments, which this control plane does not have yet.",
+                    FinishedAt = now,
+                },
+                _ => await SubmitAsync(run, step, state, parameters, cancellationToken),
+            };
+        }
+        catch (PipelineExpressionException ex)
+        {
+            return state with { Status = PipelineStepStatus.Failed, Reason = ex.Message, FinishedAt = now };
+        }
+    }
+
+    private async Task<PipelineStepRun> SetAliasAsync(PipelineStepRun state, Dictionary<string, string> parameters, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var reference = parameters.GetValueOrDefault("model") ?? "";
+        var alias = parameters.GetValueOrDefault("alias") ?? "";
+        var version = await registry.ResolveAsync(reference, cancellationToken);
+        if (version is not { Status: ModelVersionStatus.Ready } || !ResourceNames.IsValid(alias))
+        {
+            return state with
+            {
+                Status = PipelineStepStatus.Failed,
+                Parameters = parameters,
+                Reason = version is null ? $"'{reference}' names no model version." : !ResourceNames.IsValid(alias) ? $"alias: {ResourceNames.Rule}"
+                    : $"{version.Name} version {version.Version} is {version.Status.Name()}, not READY.",
+                FinishedAt = now,
+            };
+        }
+
+        await registry.SetAliasAsync(version.Name, alias, version.Version, cancellationToken);
+        var outputs = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["model"] = string.Create(CultureInfo.InvariantCulture, $"models:/{version.Name}/{version.Version}"),
+            ["alias"] = $"models:/{version.Name}@{alias}",
+        };
+        return state with { Status = PipelineStepStatus.Succeeded, Parameters = parameters, Outputs = outputs, StartedAt = now, FinishedAt = now, Reason = null };
+    }
+
+    /// <summary>Reuses a cached result, or submits the step as a job inside its planned window.</summary>
+    private async Task<PipelineStepRun> SubmitAsync(PipelineRun run, PipelineStep step, PipelineStepRun state, Dictionary<string, string> parameters,
+        CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var request = new SubmitJobRequest(
+            $"{run.Pipeline}.{step.Name}",
+            step.Kind,
+            parameters.ToDictionary(p => p.Key, p => System.Text.Json.JsonSerializer.SerializeToElement(p.Value), StringComparer.Ordinal),
+            null,
+            // Late predecessors can leave no room before the deadline: the step then runs at once.
+            state.LatestFinish is { } latest && latest > now ? latest : run.Deadline > now ? run.Deadline : null,
+            step.EstimatedDuration is { } duration ? Durations.Format(duration) : null,
+            step.EstimatedPowerWatts,
+            step.Resources is { } r ? new JobResourcesRequest(r.CpuCores, r.MemoryBytes, r.Gpus) : null,
+            step.Placement is { } p ? new JobPlacementRequest(new Dictionary<string, string>(p.AgentLabels), [.. p.Zones]) : null,
+            step.Interruptible,
+            step.CarbonBudgetGrams,
+            step.EnergyBudgetJoules);
+        var (job, errors) = await submissions.CreateAsync(request, cancellationToken);
+        if (job is null)
+        {
+            return state with
+            {
+                Status = PipelineStepStatus.Failed,
+                Parameters = parameters,
+                Reason = "The step's job was refused: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+                FinishedAt = now,
+            };
+        }
+
+        // The key covers what the job would compute from: its kind and its parameters as resolved,
+        // which name the content hashes of its dataset and model.
+        var key = step.Cache ? CacheKey(job) : null;
+        if (key is not null && await store.FindCacheEntryAsync(key, cancellationToken) is { } hit)
+        {
+            LogCached(run.Id, step.Name, hit.RunId, hit.Step);
+            return state with
+            {
+                Status = PipelineStepStatus.Cached,
+                Parameters = parameters,
+                CacheKey = key,
+                CachedFrom = $"{hit.RunId}/{hit.Step}",
+                Outputs = hit.Outputs,
+                Metrics = hit.Metrics,
+                EnergyJoules = 0,
+                CarbonGrams = 0,
+                AvoidedEnergyJoules = hit.EnergyJoules,
+                AvoidedCarbonGrams = hit.CarbonGrams,
+                StartedAt = now,
+                FinishedAt = now,
+                Reason = null,
+            };
+        }
+
+        var outcome = await scheduler.SubmitAsync(job, cancellationToken);
+        var submitted = state with { Parameters = parameters, CacheKey = key, JobId = outcome.Job.Id, Attempts = state.Attempts + 1 };
+        return outcome.Refused
+            ? submitted with { Status = PipelineStepStatus.Failed, Reason = outcome.Job.StatusReason, FinishedAt = now }
+            : submitted with { Status = PipelineStepStatus.Planned, PlannedStart = outcome.Job.PlannedStart, ForecastCarbonGrams = outcome.Job.ForecastCarbonGrams, Reason = outcome.Job.StatusReason };
+    }
+
+    internal static string CacheKey(JobRecord job)
+    {
+        var text = new StringBuilder(job.Kind);
+        foreach (var (name, value) in job.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            text.Append('\n').Append(name).Append('=').Append(value);
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+    }
+
+    /// <summary>The run's budgets against what it used plus what the rest is forecast to use.</summary>
+    private static string? BudgetProblem(PipelineRun run)
+    {
+        if (run.CarbonBudgetGrams is { } carbon && run.ForecastCarbonGrams is { } forecast && forecast > carbon)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"The run would emit {forecast:0.###} g CO₂e as planned, over its carbon budget of {carbon:0.###} g.");
+        }
+
+        if (run.EnergyBudgetJoules is { } energy && run.ForecastEnergyJoules is { } joules && joules > energy)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"The run would use {joules:0.#} J as planned, over its energy budget of {energy:0.#} J.");
+        }
+
+        return null;
+    }
+
+    private async Task<PipelineRun> FailRunAsync(PipelineRun run, string reason, CancellationToken cancellationToken)
+    {
+        var stopped = await CancelStepsAsync(run, reason, cancellationToken);
+        return stopped with { Status = PipelineRunStatus.Failed };
+    }
+
+    /// <summary>Cancels the run's unfinished jobs and skips every unfinished step.</summary>
+    private async Task<PipelineRun> CancelStepsAsync(PipelineRun run, string reason, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        foreach (var state in run.Steps.Where(s => !s.IsFinished))
+        {
+            if (state.JobId is { } jobId)
+            {
+                try
+                {
+                    await scheduler.CancelAsync(jobId, cancellationToken);
+                }
+                catch (JobStateException)
+                {
+                    // It ended meanwhile; its result no longer matters to a cancelled run.
+                }
+            }
+
+            run = run.WithStep(state with { Status = PipelineStepStatus.Skipped, Reason = reason, FinishedAt = now });
+        }
+
+        return run with { Status = PipelineRunStatus.Cancelled, StatusReason = reason, FinishedAt = now };
+    }
+
+    /// <summary>Ends the run once every step has: failed if a step (other than a gate) failed.</summary>
+    private PipelineRun Finish(PipelineRun run, PipelineDefinition definition)
+    {
+        var running = run.Steps.Any(s => s.Status is not PipelineStepStatus.Pending);
+        if (!run.Steps.All(s => s.IsFinished))
+        {
+            return run.Status == PipelineRunStatus.Pending && running ? run with { Status = PipelineRunStatus.Running } : run;
+        }
+
+        var steps = run.Steps;
+        var failed = steps.Where(s => s.Status == PipelineStepStatus.Failed && !IsGate(s.Name)).ToList();
+        var closed = steps.Where(s => s.Status == PipelineStepStatus.Failed && IsGate(s.Name)).ToList();
+        return run with
+        {
+            Status = failed.Count > 0 ? PipelineRunStatus.Failed : PipelineRunStatus.Succeeded,
+            StatusReason = failed.Count > 0 ? $"Step '{failed[0].Name}' failed: {failed[0].Reason}"
+                : closed.Count > 0 ? $"Gate '{closed[0].Name}' stopped its branch: {closed[0].Reason}"
+                : null,
+            FinishedAt = timeProvider.GetUtcNow(),
+        };
+
+        bool IsGate(string name) => definition.Steps.Any(s => s.Name == name && s.Kind == PipelineStepKinds.Gate);
+    }
+
+    private static string Statuses(PipelineRun run) => string.Join(",", run.Steps.Select(s => $"{s.Name}:{s.Status}:{s.JobId}"));
+
+    /// <summary>The steps in an order where each comes after all it depends on (the definition has no cycle).</summary>
+    private static List<string> Topological(PipelineDefinition definition)
+    {
+        var order = new List<string>();
+        var placed = new HashSet<string>(StringComparer.Ordinal);
+        while (order.Count < definition.Steps.Count)
+        {
+            var next = definition.Steps.Where(s => !placed.Contains(s.Name) && s.DependsOn.All(placed.Contains)).Select(s => s.Name).ToList();
+            if (next.Count == 0)
+            {
+                throw new InvalidOperationException("The pipeline's steps form a cycle.");
+            }
+
+            order.AddRange(next);
+            placed.UnionWith(next);
+        }
+
+        return order;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline run {RunId} of {Pipeline} version {Version} created")]
+    private partial void LogRunCreated(string runId, string pipeline, int version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline run {RunId} of {Pipeline} ended {Status}: {Reason}")]
+    private partial void LogRunFinished(string runId, string pipeline, PipelineRunStatus status, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline run {RunId}: step {Step} reuses the result of {CachedRun}/{CachedStep}")]
+    private partial void LogCached(string runId, string step, string cachedRun, string cachedStep);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pipeline run {RunId}: step {Step} attempt {Attempt} failed and will be retried: {Reason}")]
+    private partial void LogRetrying(string runId, string step, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Advancing pipeline run {RunId} of {Pipeline} failed; it is tried again next round")]
+    private partial void LogAdvanceFailed(Exception exception, string runId, string pipeline);
+}
+
+/// <summary>A run change that the run's state does not allow, or a run or step that does not exist.</summary>
+public sealed class PipelineStateException(string message, bool notFound = false) : Exception(message)
+{
+    public bool NotFound { get; } = notFound;
+}
