@@ -83,6 +83,10 @@ public sealed class LiteDbPipelineStore : IPipelineStore
     public Task<PipelineCacheEntry?> FindCacheEntryAsync(string key, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Read(() => Cache.FindById(key) is { } document ? Read<PipelineCacheEntry>(document.Body, key) : null));
 
+    public Task<IReadOnlyList<PipelineCacheEntry>> ListCacheEntriesAsync(CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Read<IReadOnlyList<PipelineCacheEntry>>(() =>
+            [.. Cache.Query().OrderBy(c => c.Id).ToEnumerable().Select(c => Read<PipelineCacheEntry>(c.Body, c.Id))]));
+
     private static T Read<T>(string body, string what) =>
         JsonSerializer.Deserialize<T>(body, Json) ?? throw new InvalidDataException($"The stored {typeof(T).Name} {what} has an empty body.");
 

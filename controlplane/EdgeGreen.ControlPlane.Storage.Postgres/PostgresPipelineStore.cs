@@ -114,6 +114,9 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
         (await ListAsync<PipelineCacheEntry>("SELECT body FROM pipeline_cache WHERE key = @key", p => p.AddWithValue("key", key), "pipeline cache entry", cancellationToken))
         .FirstOrDefault();
 
+    public Task<IReadOnlyList<PipelineCacheEntry>> ListCacheEntriesAsync(CancellationToken cancellationToken) =>
+        ListAsync<PipelineCacheEntry>("SELECT body FROM pipeline_cache ORDER BY key", _ => { }, "pipeline cache entry", cancellationToken);
+
     private static NpgsqlCommand BindRun(NpgsqlCommand command, PipelineRun run)
     {
         command.Parameters.AddWithValue("id", run.Id);

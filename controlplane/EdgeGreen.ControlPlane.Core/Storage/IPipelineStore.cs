@@ -37,4 +37,7 @@ public interface IPipelineStore
     Task PutCacheEntryAsync(PipelineCacheEntry entry, CancellationToken cancellationToken);
 
     Task<PipelineCacheEntry?> FindCacheEntryAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>Every cache entry, in key order (for copying the store).</summary>
+    Task<IReadOnlyList<PipelineCacheEntry>> ListCacheEntriesAsync(CancellationToken cancellationToken);
 }

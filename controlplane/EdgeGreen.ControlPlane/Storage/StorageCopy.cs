@@ -57,6 +57,7 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         await CopyDatasetsAsync(findings, cancellationToken);
         await CopyModelsAsync(findings, cancellationToken);
         await CopyWebhooksAsync(findings, cancellationToken);
+        await CopyPipelinesAsync(findings, cancellationToken);
         await CopyTelemetryAsync(agents, findings, cancellationToken);
         return new StorageCopyResult(null, findings.Counts, findings.Mismatches, findings.Warnings);
     }
@@ -75,6 +76,7 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         Describe(held, (await target.Datasets.ListLatestAsync(cancellationToken)).Count, "dataset");
         Describe(held, (await target.Models.ListModelsAsync(cancellationToken)).Count, "model");
         Describe(held, (await target.Webhooks.ListAsync(cancellationToken)).Count, "webhook");
+        Describe(held, (await target.Pipelines.ListLatestAsync(cancellationToken)).Count, "pipeline");
         return held.Count == 0 ? null : string.Join(", ", held);
 
         static void Describe(List<string> held, int count, string one, string? many = null)
@@ -230,6 +232,44 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
 
         findings.Count("webhooks", webhooks.Count, (await target.Webhooks.ListAsync(cancellationToken)).Count);
         await ReportAsync(Invariant($"webhooks: {webhooks.Count:N0} copied"));
+    }
+
+    /// <summary>Versions in order (so they keep their numbers), every run as it stands, and the step cache.</summary>
+    private async Task CopyPipelinesAsync(Findings findings, CancellationToken cancellationToken)
+    {
+        var pipelines = await source.Pipelines.ListLatestAsync(cancellationToken);
+        int sourceVersions = 0, targetVersions = 0, sourceRuns = 0, targetRuns = 0;
+        foreach (var pipeline in pipelines)
+        {
+            var versions = await source.Pipelines.ListVersionsAsync(pipeline.Pipeline, cancellationToken);
+            foreach (var version in versions)
+            {
+                await target.Pipelines.AddVersionAsync(version.Pipeline, version.Definition, version.Source, version.SourceContentType, version.CreatedAt, cancellationToken);
+            }
+
+            var runs = await source.Pipelines.ListRunsAsync(pipeline.Pipeline, int.MaxValue, cancellationToken);
+            foreach (var run in runs)
+            {
+                await target.Pipelines.AddRunAsync(run, cancellationToken);
+            }
+
+            sourceVersions += versions.Count;
+            sourceRuns += runs.Count;
+            targetVersions += (await target.Pipelines.ListVersionsAsync(pipeline.Pipeline, cancellationToken)).Count;
+            targetRuns += (await target.Pipelines.ListRunsAsync(pipeline.Pipeline, int.MaxValue, cancellationToken)).Count;
+        }
+
+        var cache = await source.Pipelines.ListCacheEntriesAsync(cancellationToken);
+        foreach (var entry in cache)
+        {
+            await target.Pipelines.PutCacheEntryAsync(entry, cancellationToken);
+        }
+
+        findings.Count("pipelines", pipelines.Count, (await target.Pipelines.ListLatestAsync(cancellationToken)).Count);
+        findings.Count("pipeline versions", sourceVersions, targetVersions);
+        findings.Count("pipeline runs", sourceRuns, targetRuns);
+        findings.Count("pipeline cache entries", cache.Count, (await target.Pipelines.ListCacheEntriesAsync(cancellationToken)).Count);
+        await ReportAsync(Invariant($"pipelines: {pipelines.Count:N0} with {sourceVersions:N0} versions, {sourceRuns:N0} runs and {cache.Count:N0} cached steps copied"));
     }
 
     private async Task CopyTelemetryAsync(IReadOnlyList<AgentRecord> agents, Findings findings, CancellationToken cancellationToken)

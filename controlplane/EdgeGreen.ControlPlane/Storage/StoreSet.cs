@@ -8,4 +8,5 @@ public sealed record StoreSet(
     IJobStore Jobs,
     IDatasetStore Datasets,
     IModelStore Models,
-    IWebhookStore Webhooks);
+    IWebhookStore Webhooks,
+    IPipelineStore Pipelines);

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EdgeGreen.Contracts.V1;
+using EdgeGreen.ControlPlane.Core.Pipelines;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.ControlPlane.Storage.LiteDb;
@@ -193,6 +194,13 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
             Aliases = new Dictionary<string, int> { ["champion"] = 2 },
         }, cancellationToken);
         await source.Webhooks.AddAsync(new WebhookRecord("whk_1", "https://hooks.example.com/edgegreen", ["job.finished"], "whsec_1", T0), cancellationToken);
+        var definition = new PipelineDefinition(new Dictionary<string, string?>(), TimeSpan.FromHours(1), null, null,
+            [new PipelineStep("b", "burn", new Dictionary<string, string> { ["duration"] = "PT1S" }, [], null, true, 0, null, null, null, null, false, null, null)]);
+        await source.Pipelines.AddVersionAsync("nightly", definition, "steps: [b]", "application/yaml", T0, cancellationToken);
+        await source.Pipelines.AddVersionAsync("nightly", definition with { Deadline = TimeSpan.FromHours(2) }, "steps: [b2]", "application/yaml", T0.AddHours(1), cancellationToken);
+        await source.Pipelines.AddRunAsync(new PipelineRun("run-1", "nightly", 2, new Dictionary<string, string>(), T0, T0.AddHours(2), null, null,
+            PipelineRunStatus.Succeeded, [new PipelineStepRun("b", PipelineStepStatus.Succeeded) { CarbonGrams = 0.5 }], 3), cancellationToken);
+        await source.Pipelines.PutCacheEntryAsync(new PipelineCacheEntry("key-1", "run-1", "b", new Dictionary<string, string>(), new Dictionary<string, double>(), 10, 0.5, T0), cancellationToken);
 
         // Three days of a reading a minute; every tenth reading's clock ran 90 s behind, so time order is not sequence order.
         var readings = Enumerable.Range(1, 3 * 24 * 60).Select(i => new ReadingRecord(i, T0.AddMinutes(i).AddSeconds(i % 10 == 0 ? -90 : 0), TimeSpan.FromMinutes(1),
@@ -210,9 +218,9 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
         var result = await new StorageCopy(source, target, progress).RunAsync(cancellationToken);
 
         Assert.True(result.Verified, string.Join('\n', result.Mismatches));
-        Assert.Equal(["API keys", "enrollment tokens", "agents", "jobs", "datasets", "dataset versions", "models", "model versions", "webhooks", "readings"],
-            result.Counts.Select(c => c.Kind));
-        Assert.Equal([1L, 1, 2, 3, 1, 2, 1, 2, 1, kept.Count], result.Counts.Select(c => c.Target));
+        Assert.Equal(["API keys", "enrollment tokens", "agents", "jobs", "datasets", "dataset versions", "models", "model versions", "webhooks",
+            "pipelines", "pipeline versions", "pipeline runs", "pipeline cache entries", "readings"], result.Counts.Select(c => c.Kind));
+        Assert.Equal([1L, 1, 2, 3, 1, 2, 1, 2, 1, 1, 2, 1, 1, kept.Count], result.Counts.Select(c => c.Target));
         Assert.All(result.Counts, c => Assert.Equal(c.Source, c.Target));
 
         var agent = (await target.Agents.GetAsync("a1", cancellationToken))!;
@@ -226,6 +234,10 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
         Assert.Equal((T0, "risk", 2), (model.CreatedAt, model.Tags["team"], model.Aliases["champion"]));
         Assert.Equal([(1, "j1"), (2, "j2")], (await target.Models.ListVersionsAsync("churn", cancellationToken)).Select(v => (v.Version, v.Lineage.JobId)));
         Assert.Equal("whsec_1", Assert.Single(await target.Webhooks.ListAsync(cancellationToken)).Secret);
+        Assert.Equal([(1, T0), (2, T0.AddHours(1))], (await target.Pipelines.ListVersionsAsync("nightly", cancellationToken)).Select(v => (v.Version, v.CreatedAt)));
+        var run = (await target.Pipelines.GetRunAsync("run-1", cancellationToken))!;
+        Assert.Equal((2, 3L, 0.5), (run.Version, run.Revision, run.Steps.Single().CarbonGrams));
+        Assert.Equal("run-1", (await target.Pipelines.FindCacheEntryAsync("key-1", cancellationToken))!.RunId);
         Assert.Equal(["token-hash"], (await target.Access.ListEnrollmentTokensAsync(cancellationToken)).Select(t => t.TokenHash));
 
         // The kept readings arrive whole, in sequence order, and the target rebuilds their rollups.
@@ -253,11 +265,11 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
 
     private static StoreSet LiteDbStores(LiteDbDatabase database) => new(
         new LiteDbAgentStore(database), new LiteDbTelemetryStore(database), new LiteDbAccessStore(database), new LiteDbJobStore(database),
-        new LiteDbDatasetStore(database), new LiteDbModelStore(database), new LiteDbWebhookStore(database));
+        new LiteDbDatasetStore(database), new LiteDbModelStore(database), new LiteDbWebhookStore(database), new LiteDbPipelineStore(database));
 
     private static StoreSet PostgresStores(PostgresDatabase database) => new(
         new PostgresAgentStore(database), new PostgresTelemetryStore(database), new PostgresAccessStore(database), new PostgresJobStore(database),
-        new PostgresDatasetStore(database), new PostgresModelStore(database), new PostgresWebhookStore(database));
+        new PostgresDatasetStore(database), new PostgresModelStore(database), new PostgresWebhookStore(database), new PostgresPipelineStore(database));
 
     private static AgentRecord Agent(string id) =>
         new(id, id + "-name", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "cred-" + id, T0, null, null);
