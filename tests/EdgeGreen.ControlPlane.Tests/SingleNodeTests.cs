@@ -104,6 +104,8 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Limits:RequestTimeout", "00:00:00")]
     [InlineData("EdgeGreen:Outbound:AllowedNetworks:0", "127.0.0.0/33")]
     [InlineData("EdgeGreen:Security:KeyDirectory", " ")]
+    [InlineData("EdgeGreen:Pipelines:Interval", "00:00:00")]
+    [InlineData("EdgeGreen:Pipelines:MaxDefinitionBytes", "10")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace EdgeGreen.ControlPlane.Core.Pipelines;
 
 /// <summary><c>EdgeGreen:Pipelines</c>: how pipeline definitions are bounded and how often runs advance.</summary>
@@ -11,6 +9,5 @@ public sealed class PipelineOptions
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The largest definition a PUT may send, in bytes.</summary>
-    [Range(1024, 16 * 1024 * 1024)]
     public int MaxDefinitionBytes { get; set; } = 256 * 1024;
 }

@@ -16,7 +16,9 @@ public static class PipelinesApi
     /// <summary>Pipelines: definitions, runs and the leader's runner (<c>EdgeGreen:Pipelines</c>).</summary>
     public static IHostApplicationBuilder AddPipelines(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateDataAnnotations()
+        builder.Services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName)
+            .Validate(o => o.MaxDefinitionBytes is >= 1024 and <= 16 * 1024 * 1024,
+                "EdgeGreen:Pipelines:MaxDefinitionBytes must be between 1024 and 16777216.")
             .Validate(o => o.Interval >= TimeSpan.FromMilliseconds(10) && o.Interval <= TimeSpan.FromHours(1),
                 "EdgeGreen:Pipelines:Interval must be between 00:00:00.010 and 01:00:00.")
             .ValidateOnStart();

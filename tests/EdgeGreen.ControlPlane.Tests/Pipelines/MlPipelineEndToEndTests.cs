@@ -42,7 +42,7 @@ public sealed class MlPipelineEndToEndTests : IAsyncLifetime
         }
 
         // A deadline of minutes keeps the test short; the planner still places each step by carbon inside it.
-        var first = await RunAsync(client, new { deadline = "PT5M" });
+        var first = await RunAsync(client, new { deadline = "PT5M", parameters = new { dataset = "credit" } });
 
         Assert.Equal(["succeeded", "succeeded", "succeeded", "succeeded"], Statuses(first));
         Assert.Equal("models:/credit-default/1", Step(first, "train").GetProperty("outputs").GetProperty("model").GetString());
@@ -55,7 +55,7 @@ public sealed class MlPipelineEndToEndTests : IAsyncLifetime
             totals.GetProperty("carbonGrams").GetDouble(), 9);
 
         // Unchanged inputs: the model is not trained again, nor evaluated again; the gate and the alias run.
-        var second = await RunAsync(client, new { deadline = "PT5M" });
+        var second = await RunAsync(client, new { deadline = "PT5M", parameters = new { dataset = "credit" } });
 
         Assert.Equal(["cached", "cached", "succeeded", "succeeded"], Statuses(second));
         Assert.Equal("models:/credit-default/1", Step(second, "promote").GetProperty("outputs").GetProperty("model").GetString());
@@ -65,7 +65,7 @@ public sealed class MlPipelineEndToEndTests : IAsyncLifetime
         Assert.Equal(totals.GetProperty("carbonGrams").GetDouble(), repeat.GetProperty("avoidedByCacheCarbonGrams").GetDouble(), 9);
 
         // A stricter bar closes the gate: no promotion, the run still succeeds and says why.
-        var strict = await RunAsync(client, new { deadline = "PT5M", parameters = new { minAuc = 0.99 } });
+        var strict = await RunAsync(client, new { deadline = "PT5M", parameters = new { dataset = "credit", minAuc = 0.99 } });
         Assert.Equal(["cached", "cached", "failed", "skipped"], Statuses(strict));
         Assert.Contains("good-enough", strict.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
     }
