@@ -24,6 +24,7 @@ public sealed partial class PipelineRunner(
     JobScheduler scheduler,
     ModelRegistry registry,
     PipelinePlanning planning,
+    Webhooks.WebhookDispatcher webhooks,
     TimeProvider timeProvider,
     ILogger<PipelineRunner> logger)
 {
@@ -142,6 +143,17 @@ public sealed partial class PipelineRunner(
         if (next.IsFinished && !stored.IsFinished)
         {
             LogRunFinished(next.Id, next.Pipeline, next.Status, next.StatusReason);
+            webhooks.Publish("pipeline_run.finished", new
+            {
+                id = next.Id,
+                pipeline = next.Pipeline,
+                version = next.Version,
+                status = EnumNames.Lower(next.Status),
+                next.StatusReason,
+                steps = next.Steps.Select(s => new { s.Name, status = EnumNames.Lower(s.Status) }),
+                energyJoules = next.Steps.Sum(s => s.EnergyJoules ?? 0),
+                carbonGrams = next.Steps.Sum(s => s.CarbonGrams ?? 0),
+            });
         }
 
         return next;

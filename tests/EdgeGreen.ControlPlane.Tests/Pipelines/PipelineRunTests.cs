@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using EdgeGreen.ControlPlane.Tests.Jobs;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace EdgeGreen.ControlPlane.Tests.Pipelines;
 
@@ -19,6 +21,7 @@ public sealed class PipelineRunTests : JobsTest
         ["EdgeGreen:Scheduling:SlotDuration"] = "00:00:10",
         ["EdgeGreen:Scheduling:Horizon"] = "01:00:00",
         ["EdgeGreen:Pipelines:Interval"] = "00:00:00.200",
+        ["EdgeGreen:Outbound:AllowedNetworks:0"] = "127.0.0.0/8",
     };
 
     private const string ChainYaml = """
@@ -90,6 +93,17 @@ public sealed class PipelineRunTests : JobsTest
     [Fact]
     public async Task Run_GateDoesNotHold_StepsAfterItAreSkipped_AndTheRunSucceedsWithTheReason()
     {
+        var finished = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
+        await using var subscriber = await StubServer.StartAsync(routes => routes.MapPost("/hook", async (HttpContext context) =>
+        {
+            finished.Writer.TryWrite(await context.Request.ReadFromJsonAsync<JsonElement>());
+            return Results.Ok();
+        }));
+        using (var hook = await AdminClient.PostAsJsonAsync("/api/v1/webhooks", new { url = new Uri(subscriber.Url, "hook"), events = new[] { "pipeline_run.finished" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
+        }
+
         await StartAgentAsync();
         Assert.Equal(HttpStatusCode.Created, (await PutAsync("gated", ChainYaml.Replace("energyJoules >= 0", "energyJoules > 1000000000", StringComparison.Ordinal), "application/yaml")).Status);
 
@@ -99,6 +113,13 @@ public sealed class PipelineRunTests : JobsTest
         Assert.Contains("Gate 'check'", done.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
         Assert.Contains("'check' failed", Step(done, "main").GetProperty("reason").GetString(), StringComparison.Ordinal);
         Assert.Null(Step(done, "main").GetProperty("jobId").GetString());
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var delivered = await finished.Reader.ReadAsync(timeout.Token);
+        Assert.Equal("pipeline_run.finished", delivered.GetProperty("event").GetString());
+        var data = delivered.GetProperty("data");
+        Assert.Equal((done.GetProperty("id").GetString(), "succeeded"), (data.GetProperty("id").GetString(), data.GetProperty("status").GetString()));
+        Assert.Equal(done.GetProperty("sustainability").GetProperty("carbonGrams").GetDouble(), data.GetProperty("carbonGrams").GetDouble(), 9);
     }
 
     [Fact]
