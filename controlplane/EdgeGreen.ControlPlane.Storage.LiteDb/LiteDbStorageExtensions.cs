@@ -15,6 +15,7 @@ public static class LiteDbStorageExtensions
         services.AddSingleton<IModelStore, LiteDbModelStore>();
         services.AddSingleton<IWebhookStore, LiteDbWebhookStore>();
         services.AddSingleton<IPipelineStore, LiteDbPipelineStore>();
+        services.AddSingleton<IDeploymentStore, LiteDbDeploymentStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, LiteDbClusterStore>();
         return services;
     }

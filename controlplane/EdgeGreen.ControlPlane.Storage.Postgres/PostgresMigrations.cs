@@ -19,6 +19,7 @@ internal static class PostgresMigrations
         (1, Initial),
         (2, Cluster),
         (3, Pipelines),
+        (4, Deployments),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -237,6 +238,14 @@ internal static class PostgresMigrations
 
         CREATE TABLE pipeline_cache (
             key text COLLATE "C" PRIMARY KEY,
+            body jsonb NOT NULL);
+        """;
+
+    /// <summary>Deployments (desired state), with a revision for optimistic updates.</summary>
+    private const string Deployments = """
+        CREATE TABLE deployments (
+            name text COLLATE "C" PRIMARY KEY,
+            revision bigint NOT NULL,
             body jsonb NOT NULL);
         """;
 }

@@ -41,6 +41,7 @@ public static class PostgresStorageExtensions
         services.AddSingleton<IModelStore, PostgresModelStore>();
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
+        services.AddSingleton<IDeploymentStore, PostgresDeploymentStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, PostgresClusterStore>();
         return services;
     }

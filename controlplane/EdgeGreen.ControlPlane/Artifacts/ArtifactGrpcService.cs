@@ -11,11 +11,13 @@ namespace EdgeGreen.ControlPlane.Artifacts;
 /// <summary>
 /// Chunked, resumable transfer of content-addressed artifacts between the control plane's
 /// <see cref="ContentStore"/> and agents; every upload is verified against its SHA-256 before it is
-/// kept. An agent downloads only what a job leased to it names (its dataset, its model) and uploads
+/// kept. An agent downloads only what a job leased to it names (its dataset, its model) or a
+/// deployment it is a target of serves, and uploads
 /// only while it runs a job; unfinished uploads are bounded and expire (<see cref="ArtifactUploads"/>).
 /// </summary>
 [Authorize(Policy = Policies.Agent)]
-public sealed class ArtifactGrpcService(ContentStore content, ArtifactUploads uploads, IJobStore jobs) : ArtifactService.ArtifactServiceBase
+public sealed class ArtifactGrpcService(ContentStore content, ArtifactUploads uploads, IJobStore jobs, Core.Deployments.DeploymentCatalog deployments)
+    : ArtifactService.ArtifactServiceBase
 {
     public const int ChunkBytes = 1 << 20;
 
@@ -26,10 +28,11 @@ public sealed class ArtifactGrpcService(ContentStore content, ArtifactUploads up
     {
         CheckSha(request.Sha256);
         var leased = await LeasedJobsAsync(context);
-        if (!leased.Any(job => job.Parameters.Values.Contains(request.Sha256, StringComparer.Ordinal)))
+        if (!leased.Any(job => job.Parameters.Values.Contains(request.Sha256, StringComparer.Ordinal))
+            && !await deployments.MayDownloadAsync(context.AgentId(), request.Sha256, context.CancellationToken))
         {
             // The same answer whether or not the artifact exists: an agent learns nothing of others' content.
-            throw new RpcException(new Status(StatusCode.PermissionDenied, $"No job leased to this agent names the artifact {request.Sha256}."));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"No job leased to this agent and no deployment it serves names the artifact {request.Sha256}."));
         }
 
         await using var file = content.OpenRead(request.Sha256)

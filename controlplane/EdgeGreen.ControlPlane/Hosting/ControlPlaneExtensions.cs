@@ -6,6 +6,7 @@ using EdgeGreen.ControlPlane.Artifacts;
 using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Cluster;
 using EdgeGreen.ControlPlane.Datasets;
+using EdgeGreen.ControlPlane.Deployments;
 using EdgeGreen.ControlPlane.Feed;
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Jobs;
@@ -61,6 +62,7 @@ public static class ControlPlaneExtensions
         builder.AddOutbound();
         builder.AddWebhooks();
         builder.AddPipelines();
+        builder.AddDeployments();
         builder.AddFeed();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddSingleton<InfoMetrics>();
@@ -124,6 +126,7 @@ public static class ControlPlaneExtensions
         app.MapRegistry();
         app.MapWebhooks();
         app.MapPipelinesApi();
+        app.MapDeploymentsApi();
         app.MapLocalAgent();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>().DisableRequestTimeout();
         return app;

@@ -12,6 +12,8 @@ public sealed partial class AgentGrpcService(
     IAccessStore access,
     JobScheduler scheduler,
     Cluster.LeaderForwarding leader,
+    Core.Deployments.DeploymentCatalog deployments,
+    Core.Deployments.DeploymentObservations observations,
     TimeProvider timeProvider,
     ILogger<AgentGrpcService> logger) : AgentService.AgentServiceBase
 {
@@ -84,8 +86,11 @@ public sealed partial class AgentGrpcService(
         }
 
         scheduler.Renew(context.AgentId(), request.RunningJobIds.Take(4096));
+        observations.Record(context.AgentId(), request.Serving);
 
-        return new HeartbeatResponse { ServerTime = Timestamp.FromDateTimeOffset(now) };
+        var response = new HeartbeatResponse { ServerTime = Timestamp.FromDateTimeOffset(now), DeploymentsKnown = true };
+        response.Deployments.Add(await deployments.DesiredForAsync(context.AgentId(), context.CancellationToken));
+        return response;
     }
 
     private static void ValidatePlacement(string zone, IDictionary<string, string> labels)

@@ -28,6 +28,8 @@ public abstract partial class StorageContract : IAsyncLifetime
 
     protected IPipelineStore Pipelines { get; private set; } = null!;
 
+    protected IDeploymentStore Deployments { get; private set; } = null!;
+
     public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
@@ -44,7 +46,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Use(await OpenAsync());
     }
 
-    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines) = stores;
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines, Deployments) = stores;
 
     [ContractFact]
     public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
@@ -317,4 +319,4 @@ public abstract partial class StorageContract : IAsyncLifetime
 
 /// <summary>One implementation's stores, opened over the same data.</summary>
 public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets, IModelStore Models,
-    IWebhookStore Webhooks, IPipelineStore Pipelines);
+    IWebhookStore Webhooks, IPipelineStore Pipelines, IDeploymentStore Deployments);

@@ -1,0 +1,44 @@
+using EdgeGreen.Contracts.V1;
+using EdgeGreen.ControlPlane.Core.Storage;
+
+namespace EdgeGreen.ControlPlane.Core.Deployments;
+
+/// <summary>
+/// The deployments as agents see them: what each agent should serve (answered with every
+/// heartbeat) and which artifacts that lets it download. Reads the store on each call; the
+/// deployments are few and heartbeats come once per interval per agent.
+/// </summary>
+public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents)
+{
+    /// <summary>The deployments the agent is a target of, as the heartbeat answer carries them.</summary>
+    public async Task<IReadOnlyList<DesiredDeployment>> DesiredForAsync(string agentId, CancellationToken cancellationToken)
+    {
+        if (await agents.GetAsync(agentId, cancellationToken) is not { } agent)
+        {
+            return [];
+        }
+
+        var desired = new List<DesiredDeployment>();
+        foreach (var deployment in await store.ListAsync(cancellationToken))
+        {
+            if (deployment.Target.Includes(agent.Id, agent.EffectiveZone, agent.Labels))
+            {
+                var message = new DesiredDeployment { Deployment = deployment.Name, Threads = deployment.Threads };
+                message.Versions.Add(new DeploymentVersion
+                {
+                    Model = deployment.Current.Model,
+                    Version = deployment.Current.Version,
+                    Sha256 = deployment.Current.Sha256,
+                    Weight = 100,
+                });
+                desired.Add(message);
+            }
+        }
+
+        return desired;
+    }
+
+    /// <summary>Whether some deployment the agent is a target of serves the artifact.</summary>
+    public async Task<bool> MayDownloadAsync(string agentId, string sha256, CancellationToken cancellationToken) =>
+        (await DesiredForAsync(agentId, cancellationToken)).Any(d => d.Versions.Any(v => v.Sha256 == sha256));
+}

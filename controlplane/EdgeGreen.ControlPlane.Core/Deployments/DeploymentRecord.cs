@@ -1,0 +1,62 @@
+namespace EdgeGreen.ControlPlane.Core.Deployments;
+
+/// <summary>Which agents keep a deployment: those named, and those carrying all the labels in one of the zones (empty: any).</summary>
+public sealed record DeploymentTarget(IReadOnlyDictionary<string, string> AgentLabels, IReadOnlyList<string> Zones, IReadOnlyList<string> Agents)
+{
+    /// <summary>Whether the agent is one of the target's: named, or matching every label and zone given (a target that names nothing matches no one).</summary>
+    public bool Includes(string agentId, string zone, IReadOnlyDictionary<string, string> labels)
+    {
+        if (Agents.Contains(agentId, StringComparer.Ordinal))
+        {
+            return true;
+        }
+
+        if (AgentLabels.Count == 0 && Zones.Count == 0)
+        {
+            return false;
+        }
+
+        return (Zones.Count == 0 || Zones.Contains(zone, StringComparer.Ordinal))
+            && AgentLabels.All(l => labels.TryGetValue(l.Key, out var value) && value == l.Value);
+    }
+}
+
+/// <summary>One registered model version as a deployment serves it.</summary>
+public sealed record DeployedVersion(string Model, int Version, string Sha256);
+
+/// <summary>
+/// A model kept on a set of agents as desired state: every target agent serves
+/// <see cref="Current"/> under the deployment's name until the deployment changes.
+/// <see cref="Revision"/> grows with every stored change (updates need the next one).
+/// </summary>
+/// <param name="Name">The name clients use on the agents' <c>/v2/models/{name}</c>.</param>
+/// <param name="ModelReference">The model as the user named it (<c>models:/credit@champion</c>), resolved to <see cref="Current"/> when stored.</param>
+/// <param name="Target">The agents that keep it.</param>
+/// <param name="Threads">ONNX Runtime intra-op threads per loaded version; 0 for the agents' default.</param>
+/// <param name="Current">The version served.</param>
+/// <param name="Previous">The version served before the last change, if any.</param>
+/// <param name="CreatedAt">When the deployment was first stored.</param>
+/// <param name="UpdatedAt">When it last changed.</param>
+/// <param name="Revision">0 when created, one more with every change.</param>
+public sealed record DeploymentRecord(
+    string Name,
+    string ModelReference,
+    DeploymentTarget Target,
+    int Threads,
+    DeployedVersion Current,
+    DeployedVersion? Previous,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    long Revision)
+{
+    /// <summary>What happened to the deployment, oldest first (at most <see cref="MaxHistory"/> entries).</summary>
+    public IReadOnlyList<DeploymentEvent> History { get; init; } = [];
+
+    public const int MaxHistory = 100;
+
+    public DeploymentRecord WithEvent(DeploymentEvent happened) =>
+        this with { History = [.. History.Skip(Math.Max(0, History.Count + 1 - MaxHistory)), happened] };
+}
+
+/// <summary>One entry of a deployment's history: what changed, to which version, and why.</summary>
+public sealed record DeploymentEvent(DateTimeOffset At, string Kind, int Version, string Message);
