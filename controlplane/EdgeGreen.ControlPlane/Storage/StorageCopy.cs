@@ -58,6 +58,7 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         await CopyModelsAsync(findings, cancellationToken);
         await CopyWebhooksAsync(findings, cancellationToken);
         await CopyPipelinesAsync(findings, cancellationToken);
+        await CopyDeploymentsAsync(findings, cancellationToken);
         await CopyTelemetryAsync(agents, findings, cancellationToken);
         return new StorageCopyResult(null, findings.Counts, findings.Mismatches, findings.Warnings);
     }
@@ -77,6 +78,7 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         Describe(held, (await target.Models.ListModelsAsync(cancellationToken)).Count, "model");
         Describe(held, (await target.Webhooks.ListAsync(cancellationToken)).Count, "webhook");
         Describe(held, (await target.Pipelines.ListLatestAsync(cancellationToken)).Count, "pipeline");
+        Describe(held, (await target.Deployments.ListAsync(cancellationToken)).Count, "deployment");
         return held.Count == 0 ? null : string.Join(", ", held);
 
         static void Describe(List<string> held, int count, string one, string? many = null)
@@ -270,6 +272,22 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         findings.Count("pipeline runs", sourceRuns, targetRuns);
         findings.Count("pipeline cache entries", cache.Count, (await target.Pipelines.ListCacheEntriesAsync(cancellationToken)).Count);
         await ReportAsync(Invariant($"pipelines: {pipelines.Count:N0} with {sourceVersions:N0} versions, {sourceRuns:N0} runs and {cache.Count:N0} cached steps copied"));
+    }
+
+    /// <summary>Each deployment as it stands, its revision and history with it.</summary>
+    private async Task CopyDeploymentsAsync(Findings findings, CancellationToken cancellationToken)
+    {
+        var deployments = await source.Deployments.ListAsync(cancellationToken);
+        foreach (var deployment in deployments)
+        {
+            if (!await target.Deployments.AddAsync(deployment, cancellationToken))
+            {
+                findings.Warnings.Add($"deployment {deployment.Name}: the target already holds one of that name; not copied");
+            }
+        }
+
+        findings.Count("deployments", deployments.Count, (await target.Deployments.ListAsync(cancellationToken)).Count);
+        await ReportAsync(Invariant($"deployments: {deployments.Count:N0} copied"));
     }
 
     private async Task CopyTelemetryAsync(IReadOnlyList<AgentRecord> agents, Findings findings, CancellationToken cancellationToken)

@@ -9,4 +9,5 @@ public sealed record StoreSet(
     IDatasetStore Datasets,
     IModelStore Models,
     IWebhookStore Webhooks,
-    IPipelineStore Pipelines);
+    IPipelineStore Pipelines,
+    IDeploymentStore Deployments);

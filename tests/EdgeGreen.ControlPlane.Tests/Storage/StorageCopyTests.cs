@@ -200,6 +200,9 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
         await source.Pipelines.AddVersionAsync("nightly", definition with { Deadline = TimeSpan.FromHours(2) }, "steps: [b2]", "application/yaml", T0.AddHours(1), cancellationToken);
         await source.Pipelines.AddRunAsync(new PipelineRun("run-1", "nightly", 2, new Dictionary<string, string>(), T0, T0.AddHours(2), null, null,
             PipelineRunStatus.Succeeded, [new PipelineStepRun("b", PipelineStepStatus.Succeeded) { CarbonGrams = 0.5 }], 3), cancellationToken);
+        await source.Deployments.AddAsync(new EdgeGreen.ControlPlane.Core.Deployments.DeploymentRecord("digits", "models:/churn/2",
+            new EdgeGreen.ControlPlane.Core.Deployments.DeploymentTarget(new Dictionary<string, string>(), ["NO"], []), 1,
+            new EdgeGreen.ControlPlane.Core.Deployments.DeployedVersion("churn", 2, new string('c', 64)), null, T0, T0, 4), cancellationToken);
         await source.Pipelines.PutCacheEntryAsync(new PipelineCacheEntry("key-1", "run-1", "b", new Dictionary<string, string>(), new Dictionary<string, double>(), 10, 0.5, T0), cancellationToken);
 
         // Three days of a reading a minute; every tenth reading's clock ran 90 s behind, so time order is not sequence order.
@@ -219,8 +222,9 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
 
         Assert.True(result.Verified, string.Join('\n', result.Mismatches));
         Assert.Equal(["API keys", "enrollment tokens", "agents", "jobs", "datasets", "dataset versions", "models", "model versions", "webhooks",
-            "pipelines", "pipeline versions", "pipeline runs", "pipeline cache entries", "readings"], result.Counts.Select(c => c.Kind));
-        Assert.Equal([1L, 1, 2, 3, 1, 2, 1, 2, 1, 1, 2, 1, 1, kept.Count], result.Counts.Select(c => c.Target));
+            "pipelines", "pipeline versions", "pipeline runs", "pipeline cache entries", "deployments", "readings"], result.Counts.Select(c => c.Kind));
+        Assert.Equal([1L, 1, 2, 3, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, kept.Count], result.Counts.Select(c => c.Target));
+        Assert.Equal(4, (await target.Deployments.GetAsync("digits", cancellationToken))!.Revision);
         Assert.All(result.Counts, c => Assert.Equal(c.Source, c.Target));
 
         var agent = (await target.Agents.GetAsync("a1", cancellationToken))!;
@@ -265,11 +269,11 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
 
     private static StoreSet LiteDbStores(LiteDbDatabase database) => new(
         new LiteDbAgentStore(database), new LiteDbTelemetryStore(database), new LiteDbAccessStore(database), new LiteDbJobStore(database),
-        new LiteDbDatasetStore(database), new LiteDbModelStore(database), new LiteDbWebhookStore(database), new LiteDbPipelineStore(database));
+        new LiteDbDatasetStore(database), new LiteDbModelStore(database), new LiteDbWebhookStore(database), new LiteDbPipelineStore(database), new LiteDbDeploymentStore(database));
 
     private static StoreSet PostgresStores(PostgresDatabase database) => new(
         new PostgresAgentStore(database), new PostgresTelemetryStore(database), new PostgresAccessStore(database), new PostgresJobStore(database),
-        new PostgresDatasetStore(database), new PostgresModelStore(database), new PostgresWebhookStore(database), new PostgresPipelineStore(database));
+        new PostgresDatasetStore(database), new PostgresModelStore(database), new PostgresWebhookStore(database), new PostgresPipelineStore(database), new PostgresDeploymentStore(database));
 
     private static AgentRecord Agent(string id) =>
         new(id, id + "-name", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "cred-" + id, T0, null, null);
