@@ -10,7 +10,9 @@ namespace EdgeGreen.Agent.Serving;
 /// <c>GET /v2/models/{name}[/versions/{version}]</c> (metadata),
 /// <c>GET /v2/models/{name}[/versions/{version}]/ready</c> and
 /// <c>POST /v2/models/{name}[/versions/{version}]/infer</c>. Without a version the highest served
-/// version answers. Tensors travel as <c>{name, shape, datatype, data}</c> with the data flat or
+/// version answers; a deployment's name (which wins over a served model of the same name) picks its
+/// version by the request's <see cref="RequestKeyHeader"/>, else its <c>id</c>, else chance
+/// (<see cref="DeploymentRoute"/>), and the answer's model_name/model_version say which answered. Tensors travel as <c>{name, shape, datatype, data}</c> with the data flat or
 /// nested in row-major order; datatypes FP32, FP64, INT8–INT64, UINT8–UINT64, BOOL and BYTES
 /// (strings). The binary tensor data extension is taken both ways, as Triton's clients use it by
 /// default: a request with an <c>Inference-Header-Content-Length</c> header is that many bytes of
