@@ -77,7 +77,8 @@ public sealed partial class AgentEndpoint(
                 case (var method, { } path) when path == "/v2" || path.StartsWith("/v2/", StringComparison.Ordinal):
                     var reply = await inference.AnswerAsync(method, path, context.Request.InputStream,
                         context.Request.ContentLength64 >= 0 ? context.Request.ContentLength64 : null,
-                        context.Request.Headers[Serving.OpenInferenceProtocol.HeaderLengthHeader], cancellationToken);
+                        context.Request.Headers[Serving.OpenInferenceProtocol.HeaderLengthHeader],
+                        context.Request.Headers[Serving.OpenInferenceProtocol.RequestKeyHeader], cancellationToken);
                     response.StatusCode = reply.Status;
                     response.ContentType = reply.ContentType;
                     if (reply.HeaderLength is { } headerLength)

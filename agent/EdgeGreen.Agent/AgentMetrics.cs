@@ -56,6 +56,9 @@ public sealed class AgentMetrics(IMetricFactory factory)
     public Counter InferenceRequests { get; } = factory.CreateCounter("edgegreen_agent_inference_requests_total",
         "Open Inference Protocol infer requests to served models, by model and outcome (answered, failed).", ["model", "outcome"]);
 
+    public Counter DeploymentLoadFailures { get; } = factory.CreateCounter("edgegreen_agent_deployment_load_failures_total",
+        "Deployment versions that failed to load (download, verification or session), each retried later with backoff.");
+
     public Counter Inferences { get; } = factory.CreateCounter("edgegreen_agent_inferences_total",
         "Inferences (rows of the first input) answered by served models, by model.", ["model"]);
 

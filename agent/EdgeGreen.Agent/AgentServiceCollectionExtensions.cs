@@ -72,7 +72,12 @@ public static class AgentServiceCollectionExtensions
         services.AddSingleton<Artifacts.ArtifactTransfer>();
         services.AddSingleton<SamplingService>();
         services.AddSingleton<UplinkService>();
+        services.AddSingleton(sp => new Serving.DeploymentReconciler(
+            sp.GetRequiredService<Serving.ServedModels>(), sp.GetRequiredService<Artifacts.ArtifactTransfer>(), sp.GetRequiredService<Jobs.Ml.InferenceProviders>(),
+            sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Serving.DeploymentReconciler>>(),
+            sp.GetRequiredService<JobEnergyLedger>(), sp.GetRequiredService<AgentMetrics>()));
         services.AddSingleton<HeartbeatService>();
+        services.AddHostedService(sp => sp.GetRequiredService<Serving.DeploymentReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
         services.AddHostedService(sp => sp.GetRequiredService<UplinkService>());
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());

@@ -48,6 +48,9 @@ public sealed class JobCpuUsage(string procRoot)
     /// <summary>Counts a cgroup v2 group by its <c>cpu.stat</c> <c>usage_usec</c>.</summary>
     public IDisposable TrackCgroup(string groupPath) => Add(new CgroupSource(groupPath));
 
+    /// <summary>Counts a cumulative CPU time in microseconds that the agent measures itself (inference of a deployment's version); it has no processes of its own.</summary>
+    public IDisposable TrackCounter(Func<long> microseconds) => Add(new CounterSource(microseconds));
+
     /// <summary>CPU time used since tracking began, in microseconds.</summary>
     public long ReadMicroseconds()
     {
@@ -130,6 +133,21 @@ public sealed class JobCpuUsage(string procRoot)
         public override IEnumerable<int> Pids() => [_pid];
 
         protected override long ReadTotal() => ReadStat(_statPath, _withChildren);
+    }
+
+    private sealed class CounterSource : Source
+    {
+        private readonly Func<long> _microseconds;
+
+        public CounterSource(Func<long> microseconds)
+        {
+            _microseconds = microseconds;
+            Start();
+        }
+
+        public override IEnumerable<int> Pids() => [];
+
+        protected override long ReadTotal() => _microseconds();
     }
 
     private sealed class ProcessTreeSource : Source

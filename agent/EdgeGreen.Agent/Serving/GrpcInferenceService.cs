@@ -15,6 +15,9 @@ namespace EdgeGreen.Agent.Serving;
 /// </summary>
 public sealed class GrpcInferenceService(ServedModels models) : GRPCInferenceService.GRPCInferenceServiceBase
 {
+    /// <summary>The metadata whose value sends a call to the same version of a split deployment every time.</summary>
+    public const string RequestKeyMetadata = "edgegreen-request-key";
+
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
         Task.FromResult(new ServerLiveResponse { Live = true });
 
@@ -25,10 +28,10 @@ public sealed class GrpcInferenceService(ServedModels models) : GRPCInferenceSer
         Task.FromResult(new ServerMetadataResponse { Name = ModelInference.ServerName, Version = ModelInference.ServerVersion });
 
     public override Task<ModelReadyResponse> ModelReady(ModelReadyRequest request, ServerCallContext context) =>
-        AnswerAsync(request.Name, request.Version, _ => new ModelReadyResponse { Ready = true });
+        AnswerAsync(request.Name, request.Version, () => RequestKey(context), _ => new ModelReadyResponse { Ready = true });
 
     public override Task<ModelMetadataResponse> ModelMetadata(ModelMetadataRequest request, ServerCallContext context) =>
-        AnswerAsync(request.Name, request.Version, model =>
+        AnswerAsync(request.Name, request.Version, () => RequestKey(context), model =>
         {
             var response = new ModelMetadataResponse { Name = model.Name, Versions = { model.Version }, Platform = ModelInference.Platform };
             response.Inputs.AddRange(Metadata(model.Session.InputMetadata));
@@ -37,7 +40,8 @@ public sealed class GrpcInferenceService(ServedModels models) : GRPCInferenceSer
         });
 
     public override Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context) =>
-        AnswerAsync(request.ModelName, request.ModelVersion, model =>
+        AnswerAsync(request.ModelName, request.ModelVersion,
+            () => RequestKey(context) ?? (request.Id.Length > 0 ? request.Id : ModelInference.RandomKey()), model =>
         {
             var raw = request.RawInputContents.Count > 0;
             var inputs = model.Reading(() => Inputs(request));
@@ -46,11 +50,11 @@ public sealed class GrpcInferenceService(ServedModels models) : GRPCInferenceSer
         });
 
     /// <summary>Runs <paramref name="answer"/> on the served model (an empty version: the highest), the protocol's refusals as gRPC status codes.</summary>
-    private async Task<T> AnswerAsync<T>(string name, string version, Func<ServedModel, T> answer)
+    private async Task<T> AnswerAsync<T>(string name, string version, Func<string?> requestKey, Func<ServedModel, T> answer)
     {
         try
         {
-            return await ModelInference.UseAsync(models, name, version.Length == 0 ? null : version, model => Task.FromResult(answer(model)));
+            return await ModelInference.UseAsync(models, name, version.Length == 0 ? null : version, requestKey, model => Task.FromResult(answer(model)));
         }
         catch (InferenceException ex)
         {
@@ -62,6 +66,10 @@ public sealed class GrpcInferenceService(ServedModels models) : GRPCInferenceSer
             }, ex.Message));
         }
     }
+
+    /// <summary>The call's <c>edgegreen-request-key</c> metadata, which picks a split deployment's version.</summary>
+    private static string? RequestKey(ServerCallContext context) =>
+        context.RequestHeaders.GetValue(RequestKeyMetadata) is { Length: > 0 } key ? key : null;
 
     private static IEnumerable<ModelMetadataResponse.Types.TensorMetadata> Metadata(IReadOnlyDictionary<string, Microsoft.ML.OnnxRuntime.NodeMetadata> tensors) =>
         ModelInference.Tensors(tensors).Select(t => new ModelMetadataResponse.Types.TensorMetadata { Name = t.Name, Datatype = t.Datatype, Shape = { t.Shape } });

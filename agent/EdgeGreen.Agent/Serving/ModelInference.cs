@@ -36,13 +36,17 @@ internal static class ModelInference
     /// <summary>The protocol's datatype of an ONNX element type (its .NET name where the protocol has none).</summary>
     public static string Datatype(Type type) => Array.Find(Elements, e => e.Type == type)?.Datatype ?? type.Name;
 
+    /// <summary>The request header (gRPC metadata: its lower-case form) whose value picks a split deployment's version.</summary>
+    public const string RequestKeyHeader = "EdgeGreen-Request-Key";
+
     /// <summary>
-    /// Runs <paramref name="use"/> on the served model, which stays loaded until it returns;
-    /// 404 when it is not served (or is closing).
+    /// Runs <paramref name="use"/> on the served model (a deployment's version chosen by
+    /// <paramref name="requestKey"/>, see <see cref="ServedModels.Find(string, string?, Func{string?})"/>),
+    /// which stays loaded until it returns; 404 when it is not served (or is closing).
     /// </summary>
-    public static async Task<T> UseAsync<T>(ServedModels models, string name, string? version, Func<ServedModel, Task<T>> use)
+    public static async Task<T> UseAsync<T>(ServedModels models, string name, string? version, Func<string?> requestKey, Func<ServedModel, Task<T>> use)
     {
-        var model = models.Find(name, version);
+        var model = models.Find(name, version, requestKey);
         if (model is null || !model.TryEnter())
         {
             throw new InferenceException(404, version is null
@@ -60,6 +64,9 @@ internal static class ModelInference
         }
     }
 
+    /// <summary>A key for a request that brings none: requests without a key spread by weight, unsticky.</summary>
+    public static string RandomKey() => Guid.NewGuid().ToString("N");
+
     /// <summary>The model's tensor inputs or outputs as the protocol describes them; -1 is a dimension of any size.</summary>
     public static IEnumerable<(string Name, string Datatype, long[] Shape)> Tensors(IReadOnlyDictionary<string, NodeMetadata> metadata) =>
         metadata.Where(t => t.Value.IsTensor).Select(t => (t.Key, Datatype(t.Value.ElementType), t.Value.Dimensions.Select(d => (long)d).ToArray()));
@@ -72,6 +79,7 @@ internal static class ModelInference
     public static T Infer<T>(ServedModel model, IReadOnlyList<InferenceInput> inputs, IReadOnlyList<string>? outputs, Func<InferenceResults, T> answer)
     {
         var started = Stopwatch.GetTimestamp();
+        var (threadCpu, processCpu) = (CpuClock.ThreadMicroseconds(), CpuClock.ProcessMicroseconds());
         try
         {
             var session = model.Session;
@@ -110,6 +118,10 @@ internal static class ModelInference
         {
             model.Failed();
             throw new InferenceException(400, $"ONNX Runtime could not run the request: {ex.Message}");
+        }
+        finally
+        {
+            model.UsedCpu(threadCpu, processCpu, started);
         }
     }
 

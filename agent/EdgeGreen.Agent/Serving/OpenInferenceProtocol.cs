@@ -10,7 +10,9 @@ namespace EdgeGreen.Agent.Serving;
 /// <c>GET /v2/models/{name}[/versions/{version}]</c> (metadata),
 /// <c>GET /v2/models/{name}[/versions/{version}]/ready</c> and
 /// <c>POST /v2/models/{name}[/versions/{version}]/infer</c>. Without a version the highest served
-/// version answers. Tensors travel as <c>{name, shape, datatype, data}</c> with the data flat or
+/// version answers; a deployment's name (which wins over a served model of the same name) picks its
+/// version by the request's <see cref="RequestKeyHeader"/>, else its <c>id</c>, else chance
+/// (<see cref="DeploymentRoute"/>), and the answer's model_name/model_version say which answered. Tensors travel as <c>{name, shape, datatype, data}</c> with the data flat or
 /// nested in row-major order; datatypes FP32, FP64, INT8–INT64, UINT8–UINT64, BOOL and BYTES
 /// (strings). The binary tensor data extension is taken both ways, as Triton's clients use it by
 /// default: a request with an <c>Inference-Header-Content-Length</c> header is that many bytes of
@@ -27,6 +29,9 @@ public sealed class OpenInferenceProtocol(ServedModels models)
 
     /// <summary>The binary tensor data extension's header: the length of the JSON that starts the body.</summary>
     public const string HeaderLengthHeader = "Inference-Header-Content-Length";
+
+    /// <summary>The header whose value sends a request to the same version of a split deployment every time.</summary>
+    public const string RequestKeyHeader = ModelInference.RequestKeyHeader;
 
     /// <summary>
     /// How much of a body over <see cref="MaxBodyBytes"/> is read, and thrown away, before its 413:
@@ -50,7 +55,15 @@ public sealed class OpenInferenceProtocol(ServedModels models)
     /// without a byte of it kept; <paramref name="headerLength"/> is the request's
     /// <see cref="HeaderLengthHeader"/>, if it has one.
     /// </summary>
-    public async Task<OpenInferenceReply> AnswerAsync(string method, string path, Stream body, long? contentLength, string? headerLength, CancellationToken cancellationToken)
+    public Task<OpenInferenceReply> AnswerAsync(string method, string path, Stream body, long? contentLength, string? headerLength, CancellationToken cancellationToken) =>
+        AnswerAsync(method, path, body, contentLength, headerLength, requestKey: null, cancellationToken);
+
+    /// <summary>
+    /// Answers one request; <paramref name="requestKey"/> is its <see cref="RequestKeyHeader"/>, if
+    /// it has one, which picks the version of a deployment that splits its traffic (else the
+    /// request's <c>id</c>, else chance).
+    /// </summary>
+    public async Task<OpenInferenceReply> AnswerAsync(string method, string path, Stream body, long? contentLength, string? headerLength, string? requestKey, CancellationToken cancellationToken)
     {
         if (contentLength > MaxBodyBytes)
         {
@@ -89,7 +102,12 @@ public sealed class OpenInferenceProtocol(ServedModels models)
                         ["versions", var v, "ready" or "infer"] => (v, rest[2]),
                         _ => throw new InferenceException(404, $"No such path: {path}."),
                     };
-                    return await ModelInference.UseAsync(models, name, version, model => AnswerAsync(method, action, model, body, headerLength, cancellationToken));
+                    // An inference's body is read before its model is chosen: a split deployment routes by the request's id.
+                    var buffer = action == "infer" && method == "POST" ? await ReadAsync(body, cancellationToken) : default(ArraySegment<byte>?);
+                    Func<string?> key = buffer is { } read
+                        ? () => requestKey ?? RequestId(read, headerLength) ?? ModelInference.RandomKey()
+                        : () => requestKey;
+                    return await ModelInference.UseAsync(models, name, version, key, model => Task.FromResult(Answer(method, action, model, buffer, headerLength)));
                 default:
                     throw new InferenceException(404, $"No such path: {path}.");
             }
@@ -104,7 +122,7 @@ public sealed class OpenInferenceProtocol(ServedModels models)
     public static OpenInferenceReply Error(int status, string message) =>
         new(status, JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["error"] = message }));
 
-    private static async Task<OpenInferenceReply> AnswerAsync(string method, string action, ServedModel model, Stream body, string? headerLength, CancellationToken cancellationToken)
+    private static OpenInferenceReply Answer(string method, string action, ServedModel model, ArraySegment<byte>? body, string? headerLength)
     {
         switch (action)
         {
@@ -120,8 +138,30 @@ public sealed class OpenInferenceProtocol(ServedModels models)
                 });
             default:
                 Expect(method, "POST");
-                var buffer = await ReadAsync(body, cancellationToken);
-                return Infer(model, buffer, headerLength);
+                return Infer(model, body!.Value, headerLength);
+        }
+    }
+
+    /// <summary>The request's <c>id</c>, when its JSON is readable and has one; a request that is not is refused later, with the reason.</summary>
+    private static string? RequestId(ArraySegment<byte> body, string? headerLength)
+    {
+        var length = headerLength is null ? body.Count
+            : int.TryParse(headerLength, NumberStyles.None, CultureInfo.InvariantCulture, out var declared) && declared <= body.Count ? declared : -1;
+        if (length < 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(body[..length].AsMemory());
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
+                ? id.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 

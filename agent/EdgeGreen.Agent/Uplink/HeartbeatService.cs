@@ -10,8 +10,10 @@ using Microsoft.Extensions.Options;
 namespace EdgeGreen.Agent.Uplink;
 
 /// <summary>
-/// Reports the agent's state (versions, zone, labels, sensors, capacity, job kinds) and the jobs it
-/// is running, which renews their leases, every <see cref="AgentOptions.HeartbeatInterval"/>.
+/// Reports the agent's state (versions, zone, labels, sensors, capacity, job kinds), the jobs it
+/// is running, which renews their leases, and the deployment versions it serves with their
+/// measurements, every <see cref="AgentOptions.HeartbeatInterval"/>; hands each response's desired
+/// deployments to the <see cref="Serving.DeploymentReconciler"/>.
 /// </summary>
 public sealed partial class HeartbeatService(
     AgentConnection connection,
@@ -19,6 +21,7 @@ public sealed partial class HeartbeatService(
     IEnumerable<IJobKind> jobKinds,
     Jobs.Ml.InferenceProviders inference,
     RunningJobs runningJobs,
+    Serving.DeploymentReconciler deployments,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
@@ -39,8 +42,12 @@ public sealed partial class HeartbeatService(
                 var client = await connection.GetAgentClientAsync(stoppingToken);
                 var request = new HeartbeatRequest { State = DescribeState() };
                 request.RunningJobIds.Add(runningJobs.Ids);
-                await client.HeartbeatAsync(request, headers,
+                request.Serving.Add(deployments.Report());
+                var response = await client.HeartbeatAsync(request, headers,
                     deadline: timeProvider.GetUtcNow().UtcDateTime + CallTimeout(options.Value.HeartbeatInterval), cancellationToken: stoppingToken);
+
+                // Only hands the desired deployments over: loading runs on the reconciler's own loop.
+                deployments.Apply(response);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
