@@ -105,7 +105,8 @@ public static class LocalAgentExtensions
         }
 
         var reply = await protocol.AnswerAsync(context.Request.Method, context.Request.Path.ToUriComponent(), context.Request.Body,
-            context.Request.ContentLength, context.Request.Headers[OpenInferenceProtocol.HeaderLengthHeader].FirstOrDefault(), context.RequestAborted);
+            context.Request.ContentLength, context.Request.Headers[OpenInferenceProtocol.HeaderLengthHeader].FirstOrDefault(),
+            context.Request.Headers[OpenInferenceProtocol.RequestKeyHeader].FirstOrDefault(), context.RequestAborted);
         context.Response.StatusCode = reply.Status;
         context.Response.ContentType = reply.ContentType;
         if (reply.HeaderLength is { } headerLength)
