@@ -310,6 +310,7 @@ public sealed partial class JobScheduler(
 
             var job = Finish(await LeasedAsync(agentId, report.JobId, cancellationToken), report, realised, runNow);
             await jobs.UpdateAsync(job, cancellationToken);
+            JobsEnded?.Invoke();
             Count(job);
             _replanNeeded = true;
             LogCompleted(job.Id, job.Status, job.EnergyJoules ?? 0, job.CarbonGrams, job.RunNowRealisedCarbonGrams);
@@ -372,7 +373,14 @@ public sealed partial class JobScheduler(
         }
 
         await jobs.UpdateManyAsync(changed, cancellationToken);
+        if (changed.Any(j => j.IsFinished))
+        {
+            JobsEnded?.Invoke();
+        }
     }
+
+    /// <summary>Raised after jobs that ended are stored (so that readers of the store see them ended).</summary>
+    public event Action? JobsEnded;
 
     private async Task HandleCompletionAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
     {

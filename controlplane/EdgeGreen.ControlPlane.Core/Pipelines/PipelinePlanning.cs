@@ -58,10 +58,12 @@ public sealed class PipelinePlanning(
             var (duration, power) = await EstimateAsync(run, step, cancellationToken);
             energy[step.Name] = duration.TotalSeconds * power;
             var earliest = step.DependsOn.Where(inFlight.ContainsKey).Select(d => inFlight[d].FinishSlot).DefaultIfEmpty(0).Max();
+            var slots = duration <= TimeSpan.Zero ? 0 : Math.Min(PipelinePlanner.MaxSlots, Math.Max(1, (int)Math.Ceiling(duration / slot)));
             planningSteps.Add(new PlanningStep(
                 step.Name,
-                duration <= TimeSpan.Zero ? 0 : Math.Max(1, (int)Math.Ceiling(duration / slot)),
-                power,
+                slots,
+                // Spread over whole slots, so that a step shorter than its slots is not charged for all of them.
+                slots == 0 ? 0 : power * Math.Min(1, duration / (slot * slots)),
                 [.. step.DependsOn.Where(d => unstarted.Any(u => u.Name == d))],
                 Zones(step, known),
                 Math.Min(earliest, horizonSlots)));

@@ -124,6 +124,9 @@ public sealed record PipelineStepRun(string Name, PipelineStepStatus Status)
 
     public double? AvoidedCarbonGrams { get; init; }
 
+    /// <summary>For a gate: true when its condition evaluated to false (a decision); false when it could not be evaluated (an error).</summary>
+    public bool Closed { get; init; }
+
     public bool IsFinished => Status is PipelineStepStatus.Succeeded or PipelineStepStatus.Failed or PipelineStepStatus.Skipped or PipelineStepStatus.Cached;
 
     /// <summary>Whether steps after this one may run on its outputs.</summary>

@@ -74,7 +74,16 @@ public sealed partial class PipelineRunner(
     {
         await store.AddRunAsync(run, cancellationToken);
         LogRunCreated(run.Id, run.Pipeline, run.Version);
-        return await AdvanceAsync(run.Id, cancellationToken) ?? run;
+        try
+        {
+            return await AdvanceAsync(run.Id, cancellationToken) ?? run;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Stored: the runner tries again next round; the caller gets the run as it stands.
+            LogAdvanceFailed(ex, run.Id, run.Pipeline);
+            return await store.GetRunAsync(run.Id, cancellationToken) ?? run;
+        }
     }
 
     /// <summary>Marks the run for cancellation and advances it (stopping its running jobs).</summary>
@@ -103,9 +112,16 @@ public sealed partial class PipelineRunner(
                 throw new PipelineStateException($"Step '{stepName}' is {EnumNames.Lower(step.Status)}; only a failed step can be retried.");
             }
 
-            // The step and what its failure skipped start over; what succeeded stays.
+            // The step and what its failure skipped start over; what succeeded stays, and so does what
+            // the failed attempts used (it counts in the run's totals and against its budget).
             var again = run.Steps.Select(s => s.Name == stepName || s.Status == PipelineStepStatus.Skipped
                 ? new PipelineStepRun(s.Name, PipelineStepStatus.Pending)
+                {
+                    Attempts = s.Attempts,
+                    EnergyJoules = s.EnergyJoules,
+                    CarbonGrams = s.CarbonGrams,
+                    RunNowCarbonGrams = s.RunNowCarbonGrams,
+                }
                 : s).ToList();
             return run with { Steps = again, Status = PipelineRunStatus.Running, StatusReason = null, FinishedAt = null };
         }, cancellationToken);
@@ -261,6 +277,11 @@ public sealed partial class PipelineRunner(
                 return done;
             default:
                 var why = job.Error ?? job.StopReason ?? job.StatusReason ?? $"Its job ended {EnumNames.Lower(job.Status)}.";
+                if (run.CancelRequested is { } cancelled)
+                {
+                    return Measured(state, job) with { Status = PipelineStepStatus.Skipped, Reason = cancelled, FinishedAt = job.FinishedAt ?? now };
+                }
+
                 if (state.Attempts <= step.Retries && job.Status is JobStatus.Failed or JobStatus.Stopped)
                 {
                     LogRetrying(run.Id, step.Name, state.Attempts, why);
@@ -304,13 +325,18 @@ public sealed partial class PipelineRunner(
             outputs["dataset"] = dataset;
         }
 
-        foreach (var key in new[] { "model", "dataset" })
+        // An evaluation or a batch inference passes on the model version it resolved (not an alias,
+        // which may move) and the dataset it read, so later steps name exactly what it used.
+        if (!outputs.ContainsKey("model") && job.Parameters.TryGetValue("modelName", out var modelName) && job.Parameters.TryGetValue("modelVersion", out var modelVersion))
         {
-            if (!outputs.ContainsKey(key) && job.Parameters.TryGetValue(key, out var input))
-            {
-                // An evaluation or a batch inference passes on what it worked on, so later steps can name it.
-                outputs[key] = input;
-            }
+            outputs["model"] = $"models:/{modelName}/{modelVersion}";
+        }
+
+        if (!outputs.ContainsKey("dataset") && job.Parameters.TryGetValue("dataset", out var input))
+        {
+            outputs["dataset"] = job.Parameters.TryGetValue("datasetVersion", out var datasetVersion) && !input.Contains(':', StringComparison.Ordinal)
+                ? $"{input}:{datasetVersion}"
+                : input;
         }
 
         return (outputs, null);
@@ -333,7 +359,7 @@ public sealed partial class PipelineRunner(
             {
                 return context.Holds(step.When!)
                     ? state with { Status = PipelineStepStatus.Succeeded, Reason = $"Holds: {step.When}", StartedAt = now, FinishedAt = now }
-                    : state with { Status = PipelineStepStatus.Failed, Reason = $"Does not hold: {step.When}", StartedAt = now, FinishedAt = now };
+                    : state with { Status = PipelineStepStatus.Failed, Closed = true, Reason = $"Does not hold: {step.When}", StartedAt = now, FinishedAt = now };
             }
 
             if (step.When is { } when && !context.Holds(when))
@@ -366,13 +392,14 @@ public sealed partial class PipelineRunner(
         var reference = parameters.GetValueOrDefault("model") ?? "";
         var alias = parameters.GetValueOrDefault("alias") ?? "";
         var version = await registry.ResolveAsync(reference, cancellationToken);
-        if (version is not { Status: ModelVersionStatus.Ready } || !ResourceNames.IsValid(alias))
+        if (version is not { Status: ModelVersionStatus.Ready } || !PipelineValidator.IsValidAlias(alias))
         {
             return state with
             {
                 Status = PipelineStepStatus.Failed,
                 Parameters = parameters,
-                Reason = version is null ? $"'{reference}' names no model version." : !ResourceNames.IsValid(alias) ? $"alias: {ResourceNames.Rule}"
+                Reason = version is null ? $"'{reference}' names no model version."
+                    : !PipelineValidator.IsValidAlias(alias) ? $"'{alias}' is no alias: 1 to 64 letters, digits, '.', '_' or '-', starting with a letter."
                     : $"{version.Name} version {version.Version} is {version.Status.Name()}, not READY.",
                 FinishedAt = now,
             };
@@ -420,7 +447,7 @@ public sealed partial class PipelineRunner(
 
         // The key covers what the job would compute from: its kind and its parameters as resolved,
         // which name the content hashes of its dataset and model.
-        var key = step.Cache ? CacheKey(job) : null;
+        var key = step.Cache && IsCacheable(step.Kind) ? CacheKey(job) : null;
         if (key is not null && await store.FindCacheEntryAsync(key, cancellationToken) is { } hit)
         {
             LogCached(run.Id, step.Name, hit.RunId, hit.Step);
@@ -449,15 +476,23 @@ public sealed partial class PipelineRunner(
             : submitted with { Status = PipelineStepStatus.Planned, PlannedStart = outcome.Job.PlannedStart, ForecastCarbonGrams = outcome.Job.ForecastCarbonGrams, Reason = outcome.Job.StatusReason };
     }
 
+    /// <summary>
+    /// Kinds whose result is a function of their inputs: a train with the same dataset, parameters
+    /// and seed makes the same model, an evaluation the same metrics, an inference the same
+    /// predictions. <c>burn</c>, <c>serve</c> and <c>profile</c> are work done (or measured) on an
+    /// agent at a time, not a result: they always run.
+    /// </summary>
+    public static bool IsCacheable(string kind) => kind is TrainKind.KindName or EvaluateKind.KindName or BatchInferKind.KindName;
+
     internal static string CacheKey(JobRecord job)
     {
-        var text = new StringBuilder(job.Kind);
-        foreach (var (name, value) in job.Parameters.OrderBy(p => p.Key, StringComparer.Ordinal))
+        // Canonical JSON (sorted keys, escaped values), so that no two different inputs encode alike.
+        var canonical = System.Text.Json.JsonSerializer.Serialize(new
         {
-            text.Append('\n').Append(name).Append('=').Append(value);
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+            kind = job.Kind,
+            parameters = new SortedDictionary<string, string>(job.Parameters.ToDictionary(p => p.Key, p => p.Value), StringComparer.Ordinal),
+        });
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)));
     }
 
     /// <summary>The run's budgets against what it used plus what the rest is forecast to use.</summary>
@@ -476,19 +511,29 @@ public sealed partial class PipelineRunner(
         return null;
     }
 
+    /// <summary>Fails the run over its budget: its unstarted steps are skipped, its jobs stopped (what they used still counts).</summary>
     private async Task<PipelineRun> FailRunAsync(PipelineRun run, string reason, CancellationToken cancellationToken)
     {
-        var stopped = await CancelStepsAsync(run, reason, cancellationToken);
-        return stopped with { Status = PipelineRunStatus.Failed };
+        var stopped = await CancelStepsAsync(run with { CancelRequested = reason }, reason, cancellationToken);
+        return stopped.IsFinished ? stopped with { Status = PipelineRunStatus.Failed } : stopped;
     }
 
-    /// <summary>Cancels the run's unfinished jobs and skips every unfinished step.</summary>
+    /// <summary>
+    /// Skips the run's unstarted steps and stops its jobs. The run ends (cancelled) once those jobs
+    /// have ended, so that what they used until then is collected into its totals.
+    /// </summary>
     private async Task<PipelineRun> CancelStepsAsync(PipelineRun run, string reason, CancellationToken cancellationToken)
     {
         var now = timeProvider.GetUtcNow();
         foreach (var state in run.Steps.Where(s => !s.IsFinished))
         {
-            if (state.JobId is { } jobId)
+            if (state.JobId is not { } jobId)
+            {
+                run = run.WithStep(state with { Status = PipelineStepStatus.Skipped, Reason = reason, FinishedAt = now });
+                continue;
+            }
+
+            if (await jobs.GetAsync(jobId, cancellationToken) is { IsFinished: false, StopReason: null })
             {
                 try
                 {
@@ -496,14 +541,14 @@ public sealed partial class PipelineRunner(
                 }
                 catch (JobStateException)
                 {
-                    // It ended meanwhile; its result no longer matters to a cancelled run.
+                    // It ended meanwhile: the next advance collects it.
                 }
             }
-
-            run = run.WithStep(state with { Status = PipelineStepStatus.Skipped, Reason = reason, FinishedAt = now });
         }
 
-        return run with { Status = PipelineRunStatus.Cancelled, StatusReason = reason, FinishedAt = now };
+        return run.Steps.All(s => s.IsFinished)
+            ? run with { Status = PipelineRunStatus.Cancelled, StatusReason = reason, FinishedAt = now }
+            : run with { Status = PipelineRunStatus.Running, StatusReason = $"{reason} Waiting for its jobs to stop." };
     }
 
     /// <summary>Ends the run once every step has: failed if a step (other than a gate) failed.</summary>
@@ -516,8 +561,9 @@ public sealed partial class PipelineRunner(
         }
 
         var steps = run.Steps;
-        var failed = steps.Where(s => s.Status == PipelineStepStatus.Failed && !IsGate(s.Name)).ToList();
-        var closed = steps.Where(s => s.Status == PipelineStepStatus.Failed && IsGate(s.Name)).ToList();
+        // A gate that could not evaluate its condition failed; one whose condition was false decided.
+        var failed = steps.Where(s => s.Status == PipelineStepStatus.Failed && !(IsGate(s.Name) && s.Closed)).ToList();
+        var closed = steps.Where(s => s.Status == PipelineStepStatus.Failed && IsGate(s.Name) && s.Closed).ToList();
         return run with
         {
             Status = failed.Count > 0 ? PipelineRunStatus.Failed : PipelineRunStatus.Succeeded,

@@ -1,6 +1,4 @@
 using EdgeGreen.ControlPlane.Core.Jobs;
-using EdgeGreen.ControlPlane.Core.Storage;
-using EdgeGreen.Contracts.V1;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Core.Pipelines;
@@ -9,12 +7,13 @@ namespace EdgeGreen.ControlPlane.Core.Pipelines;
 /// Advances the pipeline runs on the cluster's leader every <see cref="PipelineOptions.Interval"/>,
 /// and at once when one of their jobs ends (see <see cref="PipelineJobWatcher"/>).
 /// </summary>
-public sealed class PipelineRunnerService(
+public sealed partial class PipelineRunnerService(
     PipelineRunner runner,
     PipelineJobWatcher watcher,
     Cluster.ClusterMembership cluster,
     IOptions<PipelineOptions> options,
-    TimeProvider timeProvider) : BackgroundService
+    TimeProvider timeProvider,
+    ILogger<PipelineRunnerService> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -24,7 +23,15 @@ public sealed class PipelineRunnerService(
             {
                 if (cluster.IsLeader)
                 {
-                    await runner.AdvanceAllAsync(stoppingToken);
+                    try
+                    {
+                        await runner.AdvanceAllAsync(stoppingToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The store unreachable, say: logged, and the next round tries again.
+                        LogRoundFailed(ex);
+                    }
                 }
 
                 await watcher.WaitAsync(options.Value.Interval, timeProvider, stoppingToken);
@@ -35,20 +42,20 @@ public sealed class PipelineRunnerService(
             // Stopping.
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A round of advancing pipeline runs failed; the next round tries again")]
+    private partial void LogRoundFailed(Exception exception);
 }
 
-/// <summary>Wakes the runner when a job ends, so that the next step starts without waiting for the next round.</summary>
-public sealed class PipelineJobWatcher : IJobLifecycleHandler
+/// <summary>
+/// Wakes the runner when a job ends (after the scheduler stored it), so that the next step starts
+/// without waiting for the next round.
+/// </summary>
+public sealed class PipelineJobWatcher
 {
     private TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Task OnSubmittedAsync(JobRecord job, CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task OnCompletedAsync(JobRecord job, CompleteJobRequest? report, CancellationToken cancellationToken)
-    {
-        Wake();
-        return Task.CompletedTask;
-    }
+    public PipelineJobWatcher(JobScheduler scheduler) => scheduler.JobsEnded += Wake;
 
     public void Wake() => Volatile.Read(ref _ended).TrySetResult();
 

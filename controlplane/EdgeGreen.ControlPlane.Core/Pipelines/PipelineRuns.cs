@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace EdgeGreen.ControlPlane.Core.Pipelines;
 
 /// <param name="Parameters">Values for the pipeline's parameters (strings, numbers or booleans); defaults fill the rest.</param>
-/// <param name="Deadline">An ISO 8601 duration from now (<c>PT12H</c>) or an instant; the definition's deadline when absent.</param>
+/// <param name="Deadline">A duration from now (<c>PT12H</c>, or <c>12:00:00</c> as in definitions) or an instant; the definition's deadline when absent.</param>
 /// <param name="Version">The pipeline version to run; the latest when absent.</param>
 public sealed record StartPipelineRunRequest(Dictionary<string, JsonElement>? Parameters, string? Deadline, int? Version);
 
@@ -102,9 +102,15 @@ public sealed class PipelineRuns(IPipelineStore store, IOptions<SchedulingOption
                 return null;
             }
 
+            if (fallback.Value > horizon)
+            {
+                errors["deadline"] = [$"the pipeline's deadline is beyond the planning horizon, {Durations.Format(horizon)}: give a shorter one."];
+                return null;
+            }
+
             deadline = now + fallback.Value;
         }
-        else if (Durations.TryParse(text, out var duration) && text.TrimStart().StartsWith('P'))
+        else if (Durations.TryParse(text, out var duration))
         {
             if (duration <= TimeSpan.Zero)
             {

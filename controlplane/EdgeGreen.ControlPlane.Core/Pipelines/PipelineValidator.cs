@@ -108,7 +108,8 @@ public static class PipelineValidator
     private static string Label(PipelineStep step, int index) =>
         ExpressionReference.IsValidName(step.Name) ? $"step '{step.Name}'" : $"steps[{index}]";
 
-    private static bool IsValidAlias(string alias) =>
+    /// <summary>The registry's rule for alias names (the models API applies the same).</summary>
+    internal static bool IsValidAlias(string alias) =>
         alias is { Length: > 0 and <= 64 } && char.IsAsciiLetter(alias[0]) && alias.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
     /// <summary>The checks of one step.</summary>

@@ -40,10 +40,14 @@ internal sealed class StepContext(PipelineRun run)
         {
             ExpressionReference.OutputsSection => ExpressionValue.FromString(step.Outputs.GetValueOrDefault(reference.Name)),
             ExpressionReference.MetricsSection => step.Metrics.TryGetValue(reference.Name, out var metric) ? ExpressionValue.FromNumber(metric) : ExpressionValue.Null,
+            // A cached step's figures are those of the run that produced its result, so that a gate
+            // on what training cost holds or not whether or not the training ran again.
             ExpressionReference.SustainabilitySection => reference.Name switch
             {
-                ExpressionReference.EnergyJoulesName when step.EnergyJoules is { } joules => ExpressionValue.FromNumber(joules),
-                ExpressionReference.CarbonGramsName when step.CarbonGrams is { } grams => ExpressionValue.FromNumber(grams),
+                ExpressionReference.EnergyJoulesName when (step.Status == PipelineStepStatus.Cached ? step.AvoidedEnergyJoules : step.EnergyJoules) is { } joules =>
+                    ExpressionValue.FromNumber(joules),
+                ExpressionReference.CarbonGramsName when (step.Status == PipelineStepStatus.Cached ? step.AvoidedCarbonGrams : step.CarbonGrams) is { } grams =>
+                    ExpressionValue.FromNumber(grams),
                 _ => ExpressionValue.Null,
             },
             null when reference.Name == ExpressionReference.StatusName => ExpressionValue.FromString(EnumNames.Lower(step.Status)),

@@ -1,7 +1,9 @@
 using System.Text;
 using EdgeGreen.ControlPlane.Cluster;
 using EdgeGreen.ControlPlane.Core.Pipelines;
+using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.Shared;
 using EdgeGreen.Shared.Jobs;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -12,6 +14,9 @@ namespace EdgeGreen.ControlPlane.Pipelines;
 public static class PipelinesApi
 {
     public const int MaxListLimit = 1000;
+
+    /// <summary>The longest job name a submission accepts (<c>JobSubmissions</c>).</summary>
+    private const int MaxJobNameLength = 128;
 
     /// <summary>Pipelines: definitions, runs and the leader's runner (<c>EdgeGreen:Pipelines</c>).</summary>
     public static IHostApplicationBuilder AddPipelines(this IHostApplicationBuilder builder)
@@ -26,7 +31,6 @@ public static class PipelinesApi
         builder.Services.AddSingleton<PipelinePlanning>();
         builder.Services.AddSingleton<PipelineRunner>();
         builder.Services.AddSingleton<PipelineJobWatcher>();
-        builder.Services.AddSingleton<Core.Jobs.IJobLifecycleHandler>(sp => sp.GetRequiredService<PipelineJobWatcher>());
         builder.Services.AddHostedService<PipelineRunnerService>();
         return builder;
     }
@@ -35,7 +39,7 @@ public static class PipelinesApi
     {
         var pipelines = routes.MapGroup("/api/v1/pipelines").RequireAuthorization(Policies.Viewer).WithTags("Pipelines");
         pipelines.MapPut("/{name}", PutAsync).WithName("PutPipeline").RequireAuthorization(Policies.Operator)
-            .Accepts<PipelineDefinitionBody>("application/json", "application/yaml")
+            .Accepts<PipelineDefinitionBody>("application/json", "application/yaml", "application/x-yaml", "text/yaml")
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .WithSummary("Stores a definition (JSON, or YAML with Content-Type application/yaml) as the pipeline's next version (201), or finds the latest version when it is the same (200).");
         pipelines.MapGet("/", ListAsync).WithName("ListPipelines").WithSummary("Every pipeline with its latest version.");
@@ -44,7 +48,7 @@ public static class PipelinesApi
         pipelines.MapPost("/{name}/runs", StartRunAsync).WithName("StartPipelineRun").RequireAuthorization(Policies.Operator).RunOnLeader()
             .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Starts a run: it is planned as a whole by carbon under its deadline at once (201 with the plan).");
-        pipelines.MapGet("/{name}/runs", ListRunsAsync).WithName("ListPipelineRuns").ProducesValidationProblem()
+        pipelines.MapGet("/{name}/runs", ListRunsAsync).WithName("ListPipelineRuns").ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("The pipeline's runs, newest first.");
         pipelines.MapGet("/{name}/runs/{id}", GetRunAsync).WithName("GetPipelineRun").ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One run: its steps with their plan, outputs, metrics, energy and carbon, and the run's totals.");
@@ -58,7 +62,8 @@ public static class PipelinesApi
     }
 
     public static async Task<Results<Created<PipelineVersionResponse>, Ok<PipelineVersionResponse>, ValidationProblem, ProblemHttpResult>> PutAsync(
-        string name, HttpContext http, IPipelineStore store, IOptions<PipelineOptions> options, TimeProvider timeProvider, CancellationToken cancellationToken)
+        string name, HttpContext http, IPipelineStore store, IOptions<PipelineOptions> options, IOptions<SchedulingOptions> scheduling, TimeProvider timeProvider,
+        CancellationToken cancellationToken)
     {
         if (!ResourceNames.IsValid(name))
         {
@@ -85,12 +90,18 @@ public static class PipelinesApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>(read.Errors));
         }
 
-        if (definition.Steps.FirstOrDefault(s => s.Kind == PipelineStepKinds.Deploy) is { } deploy)
+        if (Problems(name, definition, scheduling.Value.Horizon) is { Count: > 0 } problems)
         {
-            // Refused here rather than failing every run later: fleet deployments do not exist yet.
+            return TypedResults.ValidationProblem(problems);
+        }
+
+        var deploy = definition.Steps.Select((s, i) => (s, i)).FirstOrDefault(x => x.s.Kind == PipelineStepKinds.Deploy);
+        if (deploy.s is not null)
+        {
+            // Refused here rather than failing every run later: deploy steps wait for rollouts with analysis.
             return TypedResults.ValidationProblem(new Dictionary<string, string[]>
             {
-                [$"steps[{deploy.Name}].kind"] = ["deploy steps need fleet deployments, which this control plane does not have yet."],
+                [$"steps[{deploy.i}].kind"] = [$"step '{deploy.s.Name}': deploy steps are not available yet (deployments are managed with PUT /api/v1/deployments/{{name}})."],
             });
         }
 
@@ -108,9 +119,9 @@ public static class PipelinesApi
             : NotFound($"There is no pipeline '{name}'.");
 
     public static async Task<Results<Created<PipelineRunResponse>, ValidationProblem, ProblemHttpResult>> StartRunAsync(
-        string name, StartPipelineRunRequest request, PipelineRuns runs, PipelineRunner runner, CancellationToken cancellationToken)
+        string name, StartPipelineRunRequest? request, PipelineRuns runs, PipelineRunner runner, CancellationToken cancellationToken)
     {
-        var (run, errors, notFound) = await runs.CreateAsync(name, request, cancellationToken);
+        var (run, errors, notFound) = await runs.CreateAsync(name, request ?? new StartPipelineRunRequest(null, null, null), cancellationToken);
         if (notFound)
         {
             return NotFound($"There is no pipeline '{name}'.");
@@ -125,12 +136,17 @@ public static class PipelinesApi
         return TypedResults.Created($"/api/v1/pipelines/{Uri.EscapeDataString(name)}/runs/{started.Id}", PipelineRunResponse.From(started));
     }
 
-    public static async Task<Results<Ok<IReadOnlyList<PipelineRunResponse>>, ValidationProblem>> ListRunsAsync(
+    public static async Task<Results<Ok<IReadOnlyList<PipelineRunResponse>>, ValidationProblem, ProblemHttpResult>> ListRunsAsync(
         string name, int? limit, IPipelineStore store, CancellationToken cancellationToken)
     {
         if (limit is < 1 or > MaxListLimit)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be from 1 to {MaxListLimit}."] });
+        }
+
+        if ((await store.ListVersionsAsync(name, cancellationToken)).Count == 0)
+        {
+            return NotFound($"There is no pipeline '{name}'.");
         }
 
         var found = await store.ListRunsAsync(name, limit ?? 100, cancellationToken);
@@ -169,6 +185,46 @@ public static class PipelinesApi
                 ? NotFound(ex.Message)
                 : TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: ex.Message);
         }
+    }
+
+    /// <summary>
+    /// What the definition language cannot know: durations beyond the scheduler's horizon (a run
+    /// could never be planned), job names (<c>pipeline.step</c>) longer than a job's name may be,
+    /// and control characters, which the JSON guard refuses in JSON bodies and YAML would let through.
+    /// </summary>
+    private static Dictionary<string, string[]> Problems(string name, PipelineDefinition definition, TimeSpan horizon)
+    {
+        var problems = new Dictionary<string, string[]>();
+        if (definition.Deadline > horizon)
+        {
+            problems["deadline"] = [$"deadline may be at most the planning horizon, {Durations.Format(horizon)} (EdgeGreen:Scheduling:Horizon)."];
+        }
+
+        var texts = definition.Parameters.SelectMany(p => new[] { p.Key, p.Value ?? "" }).Select(t => ("parameters", t)).ToList();
+        for (var i = 0; i < definition.Steps.Count; i++)
+        {
+            var step = definition.Steps[i];
+            if (step.EstimatedDuration > horizon)
+            {
+                problems[$"steps[{i}].estimatedDuration"] = [$"step '{step.Name}': estimatedDuration may be at most the planning horizon, {Durations.Format(horizon)}."];
+            }
+
+            if (name.Length + 1 + step.Name.Length > MaxJobNameLength)
+            {
+                problems[$"steps[{i}].name"] = [$"step '{step.Name}': its jobs are named '{name}.{step.Name}', which may be at most {MaxJobNameLength} characters."];
+            }
+
+            texts.AddRange(step.Parameters.SelectMany(p => new[] { p.Key, p.Value }).Append(step.When ?? "").Select(t => ($"steps[{i}].parameters", t)));
+            texts.AddRange((step.Placement?.AgentLabels ?? new Dictionary<string, string>()).SelectMany(l => new[] { l.Key, l.Value })
+                .Concat(step.Placement?.Zones ?? []).Select(t => ($"steps[{i}].placement", t)));
+        }
+
+        foreach (var (field, text) in texts.Where(t => ControlCharacters.AnyInText(t.Item2)))
+        {
+            problems.TryAdd(field, [$"{field} may not contain control characters (U+0000-U+001F but tab, line feed and return; U+007F-U+009F)."]);
+        }
+
+        return problems;
     }
 
     /// <summary>The body, or null when it is larger than <paramref name="max"/> bytes.</summary>

@@ -45,7 +45,7 @@ public sealed class PipelineRunTests : JobsTest
         """;
 
     [Fact]
-    public async Task Run_YamlChain_StepsRunInOrder_TotalsAreTheSumOfTheSteps_AndARepeatIsCached()
+    public async Task Run_YamlChain_StepsRunInOrder_TotalsAreTheSumOfTheSteps_AndBurnsAreNeverCached()
     {
         await StartAgentAsync();
         var version = await PutAsync("nightly", ChainYaml, "application/yaml");
@@ -76,18 +76,12 @@ public sealed class PipelineRunTests : JobsTest
         Assert.Equal("nightly.warm-up", job.GetProperty("name").GetString());
         Assert.Equal(job.GetProperty("carbonGrams").GetDouble(), byStep[0].GetProperty("carbonGrams").GetDouble(), 9);
 
-        // The same inputs again: both burns reuse the first run's results and report what that avoided.
+        // A burn is work done, not a result: the same inputs run again (training and evaluation are
+        // what is cached; MlPipelineEndToEndTests shows that).
         var again = await WaitForRunAsync("nightly", (await StartRunAsync("nightly", new { })).GetProperty("id").GetString()!, "succeeded");
-        Assert.Equal(["cached", "succeeded", "cached"], again.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("status").GetString()));
-        Assert.Equal($"{done.GetProperty("id").GetString()}/warm-up", Step(again, "warm-up").GetProperty("cachedFrom").GetString());
-        var repeat = again.GetProperty("sustainability");
-        Assert.Equal(0, repeat.GetProperty("carbonGrams").GetDouble());
-        Assert.Equal(sustainability.GetProperty("energyJoules").GetDouble(), repeat.GetProperty("avoidedByCacheJoules").GetDouble(), 9);
-
-        // A different parameter is different work: not cached.
-        var changed = await WaitForRunAsync("nightly", (await StartRunAsync("nightly", new { parameters = new { seconds = "PT3S" } })).GetProperty("id").GetString()!, "succeeded");
-        Assert.Equal("succeeded", Step(changed, "warm-up").GetProperty("status").GetString());
-        Assert.Equal("cached", Step(changed, "main").GetProperty("status").GetString());
+        Assert.Equal(["succeeded", "succeeded", "succeeded"], again.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("status").GetString()));
+        Assert.Equal(0, again.GetProperty("sustainability").GetProperty("avoidedByCacheJoules").GetDouble());
+        Assert.NotEqual(warmUp.GetProperty("jobId").GetString(), Step(again, "warm-up").GetProperty("jobId").GetString());
     }
 
     [Fact]
@@ -120,6 +114,20 @@ public sealed class PipelineRunTests : JobsTest
         var data = delivered.GetProperty("data");
         Assert.Equal((done.GetProperty("id").GetString(), "succeeded"), (data.GetProperty("id").GetString(), data.GetProperty("status").GetString()));
         Assert.Equal(done.GetProperty("sustainability").GetProperty("carbonGrams").GetDouble(), data.GetProperty("carbonGrams").GetDouble(), 9);
+    }
+
+    [Fact]
+    public async Task Run_GateThatCannotBeEvaluated_FailsTheRun()
+    {
+        await StartAgentAsync();
+        // A burn reports no AUC: the comparison has nothing to compare, which is an error, not a "no".
+        Assert.Equal(HttpStatusCode.Created, (await PutAsync("typo", ChainYaml.Replace("steps.warm-up.status != 'failed' && steps.warm-up.sustainability.energyJoules >= 0",
+            "steps.warm-up.metrics.auc >= 0.5", StringComparison.Ordinal), "application/yaml")).Status);
+
+        var done = await WaitForRunAsync("typo", (await StartRunAsync("typo", new { })).GetProperty("id").GetString()!, "failed");
+
+        Assert.Equal(["succeeded", "failed", "skipped"], done.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("status").GetString()));
+        Assert.Contains("Step 'check' failed", done.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -158,12 +166,13 @@ public sealed class PipelineRunTests : JobsTest
 
         using var cancelled = await Client.PostAsync($"/api/v1/pipelines/long/runs/{id}/cancel", null);
 
+        // The steps not started are skipped at once; the run ends once the agent has stopped the
+        // running burn (long before its five minutes), with what the burn used in its totals.
         Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
-        var run = await cancelled.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("cancelled", run.GetProperty("status").GetString());
+        var run = await WaitForRunAsync("long", id, "cancelled");
         Assert.All(run.GetProperty("steps").EnumerateArray(), s => Assert.Equal("skipped", s.GetProperty("status").GetString()));
-        // The agent stops the running burn: its job ends cancelled, long before its five minutes.
-        await WaitForStatusAsync(Step(run, "warm-up").GetProperty("jobId").GetString()!, "cancelled", Patience);
+        var job = await WaitForStatusAsync(Step(run, "warm-up").GetProperty("jobId").GetString()!, "cancelled", Patience);
+        Assert.Equal(Number(job, "energyJoules") ?? 0, run.GetProperty("sustainability").GetProperty("energyJoules").GetDouble(), 9);
         using var twice = await Client.PostAsync($"/api/v1/pipelines/long/runs/{id}/cancel", null);
         Assert.Equal(HttpStatusCode.Conflict, twice.StatusCode);
     }
@@ -206,6 +215,15 @@ public sealed class PipelineRunTests : JobsTest
         Assert.Equal(HttpStatusCode.BadRequest, cycle.Status);
         Assert.Contains("warm-up", cycle.Body.GetProperty("errors").ToString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, (await PutAsync("twins", ChainYaml, "text/plain")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await PutAsync("twins", ChainYaml, "text/yaml")).Status);
+        // What a run could never plan, a job name too long to submit, and control characters YAML would let through.
+        var beyond = await PutAsync("twins", ChainYaml.Replace("deadline: PT1M", "deadline: P100D", StringComparison.Ordinal), "application/yaml");
+        Assert.Equal(HttpStatusCode.BadRequest, beyond.Status);
+        Assert.True(beyond.Body.GetProperty("errors").TryGetProperty("deadline", out _), beyond.Body.ToString());
+        var control = await PutAsync("twins", ChainYaml.Replace("seconds: PT1S", "seconds: \"PT1S\\u001b[31m\"", StringComparison.Ordinal), "application/yaml");
+        Assert.Equal(HttpStatusCode.BadRequest, control.Status);
+        Assert.Equal(HttpStatusCode.BadRequest, (await PutAsync(new string('p', 100), ChainYaml.Replace("name: warm-up", "name: " + new string('w', 40), StringComparison.Ordinal)
+            .Replace("steps.warm-up", "steps." + new string('w', 40), StringComparison.Ordinal).Replace("[warm-up]", $"[{new string('w', 40)}]", StringComparison.Ordinal), "application/yaml")).Status);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await PutAsync("twins", "#" + new string('x', 300 * 1024), "application/yaml")).Status);
 
         var pipeline = await Client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/twins");
