@@ -105,6 +105,7 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Outbound:AllowedNetworks:0", "127.0.0.0/33")]
     [InlineData("EdgeGreen:Security:KeyDirectory", " ")]
     [InlineData("EdgeGreen:Pipelines:Interval", "00:00:00")]
+    [InlineData("EdgeGreen:Deployments:AnalysisInterval", "00:00:00")]
     [InlineData("EdgeGreen:Pipelines:MaxDefinitionBytes", "10")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {

@@ -19,18 +19,21 @@ public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents
         }
 
         var desired = new List<DesiredDeployment>();
+        IReadOnlyList<AgentRecord>? known = null;
         foreach (var deployment in await store.ListAsync(cancellationToken))
         {
             if (deployment.Target.Includes(agent.Id, agent.EffectiveZone, agent.Labels))
             {
-                var message = new DesiredDeployment { Deployment = deployment.Name, Threads = deployment.Threads };
-                message.Versions.Add(new DeploymentVersion
+                // During a rollout only the step's share of the target agents serve the new version.
+                var serves = deployment.Current;
+                if (deployment.Rollout is not null && deployment.Previous is { } previous)
                 {
-                    Model = deployment.Current.Model,
-                    Version = deployment.Current.Version,
-                    Sha256 = deployment.Current.Sha256,
-                    Weight = 100,
-                });
+                    known ??= await agents.ListAsync(cancellationToken);
+                    serves = DeploymentRollouts.NewVersionAgents(deployment, known).Contains(agent.Id) ? deployment.Current : previous;
+                }
+
+                var message = new DesiredDeployment { Deployment = deployment.Name, Threads = deployment.Threads };
+                message.Versions.Add(new DeploymentVersion { Model = serves.Model, Version = serves.Version, Sha256 = serves.Sha256, Weight = 100 });
                 desired.Add(message);
             }
         }

@@ -49,6 +49,15 @@ public sealed record DeploymentRecord(
     DateTimeOffset UpdatedAt,
     long Revision)
 {
+    /// <summary>How a new version reaches the target agents.</summary>
+    public DeploymentStrategy Strategy { get; init; } = DeploymentStrategy.All;
+
+    /// <summary>The change in progress from <see cref="Previous"/> to <see cref="Current"/>; null when none is.</summary>
+    public Rollout? Rollout { get; init; }
+
+    /// <summary>Why the last rollout was rolled back; null once a later one succeeds.</summary>
+    public string? RolledBackReason { get; init; }
+
     /// <summary>What happened to the deployment, oldest first (at most <see cref="MaxHistory"/> entries).</summary>
     public IReadOnlyList<DeploymentEvent> History { get; init; } = [];
 
@@ -60,3 +69,34 @@ public sealed record DeploymentRecord(
 
 /// <summary>One entry of a deployment's history: what changed, to which version, and why.</summary>
 public sealed record DeploymentEvent(DateTimeOffset At, string Kind, int Version, string Message);
+
+/// <summary>
+/// How a new version reaches the target agents: <c>all</c> at once, or step by step
+/// (<c>canary</c>, <c>rolling</c>): each step gives the new version to a share of the target
+/// agents, holds for its pause, and passes only when the analysis of what those agents measured holds.
+/// </summary>
+public sealed record DeploymentStrategy(string Type, IReadOnlyList<RolloutStep> Steps, RolloutAnalysis Analysis)
+{
+    public static DeploymentStrategy All { get; } = new("all", [], new RolloutAnalysis(0, null, null, null));
+}
+
+/// <summary>One step: <paramref name="Percent"/> of the target agents (at least one) serve the new version for <paramref name="Pause"/>.</summary>
+public sealed record RolloutStep(int Percent, TimeSpan Pause);
+
+/// <summary>
+/// What a step must show before the rollout goes on, over the new version's requests since the
+/// step began: at least <paramref name="MinRequests"/> requests, an error rate (failed ÷ all) of at
+/// most <paramref name="MaxErrorRate"/>, a p99 latency of at most <paramref name="MaxP99LatencyMs"/>,
+/// and energy per 1,000 inferences at most <paramref name="MaxEnergyPer1kInferencesRatio"/> × the
+/// previous version's on the agents still serving it. A limit left out is not checked.
+/// </summary>
+public sealed record RolloutAnalysis(long MinRequests, double? MaxErrorRate, double? MaxP99LatencyMs, double? MaxEnergyPer1kInferencesRatio);
+
+/// <summary>A rollout in progress: its step, when that began, and each new-version agent's counters then.</summary>
+public sealed record Rollout(int Step, DateTimeOffset StepStartedAt, bool Paused, IReadOnlyDictionary<string, RolloutBaseline> Baselines)
+{
+    public string? Waiting { get; init; }
+}
+
+/// <summary>An agent's counters for the new version when a step began (they count from when it began serving it).</summary>
+public sealed record RolloutBaseline(DateTimeOffset Since, long Requests, long FailedRequests, long Inferences, double EnergyJoules);

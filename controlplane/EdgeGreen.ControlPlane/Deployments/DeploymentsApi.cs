@@ -9,7 +9,11 @@ namespace EdgeGreen.ControlPlane.Deployments;
 
 public sealed record DeploymentTargetRequest(Dictionary<string, string>? AgentLabels, List<string>? Zones, List<string>? Agents);
 
-public sealed record DeploymentStrategyRequest(string? Type);
+public sealed record RolloutStepRequest(int? Percent, string? Pause);
+
+public sealed record RolloutAnalysisRequest(long? MinRequests, double? MaxErrorRate, double? MaxP99LatencyMs, double? MaxEnergyPer1kInferencesRatio);
+
+public sealed record DeploymentStrategyRequest(string? Type, List<RolloutStepRequest>? Steps, RolloutAnalysisRequest? Analysis);
 
 public sealed record PutDeploymentRequest(string? Model, DeploymentTargetRequest? Target, int? Threads, DeploymentStrategyRequest? Strategy);
 
@@ -28,13 +32,15 @@ public sealed record DeploymentResponse(
     string Name,
     string Model,
     string Status,
+    string? StatusReason,
     int CurrentVersion,
     int? PreviousVersion,
+    int? Step,
     string ModelName,
     string Sha256,
     DeploymentTarget Target,
     int Threads,
-    string Strategy,
+    DeploymentStrategy Strategy,
     IReadOnlyList<DeploymentAgentResponse> Agents,
     IReadOnlyList<DeploymentEvent> History,
     DateTimeOffset CreatedAt,
@@ -45,11 +51,20 @@ public static class DeploymentsApi
     private const int MaxThreads = 256;
     private const int MaxTargetEntries = 256;
 
-    /// <summary>Fleet deployments: desired state answered with every agent heartbeat.</summary>
+    private const int MaxSteps = 20;
+    private static readonly TimeSpan MaxPause = TimeSpan.FromDays(1);
+
+    /// <summary>Fleet deployments: desired state answered with every agent heartbeat, rollouts analysed on the leader (<c>EdgeGreen:Deployments</c>).</summary>
     public static IHostApplicationBuilder AddDeployments(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<DeploymentOptions>().BindConfiguration(DeploymentOptions.SectionName)
+            .Validate(o => o.AnalysisInterval >= TimeSpan.FromMilliseconds(10) && o.AnalysisInterval <= TimeSpan.FromHours(1),
+                "EdgeGreen:Deployments:AnalysisInterval must be between 00:00:00.010 and 01:00:00.")
+            .ValidateOnStart();
         builder.Services.AddSingleton<DeploymentCatalog>();
         builder.Services.AddSingleton<DeploymentObservations>();
+        builder.Services.AddSingleton<DeploymentRollouts>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeploymentRollouts>());
         return builder;
     }
 
@@ -62,6 +77,15 @@ public static class DeploymentsApi
         deployments.MapGet("/", ListAsync).WithName("ListDeployments").RunOnLeader().WithSummary("Every deployment with what its agents report.");
         deployments.MapGet("/{name}", GetAsync).WithName("GetDeployment").RunOnLeader().ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("One deployment: its versions, what each target agent serves and measured, and its history.");
+        deployments.MapPost("/{name}/rollback", RollbackAsync).WithName("RollbackDeployment").RequireAuthorization(Policies.Operator).RunOnLeader()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Goes back to the previous version on every target agent (ending a rollout in progress).");
+        deployments.MapPost("/{name}/pause", PauseAsync).WithName("PauseDeployment").RequireAuthorization(Policies.Operator).RunOnLeader()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Holds a rollout at its step: no analysis, no promotion, no rollback until resumed.");
+        deployments.MapPost("/{name}/resume", ResumeAsync).WithName("ResumeDeployment").RequireAuthorization(Policies.Operator).RunOnLeader()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict)
+            .WithSummary("Resumes a paused rollout; its step starts again.");
         deployments.MapDelete("/{name}", DeleteAsync).WithName("DeleteDeployment").RequireAuthorization(Policies.Operator).RunOnLeader()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .WithSummary("Removes a deployment: its agents stop serving it at their next heartbeat.");
@@ -94,10 +118,7 @@ public static class DeploymentsApi
             errors["threads"] = [$"threads must be from 0 (the agents' default) to {MaxThreads}."];
         }
 
-        if (request.Strategy?.Type is { } strategy && strategy != "all")
-        {
-            errors["strategy.type"] = [$"'{strategy}' is not available yet: a deployment changes on all its agents at once (type 'all')."];
-        }
+        var strategy = Strategy(request.Strategy, errors);
 
         var version = request.Model is { Length: > 0 } reference ? await registry.ResolveAsync(reference, cancellationToken) : null;
         if (request.Model is not { Length: > 0 })
@@ -119,7 +140,7 @@ public static class DeploymentsApi
         var existing = await store.GetAsync(name, cancellationToken);
         if (existing is null)
         {
-            var created = new DeploymentRecord(name, request.Model!, target, threads, current, null, now, now, 0)
+            var created = new DeploymentRecord(name, request.Model!, target, threads, current, null, now, now, 0) { Strategy = strategy! }
                 .WithEvent(new DeploymentEvent(now, "created", current.Version, $"Serving {current.Model} version {current.Version}."));
             if (!await store.AddAsync(created, cancellationToken))
             {
@@ -131,20 +152,27 @@ public static class DeploymentsApi
         }
 
         var changed = existing.Current != current;
+        // A new version during a rollout replaces the one rolling out; the stable version stays the one to go back to.
+        var stable = existing.Rollout is not null ? existing.Previous ?? existing.Current : existing.Current;
+        var stepwise = changed && strategy!.Type != "all";
         var updated = existing with
         {
             ModelReference = request.Model!,
             Target = target,
             Threads = threads,
+            Strategy = strategy!,
             Current = current,
-            Previous = changed ? existing.Current : existing.Previous,
+            Previous = changed ? stable : existing.Previous,
+            Rollout = stepwise ? new Rollout(0, now, false, new Dictionary<string, RolloutBaseline>()) : changed ? null : existing.Rollout,
+            RolledBackReason = changed ? null : existing.RolledBackReason,
             UpdatedAt = now,
             Revision = existing.Revision + 1,
         };
         if (changed)
         {
-            updated = updated.WithEvent(new DeploymentEvent(now, "updated", current.Version,
-                $"Serving {current.Model} version {current.Version} in place of version {existing.Current.Version}."));
+            updated = updated.WithEvent(new DeploymentEvent(now, stepwise ? "rollout-started" : "updated", current.Version, stepwise
+                ? $"Rolling out {current.Model} version {current.Version} in place of version {stable.Version}: {strategy!.Steps[0].Percent} % of the target agents first."
+                : $"Serving {current.Model} version {current.Version} in place of version {existing.Current.Version}."));
         }
 
         if (!await store.UpdateAsync(updated, cancellationToken))
@@ -172,6 +200,98 @@ public static class DeploymentsApi
         await store.GetAsync(name, cancellationToken) is { } deployment
             ? TypedResults.Ok(await ResponseAsync(deployment, agents, observations, agentsOptions.Value, timeProvider.GetUtcNow(), cancellationToken))
             : NotFound(name);
+
+    public static Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> RollbackAsync(string name, IDeploymentStore store, IAgentStore agents,
+        DeploymentObservations observations, DeploymentRollouts rollouts, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ChangeAsync(name, store, agents, observations, agentsOptions, timeProvider, deployment => deployment.Previous is null
+            ? $"Deployment '{name}' has no previous version to go back to."
+            : rollouts.RollBack(deployment, "rolled back by a user"), cancellationToken);
+
+    public static Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> PauseAsync(string name, IDeploymentStore store, IAgentStore agents,
+        DeploymentObservations observations, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ChangeAsync(name, store, agents, observations, agentsOptions, timeProvider, deployment => deployment.Rollout is not { Paused: false } rollout
+            ? $"Deployment '{name}' has no rollout in progress to pause."
+            : deployment.WithEvent(new DeploymentEvent(timeProvider.GetUtcNow(), "paused", deployment.Current.Version, $"Paused at step {rollout.Step + 1}."))
+                with { Rollout = rollout with { Paused = true }, Revision = deployment.Revision + 1 }, cancellationToken);
+
+    public static Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> ResumeAsync(string name, IDeploymentStore store, IAgentStore agents,
+        DeploymentObservations observations, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ChangeAsync(name, store, agents, observations, agentsOptions, timeProvider, deployment => deployment.Rollout is not { Paused: true } rollout
+            ? $"Deployment '{name}' has no paused rollout to resume."
+            : deployment.WithEvent(new DeploymentEvent(timeProvider.GetUtcNow(), "resumed", deployment.Current.Version, $"Resumed at step {rollout.Step + 1}."))
+                with { Rollout = rollout with { Paused = false, StepStartedAt = timeProvider.GetUtcNow() }, Revision = deployment.Revision + 1 }, cancellationToken);
+
+    /// <summary>Applies a change that yields the new record, or the reason it is not possible now (409).</summary>
+    private static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> ChangeAsync(string name, IDeploymentStore store, IAgentStore agents,
+        DeploymentObservations observations, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, Func<DeploymentRecord, object> change,
+        CancellationToken cancellationToken)
+    {
+        if (await store.GetAsync(name, cancellationToken) is not { } deployment)
+        {
+            return NotFound(name);
+        }
+
+        switch (change(deployment))
+        {
+            case string refusal:
+                return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: refusal);
+            case DeploymentRecord changed when await store.UpdateAsync(changed, cancellationToken):
+                return TypedResults.Ok(await ResponseAsync(changed, agents, observations, agentsOptions.Value, timeProvider.GetUtcNow(), cancellationToken));
+            default:
+                return Conflict(name);
+        }
+    }
+
+    /// <summary>The strategy asked for, with defaults (rolling: 25, 50, 100 %; canary: 10, 100 %; a minute's pause; at most 5 % errors).</summary>
+    private static DeploymentStrategy? Strategy(DeploymentStrategyRequest? request, Dictionary<string, string[]> errors)
+    {
+        var type = request?.Type ?? "all";
+        if (type is not ("all" or "canary" or "rolling"))
+        {
+            errors["strategy.type"] = ["strategy.type must be all, canary or rolling."];
+            return null;
+        }
+
+        if (type == "all")
+        {
+            return DeploymentStrategy.All;
+        }
+
+        var steps = new List<RolloutStep>();
+        var asked = request?.Steps ?? (type == "canary"
+            ? [new RolloutStepRequest(10, "PT1M"), new RolloutStepRequest(100, "PT1M")]
+            : [new RolloutStepRequest(25, "PT1M"), new RolloutStepRequest(50, "PT1M"), new RolloutStepRequest(100, "PT1M")]);
+        foreach (var step in asked)
+        {
+            var pause = TimeSpan.Zero;
+            if (step.Percent is not (>= 1 and <= 100) || (steps.Count > 0 && step.Percent <= steps[^1].Percent))
+            {
+                errors["strategy.steps"] = ["each step's percent is 1 to 100, larger than the step before."];
+            }
+            else if (step.Pause is { } text && !(EdgeGreen.Shared.Durations.TryParse(text, out pause) && pause >= TimeSpan.Zero && pause <= MaxPause))
+            {
+                errors["strategy.steps"] = ["each step's pause is an ISO 8601 duration of at most a day."];
+            }
+            else
+            {
+                steps.Add(new RolloutStep(step.Percent.Value, pause));
+            }
+        }
+
+        if (steps.Count is 0 or > MaxSteps || steps[^1].Percent != 100)
+        {
+            errors.TryAdd("strategy.steps", [$"1 to {MaxSteps} steps, the last at 100 percent."]);
+        }
+
+        var analysis = request?.Analysis;
+        if (analysis is { MinRequests: < 0 } or { MaxErrorRate: not null and (< 0 or > 1) } or { MaxP99LatencyMs: not null and <= 0 } or { MaxEnergyPer1kInferencesRatio: not null and <= 0 })
+        {
+            errors["strategy.analysis"] = ["minRequests must not be negative, maxErrorRate is 0 to 1, and the latency and energy limits are positive."];
+        }
+
+        return errors.Count > 0 ? null : new DeploymentStrategy(type, steps,
+            new RolloutAnalysis(analysis?.MinRequests ?? 0, analysis is null ? 0.05 : analysis.MaxErrorRate, analysis?.MaxP99LatencyMs, analysis?.MaxEnergyPer1kInferencesRatio));
+    }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string name, IDeploymentStore store, CancellationToken cancellationToken) =>
         await store.DeleteAsync(name, cancellationToken) ? TypedResults.NoContent() : NotFound(name);
@@ -209,11 +329,15 @@ public static class DeploymentsApi
                 s.Requests > 0 ? s.P99LatencyMs : null, s.Inferences > 0 ? s.EnergyJoules / s.Inferences * 1000 : null, report.ReportedAt));
         }
 
-        var status = rows.Any(r => r.State == "failed") ? "degraded"
+        var status = deployment.Rollout is { Paused: true } ? "paused"
+            : deployment.Rollout is not null ? "progressing"
+            : deployment.RolledBackReason is not null ? "rolled-back"
+            : rows.Any(r => r.State == "failed") ? "degraded"
             : rows.Count > 0 && rows.All(r => r.State == "serving" && r.Version == deployment.Current.Version) ? "healthy"
             : "progressing";
-        return new DeploymentResponse(deployment.Name, deployment.ModelReference, status, deployment.Current.Version, deployment.Previous?.Version,
-            deployment.Current.Model, deployment.Current.Sha256, deployment.Target, deployment.Threads, "all", rows, deployment.History,
+        return new DeploymentResponse(deployment.Name, deployment.ModelReference, status, deployment.RolledBackReason ?? deployment.Rollout?.Waiting,
+            deployment.Current.Version, deployment.Previous?.Version, deployment.Rollout is { } r ? r.Step + 1 : null,
+            deployment.Current.Model, deployment.Current.Sha256, deployment.Target, deployment.Threads, deployment.Strategy, rows, deployment.History,
             deployment.CreatedAt, deployment.UpdatedAt);
     }
 

@@ -79,7 +79,9 @@ public sealed class DeploymentApiTests : ControlPlaneTest
         await AssertRefusedAsync(client, "digits", new { model = "models:/missing/1", target = new { agents = new[] { "a1" } } }, "model");
         await AssertRefusedAsync(client, "digits", new { model = "models:/mnist/1" }, "target");
         await AssertRefusedAsync(client, "digits", new { model = "models:/mnist/1", target = new { zones = new[] { "ES" } }, threads = 999 }, "threads");
-        await AssertRefusedAsync(client, "digits", new { model = "models:/mnist/1", target = new { zones = new[] { "ES" } }, strategy = new { type = "canary" } }, "strategy.type");
+        await AssertRefusedAsync(client, "digits", new { model = "models:/mnist/1", target = new { zones = new[] { "ES" } }, strategy = new { type = "blue-green" } }, "strategy.type");
+        await AssertRefusedAsync(client, "digits", new { model = "models:/mnist/1", target = new { zones = new[] { "ES" } },
+            strategy = new { type = "canary", steps = new[] { new { percent = 50, pause = "PT1M" } } } }, "strategy.steps");
         await AssertRefusedAsync(client, "bad name", new { model = "models:/mnist/1", target = new { zones = new[] { "ES" } } }, "name");
         Assert.Empty((await client.GetFromJsonAsync<JsonElement>("/api/v1/deployments")).EnumerateArray());
 
