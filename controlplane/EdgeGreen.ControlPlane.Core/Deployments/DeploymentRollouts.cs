@@ -23,6 +23,7 @@ public sealed partial class DeploymentRollouts(
     IDeploymentStore store,
     IAgentStore agents,
     DeploymentObservations observations,
+    DeploymentEvents events,
     Cluster.ClusterMembership cluster,
     IOptions<DeploymentOptions> options,
     TimeProvider timeProvider,
@@ -77,6 +78,7 @@ public sealed partial class DeploymentRollouts(
         {
             if (deployment.Rollout is { Paused: false } && Advance(deployment, known) is { } next && await store.UpdateAsync(next, cancellationToken))
             {
+                events.PublishAdded(deployment, next);
                 if (next.Rollout is null)
                 {
                     LogRolloutEnded(next.Name, next.Current.Version, next.RolledBackReason ?? "promoted");

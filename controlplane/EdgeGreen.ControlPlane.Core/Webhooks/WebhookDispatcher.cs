@@ -11,7 +11,7 @@ namespace EdgeGreen.ControlPlane.Core.Webhooks;
 
 /// <summary>
 /// Events delivered to subscribers as JSON POSTs: <c>model_version.ready</c>,
-/// <c>model_version.failed</c>, <c>alias.moved</c>, <c>pipeline_run.finished</c>. Each delivery carries
+/// <c>model_version.failed</c>, <c>alias.moved</c>, <c>pipeline_run.finished</c>, <c>deployment.changed</c>. Each delivery carries
 /// <c>X-EdgeGreen-Event</c>, <c>X-EdgeGreen-Delivery</c> (an id, the same on every retry) and
 /// <c>X-EdgeGreen-Signature: sha256=HEX</c>, the HMAC-SHA256 of the body under the webhook's
 /// secret. A delivery that fails (a network error, a timeout, a 408/429/5xx answer) is retried
@@ -23,7 +23,7 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
     : BackgroundService
 {
     public const string HttpClientName = "webhooks";
-    public static readonly string[] Events = ["model_version.ready", "model_version.failed", "alias.moved", "pipeline_run.finished"];
+    public static readonly string[] Events = ["model_version.ready", "model_version.failed", "alias.moved", "pipeline_run.finished", "deployment.changed"];
 
     private readonly Channel<(string Event, object Data)> _queue = Channel.CreateUnbounded<(string, object)>();
     private readonly Counter _delivered = metrics.CreateCounter("edgegreen_webhook_deliveries_total",

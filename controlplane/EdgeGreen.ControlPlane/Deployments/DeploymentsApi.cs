@@ -61,6 +61,8 @@ public static class DeploymentsApi
             .Validate(o => o.AnalysisInterval >= TimeSpan.FromMilliseconds(10) && o.AnalysisInterval <= TimeSpan.FromHours(1),
                 "EdgeGreen:Deployments:AnalysisInterval must be between 00:00:00.010 and 01:00:00.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IDeploymentEventSink, WebhookDeploymentEvents>();
+        builder.Services.AddSingleton<DeploymentEvents>();
         builder.Services.AddSingleton<DeploymentCatalog>();
         builder.Services.AddSingleton<DeploymentObservations>();
         builder.Services.AddSingleton<DeploymentRollouts>();
@@ -93,7 +95,7 @@ public static class DeploymentsApi
     }
 
     public static async Task<Results<Created<DeploymentResponse>, Ok<DeploymentResponse>, ValidationProblem, ProblemHttpResult>> PutAsync(
-        string name, PutDeploymentRequest request, IDeploymentStore store, ModelRegistry registry, IAgentStore agents, DeploymentObservations observations,
+        string name, PutDeploymentRequest request, IDeploymentStore store, ModelRegistry registry, IAgentStore agents, DeploymentObservations observations, DeploymentEvents events,
         IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -147,6 +149,8 @@ public static class DeploymentsApi
                 return Conflict(name);
             }
 
+            events.PublishAdded(null, created);
+
             return TypedResults.Created($"/api/v1/deployments/{Uri.EscapeDataString(name)}",
                 await ResponseAsync(created, agents, observations, agentsOptions.Value, now, cancellationToken));
         }
@@ -180,6 +184,8 @@ public static class DeploymentsApi
             return Conflict(name);
         }
 
+        events.PublishAdded(existing, updated);
+
         return TypedResults.Ok(await ResponseAsync(updated, agents, observations, agentsOptions.Value, now, cancellationToken));
     }
 
@@ -202,29 +208,30 @@ public static class DeploymentsApi
             : NotFound(name);
 
     public static Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> RollbackAsync(string name, IDeploymentStore store, IAgentStore agents,
-        DeploymentObservations observations, DeploymentRollouts rollouts, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
-        ChangeAsync(name, store, agents, observations, agentsOptions, timeProvider, deployment => deployment.Previous is null
+        DeploymentObservations observations, DeploymentRollouts rollouts, DeploymentEvents events, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider,
+        CancellationToken cancellationToken) =>
+        ChangeAsync(name, store, agents, observations, events, agentsOptions, timeProvider, deployment => deployment.Previous is null
             ? $"Deployment '{name}' has no previous version to go back to."
             : rollouts.RollBack(deployment, "rolled back by a user"), cancellationToken);
 
     public static Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> PauseAsync(string name, IDeploymentStore store, IAgentStore agents,
-        DeploymentObservations observations, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
-        ChangeAsync(name, store, agents, observations, agentsOptions, timeProvider, deployment => deployment.Rollout is not { Paused: false } rollout
+        DeploymentObservations observations, DeploymentEvents events, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ChangeAsync(name, store, agents, observations, events, agentsOptions, timeProvider, deployment => deployment.Rollout is not { Paused: false } rollout
             ? $"Deployment '{name}' has no rollout in progress to pause."
             : deployment.WithEvent(new DeploymentEvent(timeProvider.GetUtcNow(), "paused", deployment.Current.Version, $"Paused at step {rollout.Step + 1}."))
                 with { Rollout = rollout with { Paused = true }, Revision = deployment.Revision + 1 }, cancellationToken);
 
     public static Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> ResumeAsync(string name, IDeploymentStore store, IAgentStore agents,
-        DeploymentObservations observations, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
-        ChangeAsync(name, store, agents, observations, agentsOptions, timeProvider, deployment => deployment.Rollout is not { Paused: true } rollout
+        DeploymentObservations observations, DeploymentEvents events, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        ChangeAsync(name, store, agents, observations, events, agentsOptions, timeProvider, deployment => deployment.Rollout is not { Paused: true } rollout
             ? $"Deployment '{name}' has no paused rollout to resume."
             : deployment.WithEvent(new DeploymentEvent(timeProvider.GetUtcNow(), "resumed", deployment.Current.Version, $"Resumed at step {rollout.Step + 1}."))
                 with { Rollout = rollout with { Paused = false, StepStartedAt = timeProvider.GetUtcNow() }, Revision = deployment.Revision + 1 }, cancellationToken);
 
     /// <summary>Applies a change that yields the new record, or the reason it is not possible now (409).</summary>
     private static async Task<Results<Ok<DeploymentResponse>, ProblemHttpResult>> ChangeAsync(string name, IDeploymentStore store, IAgentStore agents,
-        DeploymentObservations observations, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, Func<DeploymentRecord, object> change,
-        CancellationToken cancellationToken)
+        DeploymentObservations observations, DeploymentEvents events, IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider,
+        Func<DeploymentRecord, object> change, CancellationToken cancellationToken)
     {
         if (await store.GetAsync(name, cancellationToken) is not { } deployment)
         {
@@ -236,6 +243,7 @@ public static class DeploymentsApi
             case string refusal:
                 return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Not possible now", detail: refusal);
             case DeploymentRecord changed when await store.UpdateAsync(changed, cancellationToken):
+                events.PublishAdded(deployment, changed);
                 return TypedResults.Ok(await ResponseAsync(changed, agents, observations, agentsOptions.Value, timeProvider.GetUtcNow(), cancellationToken));
             default:
                 return Conflict(name);

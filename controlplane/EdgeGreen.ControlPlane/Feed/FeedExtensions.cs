@@ -27,6 +27,7 @@ public static class FeedExtensions
         builder.Services.AddSingleton<TelemetryFeed>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TelemetryFeed>());
         builder.Services.AddSingleton<IJobLifecycleHandler, JobFeed>();
+        builder.Services.AddSingleton<Core.Deployments.IDeploymentEventSink, DeploymentFeed>();
         builder.Services.AddHostedService<IntensityFeed>();
         builder.Services.AddHostedService<AgentStatusFeed>();
         return builder;

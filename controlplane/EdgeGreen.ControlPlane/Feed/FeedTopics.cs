@@ -3,7 +3,8 @@ namespace EdgeGreen.ControlPlane.Feed;
 /// <summary>
 /// The feed's topics under the prefix (default <c>edgegreen/v1</c>):
 /// <c>{prefix}/agents/{agentId}/readings</c>, <c>{prefix}/agents/{agentId}/status</c> (retained),
-/// <c>{prefix}/jobs/{jobId}/{submitted|completed}</c>, <c>{prefix}/zones/{zone}/intensity</c> (retained)
+/// <c>{prefix}/jobs/{jobId}/{submitted|completed}</c>, <c>{prefix}/deployments/{name}/events</c>,
+/// <c>{prefix}/zones/{zone}/intensity</c> (retained)
 /// and <c>{prefix}/control-plane/status</c> (retained).
 /// </summary>
 public static class FeedTopics
@@ -13,6 +14,8 @@ public static class FeedTopics
     public static string AgentStatus(string prefix, string agentId) => $"{prefix}/agents/{Segment(agentId)}/status";
 
     public static string Job(string prefix, string jobId, string @event) => $"{prefix}/jobs/{Segment(jobId)}/{@event}";
+
+    public static string Deployment(string prefix, string deployment) => $"{prefix}/deployments/{Segment(deployment)}/events";
 
     public static string Intensity(string prefix, string zone) => $"{prefix}/zones/{Segment(zone)}/intensity";
 

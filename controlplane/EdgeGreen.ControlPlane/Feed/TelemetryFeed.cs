@@ -102,6 +102,15 @@ public sealed partial class TelemetryFeed : BackgroundService
         }
     }
 
+    /// <summary>A deployment's event (created, rollout-started, step, promoted, rolled-back, …) as its history holds it.</summary>
+    public void PublishDeployment(string deployment, Core.Deployments.DeploymentEvent happened)
+    {
+        if (_broker is not null)
+        {
+            Enqueue("deployment", FeedTopics.Deployment(_options.TopicPrefix, deployment), new DeploymentMessage(deployment, happened));
+        }
+    }
+
     /// <summary>An agent as the REST API shows it, retained so that a new subscriber knows the fleet at once.</summary>
     public void PublishAgent(Api.AgentResponse agent)
     {
@@ -204,6 +213,15 @@ public sealed record IntensityMessage(string Zone, DateTimeOffset Time, double D
 
 /// <summary>Payload of <c>{prefix}/jobs/{jobId}/{event}</c>.</summary>
 public sealed record JobMessage(string Event, JobResponse Job);
+
+/// <summary>Payload of <c>{prefix}/deployments/{name}/events</c>.</summary>
+public sealed record DeploymentMessage(string Deployment, Core.Deployments.DeploymentEvent Event);
+
+/// <summary>Publishes deployment events to the feed.</summary>
+internal sealed class DeploymentFeed(TelemetryFeed feed) : Core.Deployments.IDeploymentEventSink
+{
+    public void Publish(string deployment, Core.Deployments.DeploymentEvent happened) => feed.PublishDeployment(deployment, happened);
+}
 
 /// <summary>Publishes job submissions and completions to the feed.</summary>
 internal sealed class JobFeed(TelemetryFeed feed) : IJobLifecycleHandler

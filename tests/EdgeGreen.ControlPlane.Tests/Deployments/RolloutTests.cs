@@ -4,6 +4,8 @@ using System.Text.Json;
 using EdgeGreen.Contracts.V1;
 using EdgeGreen.ControlPlane.Core.Storage;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace EdgeGreen.ControlPlane.Tests.Deployments;
 
@@ -18,6 +20,7 @@ public sealed class RolloutTests : ControlPlaneTest
     protected override IReadOnlyDictionary<string, string?>? Settings => new Dictionary<string, string?>
     {
         ["EdgeGreen:Deployments:AnalysisInterval"] = "00:00:00.100",
+        ["EdgeGreen:Outbound:AllowedNetworks:0"] = "127.0.0.0/8",
     };
 
     [Fact]
@@ -42,6 +45,17 @@ public sealed class RolloutTests : ControlPlaneTest
     [Fact]
     public async Task Canary_VersionThatErrors_IsRolledBackAutomaticallyWithTheReason()
     {
+        var events = System.Threading.Channels.Channel.CreateUnbounded<JsonElement>();
+        await using var subscriber = await StubServer.StartAsync(routes => routes.MapPost("/hook", async (HttpContext context) =>
+        {
+            events.Writer.TryWrite(await context.Request.ReadFromJsonAsync<JsonElement>());
+            return Results.Ok();
+        }));
+        using (var hook = await AdminClient.PostAsJsonAsync("/api/v1/webhooks", new { url = new Uri(subscriber.Url, "hook"), events = new[] { "deployment.changed" } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, hook.StatusCode);
+        }
+
         var (client, fleet) = await StartAsync(failingVersion: 2);
         await using var _ = fleet;
 
@@ -55,6 +69,18 @@ public sealed class RolloutTests : ControlPlaneTest
         await Eventually.WaitUntilAsync(() => fleet.Serving().All(v => v == 1), Patience, "every agent is back on version 1");
         // Only the canary's share ever served version 2.
         Assert.Equal(1, fleet.AgentsThatServed(2));
+
+        // Each change went to the webhook as it happened.
+        var kinds = new List<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!kinds.Contains("rolled-back"))
+        {
+            var delivered = await events.Reader.ReadAsync(timeout.Token);
+            Assert.Equal("digits", delivered.GetProperty("data").GetProperty("deployment").GetString());
+            kinds.Add(delivered.GetProperty("data").GetProperty("kind").GetString()!);
+        }
+
+        Assert.Equal(["created", "rollout-started", "rolled-back"], kinds);
     }
 
     [Fact]
