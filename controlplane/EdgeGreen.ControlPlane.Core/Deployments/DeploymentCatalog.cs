@@ -8,8 +8,29 @@ namespace EdgeGreen.ControlPlane.Core.Deployments;
 /// heartbeat) and which artifacts that lets it download. Reads the store on each call; the
 /// deployments are few and heartbeats come once per interval per agent.
 /// </summary>
-public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents)
+public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents, DeploymentObservations observations,
+    Microsoft.Extensions.Options.IOptions<Agents.AgentsOptions> agentsOptions, TimeProvider timeProvider)
 {
+    /// <summary>
+    /// Whether the deployment has settled on its current version: no rollout in progress, and every
+    /// online target agent (at least one) reports serving it.
+    /// </summary>
+    public async Task<bool> IsHealthyAsync(DeploymentRecord deployment, CancellationToken cancellationToken)
+    {
+        if (deployment.Rollout is not null)
+        {
+            return false;
+        }
+
+        var now = timeProvider.GetUtcNow();
+        var online = (await agents.ListAsync(cancellationToken))
+            .Where(a => deployment.Target.Includes(a.Id, a.EffectiveZone, a.Labels) && a.LastHeartbeatAt is { } seen && now - seen <= agentsOptions.Value.OfflineAfter)
+            .Select(a => a.Id).ToList();
+        var serving = observations.For(deployment.Name).Where(r => r.Served.Version == deployment.Current.Version && r.Served.State == "serving")
+            .Select(r => r.AgentId).ToHashSet(StringComparer.Ordinal);
+        return online.Count > 0 && online.All(serving.Contains);
+    }
+
     /// <summary>The deployments the agent is a target of, as the heartbeat answer carries them.</summary>
     public async Task<IReadOnlyList<DesiredDeployment>> DesiredForAsync(string agentId, CancellationToken cancellationToken)
     {

@@ -25,6 +25,9 @@ public sealed partial class PipelineRunner(
     ModelRegistry registry,
     PipelinePlanning planning,
     Webhooks.WebhookDispatcher webhooks,
+    Deployments.DeploymentChanges deploymentChanges,
+    Deployments.DeploymentCatalog deploymentCatalog,
+    IDeploymentStore deployments,
     TimeProvider timeProvider,
     ILogger<PipelineRunner> logger)
 {
@@ -233,9 +236,14 @@ public sealed partial class PipelineRunner(
         return Finish(run, definition);
     }
 
-    /// <summary>What the steps' jobs did since the last advance.</summary>
+    /// <summary>What the steps' jobs did since the last advance, and how their deployments' rollouts went.</summary>
     private async Task<PipelineRun> CollectJobsAsync(PipelineRun run, PipelineDefinition definition, CancellationToken cancellationToken)
     {
+        foreach (var state in run.Steps.Where(s => s.Status == PipelineStepStatus.Running && s.JobId is null && s.Outputs.ContainsKey("deployment")).ToList())
+        {
+            run = run.WithStep(await RolloutOutcomeAsync(state, cancellationToken));
+        }
+
         foreach (var state in run.Steps.Where(s => s.JobId is not null && !s.IsFinished).ToList())
         {
             var job = await jobs.GetAsync(state.JobId!, cancellationToken);
@@ -371,13 +379,7 @@ public sealed partial class PipelineRunner(
             return step.Kind switch
             {
                 PipelineStepKinds.SetAlias => await SetAliasAsync(state, parameters, now, cancellationToken),
-                PipelineStepKinds.Deploy => state with
-                {
-                    Status = PipelineStepStatus.Failed,
-                    Parameters = parameters,
-                    Reason = "deploy steps need fleet deployments, which this control plane does not have yet.",
-                    FinishedAt = now,
-                },
+                PipelineStepKinds.Deploy => await DeployAsync(state, parameters, now, cancellationToken),
                 _ => await SubmitAsync(run, step, state, parameters, cancellationToken),
             };
         }
@@ -385,6 +387,69 @@ public sealed partial class PipelineRunner(
         {
             return state with { Status = PipelineStepStatus.Failed, Reason = ex.Message, FinishedAt = now };
         }
+    }
+
+    /// <summary>
+    /// Creates or changes the deployment the step names (parameters <c>deployment</c>, <c>model</c>,
+    /// <c>targetAgents</c>, <c>targetZones</c> (comma-separated), <c>targetLabels</c>
+    /// (<c>k=v,k2=v2</c>), <c>strategy</c> (all, canary, rolling: its default steps and analysis),
+    /// <c>threads</c>); the step runs until the rollout is healthy, and fails if it is rolled back.
+    /// </summary>
+    private async Task<PipelineStepRun> DeployAsync(PipelineStepRun state, Dictionary<string, string> parameters, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        static List<string> List(string? text) => [.. (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        var labels = List(parameters.GetValueOrDefault("targetLabels")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p.Length > 1 ? p[1] : "", StringComparer.Ordinal);
+        var threads = parameters.TryGetValue("threads", out var t) && int.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : (int?)null;
+        var name = parameters.GetValueOrDefault("deployment") ?? "";
+        var request = new Deployments.PutDeploymentRequest(parameters.GetValueOrDefault("model"),
+            new Deployments.DeploymentTargetRequest(labels, List(parameters.GetValueOrDefault("targetZones")), List(parameters.GetValueOrDefault("targetAgents"))),
+            threads, new Deployments.DeploymentStrategyRequest(parameters.GetValueOrDefault("strategy"), null, null));
+        var (deployment, _, errors) = await deploymentChanges.PutAsync(name, request, cancellationToken);
+        if (errors is not null || deployment is null)
+        {
+            return state with
+            {
+                Status = errors is null ? PipelineStepStatus.Pending : PipelineStepStatus.Failed,
+                Parameters = parameters,
+                Reason = errors is null ? $"Deployment '{name}' was changed meanwhile; trying again."
+                    : "The deployment was refused: " + string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+                FinishedAt = errors is null ? null : now,
+            };
+        }
+
+        var outputs = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["deployment"] = name,
+            ["model"] = string.Create(CultureInfo.InvariantCulture, $"models:/{deployment.Current.Model}/{deployment.Current.Version}"),
+            ["version"] = deployment.Current.Version.ToString(CultureInfo.InvariantCulture),
+        };
+        return await RolloutOutcomeAsync(state with { Status = PipelineStepStatus.Running, Parameters = parameters, Outputs = outputs, StartedAt = now, Reason = null },
+            cancellationToken);
+    }
+
+    /// <summary>A deploy step succeeds once its deployment serves its version everywhere, and fails when that version is rolled back.</summary>
+    private async Task<PipelineStepRun> RolloutOutcomeAsync(PipelineStepRun state, CancellationToken cancellationToken)
+    {
+        var now = timeProvider.GetUtcNow();
+        var version = int.Parse(state.Outputs["version"], CultureInfo.InvariantCulture);
+        if (await deployments.GetAsync(state.Outputs["deployment"], cancellationToken) is not { } deployment)
+        {
+            return state with { Status = PipelineStepStatus.Failed, Reason = $"Deployment '{state.Outputs["deployment"]}' was removed.", FinishedAt = now };
+        }
+
+        if (deployment.Current.Version != version)
+        {
+            return state with
+            {
+                Status = PipelineStepStatus.Failed,
+                Reason = deployment.RolledBackReason is { } reason ? $"Rolled back: {reason}" : $"The deployment moved on to version {deployment.Current.Version}.",
+                FinishedAt = now,
+            };
+        }
+
+        return await deploymentCatalog.IsHealthyAsync(deployment, cancellationToken)
+            ? state with { Status = PipelineStepStatus.Succeeded, Reason = $"Version {version} serves on every target agent.", FinishedAt = now }
+            : state with { Reason = deployment.Rollout is { } rollout ? $"Rolling out: step {rollout.Step + 1}. {rollout.Waiting}".TrimEnd() : "Waiting for the target agents to serve it." };
     }
 
     private async Task<PipelineStepRun> SetAliasAsync(PipelineStepRun state, Dictionary<string, string> parameters, DateTimeOffset now, CancellationToken cancellationToken)

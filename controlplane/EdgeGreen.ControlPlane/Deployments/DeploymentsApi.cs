@@ -1,21 +1,10 @@
 using EdgeGreen.ControlPlane.Cluster;
 using EdgeGreen.ControlPlane.Core.Deployments;
 using EdgeGreen.ControlPlane.Security;
-using EdgeGreen.Shared.Jobs;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
 namespace EdgeGreen.ControlPlane.Deployments;
-
-public sealed record DeploymentTargetRequest(Dictionary<string, string>? AgentLabels, List<string>? Zones, List<string>? Agents);
-
-public sealed record RolloutStepRequest(int? Percent, string? Pause);
-
-public sealed record RolloutAnalysisRequest(long? MinRequests, double? MaxErrorRate, double? MaxP99LatencyMs, double? MaxEnergyPer1kInferencesRatio);
-
-public sealed record DeploymentStrategyRequest(string? Type, List<RolloutStepRequest>? Steps, RolloutAnalysisRequest? Analysis);
-
-public sealed record PutDeploymentRequest(string? Model, DeploymentTargetRequest? Target, int? Threads, DeploymentStrategyRequest? Strategy);
 
 public sealed record DeploymentAgentResponse(
     string AgentId,
@@ -48,11 +37,7 @@ public sealed record DeploymentResponse(
 
 public static class DeploymentsApi
 {
-    private const int MaxThreads = 256;
-    private const int MaxTargetEntries = 256;
 
-    private const int MaxSteps = 20;
-    private static readonly TimeSpan MaxPause = TimeSpan.FromDays(1);
 
     /// <summary>Fleet deployments: desired state answered with every agent heartbeat, rollouts analysed on the leader (<c>EdgeGreen:Deployments</c>).</summary>
     public static IHostApplicationBuilder AddDeployments(this IHostApplicationBuilder builder)
@@ -63,6 +48,7 @@ public static class DeploymentsApi
             .ValidateOnStart();
         builder.Services.AddSingleton<IDeploymentEventSink, WebhookDeploymentEvents>();
         builder.Services.AddSingleton<DeploymentEvents>();
+        builder.Services.AddSingleton<DeploymentChanges>();
         builder.Services.AddSingleton<DeploymentCatalog>();
         builder.Services.AddSingleton<DeploymentObservations>();
         builder.Services.AddSingleton<DeploymentRollouts>();
@@ -95,98 +81,22 @@ public static class DeploymentsApi
     }
 
     public static async Task<Results<Created<DeploymentResponse>, Ok<DeploymentResponse>, ValidationProblem, ProblemHttpResult>> PutAsync(
-        string name, PutDeploymentRequest request, IDeploymentStore store, ModelRegistry registry, IAgentStore agents, DeploymentObservations observations, DeploymentEvents events,
+        string name, PutDeploymentRequest request, DeploymentChanges changes, IAgentStore agents, DeploymentObservations observations,
         IOptions<AgentsOptions> agentsOptions, TimeProvider timeProvider, CancellationToken cancellationToken)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (!ResourceNames.IsValid(name))
-        {
-            errors["name"] = [ResourceNames.Rule];
-        }
-
-        var target = new DeploymentTarget(request.Target?.AgentLabels ?? [], request.Target?.Zones ?? [], request.Target?.Agents ?? []);
-        if (target.Agents.Count + target.Zones.Count + target.AgentLabels.Count == 0)
-        {
-            errors["target"] = ["target must name agents, zones or agentLabels: a deployment on no agent serves nothing."];
-        }
-        else if (target.Agents.Count > MaxTargetEntries || target.Zones.Count > MaxTargetEntries || target.AgentLabels.Count > MaxTargetEntries)
-        {
-            errors["target"] = [$"target may name at most {MaxTargetEntries} agents, zones and labels each."];
-        }
-
-        var threads = request.Threads ?? 0;
-        if (threads is < 0 or > MaxThreads)
-        {
-            errors["threads"] = [$"threads must be from 0 (the agents' default) to {MaxThreads}."];
-        }
-
-        var strategy = Strategy(request.Strategy, errors);
-
-        var version = request.Model is { Length: > 0 } reference ? await registry.ResolveAsync(reference, cancellationToken) : null;
-        if (request.Model is not { Length: > 0 })
-        {
-            errors["model"] = ["model is required: models:/name/N or models:/name@alias."];
-        }
-        else if (version is not { Status: ModelVersionStatus.Ready, Sha256: not null })
-        {
-            errors["model"] = [version is null ? $"'{request.Model}' names no model version; see GET /api/v1/models." : $"{version.Name} version {version.Version} is {version.Status.Name()}, not READY."];
-        }
-
-        if (errors.Count > 0)
+        var (deployment, created, errors) = await changes.PutAsync(name, request, cancellationToken);
+        if (errors is not null)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var now = timeProvider.GetUtcNow();
-        var current = new DeployedVersion(version!.Name, version.Version, version.Sha256!);
-        var existing = await store.GetAsync(name, cancellationToken);
-        if (existing is null)
-        {
-            var created = new DeploymentRecord(name, request.Model!, target, threads, current, null, now, now, 0) { Strategy = strategy! }
-                .WithEvent(new DeploymentEvent(now, "created", current.Version, $"Serving {current.Model} version {current.Version}."));
-            if (!await store.AddAsync(created, cancellationToken))
-            {
-                return Conflict(name);
-            }
-
-            events.PublishAdded(null, created);
-
-            return TypedResults.Created($"/api/v1/deployments/{Uri.EscapeDataString(name)}",
-                await ResponseAsync(created, agents, observations, agentsOptions.Value, now, cancellationToken));
-        }
-
-        var changed = existing.Current != current;
-        // A new version during a rollout replaces the one rolling out; the stable version stays the one to go back to.
-        var stable = existing.Rollout is not null ? existing.Previous ?? existing.Current : existing.Current;
-        var stepwise = changed && strategy!.Type != "all";
-        var updated = existing with
-        {
-            ModelReference = request.Model!,
-            Target = target,
-            Threads = threads,
-            Strategy = strategy!,
-            Current = current,
-            Previous = changed ? stable : existing.Previous,
-            Rollout = stepwise ? new Rollout(0, now, false, new Dictionary<string, RolloutBaseline>()) : changed ? null : existing.Rollout,
-            RolledBackReason = changed ? null : existing.RolledBackReason,
-            UpdatedAt = now,
-            Revision = existing.Revision + 1,
-        };
-        if (changed)
-        {
-            updated = updated.WithEvent(new DeploymentEvent(now, stepwise ? "rollout-started" : "updated", current.Version, stepwise
-                ? $"Rolling out {current.Model} version {current.Version} in place of version {stable.Version}: {strategy!.Steps[0].Percent} % of the target agents first."
-                : $"Serving {current.Model} version {current.Version} in place of version {existing.Current.Version}."));
-        }
-
-        if (!await store.UpdateAsync(updated, cancellationToken))
+        if (deployment is null)
         {
             return Conflict(name);
         }
 
-        events.PublishAdded(existing, updated);
-
-        return TypedResults.Ok(await ResponseAsync(updated, agents, observations, agentsOptions.Value, now, cancellationToken));
+        var response = await ResponseAsync(deployment, agents, observations, agentsOptions.Value, timeProvider.GetUtcNow(), cancellationToken);
+        return created ? TypedResults.Created($"/api/v1/deployments/{Uri.EscapeDataString(name)}", response) : TypedResults.Ok(response);
     }
 
     public static async Task<Ok<IReadOnlyList<DeploymentResponse>>> ListAsync(IDeploymentStore store, IAgentStore agents, DeploymentObservations observations,
@@ -248,57 +158,6 @@ public static class DeploymentsApi
             default:
                 return Conflict(name);
         }
-    }
-
-    /// <summary>The strategy asked for, with defaults (rolling: 25, 50, 100 %; canary: 10, 100 %; a minute's pause; at most 5 % errors).</summary>
-    private static DeploymentStrategy? Strategy(DeploymentStrategyRequest? request, Dictionary<string, string[]> errors)
-    {
-        var type = request?.Type ?? "all";
-        if (type is not ("all" or "canary" or "rolling"))
-        {
-            errors["strategy.type"] = ["strategy.type must be all, canary or rolling."];
-            return null;
-        }
-
-        if (type == "all")
-        {
-            return DeploymentStrategy.All;
-        }
-
-        var steps = new List<RolloutStep>();
-        var asked = request?.Steps ?? (type == "canary"
-            ? [new RolloutStepRequest(10, "PT1M"), new RolloutStepRequest(100, "PT1M")]
-            : [new RolloutStepRequest(25, "PT1M"), new RolloutStepRequest(50, "PT1M"), new RolloutStepRequest(100, "PT1M")]);
-        foreach (var step in asked)
-        {
-            var pause = TimeSpan.Zero;
-            if (step.Percent is not (>= 1 and <= 100) || (steps.Count > 0 && step.Percent <= steps[^1].Percent))
-            {
-                errors["strategy.steps"] = ["each step's percent is 1 to 100, larger than the step before."];
-            }
-            else if (step.Pause is { } text && !(EdgeGreen.Shared.Durations.TryParse(text, out pause) && pause >= TimeSpan.Zero && pause <= MaxPause))
-            {
-                errors["strategy.steps"] = ["each step's pause is an ISO 8601 duration of at most a day."];
-            }
-            else
-            {
-                steps.Add(new RolloutStep(step.Percent.Value, pause));
-            }
-        }
-
-        if (steps.Count is 0 or > MaxSteps || steps[^1].Percent != 100)
-        {
-            errors.TryAdd("strategy.steps", [$"1 to {MaxSteps} steps, the last at 100 percent."]);
-        }
-
-        var analysis = request?.Analysis;
-        if (analysis is { MinRequests: < 0 } or { MaxErrorRate: not null and (< 0 or > 1) } or { MaxP99LatencyMs: not null and <= 0 } or { MaxEnergyPer1kInferencesRatio: not null and <= 0 })
-        {
-            errors["strategy.analysis"] = ["minRequests must not be negative, maxErrorRate is 0 to 1, and the latency and energy limits are positive."];
-        }
-
-        return errors.Count > 0 ? null : new DeploymentStrategy(type, steps,
-            new RolloutAnalysis(analysis?.MinRequests ?? 0, analysis is null ? 0.05 : analysis.MaxErrorRate, analysis?.MaxP99LatencyMs, analysis?.MaxEnergyPer1kInferencesRatio));
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteAsync(string name, IDeploymentStore store, CancellationToken cancellationToken) =>

@@ -95,16 +95,6 @@ public static class PipelinesApi
             return TypedResults.ValidationProblem(problems);
         }
 
-        var deploy = definition.Steps.Select((s, i) => (s, i)).FirstOrDefault(x => x.s.Kind == PipelineStepKinds.Deploy);
-        if (deploy.s is not null)
-        {
-            // Refused here rather than failing every run later: deploy steps wait for rollouts with analysis.
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]>
-            {
-                [$"steps[{deploy.i}].kind"] = [$"step '{deploy.s.Name}': deploy steps are not available yet (deployments are managed with PUT /api/v1/deployments/{{name}})."],
-            });
-        }
-
         var (version, created) = await store.AddVersionAsync(name, definition, Encoding.UTF8.GetString(body), contentType, timeProvider.GetUtcNow(), cancellationToken);
         var response = PipelineVersionResponse.From(version);
         return created ? TypedResults.Created($"/api/v1/pipelines/{Uri.EscapeDataString(name)}", response) : TypedResults.Ok(response);

@@ -45,7 +45,10 @@ public sealed class MlPipelineEndToEndTests : IAsyncLifetime
         // A deadline of minutes keeps the test short; the planner still places each step by carbon inside it.
         var first = await RunAsync(client, new { deadline = "PT5M", parameters = new { dataset = "credit" } });
 
-        Assert.Equal(["succeeded", "succeeded", "succeeded", "succeeded"], Statuses(first));
+        Assert.Equal(["succeeded", "succeeded", "succeeded", "succeeded", "succeeded"], Statuses(first));
+        // The deploy step succeeded once the local agent served the model: it answers under /v2.
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2/models/credit/ready")).StatusCode);
+        Assert.Equal("models:/credit-default/1", Step(first, "rollout").GetProperty("outputs").GetProperty("model").GetString());
         Assert.Equal("models:/credit-default/1", Step(first, "train").GetProperty("outputs").GetProperty("model").GetString());
         Assert.True(Step(first, "evaluate").GetProperty("metrics").GetProperty("auc").GetDouble() >= 0.7);
         var model = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default");
@@ -58,7 +61,7 @@ public sealed class MlPipelineEndToEndTests : IAsyncLifetime
         // Unchanged inputs: the model is not trained again, nor evaluated again; the gate and the alias run.
         var second = await RunAsync(client, new { deadline = "PT5M", parameters = new { dataset = "credit" } });
 
-        Assert.Equal(["cached", "cached", "succeeded", "succeeded"], Statuses(second));
+        Assert.Equal(["cached", "cached", "succeeded", "succeeded", "succeeded"], Statuses(second));
         Assert.Equal("models:/credit-default/1", Step(second, "promote").GetProperty("outputs").GetProperty("model").GetString());
         Assert.Single((await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default")).GetProperty("versions").EnumerateArray());
         var repeat = second.GetProperty("sustainability");
@@ -68,7 +71,7 @@ public sealed class MlPipelineEndToEndTests : IAsyncLifetime
         // A stricter carbon bar closes the gate although the training is reused: a cached step's
         // figures are what its result cost. No promotion; the run still succeeds and says why.
         var strict = await RunAsync(client, new { deadline = "PT5M", parameters = new { dataset = "credit", maxTrainingCarbonGrams = 1e-12 } });
-        Assert.Equal(["cached", "cached", "failed", "skipped"], Statuses(strict));
+        Assert.Equal(["cached", "cached", "failed", "skipped", "skipped"], Statuses(strict));
         Assert.Contains("good-enough", strict.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
     }
 
