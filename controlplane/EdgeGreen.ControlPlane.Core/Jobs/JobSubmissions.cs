@@ -197,25 +197,30 @@ public sealed class JobSubmissions(IJobStore jobs, IEnumerable<IJobParameterReso
 
         foreach (var (key, value) in values)
         {
-            switch (value.ValueKind)
+            if (ScalarText(value) is { } text)
             {
-                case JsonValueKind.String:
-                    parameters[key] = value.GetString()!;
-                    break;
-                case JsonValueKind.Number:
-                    parameters[key] = value.GetRawText();
-                    break;
-                case JsonValueKind.True or JsonValueKind.False:
-                    parameters[key] = value.GetBoolean() ? "true" : "false";
-                    break;
-                default:
-                    errors[$"parameters.{key}"] = ["parameter values must be strings, numbers or booleans."];
-                    break;
+                parameters[key] = text;
+            }
+            else
+            {
+                errors[$"parameters.{key}"] = [ScalarRule];
             }
         }
 
         return errors.Keys.Any(k => k.StartsWith("parameters", StringComparison.Ordinal)) ? null : parameters;
     }
+
+    internal const string ScalarRule = "parameter values must be strings, numbers or booleans.";
+
+    /// <summary>A scalar JSON value as parameter text (numbers as written, booleans in lower case); null for objects, arrays and null.</summary>
+    internal static string? ScalarText(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.Number => value.GetRawText(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => null,
+    };
 
     private static void CheckPositive(double? value, string field, Dictionary<string, string[]> errors)
     {

@@ -193,7 +193,7 @@ public sealed partial class PipelineRunner(
         }
 
         var steps = definition.Steps.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        var order = Topological(definition);
+        var order = PipelineGraph.Create(definition).Order.Select(s => s.Name).ToList();
         for (var round = 0; round <= order.Count; round++)
         {
             // A step that changed state changes the plan of the steps after it.
@@ -642,26 +642,6 @@ public sealed partial class PipelineRunner(
     }
 
     private static string Statuses(PipelineRun run) => string.Join(",", run.Steps.Select(s => $"{s.Name}:{s.Status}:{s.JobId}"));
-
-    /// <summary>The steps in an order where each comes after all it depends on (the definition has no cycle).</summary>
-    private static List<string> Topological(PipelineDefinition definition)
-    {
-        var order = new List<string>();
-        var placed = new HashSet<string>(StringComparer.Ordinal);
-        while (order.Count < definition.Steps.Count)
-        {
-            var next = definition.Steps.Where(s => !placed.Contains(s.Name) && s.DependsOn.All(placed.Contains)).Select(s => s.Name).ToList();
-            if (next.Count == 0)
-            {
-                throw new InvalidOperationException("The pipeline's steps form a cycle.");
-            }
-
-            order.AddRange(next);
-            placed.UnionWith(next);
-        }
-
-        return order;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline run {RunId} of {Pipeline} version {Version} created")]
     private partial void LogRunCreated(string runId, string pipeline, int version);

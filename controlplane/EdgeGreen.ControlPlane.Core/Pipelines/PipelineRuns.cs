@@ -43,20 +43,13 @@ public sealed class PipelineRuns(IPipelineStore store, IOptions<SchedulingOption
                 continue;
             }
 
-            switch (value.ValueKind)
+            if (JobSubmissions.ScalarText(value) is { } text)
             {
-                case JsonValueKind.String:
-                    parameters[name] = value.GetString()!;
-                    break;
-                case JsonValueKind.Number:
-                    parameters[name] = value.GetRawText();
-                    break;
-                case JsonValueKind.True or JsonValueKind.False:
-                    parameters[name] = value.GetBoolean() ? "true" : "false";
-                    break;
-                default:
-                    errors[$"parameters.{name}"] = ["parameter values must be strings, numbers or booleans."];
-                    break;
+                parameters[name] = text;
+            }
+            else
+            {
+                errors[$"parameters.{name}"] = [JobSubmissions.ScalarRule];
             }
         }
 
