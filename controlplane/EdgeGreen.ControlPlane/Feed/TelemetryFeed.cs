@@ -144,11 +144,13 @@ public sealed partial class TelemetryFeed : BackgroundService
             {
                 await PublishWithRetriesAsync(kind, message, stoppingToken);
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception) when (stoppingToken.IsCancellationRequested)
             {
-                // The message being retried at shutdown is dropped like those still queued.
+                // The message being published or retried at shutdown is dropped like those still
+                // queued. MQTTnet reports a publish cancelled while awaiting its acknowledgement as a
+                // timeout, not a cancellation, so any failure after the stop is this case.
                 _metrics.Dropped.Inc();
-                throw;
+                return;
             }
         }
     }
