@@ -498,7 +498,17 @@ public sealed partial class PipelineRunner(
             step.Interruptible,
             step.CarbonBudgetGrams,
             step.EnergyBudgetJoules);
-        var (job, errors) = await submissions.CreateAsync(request, cancellationToken);
+        // The job's id follows from the run, the step and the attempt, so that an advance that stored
+        // the job but crashed before it stored the run finds that job again instead of submitting twice.
+        var jobId = StepJobId(run.Id, step.Name, state.Attempts + 1);
+        if (await jobs.GetAsync(jobId, cancellationToken) is { } submittedBefore)
+        {
+            return Submitted(state, parameters, step.Cache && IsCacheable(step.Kind) ? CacheKey(submittedBefore) : null,
+                new SubmitOutcome(submittedBefore, submittedBefore.Status == JobStatus.Rejected), now);
+        }
+
+        var (created, errors) = await submissions.CreateAsync(request, cancellationToken);
+        var job = created is null ? null : created with { Id = jobId };
         if (job is null)
         {
             return state with
@@ -534,12 +544,20 @@ public sealed partial class PipelineRunner(
             };
         }
 
-        var outcome = await scheduler.SubmitAsync(job, cancellationToken);
+        return Submitted(state, parameters, key, await scheduler.SubmitAsync(job, cancellationToken), now);
+    }
+
+    private static PipelineStepRun Submitted(PipelineStepRun state, Dictionary<string, string> parameters, string? key, SubmitOutcome outcome, DateTimeOffset now)
+    {
         var submitted = state with { Parameters = parameters, CacheKey = key, JobId = outcome.Job.Id, Attempts = state.Attempts + 1 };
         return outcome.Refused
             ? submitted with { Status = PipelineStepStatus.Failed, Reason = outcome.Job.StatusReason, FinishedAt = now }
             : submitted with { Status = PipelineStepStatus.Planned, PlannedStart = outcome.Job.PlannedStart, ForecastCarbonGrams = outcome.Job.ForecastCarbonGrams, Reason = outcome.Job.StatusReason };
     }
+
+    /// <summary>The id of the job of a step's attempt: as long as a random id, and as unguessable as the run's.</summary>
+    internal static string StepJobId(string runId, string step, int attempt) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{runId}\n{step}\n{attempt.ToString(CultureInfo.InvariantCulture)}")).AsSpan(0, 12));
 
     /// <summary>
     /// Kinds whose result is a function of their inputs: a train with the same dataset, parameters

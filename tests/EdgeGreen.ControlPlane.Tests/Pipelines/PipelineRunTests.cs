@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using EdgeGreen.ControlPlane.Core.Pipelines;
+using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Tests.Jobs;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -191,6 +193,44 @@ public sealed class PipelineRunTests : JobsTest
         Assert.Equal("failed", run.GetProperty("status").GetString());
         Assert.Contains("over its carbon budget", run.GetProperty("statusReason").GetString(), StringComparison.Ordinal);
         Assert.All(run.GetProperty("steps").EnumerateArray(), s => Assert.Null(s.GetProperty("jobId").GetString()));
+        Assert.Equal(jobsBefore, await CountJobsAsync());
+    }
+
+    [Fact]
+    public async Task Advance_AfterACrashBetweenStoringTheJobAndTheRun_FindsThatJob_AndSubmitsNothingTwice()
+    {
+        const string yaml = """
+            deadline: PT1M
+            steps:
+              - name: work
+                kind: burn
+                parameters: {duration: PT1S, threads: 1}
+                estimatedPowerWatts: 5
+            """;
+        Assert.Equal(HttpStatusCode.Created, (await PutAsync("once", yaml, "application/yaml")).Status);
+        var started = await StartRunAsync("once", new { });
+        var runId = started.GetProperty("id").GetString()!;
+        var jobId = Step(started, "work").GetProperty("jobId").GetString()!;
+        var jobsBefore = await CountJobsAsync();
+
+        // What a crash just after the job was stored leaves behind: the job, and the run as it was
+        // stored before the step was submitted.
+        var store = ControlPlane.Service<IPipelineStore>();
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            var run = (await store.GetRunAsync(runId, CancellationToken.None))!;
+            var beforeSubmission = run with
+            {
+                Revision = run.Revision + 1,
+                Steps = [.. run.Steps.Select(s => new PipelineStepRun(s.Name, PipelineStepStatus.Pending))],
+            };
+            return await store.UpdateRunAsync(beforeSubmission, CancellationToken.None);
+        }, Patience, "the run stored as it was before the submission");
+
+        var advanced = await ControlPlane.Service<PipelineRunner>().AdvanceAsync(runId, CancellationToken.None);
+
+        Assert.Equal(jobId, advanced!.Step("work").JobId);
+        Assert.Equal(1, advanced.Step("work").Attempts);
         Assert.Equal(jobsBefore, await CountJobsAsync());
     }
 
