@@ -19,13 +19,7 @@ public sealed class PrometheusTests
     {
         using var temp = new TempDirectory();
         await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, localAgent: true);
-        using var http = controlPlane.CreateClient();
-        var metrics = "";
-        await Eventually.WaitUntilAsync(async () =>
-        {
-            metrics = await http.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-            return metrics.Contains("edgegreen_agent_power_watts{", StringComparison.Ordinal);
-        }, Patience, "the local agent's series are on /metrics");
+        var metrics = await LocalAgentMetrics.ScrapeAsync(controlPlane, Patience);
 
         var (exitCode, output) = await ExternalProgram.RunAsync(ExternalProgram.Require("promtool"), ["check", "metrics"], Patience, input: metrics);
 
