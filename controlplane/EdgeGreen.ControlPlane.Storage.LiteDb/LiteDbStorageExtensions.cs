@@ -16,6 +16,7 @@ public static class LiteDbStorageExtensions
         services.AddSingleton<IWebhookStore, LiteDbWebhookStore>();
         services.AddSingleton<IPipelineStore, LiteDbPipelineStore>();
         services.AddSingleton<IDeploymentStore, LiteDbDeploymentStore>();
+        services.AddSingleton<IMonitoringStore, LiteDbMonitoringStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, LiteDbClusterStore>();
         return services;
     }

@@ -111,6 +111,22 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         }
     }
 
+    /// <summary>Reads the <c>jsonb</c> bodies the query's first column returns, each as a <typeparamref name="T"/>.</summary>
+    internal Task<IReadOnlyList<T>> ListBodiesAsync<T>(string sql, Action<NpgsqlParameterCollection> bind, string what, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<T>>(async (connection, token) =>
+        {
+            await using var command = Command(connection, sql);
+            bind(command.Parameters);
+            await using var reader = await command.ExecuteReaderAsync(token);
+            var items = new List<T>();
+            while (await reader.ReadAsync(token))
+            {
+                items.Add(PostgresJson.Read<T>(reader.GetString(0), what));
+            }
+
+            return items;
+        }, cancellationToken);
+
     /// <summary>
     /// Runs <paramref name="write"/> in one transaction and commits it; a deadlock or serialization
     /// conflict runs it again from the start. The caller's own exceptions roll back and pass unchanged.

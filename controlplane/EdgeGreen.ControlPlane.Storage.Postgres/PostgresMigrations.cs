@@ -20,6 +20,7 @@ internal static class PostgresMigrations
         (2, Cluster),
         (3, Pipelines),
         (4, Deployments),
+        (5, Monitoring),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -247,5 +248,36 @@ internal static class PostgresMigrations
             name text COLLATE "C" PRIMARY KEY,
             revision bigint NOT NULL,
             body jsonb NOT NULL);
+        """;
+
+    private const string Monitoring = """
+        CREATE TABLE monitoring_seen (
+            agent_id text COLLATE "C" NOT NULL,
+            id text COLLATE "C" NOT NULL,
+            at_ticks bigint NOT NULL,
+            PRIMARY KEY (agent_id, id));
+        CREATE INDEX monitoring_seen_at ON monitoring_seen (at_ticks);
+        CREATE TABLE monitoring_hours (
+            deployment text COLLATE "C" NOT NULL,
+            model text COLLATE "C" NOT NULL,
+            version int NOT NULL,
+            hour_ticks bigint NOT NULL,
+            body jsonb NOT NULL,
+            PRIMARY KEY (deployment, hour_ticks, model, version));
+        CREATE INDEX monitoring_hours_hour ON monitoring_hours (hour_ticks);
+        CREATE TABLE monitoring_predictions (
+            deployment text COLLATE "C" NOT NULL,
+            request_id text COLLATE "C" NOT NULL,
+            time_ticks bigint NOT NULL,
+            body jsonb NOT NULL,
+            PRIMARY KEY (deployment, request_id));
+        CREATE INDEX monitoring_predictions_time ON monitoring_predictions (time_ticks);
+        CREATE TABLE monitoring_samples (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            deployment text COLLATE "C" NOT NULL,
+            time_ticks bigint NOT NULL,
+            body jsonb NOT NULL);
+        CREATE INDEX monitoring_samples_deployment_time ON monitoring_samples (deployment, time_ticks);
+        CREATE INDEX monitoring_samples_time ON monitoring_samples (time_ticks);
         """;
 }

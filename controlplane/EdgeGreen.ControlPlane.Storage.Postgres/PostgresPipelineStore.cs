@@ -56,10 +56,10 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
         }, cancellationToken);
 
     public Task<IReadOnlyList<PipelineVersion>> ListVersionsAsync(string name, CancellationToken cancellationToken) =>
-        ListAsync<PipelineVersion>("SELECT body FROM pipeline_versions WHERE name = @name ORDER BY version", p => p.AddWithValue("name", name), "pipeline version", cancellationToken);
+        database.ListBodiesAsync<PipelineVersion>("SELECT body FROM pipeline_versions WHERE name = @name ORDER BY version", p => p.AddWithValue("name", name), "pipeline version", cancellationToken);
 
     public Task<IReadOnlyList<PipelineVersion>> ListLatestAsync(CancellationToken cancellationToken) =>
-        ListAsync<PipelineVersion>("SELECT DISTINCT ON (name) body FROM pipeline_versions ORDER BY name, version DESC", _ => { }, "pipeline version", cancellationToken);
+        database.ListBodiesAsync<PipelineVersion>("SELECT DISTINCT ON (name) body FROM pipeline_versions ORDER BY name, version DESC", _ => { }, "pipeline version", cancellationToken);
 
     public Task AddRunAsync(PipelineRun run, CancellationToken cancellationToken)
     {
@@ -73,7 +73,7 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
     }
 
     public async Task<PipelineRun?> GetRunAsync(string id, CancellationToken cancellationToken) =>
-        (await ListAsync<PipelineRun>("SELECT body FROM pipeline_runs WHERE id = @id", p => p.AddWithValue("id", id), "pipeline run", cancellationToken)).FirstOrDefault();
+        (await database.ListBodiesAsync<PipelineRun>("SELECT body FROM pipeline_runs WHERE id = @id", p => p.AddWithValue("id", id), "pipeline run", cancellationToken)).FirstOrDefault();
 
     public Task<bool> UpdateRunAsync(PipelineRun run, CancellationToken cancellationToken)
     {
@@ -87,7 +87,7 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
     }
 
     public Task<IReadOnlyList<PipelineRun>> ListRunsAsync(string pipeline, int limit, CancellationToken cancellationToken) =>
-        ListAsync<PipelineRun>("SELECT body FROM pipeline_runs WHERE pipeline = @pipeline ORDER BY created_at_ticks DESC, id DESC LIMIT @limit",
+        database.ListBodiesAsync<PipelineRun>("SELECT body FROM pipeline_runs WHERE pipeline = @pipeline ORDER BY created_at_ticks DESC, id DESC LIMIT @limit",
             p =>
             {
                 p.AddWithValue("pipeline", pipeline);
@@ -95,7 +95,7 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
             }, "pipeline run", cancellationToken);
 
     public Task<IReadOnlyList<PipelineRun>> ListActiveRunsAsync(CancellationToken cancellationToken) =>
-        ListAsync<PipelineRun>("SELECT body FROM pipeline_runs WHERE active", _ => { }, "pipeline run", cancellationToken);
+        database.ListBodiesAsync<PipelineRun>("SELECT body FROM pipeline_runs WHERE active", _ => { }, "pipeline run", cancellationToken);
 
     public Task PutCacheEntryAsync(PipelineCacheEntry entry, CancellationToken cancellationToken)
     {
@@ -111,11 +111,11 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
     }
 
     public async Task<PipelineCacheEntry?> FindCacheEntryAsync(string key, CancellationToken cancellationToken) =>
-        (await ListAsync<PipelineCacheEntry>("SELECT body FROM pipeline_cache WHERE key = @key", p => p.AddWithValue("key", key), "pipeline cache entry", cancellationToken))
+        (await database.ListBodiesAsync<PipelineCacheEntry>("SELECT body FROM pipeline_cache WHERE key = @key", p => p.AddWithValue("key", key), "pipeline cache entry", cancellationToken))
         .FirstOrDefault();
 
     public Task<IReadOnlyList<PipelineCacheEntry>> ListCacheEntriesAsync(CancellationToken cancellationToken) =>
-        ListAsync<PipelineCacheEntry>("SELECT body FROM pipeline_cache ORDER BY key", _ => { }, "pipeline cache entry", cancellationToken);
+        database.ListBodiesAsync<PipelineCacheEntry>("SELECT body FROM pipeline_cache ORDER BY key", _ => { }, "pipeline cache entry", cancellationToken);
 
     private static NpgsqlCommand BindRun(NpgsqlCommand command, PipelineRun run)
     {
@@ -127,19 +127,4 @@ public sealed class PostgresPipelineStore(PostgresDatabase database) : IPipeline
         command.Parameters.AddWithValue("body", NpgsqlDbType.Jsonb, PostgresJson.Write(run));
         return command;
     }
-
-    private Task<IReadOnlyList<T>> ListAsync<T>(string sql, Action<NpgsqlParameterCollection> bind, string what, CancellationToken cancellationToken) =>
-        database.ReadAsync<IReadOnlyList<T>>(async (connection, token) =>
-        {
-            await using var command = PostgresDatabase.Command(connection, sql);
-            bind(command.Parameters);
-            await using var reader = await command.ExecuteReaderAsync(token);
-            var items = new List<T>();
-            while (await reader.ReadAsync(token))
-            {
-                items.Add(PostgresJson.Read<T>(reader.GetString(0), what));
-            }
-
-            return items;
-        }, cancellationToken);
 }

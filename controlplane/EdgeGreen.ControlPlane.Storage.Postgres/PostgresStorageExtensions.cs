@@ -42,6 +42,7 @@ public static class PostgresStorageExtensions
         services.AddSingleton<IWebhookStore, PostgresWebhookStore>();
         services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
         services.AddSingleton<IDeploymentStore, PostgresDeploymentStore>();
+        services.AddSingleton<IMonitoringStore, PostgresMonitoringStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, PostgresClusterStore>();
         return services;
     }

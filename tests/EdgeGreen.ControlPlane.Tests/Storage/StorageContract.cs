@@ -30,6 +30,8 @@ public abstract partial class StorageContract : IAsyncLifetime
 
     protected IDeploymentStore Deployments { get; private set; } = null!;
 
+    protected IMonitoringStore Monitoring { get; private set; } = null!;
+
     public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
@@ -46,7 +48,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Use(await OpenAsync());
     }
 
-    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines, Deployments) = stores;
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines, Deployments, Monitoring) = stores;
 
     [ContractFact]
     public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
@@ -319,4 +321,4 @@ public abstract partial class StorageContract : IAsyncLifetime
 
 /// <summary>One implementation's stores, opened over the same data.</summary>
 public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets, IModelStore Models,
-    IWebhookStore Webhooks, IPipelineStore Pipelines, IDeploymentStore Deployments);
+    IWebhookStore Webhooks, IPipelineStore Pipelines, IDeploymentStore Deployments, IMonitoringStore Monitoring);
