@@ -62,7 +62,8 @@ public static class DriftScores
 
         var n = (double)Math.Max(reference.Total, current.Total);
         var m = (double)Math.Min(reference.Total, current.Total);
-        var effective = (int)Math.Round(n * m / (n + m), MidpointRounding.ToEven);
+        // Windows summed over months can hold more values than an int counts; the p-value is 0 or 1 long before.
+        var effective = (int)Math.Min(Math.Round(n * m / (n + m), MidpointRounding.ToEven), int.MaxValue);
         var p = Distributions.KolmogorovSurvival(Math.Max(effective, 1), d);
         return new DriftResult("ks", p, threshold, p <= threshold, d);
     }

@@ -105,6 +105,17 @@ public sealed class DriftScoresTests
     }
 
     [Fact]
+    public void KolmogorovSmirnov_MoreValuesThanAnIntCounts_StillDecides()
+    {
+        var binning = FeatureBinning.FromEdges([0, 1, 2]);
+        var reference = FeatureHistogram.FromCounts(binning, [0, 3_000_000_000, 3_000_000_000, 0], 0, new NumericMoments(6_000_000_000, 6e9, 1e10, 0, 2));
+        var shifted = FeatureHistogram.FromCounts(binning, [0, 2_990_000_000, 3_010_000_000, 0], 0, new NumericMoments(6_000_000_000, 6e9, 1e10, 0, 2));
+
+        Assert.Equal(1, DriftScores.KolmogorovSmirnov(reference, reference).Score);
+        Assert.True(DriftScores.KolmogorovSmirnov(reference, shifted).Drifted);
+    }
+
+    [Fact]
     public void Wasserstein_ExactValues_MatchesEvidentlysNormedDistance()
     {
         var (reference, current) = Discrete(ReferenceValues, CurrentValues);
