@@ -20,6 +20,8 @@ internal sealed class RawAgent(GrpcChannel channel, string agentId, string crede
 
     public ArtifactService.ArtifactServiceClient Artifacts { get; } = new(channel);
 
+    public MonitoringService.MonitoringServiceClient Monitoring { get; } = new(channel);
+
     public static async Task<RawAgent> EnrolAsync(TestControlPlane controlPlane, string name = "raw-agent")
     {
         var channel = GrpcChannel.ForAddress(controlPlane.GrpcUrl);

@@ -9,7 +9,7 @@ namespace EdgeGreen.ControlPlane.Core.Deployments;
 /// deployments are few and heartbeats come once per interval per agent.
 /// </summary>
 public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents, DeploymentObservations observations,
-    Microsoft.Extensions.Options.IOptions<Agents.AgentsOptions> agentsOptions, TimeProvider timeProvider)
+    Microsoft.Extensions.Options.IOptions<Agents.AgentsOptions> agentsOptions, IModelStore models, Monitoring.ReferenceProfiles profiles, TimeProvider timeProvider)
 {
     /// <summary>
     /// Whether the deployment has settled on its current version: no rollout in progress, and every
@@ -54,12 +54,41 @@ public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents
                 }
 
                 var message = new DesiredDeployment { Deployment = deployment.Name, Threads = deployment.Threads };
-                message.Versions.Add(new DeploymentVersion { Model = serves.Model, Version = serves.Version, Sha256 = serves.Sha256, Weight = 100 });
+                message.Versions.Add(new DeploymentVersion
+                {
+                    Model = serves.Model, Version = serves.Version, Sha256 = serves.Sha256, Weight = 100,
+                    Monitoring = await MonitoringProfileAsync(deployment, serves, cancellationToken),
+                });
                 desired.Add(message);
             }
         }
 
         return desired;
+    }
+
+    /// <summary>
+    /// How the agent summarises the version's traffic: null when monitoring is off or the version
+    /// has no reference yet (a reference being made is in the next heartbeat's answer).
+    /// </summary>
+    private async Task<MonitoringProfile?> MonitoringProfileAsync(DeploymentRecord deployment, DeployedVersion serves, CancellationToken cancellationToken)
+    {
+        if (!deployment.Monitoring.Enabled || await models.GetVersionAsync(serves.Model, serves.Version, cancellationToken) is not { } version
+            || profiles.TryGet(version) is not { } reference)
+        {
+            return null;
+        }
+
+        var settings = deployment.Monitoring;
+        var profile = new MonitoringProfile
+        {
+            SampleRate = settings.SampleRate,
+            SampleSize = settings.SampleSize,
+            LogPredictions = settings.LogPredictions,
+            Window = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(settings.Window),
+        };
+        profile.Inputs.Add(reference.Inputs.Select(f => Monitoring.ProfileBins.ToProto(f.Name, f.Binning)));
+        profile.Outputs.Add(reference.Outputs.Select(f => Monitoring.ProfileBins.ToProto(f.Name, f.Binning)));
+        return profile;
     }
 
     /// <summary>Whether some deployment the agent is a target of serves the artifact.</summary>

@@ -1,5 +1,6 @@
 using EdgeGreen.ControlPlane.Core.Registry;
 using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.Shared;
 using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.ControlPlane.Core.Deployments;
@@ -12,7 +13,10 @@ public sealed record RolloutAnalysisRequest(long? MinRequests, double? MaxErrorR
 
 public sealed record DeploymentStrategyRequest(string? Type, List<RolloutStepRequest>? Steps, RolloutAnalysisRequest? Analysis);
 
-public sealed record PutDeploymentRequest(string? Model, DeploymentTargetRequest? Target, int? Threads, DeploymentStrategyRequest? Strategy);
+public sealed record DeploymentMonitoringRequest(bool? Enabled, double? SampleRate, int? SampleSize, bool? LogPredictions, string? Window);
+
+public sealed record PutDeploymentRequest(string? Model, DeploymentTargetRequest? Target, int? Threads, DeploymentStrategyRequest? Strategy,
+    DeploymentMonitoringRequest? Monitoring = null);
 
 /// <summary>
 /// Creates and changes deployments (the REST API's <c>PUT</c> and a pipeline's <c>deploy</c> step):
@@ -54,6 +58,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
         }
 
         var strategy = Strategy(request.Strategy, errors);
+        var monitoring = Monitoring(request.Monitoring, errors);
 
         var version = request.Model is { Length: > 0 } reference ? await registry.ResolveAsync(reference, cancellationToken) : null;
         if (request.Model is not { Length: > 0 })
@@ -75,7 +80,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
         var existing = await store.GetAsync(name, cancellationToken);
         if (existing is null)
         {
-            var created = new DeploymentRecord(name, request.Model!, target, threads, current, null, now, now, 0) { Strategy = strategy! }
+            var created = new DeploymentRecord(name, request.Model!, target, threads, current, null, now, now, 0) { Strategy = strategy!, Monitoring = monitoring! }
                 .WithEvent(new DeploymentEvent(now, "created", current.Version, $"Serving {current.Model} version {current.Version}."));
             if (!await store.AddAsync(created, cancellationToken))
             {
@@ -96,6 +101,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
             Target = target,
             Threads = threads,
             Strategy = strategy!,
+            Monitoring = monitoring!,
             Current = current,
             Previous = changed ? stable : existing.Previous,
             Rollout = stepwise ? new Rollout(0, now, false, new Dictionary<string, RolloutBaseline>()) : changed ? null : existing.Rollout,
@@ -117,6 +123,38 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
 
         events.PublishAdded(existing, updated);
         return (updated, false, null);
+    }
+
+    /// <summary>Summary windows agents may use: whole divisors of an hour, so that every window falls inside one hour of the store's sums.</summary>
+    private static readonly TimeSpan[] Windows = [.. new[] { 1, 2, 5, 10, 15, 30, 60 }.Select(m => TimeSpan.FromMinutes(m))];
+
+    private const int MaxSampleSize = 1000;
+
+    /// <summary>The monitoring asked for, with defaults (on; 1 % of requests sampled, at most 20 per window; predictions kept; one-minute windows).</summary>
+    private static DeploymentMonitoring? Monitoring(DeploymentMonitoringRequest? request, Dictionary<string, string[]> errors)
+    {
+        var defaults = DeploymentMonitoring.Default;
+        var rate = request?.SampleRate ?? defaults.SampleRate;
+        var size = request?.SampleSize ?? defaults.SampleSize;
+        var window = defaults.Window;
+        if (!double.IsFinite(rate) || rate is < 0 or > 1)
+        {
+            errors["monitoring.sampleRate"] = ["monitoring.sampleRate must be from 0 (keep no raw requests) to 1."];
+        }
+
+        if (size is < 0 or > MaxSampleSize)
+        {
+            errors["monitoring.sampleSize"] = [$"monitoring.sampleSize must be from 0 to {MaxSampleSize} requests per window."];
+        }
+
+        if (request?.Window is { } text && !(Durations.TryParse(text, out window) && Windows.Contains(window)))
+        {
+            errors["monitoring.window"] = ["monitoring.window must be one of PT1M, PT2M, PT5M, PT10M, PT15M, PT30M, PT1H."];
+        }
+
+        return errors.Keys.Any(k => k.StartsWith("monitoring.", StringComparison.Ordinal))
+            ? null
+            : new DeploymentMonitoring(request?.Enabled ?? defaults.Enabled, rate, size, request?.LogPredictions ?? defaults.LogPredictions, window);
     }
 
     /// <summary>The strategy asked for, with defaults (rolling: 25, 50, 100 %; canary: 10, 100 %; a minute's pause; at most 5 % errors).</summary>

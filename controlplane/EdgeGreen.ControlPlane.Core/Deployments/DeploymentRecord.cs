@@ -55,6 +55,9 @@ public sealed record DeploymentRecord(
     /// <summary>The change in progress from <see cref="Previous"/> to <see cref="Current"/>; null when none is.</summary>
     public Rollout? Rollout { get; init; }
 
+    /// <summary>How the agents summarise the deployment's traffic for monitoring.</summary>
+    public DeploymentMonitoring Monitoring { get; init; } = DeploymentMonitoring.Default;
+
     /// <summary>Why the last rollout was rolled back; null once a later one succeeds.</summary>
     public string? RolledBackReason { get; init; }
 
@@ -100,3 +103,14 @@ public sealed record Rollout(int Step, DateTimeOffset StepStartedAt, bool Paused
 
 /// <summary>An agent's counters for the new version when a step began (they count from when it began serving it).</summary>
 public sealed record RolloutBaseline(DateTimeOffset Since, long Requests, long FailedRequests, long Inferences, double EnergyJoules);
+
+/// <summary>
+/// How agents summarise a deployment's traffic: per-feature histograms over the reference's bins
+/// (when <see cref="Enabled"/> and the version has a reference), a bounded sample of raw requests
+/// (<see cref="SampleRate"/> 0 keeps none: for sensitive inputs), and the predictions of requests
+/// with an id, kept for labels sent later.
+/// </summary>
+public sealed record DeploymentMonitoring(bool Enabled, double SampleRate, int SampleSize, bool LogPredictions, TimeSpan Window)
+{
+    public static DeploymentMonitoring Default { get; } = new(true, 0.01, 20, true, TimeSpan.FromMinutes(1));
+}

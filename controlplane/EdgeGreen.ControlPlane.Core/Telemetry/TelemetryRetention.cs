@@ -16,17 +16,19 @@ public sealed partial class TelemetryRetention(
     TimeProvider clock,
     IMetricFactory metrics,
     Cluster.ClusterMembership cluster,
-    ILogger<TelemetryRetention> logger) : BackgroundService
+    ILogger<TelemetryRetention> logger)
+    : Cluster.LeaderPeriodicService(options.Value.RetentionInterval, clock, cluster,
+        metrics.CreateCounter("edgegreen_telemetry_retention_failures_total", "Retention passes that failed (retried at the next interval)."), logger)
 {
     private readonly Counter _deleted = metrics.CreateCounter("edgegreen_telemetry_retention_deleted_total",
         "Telemetry deleted by retention: raw readings, and minute and hour rollup buckets.", ["tier"]).WithSeries("raw", "minute", "hour");
 
-    private readonly Counter _failures = metrics.CreateCounter("edgegreen_telemetry_retention_failures_total", "Retention passes that failed (retried at the next interval).");
+    protected override string What => "Telemetry retention";
 
     /// <summary>One retention pass at the clock's present.</summary>
     public async Task<RetentionResult> RunOnceAsync(CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var settings = options.Value;
         var result = await store.DeleteBeforeAsync(new RetentionCutoffs(now - settings.RawRetention, now - settings.MinuteRetention, now - settings.HourRetention), cancellationToken);
         _deleted.WithLabels("raw").Inc(result.RawReadings);
@@ -35,33 +37,12 @@ public sealed partial class TelemetryRetention(
         return result;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task PassAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.Value.RetentionInterval, clock);
-        do
-        {
-            if (!cluster.IsLeader)
-            {
-                continue;
-            }
-
-            try
-            {
-                var result = await RunOnceAsync(stoppingToken);
-                LogPass(result.RawReadings, result.MinuteBuckets, result.HourBuckets);
-            }
-            catch (StorageException ex)
-            {
-                _failures.Inc();
-                LogFailed(ex);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        var result = await RunOnceAsync(cancellationToken);
+        LogPass(result.RawReadings, result.MinuteBuckets, result.HourBuckets);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Telemetry retention deleted {Raw} raw readings, {Minute} minute and {Hour} hour buckets")]
     private partial void LogPass(long raw, long minute, long hour);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Telemetry retention failed; it runs again at the next interval")]
-    private partial void LogFailed(Exception exception);
 }

@@ -30,6 +30,7 @@ public sealed record DeploymentResponse(
     DeploymentTarget Target,
     int Threads,
     DeploymentStrategy Strategy,
+    DeploymentMonitoring Monitoring,
     IReadOnlyList<DeploymentAgentResponse> Agents,
     IReadOnlyList<DeploymentEvent> History,
     DateTimeOffset CreatedAt,
@@ -204,7 +205,7 @@ public static class DeploymentsApi
             : "progressing";
         return new DeploymentResponse(deployment.Name, deployment.ModelReference, status, deployment.RolledBackReason ?? deployment.Rollout?.Waiting,
             deployment.Current.Version, deployment.Previous?.Version, deployment.Rollout is { } r ? r.Step + 1 : null,
-            deployment.Current.Model, deployment.Current.Sha256, deployment.Target, deployment.Threads, deployment.Strategy, rows, deployment.History,
+            deployment.Current.Model, deployment.Current.Sha256, deployment.Target, deployment.Threads, deployment.Strategy, deployment.Monitoring, rows, deployment.History,
             deployment.CreatedAt, deployment.UpdatedAt);
     }
 

@@ -11,6 +11,7 @@ using EdgeGreen.ControlPlane.Feed;
 using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.ControlPlane.Jobs;
 using EdgeGreen.ControlPlane.LocalAgent;
+using EdgeGreen.ControlPlane.Monitoring;
 using EdgeGreen.ControlPlane.Outbound;
 using EdgeGreen.ControlPlane.Pipelines;
 using EdgeGreen.ControlPlane.Registry;
@@ -63,6 +64,7 @@ public static class ControlPlaneExtensions
         builder.AddWebhooks();
         builder.AddPipelines();
         builder.AddDeployments();
+        builder.AddMonitoring();
         builder.AddFeed();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddSingleton<InfoMetrics>();
@@ -127,6 +129,7 @@ public static class ControlPlaneExtensions
         app.MapWebhooks();
         app.MapPipelinesApi();
         app.MapDeploymentsApi();
+        app.MapMonitoringApi();
         app.MapLocalAgent();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>().DisableRequestTimeout();
         return app;

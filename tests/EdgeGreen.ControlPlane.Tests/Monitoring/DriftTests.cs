@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EdgeGreen.Contracts.V1;
+using EdgeGreen.ControlPlane.Core.Monitoring;
+using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.ControlPlane.Tests.Registry;
+using Google.Protobuf.WellKnownTypes;
+
+namespace EdgeGreen.ControlPlane.Tests.Monitoring;
+
+/// <summary>
+/// Drift of served traffic against the training data, through the control plane's own pieces: a
+/// credit model trained by the local agent, its reference made from its training dataset version,
+/// and summaries reported over gRPC the way agents bin them, with one feature shifted.
+/// </summary>
+public sealed class DriftTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
+    private readonly TempDirectory _temp = new();
+    private TestControlPlane _controlPlane = null!;
+
+    public async Task InitializeAsync() => _controlPlane = await TestControlPlane.StartAsync(_temp.Path, localAgent: true, settings: new Dictionary<string, string?>
+    {
+        ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.200",
+    });
+
+    [Fact]
+    public async Task Summaries_OneFeatureShifted_DriftFlagsThatFeatureAlone_ResendsCountOnce_AndMalformedOnesAreRefusedAndCounted()
+    {
+        using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        await CreditSample.UploadAndWaitForLocalAgentAsync(client);
+        await TrainAsync(client);
+        using (var put = await client.PutAsJsonAsync("/api/v1/deployments/credit", new { model = "models:/credit-default/1", target = new { zones = new[] { "ES" } } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        // The reference: the version's training data, binned per input the model takes, and the model's own probabilities over it.
+        var version = (await _controlPlane.Service<IModelStore>().GetVersionAsync("credit-default", 1, CancellationToken.None))!;
+        var reference = (await _controlPlane.Service<ReferenceProfiles>().GetAsync(version, CancellationToken.None))!;
+        Assert.Equal(("credit", 1, 30_000L), (reference.Dataset, reference.DatasetVersion, reference.Rows));
+        Assert.Equal(23, reference.Inputs.Count);
+        Assert.Equal(BinningKind.EqualWidth, reference.Input("LIMIT_BAL")!.Binning.Kind);
+        Assert.Equal([1.0, 2.0], reference.Input("SEX")!.Binning.Values.ToArray());
+        var probability = Assert.Single(reference.Outputs);
+        Assert.Equal("Probability.output", probability.Name);
+        Assert.InRange(probability.Reference.Moments.Mean, 0.15, 0.3);
+
+        // Agents are told how to bin in the heartbeat's answer.
+        using var agent = await RawAgent.EnrolAsync(_controlPlane);
+        var desired = await _controlPlane.Service<Core.Deployments.DeploymentCatalog>().DesiredForAsync(agent.AgentId, CancellationToken.None);
+        var profile = Assert.Single(Assert.Single(desired).Versions).Monitoring;
+        Assert.Equal(23, profile.Inputs.Count);
+        Assert.Equal(TimeSpan.FromMinutes(1), profile.Window.ToTimeSpan());
+
+        // Two windows of served rows like the training data, then one where LIMIT_BAL is three times larger.
+        var rows = ReadRows();
+        var now = DateTimeOffset.UtcNow;
+        var minute = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, now.Minute, 0, TimeSpan.Zero);
+        var windows = new[]
+        {
+            Summary("w1", minute.AddMinutes(-2), profile, rows.Take(4000), shift: null),
+            Summary("w2", minute.AddMinutes(-1), profile, rows.Skip(4000).Take(4000), shift: null),
+        };
+        var taken = await agent.Monitoring.ReportInferenceAsync(new ReportInferenceRequest { Summaries = { windows } }, agent.Headers);
+        Assert.Equal((2u, 0u, 0u, 0u), (taken.Accepted, taken.Duplicates, taken.Rejected, taken.FeaturesDropped));
+
+        var before = await DriftAsync(client);
+        Assert.Equal(8000, before.GetProperty("inferences").GetInt64());
+        Assert.Equal(0, before.GetProperty("driftedFeatures").GetInt32());
+        Assert.All(Features(before), f => Assert.True(f.GetProperty("score").GetDouble() < DriftScores.PsiThreshold, $"{f}"));
+
+        var shifted = Summary("w3", minute, profile, rows.Skip(8000).Take(8000), shift: "LIMIT_BAL");
+        var malformed = Summary("w4", minute, profile, rows.Take(10), shift: null);
+        malformed.FailedRequests = malformed.Requests + 1;
+        taken = await agent.Monitoring.ReportInferenceAsync(new ReportInferenceRequest { Summaries = { shifted, windows[0], malformed } }, agent.Headers);
+        Assert.Equal((1u, 1u, 1u), (taken.Accepted, taken.Duplicates, taken.Rejected));
+        Assert.Contains("w4", taken.FirstRejection, StringComparison.Ordinal);
+
+        var after = await DriftAsync(client);
+        Assert.Equal(16_000, after.GetProperty("inferences").GetInt64());
+        var drifted = Features(after).Where(f => f.GetProperty("drifted").GetBoolean()).Select(f => f.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["LIMIT_BAL"], drifted);
+        var limit = Features(after).Single(f => f.GetProperty("name").GetString() == "LIMIT_BAL");
+        Assert.Equal("psi", limit.GetProperty("method").GetString());
+        Assert.Equal(["psi", "ks", "wasserstein"], limit.GetProperty("tests").EnumerateArray().Select(t => t.GetProperty("method").GetString()));
+        Assert.True(limit.GetProperty("currentMean").GetDouble() > 1.5 * limit.GetProperty("referenceMean").GetDouble());
+        Assert.Equal(("credit", 1), (after.GetProperty("reference").GetProperty("dataset").GetString(), after.GetProperty("reference").GetProperty("version").GetInt32()));
+        Assert.False(after.GetProperty("datasetDrift").GetBoolean());
+
+        // Kolmogorov–Smirnov chosen instead: LIMIT_BAL's p-value is far below 0.05.
+        var ks = Features(await DriftAsync(client, "&method=ks")).Single(f => f.GetProperty("name").GetString() == "LIMIT_BAL");
+        Assert.True(ks.GetProperty("drifted").GetBoolean());
+        Assert.True(ks.GetProperty("score").GetDouble() < 1e-6);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/v1/deployments/credit/drift?window=PT5M")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/deployments/nothing/drift")).StatusCode);
+    }
+
+    private static async Task TrainAsync(HttpClient client)
+    {
+        using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
+        {
+            name = "credit-train",
+            kind = "train",
+            estimatedDuration = "PT2M",
+            parameters = new Dictionary<string, object>
+            {
+                ["dataset"] = "credit", ["label"] = "default.payment.next.month", ["task"] = "binary", ["trainer"] = "fasttree", ["ignore"] = "ID",
+                ["registerAs"] = "credit-default",
+            },
+        });
+        Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
+        var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        await Eventually.WaitUntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}")).GetProperty("status").GetString() == "succeeded",
+            Patience, "the credit model trained");
+    }
+
+    private static async Task<JsonElement> DriftAsync(HttpClient client, string query = "")
+    {
+        using var response = await client.GetAsync($"/api/v1/deployments/credit/drift?window=PT1H{query}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static IEnumerable<JsonElement> Features(JsonElement report) => report.GetProperty("features").EnumerateArray();
+
+    /// <summary>The sample's feature columns, row by row, as the model takes them.</summary>
+    private static List<Dictionary<string, double>> ReadRows()
+    {
+        var lines = File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Datasets", "Sample", "UCI_Credit_Card.csv"));
+        var header = lines[0].Split(',').Select(h => h.Trim('"')).ToArray();
+        return [.. lines.Skip(1).Select(line => line.Split(',')
+            .Select((value, i) => (header[i], double.Parse(value.Trim('"'), CultureInfo.InvariantCulture)))
+            .ToDictionary(p => p.Item1, p => p.Item2))];
+    }
+
+    /// <summary>A window's summary binned the way the profile tells agents to (open outer bins), one row per request.</summary>
+    private static InferenceSummary Summary(string id, DateTimeOffset start, MonitoringProfile profile, IEnumerable<Dictionary<string, double>> rows, string? shift)
+    {
+        var served = rows.ToList();
+        var summary = new InferenceSummary
+        {
+            Id = id, Deployment = "credit", Model = "credit-default", Version = 1, WindowStart = Timestamp.FromDateTimeOffset(start),
+            Window = Duration.FromTimeSpan(TimeSpan.FromMinutes(1)), Requests = (ulong)served.Count, Inferences = (ulong)served.Count, EnergyJoules = 1.5,
+        };
+        foreach (var bins in profile.Inputs)
+        {
+            var values = served.Select(r => (double)(float)(r[bins.Name] * (bins.Name == shift ? 3 : 1))).ToList();
+            var feature = new FeatureSummary
+            {
+                Name = bins.Name, Count = (ulong)values.Count, Sum = values.Sum(), SumOfSquares = values.Sum(v => v * v), Min = values.Min(), Max = values.Max(),
+            };
+            var counts = new ulong[bins.Edges.Count - 1];
+            foreach (var value in values)
+            {
+                // Bin i holds [e_i, e_(i+1)); the first bin reaches down to −∞ and the last up to +∞.
+                var bin = 0;
+                while (bin < counts.Length - 1 && value >= bins.Edges[bin + 1])
+                {
+                    bin++;
+                }
+
+                counts[bin]++;
+            }
+
+            feature.Counts.Add(counts);
+            summary.Inputs.Add(feature);
+        }
+
+        return summary;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _controlPlane.DisposeAsync();
+        _temp.Dispose();
+    }
+}
