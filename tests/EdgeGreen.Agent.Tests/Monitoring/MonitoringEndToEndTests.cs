@@ -81,6 +81,29 @@ public sealed class MonitoringEndToEndTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ModelInfer_OverGrpc_LogsThePredictionUnderTheRequestsId()
+    {
+        await Deploy(Profile(TimeSpan.FromMinutes(1), [Numeric(InputName, 0, 1)], [Numeric(OutputName, -1e6, 0, 1e6)], logPredictions: true));
+        await using var endpoint = new InferenceGrpcEndpoint(Options.Create(new AgentOptions { GrpcUrl = "http://127.0.0.1:0" }), _models,
+            NullLoggerFactory.Instance, NullLogger<InferenceGrpcEndpoint>.Instance);
+        await endpoint.StartAsync(CancellationToken.None);
+        using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(endpoint.Address!);
+        var request = new Inference.ModelInferRequest { ModelName = "digits", Id = "grpc-1" };
+        var input = new Inference.ModelInferRequest.Types.InferInputTensor { Name = InputName, Datatype = "FP32", Shape = { 1, 1, 28, 28 } };
+        input.Contents = new Inference.InferTensorContents { Fp32Contents = { new float[784] } };
+        request.Inputs.Add(input);
+
+        await new Inference.GRPCInferenceService.GRPCInferenceServiceClient(channel).ModelInferAsync(request);
+        await endpoint.StopAsync(CancellationToken.None);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        _monitors.FlushDue();
+
+        var summary = Assert.Single(_outbox.Pending(10)).Summary;
+        Assert.Equal("grpc-1", Assert.Single(summary.Predictions).RequestId);
+        Assert.Equal([784UL], summary.Inputs[0].Counts);
+    }
+
+    [Fact]
     public async Task Reconcile_VersionUnloadedMidWindow_WritesWhatItCounted()
     {
         await Deploy(Profile(TimeSpan.FromMinutes(5), [Numeric(InputName, 0, 1)]));
