@@ -13,8 +13,10 @@ namespace EdgeGreen.Agent.Monitoring;
 /// in batches of at most <see cref="MonitoringOptions.MaxBatchBytes"/>. A summary is deleted only once
 /// the control plane took it (stored, or a duplicate of one it holds: sending again is always safe);
 /// a failed send is tried again on a later tick after a jittered, growing backoff. A batch the control
-/// plane refuses as invalid is sent again one summary at a time, so that one bad summary is dropped
-/// (and counted) without the rest. Nothing here runs on a request's path.
+/// plane refuses as invalid (or as over its message size) is sent again one summary at a time, so
+/// that one bad summary is dropped (and counted) without the rest; a single summary over the control
+/// plane's size limit is kept and retried, so keep <c>EdgeGreen:Ingest:MaxMessageBytes</c> above
+/// <see cref="InferenceSummaryOutbox.MaxSummaryBytes"/>. Nothing here runs on a request's path.
 /// </summary>
 public sealed partial class InferenceSummarySender(
     InferenceMonitors monitors,
@@ -129,21 +131,21 @@ public sealed partial class InferenceSummarySender(
             LogSent(batch.Count, reply.Accepted, reply.Duplicates);
             return true;
         }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted && batch.Count > 1)
         {
-            if (batch.Count > 1)
+            // One summary may be what the control plane refuses, or the message may be over its size limit: each alone settles both.
+            foreach (var single in batch)
             {
-                foreach (var single in batch)
+                if (!await SendAsync([single], cancellationToken))
                 {
-                    if (!await SendAsync([single], cancellationToken))
-                    {
-                        return false;
-                    }
+                    return false;
                 }
-
-                return true;
             }
 
+            return true;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.InvalidArgument)
+        {
             outbox.Remove([batch[0].Key]);
             metrics.InferenceSummariesDropped.WithLabels("refused").Inc();
             LogRefused(batch[0].Summary.Id, ex.Status.Detail);
