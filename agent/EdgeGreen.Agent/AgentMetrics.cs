@@ -64,4 +64,25 @@ public sealed class AgentMetrics(IMetricFactory factory)
 
     public Counter HeartbeatFailures { get; } = factory.CreateCounter("edgegreen_agent_heartbeat_failures_total",
         "Heartbeats that could not be delivered.");
+
+    public Gauge InferenceSummariesPending { get; } = factory.CreateGauge("edgegreen_agent_inference_summaries_pending",
+        "Summaries of monitored deployments' traffic written to the outbox and not yet taken by the control plane.");
+
+    public Counter InferenceSummariesSent { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_sent_total",
+        "Summaries of monitored traffic the control plane took (stored, or already held from an earlier send).");
+
+    public Counter InferenceSummariesDropped { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_dropped_total",
+        "Summaries of monitored traffic lost, by reason: outbox_full (the oldest, to make room), refused (the control plane refused it as invalid), unwritable (the outbox could not be written).", ["reason"]);
+
+    public Counter InferenceSummariesTrimmed { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_trimmed_total",
+        "Summaries whose sample, then prediction log, was left out so that the summary fits one message.");
+
+    public Counter InferenceSummarySendFailures { get; } = factory.CreateCounter("edgegreen_agent_inference_summary_send_failures_total",
+        "Sends of summaries that failed and were retried later with backoff.");
+
+    public Counter MonitoredPredictionsDropped { get; } = factory.CreateCounter("edgegreen_agent_monitored_predictions_dropped_total",
+        "Predictions of requests with an id that the prediction log left out, by reason: window_full (the per-window cap) or id_too_long.", ["reason"]);
+
+    public Counter MonitoringProfilesRefused { get; } = factory.CreateCounter("edgegreen_agent_monitoring_profiles_refused_total",
+        "Monitoring profiles the agent could not use (out of bounds); their versions are served unmonitored.");
 }

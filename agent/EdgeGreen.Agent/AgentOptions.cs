@@ -56,6 +56,8 @@ public sealed class AgentOptions
     public InferenceOptions Inference { get; set; } = new();
 
     public EmbodiedOptions Embodied { get; set; } = new();
+
+    public MonitoringOptions Monitoring { get; set; } = new();
 }
 
 /// <summary>
@@ -218,6 +220,22 @@ public sealed class UplinkOptions
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>How the summaries of monitored deployments' traffic are kept and sent (see <see cref="Monitoring.InferenceMonitor"/>).</summary>
+public sealed class MonitoringOptions
+{
+    /// <summary>Summaries kept while the control plane is unreachable; beyond it the oldest is dropped and counted.</summary>
+    public int MaxPendingSummaries { get; set; } = 10_000;
+
+    /// <summary>Predictions logged per version and window; beyond it they are counted, not logged.</summary>
+    public int MaxPredictionsPerWindow { get; set; } = 10_000;
+
+    /// <summary>How often finished windows are written to the outbox and pending summaries sent.</summary>
+    public TimeSpan SendInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Most bytes of summaries in one ReportInference call; a larger batch is split (a summary that is larger alone travels alone).</summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
 }
 
 public sealed class OutboxOptions

@@ -70,6 +70,12 @@ internal sealed class AgentOptionsValidator(string sectionPath, bool requireCont
             Check(watts >= 0 && double.IsFinite(watts), $"Attribution:IdlePowerWatts:{domain}", "must be a non-negative number.");
         }
 
+        Check(options.Monitoring.MaxPendingSummaries is >= 10 and <= 1_000_000, "Monitoring:MaxPendingSummaries", "must be between 10 and 1000000.");
+        Check(options.Monitoring.MaxPredictionsPerWindow is >= 0 and <= 50_000, "Monitoring:MaxPredictionsPerWindow", "must be between 0 and 50000.");
+        Check(options.Monitoring.SendInterval >= TimeSpan.FromSeconds(1) && options.Monitoring.SendInterval <= TimeSpan.FromMinutes(10),
+            "Monitoring:SendInterval", "must be between 00:00:01 and 00:10:00.");
+        Check(options.Monitoring.MaxBatchBytes is >= 64 * 1024 and <= Monitoring.InferenceSummaryOutbox.MaxSummaryBytes, "Monitoring:MaxBatchBytes",
+            $"must be between 65536 and {Monitoring.InferenceSummaryOutbox.MaxSummaryBytes} (the control plane takes messages of 4 MiB by default).");
         Check(options.Jobs.ProgressInterval >= TimeSpan.FromMilliseconds(100) && options.Jobs.ProgressInterval <= TimeSpan.FromMinutes(10),
             "Jobs:ProgressInterval", "must be between 00:00:00.100 and 00:10:00.");
         foreach (var (key, value) in options.Labels)

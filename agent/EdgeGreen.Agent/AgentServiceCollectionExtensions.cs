@@ -13,7 +13,8 @@ namespace EdgeGreen.Agent;
 public static class AgentServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the whole agent (sensors, sampling, outbox, uplink, heartbeat, jobs, metrics) to a host.
+    /// Adds the whole agent (sensors, sampling, outbox, uplink, heartbeat, jobs, serving and the
+    /// monitoring of served traffic, metrics) to a host.
     /// A stand-alone agent finds the control plane and its enrollment token in configuration; a
     /// host that embeds the agent (the control plane's local agent) supplies both through
     /// <paramref name="embedding"/>.
@@ -51,6 +52,8 @@ public static class AgentServiceCollectionExtensions
         services.AddSingleton<Jobs.Ml.InferenceProviders>();
         services.AddSingleton<Serving.ServedModels>();
         services.AddSingleton<Serving.OpenInferenceProtocol>();
+        services.AddSingleton<Monitoring.InferenceSummaryOutbox>();
+        services.AddSingleton<Monitoring.InferenceMonitors>();
         if (section.GetValue(nameof(AgentOptions.Jobs) + ":" + nameof(JobsOptions.Enabled), defaultValue: true))
         {
             foreach (var kind in BuiltInJobs.Stateless)
@@ -75,12 +78,14 @@ public static class AgentServiceCollectionExtensions
         services.AddSingleton(sp => new Serving.DeploymentReconciler(
             sp.GetRequiredService<Serving.ServedModels>(), sp.GetRequiredService<Artifacts.ArtifactTransfer>(), sp.GetRequiredService<Jobs.Ml.InferenceProviders>(),
             sp.GetRequiredService<IOptions<AgentOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Serving.DeploymentReconciler>>(),
-            sp.GetRequiredService<JobEnergyLedger>(), sp.GetRequiredService<AgentMetrics>()));
+            sp.GetRequiredService<JobEnergyLedger>(), sp.GetRequiredService<AgentMetrics>(), sp.GetRequiredService<Monitoring.InferenceMonitors>()));
+        services.AddSingleton<Monitoring.InferenceSummarySender>();
         services.AddSingleton<HeartbeatService>();
         services.AddHostedService(sp => sp.GetRequiredService<Serving.DeploymentReconciler>());
         services.AddHostedService(sp => sp.GetRequiredService<SamplingService>());
         services.AddHostedService(sp => sp.GetRequiredService<UplinkService>());
         services.AddHostedService(sp => sp.GetRequiredService<HeartbeatService>());
+        services.AddHostedService(sp => sp.GetRequiredService<Monitoring.InferenceSummarySender>());
         return services;
     }
 }

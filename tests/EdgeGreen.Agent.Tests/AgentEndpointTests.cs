@@ -110,7 +110,7 @@ public sealed class AgentEndpointTests
         Assert.Equal(valid, result.FailureMessage?.Contains("EdgeGreen:Agent:GrpcUrl", StringComparison.Ordinal) != true);
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.RegularExpressions;
 using EdgeGreen.Agent.Jobs;
 using EdgeGreen.Agent.Jobs.Ml;
+using EdgeGreen.Agent.Monitoring;
 using EdgeGreen.Contracts.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -27,6 +28,10 @@ namespace EdgeGreen.Agent.Serving;
 /// gets the share of each sampling interval's active energy that its CPU time is of the node's busy
 /// CPU time, exactly as a job does; idle energy belongs to no version, and a GPU's energy is not given
 /// to versions (their requests have no process of their own to read GPU use by).</para>
+/// <para>Monitoring: a version whose <c>monitoring</c> profile is set gets an
+/// <see cref="InferenceMonitor"/> when it is loaded (a new one when only the profile changes), and
+/// the monitor is closed, its counts written to the outbox, once the version's last request has
+/// finished at unload.</para>
 /// </summary>
 public sealed partial class DeploymentReconciler : BackgroundService
 {
@@ -45,6 +50,7 @@ public sealed partial class DeploymentReconciler : BackgroundService
     private readonly TimeProvider _timeProvider;
     private readonly JobEnergyLedger? _ledger;
     private readonly AgentMetrics? _metrics;
+    private readonly InferenceMonitors? _monitors;
     private readonly ILogger<DeploymentReconciler> _logger;
     private readonly AsyncSignal _changed = new();
     private readonly Lock _gate = new();
@@ -59,7 +65,8 @@ public sealed partial class DeploymentReconciler : BackgroundService
         TimeProvider timeProvider,
         ILogger<DeploymentReconciler> logger,
         JobEnergyLedger? ledger = null,
-        AgentMetrics? metrics = null)
+        AgentMetrics? metrics = null,
+        InferenceMonitors? monitors = null)
     {
         ArgumentNullException.ThrowIfNull(providers);
         ArgumentNullException.ThrowIfNull(options);
@@ -70,6 +77,7 @@ public sealed partial class DeploymentReconciler : BackgroundService
         _timeProvider = timeProvider;
         _ledger = ledger;
         _metrics = metrics;
+        _monitors = monitors;
         _logger = logger;
     }
 
@@ -86,7 +94,7 @@ public sealed partial class DeploymentReconciler : BackgroundService
         }
 
         var wanted = response.Deployments
-            .SelectMany(d => d.Versions.Select(v => new Wanted(new VersionKey(d.Deployment, v.Model, v.Version), v.Sha256, d.Threads, v.Weight)))
+            .SelectMany(d => d.Versions.Select(v => new Wanted(new VersionKey(d.Deployment, v.Model, v.Version), v.Sha256, d.Threads, v.Weight, v.Monitoring)))
             .DistinctBy(w => w.Key)
             .ToList();
         lock (_gate)
@@ -116,6 +124,7 @@ public sealed partial class DeploymentReconciler : BackgroundService
         IReadOnlyList<Wanted>? desired;
         List<Slot> removed;
         List<Slot> due;
+        List<Slot> reprofiled;
         lock (_gate)
         {
             desired = _desired;
@@ -131,11 +140,17 @@ public sealed partial class DeploymentReconciler : BackgroundService
                 _slots.Remove(slot.Key);
             }
 
+            reprofiled = [];
             foreach (var want in desired)
             {
                 if (_slots.TryGetValue(want.Key, out var slot))
                 {
                     slot.Weight = want.Weight;
+                    if (!Equals(slot.Profile, want.Monitoring))
+                    {
+                        slot.Profile = want.Monitoring;
+                        reprofiled.Add(slot);
+                    }
                 }
                 else
                 {
@@ -151,6 +166,11 @@ public sealed partial class DeploymentReconciler : BackgroundService
         foreach (var slot in removed)
         {
             Unload(slot);
+        }
+
+        foreach (var slot in reprofiled)
+        {
+            StartMonitor(slot);
         }
 
         DeleteUnwantedArtifacts(desired);
@@ -247,6 +267,8 @@ public sealed partial class DeploymentReconciler : BackgroundService
                 (slot.Model, slot.Tracking, slot.State, slot.Error, slot.Since, slot.Failures) = (model, tracking, "serving", "", _timeProvider.GetUtcNow(), 0);
             }
 
+            StartMonitor(slot);
+
             LogLoaded(slot.Key.Deployment, slot.Key.Model, slot.Key.Version, clock.ElapsedMilliseconds);
         }
         catch (Exception ex) when (ex is RpcException or IOException or InvalidDataException or UnauthorizedAccessException or OnnxRuntimeException
@@ -313,10 +335,35 @@ public sealed partial class DeploymentReconciler : BackgroundService
         }
 
         model.Close();
+
+        // After Close no request is running, so the monitor has all of them, and the ledger still has the version's energy.
+        _monitors?.Stop(Interlocked.Exchange(ref slot.Monitor, null));
         model.Session.Dispose();
         slot.Tracking?.Dispose();
         _ledger?.Stop(AccountId(slot.Key));
         LogUnloaded(slot.Key.Deployment, slot.Key.Model, slot.Key.Version);
+    }
+
+    /// <summary>Gives a loaded version a monitor for its current profile (none without one), closing the one it had.</summary>
+    private void StartMonitor(Slot slot)
+    {
+        MonitoringProfile? profile;
+        ServedModel? model;
+        lock (_gate)
+        {
+            (profile, model) = (slot.Profile, slot.Model);
+        }
+
+        if (_monitors is null || model is null)
+        {
+            return;
+        }
+
+        var account = AccountId(slot.Key);
+        var monitor = _monitors.Start(new MonitoredVersion(slot.Key.Deployment, slot.Key.Model, slot.Key.Version), profile, model.Session,
+            _ledger is { } ledger ? () => ledger.Read(account).EnergyJoules : null);
+        model.TrafficMonitor = monitor;
+        _monitors.Stop(Interlocked.Exchange(ref slot.Monitor, monitor));
     }
 
     /// <summary>Keeps the cache to the artifacts still desired, so the disk holds what could be served, not every model ever deployed.</summary>
@@ -372,7 +419,7 @@ public sealed partial class DeploymentReconciler : BackgroundService
 
     private readonly record struct VersionKey(string Deployment, string Model, int Version);
 
-    private sealed record Wanted(VersionKey Key, string Sha256, int Threads, int Weight);
+    private sealed record Wanted(VersionKey Key, string Sha256, int Threads, int Weight, MonitoringProfile? Monitoring);
 
     /// <summary>One desired version and where it stands; its fields change under the reconciler's lock.</summary>
     private sealed class Slot(Wanted wanted, DateTimeOffset since)
@@ -382,6 +429,11 @@ public sealed partial class DeploymentReconciler : BackgroundService
         public VersionKey Key => Wanted.Key;
 
         public int Weight { get; set; } = wanted.Weight;
+
+        public MonitoringProfile? Profile { get; set; } = wanted.Monitoring;
+
+        /// <summary>The version's monitor while it is loaded with a profile; swapped atomically, so that each monitor is stopped once.</summary>
+        public InferenceMonitor? Monitor;
 
         public string State { get; set; } = "loading";
 

@@ -46,7 +46,7 @@ public sealed class GrpcInferenceService(ServedModels models) : GRPCInferenceSer
             var raw = request.RawInputContents.Count > 0;
             var inputs = model.Reading(() => Inputs(request));
             IReadOnlyList<string>? outputs = request.Outputs.Count > 0 ? [.. request.Outputs.Select(o => o.Name)] : null;
-            return ModelInference.Infer(model, inputs, outputs, results => Response(model, request.Id, raw, results));
+            return ModelInference.Infer(model, request.Id.Length > 0 ? request.Id : null, inputs, outputs, results => Response(model, request.Id, raw, results));
         });
 
     /// <summary>Runs <paramref name="answer"/> on the served model (an empty version: the highest), the protocol's refusals as gRPC status codes.</summary>

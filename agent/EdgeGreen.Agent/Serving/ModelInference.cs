@@ -74,21 +74,26 @@ internal static class ModelInference
     /// <summary>
     /// One inference: checks the inputs against the model, decodes their data, runs the session on
     /// the outputs asked for (every tensor output when none are), and lets <paramref name="answer"/>
-    /// write the results while they are alive. Counts the request as answered or failed.
+    /// write the results while they are alive. Counts the request as answered or failed, and, when
+    /// the model is monitored, hands its inputs and outputs to the monitor (with the protocol's
+    /// <paramref name="requestId"/>, which the prediction log keys on).
     /// </summary>
-    public static T Infer<T>(ServedModel model, IReadOnlyList<InferenceInput> inputs, IReadOnlyList<string>? outputs, Func<InferenceResults, T> answer)
+    public static T Infer<T>(ServedModel model, string? requestId, IReadOnlyList<InferenceInput> inputs, IReadOnlyList<string>? outputs, Func<InferenceResults, T> answer)
     {
         var started = Stopwatch.GetTimestamp();
         var (threadCpu, processCpu) = (CpuClock.ThreadMicroseconds(), CpuClock.ProcessMicroseconds());
         try
         {
             var session = model.Session;
+            var monitor = model.TrafficMonitor;
             var feeds = new List<NamedOnnxValue>();
+            var decoded = monitor is null ? null : new List<(string Name, Array Values)>(inputs.Count);
             long rows = 1;
             foreach (var input in inputs)
             {
-                var (value, shape) = Decode(input, session.InputMetadata, feeds);
+                var (value, values, shape) = Decode(input, session.InputMetadata, feeds);
                 feeds.Add(value);
+                decoded?.Add((input.Name, values));
 
                 // The inferences a request asks for: the first input's leading dimension.
                 rows = feeds.Count == 1 && shape.Length > 0 ? shape[0] : rows;
@@ -104,9 +109,14 @@ internal static class ModelInference
 
             // Maps and sequences (a ZipMap's output) have no tensor form in the protocol.
             IReadOnlyList<string> skipped = outputs is null ? [.. session.OutputMetadata.Keys.Except(tensorOutputs)] : [];
-            using var results = session.Run(feeds, wanted);
-            var answered = answer(new InferenceResults([.. results.Select(Output)], skipped));
+
+            // The monitored outputs are computed whatever the request asks for, and answered only if it asks.
+            var run = monitor is null || outputs is null ? wanted : [.. wanted.Union(monitor.OutputNames, StringComparer.Ordinal)];
+            using var results = session.Run(feeds, run);
+            var computed = results.Select(Output).ToList();
+            var answered = answer(new InferenceResults(run.Count == wanted.Count ? computed : computed[..wanted.Count], skipped));
             model.Answered(rows, started);
+            monitor?.Record(requestId, rows, decoded!, computed);
             return answered;
         }
         catch (InferenceException)
@@ -124,6 +134,9 @@ internal static class ModelInference
             model.UsedCpu(threadCpu, processCpu, started);
         }
     }
+
+    /// <summary>Whether the protocol carries the output: a tensor of an element type it has.</summary>
+    public static bool Carries(NodeMetadata output) => output.IsTensor && Array.Exists(Elements, e => e.Type == output.ElementType);
 
     private static List<string> Requested(IReadOnlyList<string> names, IReadOnlyDictionary<string, NodeMetadata> metadata)
     {
@@ -148,7 +161,7 @@ internal static class ModelInference
         return [.. names];
     }
 
-    private static (NamedOnnxValue Value, int[] Shape) Decode(InferenceInput input, IReadOnlyDictionary<string, NodeMetadata> metadata, List<NamedOnnxValue> earlier)
+    private static (NamedOnnxValue Value, Array Values, int[] Shape) Decode(InferenceInput input, IReadOnlyDictionary<string, NodeMetadata> metadata, List<NamedOnnxValue> earlier)
     {
         var name = input.Name;
         if (!metadata.TryGetValue(name, out var meta))
@@ -181,7 +194,7 @@ internal static class ModelInference
             throw new InferenceException(400, $"Input '{name}' has shape [{string.Join(", ", shape)}] ({count} values) but {values.Length} values.");
         }
 
-        return (Create(name, values, shape), shape);
+        return (Create(name, values, shape), values, shape);
     }
 
     private static int[] Shape(string name, IReadOnlyList<long>? shape, NodeMetadata meta)

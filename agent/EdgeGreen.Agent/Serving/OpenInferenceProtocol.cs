@@ -201,7 +201,7 @@ public sealed class OpenInferenceProtocol(ServedModels models)
         var jsonLength = model.Reading(() => JsonLength(headerLength, body.Count));
         using var document = model.Reading(() => Parse(body[..jsonLength], headerLength is not null));
         var request = model.Reading(() => Request(document.RootElement, body[jsonLength..], headerLength is not null));
-        return ModelInference.Infer(model, request.Inputs, request.Outputs, results => Answer(model, request, results));
+        return ModelInference.Infer(model, request.Id, request.Inputs, request.Outputs, results => Answer(model, request, results));
     }
 
     private static int JsonLength(string? header, int bodyLength)

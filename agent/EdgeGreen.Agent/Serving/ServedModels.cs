@@ -108,6 +108,7 @@ public sealed class ServedModel(string name, string version, InferenceSession se
     private long _inferences;
     private long _failedRequests;
     private long _ticks;
+    private Monitoring.InferenceMonitor? _monitor;
 
     public string Name => name;
 
@@ -176,6 +177,17 @@ public sealed class ServedModel(string name, string version, InferenceSession se
         }
     }
 
+    /// <summary>
+    /// The monitor that summarises this model's traffic, when its deployment has a monitoring
+    /// profile; replaced when the profile changes (a request that read the old one just before is
+    /// not counted by the new one).
+    /// </summary>
+    internal Monitoring.InferenceMonitor? TrafficMonitor
+    {
+        get => Volatile.Read(ref _monitor);
+        set => Volatile.Write(ref _monitor, value);
+    }
+
     /// <summary>The agent's series this model counts into, once it is served.</summary>
     internal AgentMetrics? Metrics { get; set; }
 
@@ -222,5 +234,6 @@ public sealed class ServedModel(string name, string version, InferenceSession se
     {
         Metrics?.InferenceRequests.WithLabels(name, "failed").Inc();
         Interlocked.Increment(ref _failedRequests);
+        TrafficMonitor?.RecordFailure();
     }
 }

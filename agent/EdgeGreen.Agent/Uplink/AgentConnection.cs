@@ -37,6 +37,9 @@ public sealed partial class AgentConnection(
     public async Task<ArtifactService.ArtifactServiceClient> GetArtifactClientAsync(CancellationToken cancellationToken) =>
         new(await GetChannelAsync(cancellationToken));
 
+    public async Task<MonitoringService.MonitoringServiceClient> GetMonitoringClientAsync(CancellationToken cancellationToken) =>
+        new(await GetChannelAsync(cancellationToken));
+
     /// <summary>The agent's id, once enrolled.</summary>
     public string? AgentId => _identity?.AgentId;
 

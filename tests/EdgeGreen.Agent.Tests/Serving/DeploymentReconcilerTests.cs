@@ -276,7 +276,7 @@ public sealed class DeploymentReconcilerTests : IDisposable
     }
 
     /// <summary>The control plane's artifact store as the agent sees it: a SHA-256 it does not hold is refused, as one not tied to the agent's work is.</summary>
-    private sealed class StoredArtifacts : IArtifacts
+    internal sealed class StoredArtifacts : IArtifacts
     {
         private readonly Dictionary<string, byte[]> _bytes = [];
         private int _downloads;
