@@ -126,7 +126,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
     }
 
     /// <summary>Summary windows agents may use: whole divisors of an hour, so that every window falls inside one hour of the store's sums.</summary>
-    private static readonly TimeSpan[] Windows = [.. new[] { 1, 2, 5, 10, 15, 30, 60 }.Select(m => TimeSpan.FromMinutes(m))];
+    private static readonly TimeSpan[] Windows = [.. new[] { 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600 }.Select(s => TimeSpan.FromSeconds(s))];
 
     private const int MaxSampleSize = 1000;
 
@@ -149,7 +149,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
 
         if (request?.Window is { } text && !(Durations.TryParse(text, out window) && Windows.Contains(window)))
         {
-            errors["monitoring.window"] = ["monitoring.window must be one of PT1M, PT2M, PT5M, PT10M, PT15M, PT30M, PT1H."];
+            errors["monitoring.window"] = ["monitoring.window must be one of PT10S, PT15S, PT30S, PT1M, PT2M, PT5M, PT10M, PT15M, PT30M, PT1H."];
         }
 
         return errors.Keys.Any(k => k.StartsWith("monitoring.", StringComparison.Ordinal))

@@ -24,6 +24,7 @@ public sealed class DriftTests : IAsyncLifetime
     public async Task InitializeAsync() => _controlPlane = await TestControlPlane.StartAsync(_temp.Path, localAgent: true, settings: new Dictionary<string, string?>
     {
         ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.200",
+        ["EdgeGreen:LocalAgent:Monitoring:SendInterval"] = "00:00:01",
     });
 
     [Fact]
@@ -97,6 +98,75 @@ public sealed class DriftTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/v1/deployments/credit/drift?window=PT5M")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/deployments/nothing/drift")).StatusCode);
+    }
+
+    [Fact]
+    public async Task LocalAgent_ServingTheCreditModel_SummarisesItsTraffic_AndDriftFlagsTheShiftedFeatureAlone()
+    {
+        using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        await CreditSample.UploadAndWaitForLocalAgentAsync(client);
+        await TrainAsync(client);
+        using (var put = await client.PutAsJsonAsync("/api/v1/deployments/credit", new
+        {
+            model = "models:/credit-default/1",
+            target = new { zones = new[] { "ES" } },
+            monitoring = new { window = "PT10S", sampleRate = 1.0, sampleSize = 5 },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        // Traffic like the training data but for LIMIT_BAL, three times larger: 20 requests of 100 rows, each with an id.
+        var rows = ReadRows().Skip(1000).Take(2000).ToList();
+        var inputs = (await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default/versions/1")).GetProperty("inputs").EnumerateArray()
+            .Select(i => i.GetProperty("name").GetString()!).ToList();
+        await Eventually.WaitUntilAsync(async () => (await client.GetAsync("/v2/models/credit/ready")).StatusCode == HttpStatusCode.OK, Patience, "the local agent serves credit");
+        var sent = 0;
+        var requests = 0;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            // Until the agent has the deployment's profile (the heartbeat after the reference is made) nothing is summarised;
+            // the report shows what arrived, so the traffic goes on until the summaries cover 2,000 rows.
+            var report = await DriftAsync(client);
+            if (report.GetProperty("inferences").GetInt64() >= 2000)
+            {
+                return true;
+            }
+
+            {
+                var batch = rows.Skip(requests % 20 * 100).Take(100).ToList();
+                var body = new
+                {
+                    id = $"req-{requests}",
+                    inputs = inputs.Select(name => new
+                    {
+                        name, datatype = "FP32", shape = new[] { batch.Count, 1 },
+                        data = batch.Select(r => (float)(r[name] * (name == "LIMIT_BAL" ? 3 : 1))).ToArray(),
+                    }),
+                };
+                using var inferred = await client.PostAsJsonAsync("/v2/models/credit/infer", body);
+                Assert.Equal(HttpStatusCode.OK, inferred.StatusCode);
+                (sent, requests) = (sent + batch.Count, requests + 1);
+            }
+
+            return false;
+        }, Patience, () => $"the agent's summaries cover 2,000 served rows ({sent} sent in {requests} requests)");
+
+        var drift = await DriftAsync(client);
+        Assert.Equal(["LIMIT_BAL"], Features(drift).Where(f => f.GetProperty("drifted").GetBoolean()).Select(f => f.GetProperty("name").GetString()));
+        Assert.Equal(23, Features(drift).Count(f => f.GetProperty("currentCount").GetInt64() >= 2000));
+        var prediction = drift.GetProperty("prediction");
+        Assert.Equal("Probability.output", prediction.GetProperty("name").GetString());
+        Assert.True(prediction.GetProperty("currentCount").GetInt64() >= 2000);
+
+        // Requests with an id left their prediction for labels sent later; the sample kept raw rows.
+        var store = _controlPlane.Service<IMonitoringStore>();
+        var logged = await store.FindPredictionsAsync("credit", [.. Enumerable.Range(0, requests).Select(i => $"req-{i}")], CancellationToken.None);
+        Assert.NotEmpty(logged);
+        Assert.All(logged, p => Assert.InRange(p.Value, 0, 1));
+        var samples = await store.ListSamplesAsync("credit", DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddMinutes(1), 100, CancellationToken.None);
+        Assert.NotEmpty(samples);
+        Assert.Contains("LIMIT_BAL", samples[0].Inputs.Keys);
     }
 
     private static async Task TrainAsync(HttpClient client)
