@@ -22,6 +22,7 @@ public sealed class LiteDbMonitoringStore : IMonitoringStore
         Hours.EnsureIndex(h => h.Deployment);
         Hours.EnsureIndex(h => h.HourTicks);
         Predictions.EnsureIndex(p => p.TimeTicks);
+        Predictions.EnsureIndex(p => p.Deployment);
         Samples.EnsureIndex(s => s.Deployment);
         Samples.EnsureIndex(s => s.TimeTicks);
     }
@@ -58,12 +59,13 @@ public sealed class LiteDbMonitoringStore : IMonitoringStore
                 Hours.Upsert(new HourDocument { Id = hourId, Deployment = traffic.Deployment, HourTicks = hour.UtcTicks, Body = JsonSerializer.Serialize(sum with { Start = hour, Duration = TimeSpan.FromHours(1) }, Json) });
                 foreach (var prediction in summary.Predictions)
                 {
-                    Predictions.Upsert(new PredictionDocument
-                    {
-                        Id = $"{prediction.Deployment}\n{prediction.RequestId}",
-                        TimeTicks = prediction.Time.UtcTicks,
-                        Body = JsonSerializer.Serialize(prediction, Json),
-                    });
+                    // A label sent before its prediction arrived is not kept (the caller is told the id was unmatched),
+                    // but one that arrived first for a resent prediction stays.
+                    var id = $"{prediction.Deployment}\n{prediction.RequestId}";
+                    var labelled = Predictions.FindById(id) is { } kept && Read<LoggedPrediction>(kept.Body) is { Label: not null } earlier
+                        ? prediction with { Label = earlier.Label, LabelledAt = earlier.LabelledAt }
+                        : prediction;
+                    Predictions.Upsert(PredictionDocument.From(id, labelled));
                 }
 
                 foreach (var sample in summary.Samples)
@@ -90,6 +92,35 @@ public sealed class LiteDbMonitoringStore : IMonitoringStore
         Task.FromResult(_database.Read<IReadOnlyList<LoggedPrediction>>(() =>
             [.. requestIds.Distinct(StringComparer.Ordinal).Select(id => Predictions.FindById($"{deployment}\n{id}")).OfType<PredictionDocument>()
                 .Select(p => Read<LoggedPrediction>(p.Body))]));
+
+    public Task<IReadOnlyList<string>> AddLabelsAsync(string deployment, IReadOnlyList<(string RequestId, double Label)> labels, DateTimeOffset at,
+        CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Write<IReadOnlyList<string>>(_ =>
+        {
+            var unmatched = new List<string>();
+            foreach (var (requestId, label) in labels)
+            {
+                var id = $"{deployment}\n{requestId}";
+                if (Predictions.FindById(id) is not { } stored)
+                {
+                    unmatched.Add(requestId);
+                    continue;
+                }
+
+                Predictions.Update(PredictionDocument.From(id, Read<LoggedPrediction>(stored.Body) with { Label = label, LabelledAt = at }));
+            }
+
+            return unmatched;
+        }));
+
+    public Task<IReadOnlyList<LoggedPrediction>> ListPredictionsAsync(string deployment, DateTimeOffset from, DateTimeOffset to, int limit,
+        CancellationToken cancellationToken) =>
+        Task.FromResult(_database.Read<IReadOnlyList<LoggedPrediction>>(() =>
+        {
+            var (fromTicks, toTicks) = (from.UtcTicks, to.UtcTicks);
+            return [.. Predictions.Query().Where(p => p.Deployment == deployment && p.TimeTicks >= fromTicks && p.TimeTicks < toTicks)
+                .OrderByDescending(p => p.TimeTicks).Limit(limit).ToEnumerable().Select(p => Read<LoggedPrediction>(p.Body))];
+        }));
 
     public Task<IReadOnlyList<SampledRequest>> ListSamplesAsync(string deployment, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken) =>
         Task.FromResult(_database.Read<IReadOnlyList<SampledRequest>>(() =>
@@ -132,9 +163,19 @@ public sealed class LiteDbMonitoringStore : IMonitoringStore
     {
         public string Id { get; set; } = "";
 
+        public string Deployment { get; set; } = "";
+
         public long TimeTicks { get; set; }
 
         public string Body { get; set; } = "";
+
+        public static PredictionDocument From(string id, LoggedPrediction prediction) => new()
+        {
+            Id = id,
+            Deployment = prediction.Deployment,
+            TimeTicks = prediction.Time.UtcTicks,
+            Body = JsonSerializer.Serialize(prediction, Json),
+        };
     }
 
     internal sealed class SampleDocument

@@ -272,6 +272,7 @@ internal static class PostgresMigrations
             body jsonb NOT NULL,
             PRIMARY KEY (deployment, request_id));
         CREATE INDEX monitoring_predictions_time ON monitoring_predictions (time_ticks);
+        CREATE INDEX monitoring_predictions_deployment_time ON monitoring_predictions (deployment, time_ticks);
         CREATE TABLE monitoring_samples (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             deployment text COLLATE "C" NOT NULL,

@@ -37,7 +37,8 @@ public sealed class PostgresMonitoringStore(PostgresDatabase database) : IMonito
                 {
                     await using var upsert = PostgresDatabase.Command(connection, """
                         INSERT INTO monitoring_predictions (deployment, request_id, time_ticks, body) VALUES (@deployment, @request, @time, @body)
-                        ON CONFLICT (deployment, request_id) DO UPDATE SET time_ticks = EXCLUDED.time_ticks, body = EXCLUDED.body
+                        ON CONFLICT (deployment, request_id) DO UPDATE SET time_ticks = EXCLUDED.time_ticks,
+                            body = EXCLUDED.body || jsonb_strip_nulls(jsonb_build_object('Label', monitoring_predictions.body -> 'Label', 'LabelledAt', monitoring_predictions.body -> 'LabelledAt'))
                         """);
                     upsert.Parameters.AddWithValue("deployment", prediction.Deployment);
                     upsert.Parameters.AddWithValue("request", prediction.RequestId);
@@ -121,6 +122,45 @@ public sealed class PostgresMonitoringStore(PostgresDatabase database) : IMonito
         {
             p.AddWithValue("deployment", deployment);
             p.AddWithValue("ids", requestIds.Distinct(StringComparer.Ordinal).ToArray());
+        }, "logged prediction", cancellationToken);
+
+    public Task<IReadOnlyList<string>> AddLabelsAsync(string deployment, IReadOnlyList<(string RequestId, double Label)> labels, DateTimeOffset at,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        return database.WriteAsync<IReadOnlyList<string>>(async (connection, _, token) =>
+        {
+            var unmatched = new List<string>();
+            foreach (var (requestId, label) in labels)
+            {
+                await using var update = PostgresDatabase.Command(connection, """
+                    UPDATE monitoring_predictions SET body = body || jsonb_build_object('Label', @label::double precision, 'LabelledAt', @at::jsonb)
+                    WHERE deployment = @deployment AND request_id = @request
+                    """);
+                update.Parameters.AddWithValue("deployment", deployment);
+                update.Parameters.AddWithValue("request", requestId);
+                update.Parameters.AddWithValue("label", label);
+                update.Parameters.AddWithValue("at", PostgresJson.Write(at));
+                if (await update.ExecuteNonQueryAsync(token) == 0)
+                {
+                    unmatched.Add(requestId);
+                }
+            }
+
+            return unmatched;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<LoggedPrediction>> ListPredictionsAsync(string deployment, DateTimeOffset from, DateTimeOffset to, int limit,
+        CancellationToken cancellationToken) =>
+        database.ListBodiesAsync<LoggedPrediction>("""
+            SELECT body FROM monitoring_predictions WHERE deployment = @deployment AND time_ticks >= @from AND time_ticks < @to ORDER BY time_ticks DESC LIMIT @limit
+            """, p =>
+        {
+            p.AddWithValue("deployment", deployment);
+            p.AddWithValue("from", from.UtcTicks);
+            p.AddWithValue("to", to.UtcTicks);
+            p.AddWithValue("limit", limit);
         }, "logged prediction", cancellationToken);
 
     public Task<IReadOnlyList<SampledRequest>> ListSamplesAsync(string deployment, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken) =>

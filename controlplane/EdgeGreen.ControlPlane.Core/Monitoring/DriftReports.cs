@@ -56,35 +56,35 @@ public sealed class DriftReports(IDeploymentStore deployments, IModelStore model
     /// <summary>Evidently's dataset drift: at least this share of the features drifted.</summary>
     public const double DatasetDriftShare = 0.5;
 
-    /// <summary>The report, or why there is none (<see cref="DriftProblem"/>).</summary>
-    public async Task<(DriftReport? Report, DriftProblem? Problem)> ComputeAsync(string deployment, string window, int? version, string? method,
+    /// <summary>The report, or why there is none (<see cref="MonitoringProblem"/>).</summary>
+    public async Task<(DriftReport? Report, MonitoringProblem? Problem)> ComputeAsync(string deployment, string window, int? version, string? method,
         CancellationToken cancellationToken)
     {
         if (!Windows.TryGetValue(window, out var length))
         {
-            return (null, new DriftProblem("window", $"window must be one of {string.Join(", ", Windows.Keys)}.", NotFound: false));
+            return (null, new MonitoringProblem("window", $"window must be one of {string.Join(", ", Windows.Keys)}.", NotFound: false));
         }
 
         if (method is not null && !NumericMethods.Concat(CategoricalMethods).Contains(method, StringComparer.Ordinal))
         {
-            return (null, new DriftProblem("method", "method must be psi, ks, wasserstein or chisquare.", NotFound: false));
+            return (null, new MonitoringProblem("method", "method must be psi, ks, wasserstein or chisquare.", NotFound: false));
         }
 
         if (await deployments.GetAsync(deployment, cancellationToken) is not { } record)
         {
-            return (null, new DriftProblem("name", $"No deployment is named '{deployment}'.", NotFound: true));
+            return (null, new MonitoringProblem("name", $"No deployment is named '{deployment}'.", NotFound: true));
         }
 
         var wanted = version ?? record.Current.Version;
         var model = version is null ? record.Current.Model : record.Current.Version == wanted ? record.Current.Model : record.Previous?.Model ?? record.Current.Model;
         if (await models.GetVersionAsync(model, wanted, cancellationToken) is not { } modelVersion)
         {
-            return (null, new DriftProblem("version", $"{model} has no version {wanted}.", NotFound: true));
+            return (null, new MonitoringProblem("version", $"{model} has no version {wanted}.", NotFound: true));
         }
 
         if (await profiles.GetAsync(modelVersion, cancellationToken) is not { } reference)
         {
-            return (null, new DriftProblem("version",
+            return (null, new MonitoringProblem("version",
                 $"{model} version {wanted} has no reference to compare with: its lineage names no training dataset whose columns it takes (a model uploaded as a file has none).",
                 NotFound: false));
         }
@@ -140,5 +140,5 @@ public sealed class DriftReports(IDeploymentStore deployments, IModelStore model
     private static string Kind(FeatureBinning binning) => binning.IsNumeric ? "numeric" : "categorical";
 }
 
-/// <summary>Why a drift report cannot be made: a bad parameter (400) or something missing (404).</summary>
-public sealed record DriftProblem(string Field, string Message, bool NotFound);
+/// <summary>Why a monitoring request cannot be answered: a bad parameter (400), something missing (404), or a version without a reference (409).</summary>
+public sealed record MonitoringProblem(string Field, string Message, bool NotFound);

@@ -13,8 +13,16 @@ public sealed record InferenceSummaryRecord(
     IReadOnlyList<SampledRequest> Samples,
     long SampleOffered);
 
-/// <summary>A served prediction kept so that the request's label, sent later, can be joined to it.</summary>
-public sealed record LoggedPrediction(string Deployment, string RequestId, string Model, int Version, string AgentId, DateTimeOffset Time, double Value);
+/// <summary>
+/// A served prediction kept so that the request's label, sent later (feedback), can be joined to
+/// it; <see cref="Label"/> is null until then.
+/// </summary>
+public sealed record LoggedPrediction(string Deployment, string RequestId, string Model, int Version, string AgentId, DateTimeOffset Time, double Value)
+{
+    public double? Label { get; init; }
+
+    public DateTimeOffset? LabelledAt { get; init; }
+}
 
 /// <summary>One request's raw values of the monitored features, as the agent's bounded sample kept it.</summary>
 public sealed record SampledRequest(

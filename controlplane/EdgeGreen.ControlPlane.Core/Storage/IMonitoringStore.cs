@@ -21,6 +21,16 @@ public interface IMonitoringStore
     /// <summary>The deployment's kept predictions of these request ids (those it has).</summary>
     Task<IReadOnlyList<LoggedPrediction>> FindPredictionsAsync(string deployment, IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Joins labels to the deployment's kept predictions by request id (a later label replaces an
+    /// earlier one); the request ids that matched no kept prediction.
+    /// </summary>
+    Task<IReadOnlyList<string>> AddLabelsAsync(string deployment, IReadOnlyList<(string RequestId, double Label)> labels, DateTimeOffset at,
+        CancellationToken cancellationToken);
+
+    /// <summary>The deployment's kept predictions made in [<paramref name="from"/>, <paramref name="to"/>), newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<LoggedPrediction>> ListPredictionsAsync(string deployment, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken);
+
     /// <summary>The deployment's sampled requests in [<paramref name="from"/>, <paramref name="to"/>), newest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<SampledRequest>> ListSamplesAsync(string deployment, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken cancellationToken);
 

@@ -167,6 +167,33 @@ public sealed class DriftTests : IAsyncLifetime
         var samples = await store.ListSamplesAsync("credit", DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddMinutes(1), 100, CancellationToken.None);
         Assert.NotEmpty(samples);
         Assert.Contains("LIMIT_BAL", samples[0].Inputs.Keys);
+
+        // Labels arrive later: each request's first row's true label, joined by the request id.
+        var feedback = Enumerable.Range(0, requests).Select(i => new { requestId = $"req-{i}", label = rows[i % 20 * 100]["default.payment.next.month"] })
+            .Append(new { requestId = "never-served", label = 1.0 }).ToList();
+        using (var posted = await client.PostAsJsonAsync("/api/v1/deployments/credit/feedback", feedback))
+        {
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+            var joined = await posted.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(logged.Count, joined.GetProperty("joined").GetInt32());
+            Assert.Contains("never-served", joined.GetProperty("unmatched").EnumerateArray().Select(u => u.GetString()));
+        }
+
+        var performance = await client.GetFromJsonAsync<JsonElement>("/api/v1/deployments/credit/performance?window=PT1H");
+        Assert.Equal("binary", performance.GetProperty("task").GetString());
+        var measured = performance.GetProperty("measured");
+        Assert.Equal(logged.Count, measured.GetProperty("labelled").GetInt64());
+        Assert.InRange(measured.GetProperty("accuracy").GetDouble(), 0, 1);
+        var estimated = performance.GetProperty("estimated");
+        Assert.Equal("cbpe", estimated.GetProperty("method").GetString());
+        Assert.InRange(estimated.GetProperty("accuracy").GetDouble(), 0.5, 1);
+        Assert.NotEmpty(performance.GetProperty("hours").EnumerateArray());
+
+        // Bad feedback is refused naming the item, and changes nothing.
+        using var bad = await client.PostAsJsonAsync("/api/v1/deployments/credit/feedback", new object[] { new { requestId = "req-0", label = 1 }, new { requestId = "req-1" } });
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("[1].label", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/api/v1/deployments/nothing/feedback", feedback)).StatusCode);
     }
 
     private static async Task TrainAsync(HttpClient client)

@@ -43,6 +43,15 @@ public abstract partial class StorageContract
         Assert.Equal([31.0], sample.Inputs["age"]);
         Assert.Equal([0.25], sample.Outputs["probability"]);
 
+        // Labels join by request id; an id with no kept prediction is named back; a resend keeps the label.
+        Assert.Equal(["r-unknown"], await Monitoring.AddLabelsAsync("credit", [("r-1", 1), ("r-unknown", 0)], T0.AddMinutes(30), CancellationToken.None));
+        await Monitoring.AddSummariesAsync([first with { Id = "credit/1/0-again" }], CancellationToken.None);
+        await ReopenAsync();
+        var labelled = Assert.Single(await Monitoring.ListPredictionsAsync("credit", T0, T0.AddHours(1), 10, CancellationToken.None));
+        Assert.Equal((1.0, T0.AddMinutes(30)), (labelled.Label, labelled.LabelledAt));
+        Assert.Empty(await Monitoring.ListPredictionsAsync("credit", T0.AddHours(1), T0.AddHours(2), 10, CancellationToken.None));
+        Assert.Empty(await Monitoring.ListPredictionsAsync("churn", T0, T0.AddHours(1), 10, CancellationToken.None));
+
         // Retention: the first hour's sums and everything detailed before the second hour go.
         Assert.True(await Monitoring.DeleteBeforeAsync(T0.AddHours(1), T0.AddHours(1), CancellationToken.None) >= 4);
         Assert.Equal([T0.AddHours(1)], (await Monitoring.ListHoursAsync("credit", T0, T0.AddHours(2), CancellationToken.None)).Select(h => h.Start));
