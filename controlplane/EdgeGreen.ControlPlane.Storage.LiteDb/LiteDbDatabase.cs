@@ -127,6 +127,42 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         _ => null,
     };
 
+    /// <summary>Every collection the stores use; <see cref="CreateCollections"/> makes them all when the file is opened.</summary>
+    internal static readonly IReadOnlyList<string> Collections =
+    [
+        "agents", "api_keys", "enrollment_tokens", "cluster_replicas", "cluster_leader", "dataset_versions", "deployments", "jobs",
+        "models", "model_versions", "pipeline_versions", "pipeline_runs", "pipeline_cache", "webhooks",
+        "readings", "telemetry_summaries", "telemetry_meta", "rollup_minute", "rollup_hour", "zone_minute", "zone_hour",
+        "monitoring_seen", "monitoring_hours", "monitoring_predictions", "monitoring_samples",
+    ];
+
+    /// <summary>
+    /// Creates the collections the file lacks, in one transaction, before anything else can use it.
+    /// LiteDB 5 fails a read of a collection that another transaction is creating at that moment
+    /// (LiteDB issue #2792: "page type must be collection page") and closes the engine with it, so no
+    /// collection may come into being while the control plane runs (a deployment's first PUT while
+    /// the rollouts poll the collection, say). A collection is made by a placeholder inserted and
+    /// removed: LiteDB keeps an emptied collection.
+    /// </summary>
+    private static void CreateCollections(LiteDatabase database)
+    {
+        var existing = database.GetCollectionNames().ToHashSet(StringComparer.Ordinal);
+        var missing = Collections.Where(name => !existing.Contains(name)).ToList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        database.BeginTrans();
+        foreach (var name in missing)
+        {
+            var collection = database.GetCollection(name);
+            collection.Delete(collection.Insert(new BsonDocument { ["placeholder"] = true }));
+        }
+
+        database.Commit();
+    }
+
     /// <summary>
     /// Opens the file and reads every collection's first document, so that a damaged file stops
     /// the start with its name and the way out instead of failing requests later.
@@ -144,6 +180,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
                 _ = database.GetCollection(name).FindOne(Query.All());
             }
 
+            CreateCollections(database);
             return database;
         }
         catch (Exception ex) when (ex is LiteException or InvalidCastException or ArgumentException or IndexOutOfRangeException or InvalidOperationException

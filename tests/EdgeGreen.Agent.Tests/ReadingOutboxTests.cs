@@ -13,6 +13,16 @@ public sealed class ReadingOutboxTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("edgegreen-outbox-").FullName;
 
     [Fact]
+    public void Open_NewFile_HasEveryCollectionBeforeAnythingIsWritten()
+    {
+        // None may come into being while senders poll them (ReadingOutbox.CreateCollections says why).
+        using var outbox = Open();
+
+        Assert.Equal(ReadingOutbox.Collections.Order(StringComparer.Ordinal), outbox.Database.GetCollectionNames().Order(StringComparer.Ordinal));
+        Assert.Equal(0, outbox.Depth);
+    }
+
+    [Fact]
     public void Append_NumbersReadingsInOrder_AndReadAfterReturnsThem()
     {
         using var outbox = Open();

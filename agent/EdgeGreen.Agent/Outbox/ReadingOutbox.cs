@@ -46,6 +46,7 @@ public sealed partial class ReadingOutbox : IDisposable
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.Value.DataDirectory, "outbox.db"));
         PrivateFile.RestrictDatabase(Path);
         _database = new LiteDatabase(new ConnectionString { Filename = Path, Connection = ConnectionType.Direct }, new BsonMapper());
+        CreateCollections(_database);
         _readings = _database.GetCollection<OutboxEntry>("readings");
         _meta = _database.GetCollection<OutboxMeta>("meta");
         _state = _meta.FindById(MetaId) ?? new OutboxMeta { Id = MetaId };
@@ -57,6 +58,25 @@ public sealed partial class ReadingOutbox : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The outbox file's collections: readings, its state, job reports and inference summaries.</summary>
+    internal static readonly IReadOnlyList<string> Collections = ["readings", "meta", "job_reports", "inference_summaries"];
+
+    /// <summary>
+    /// Creates the collections the file lacks before anything reads them: LiteDB 5 fails a read of a
+    /// collection that another transaction is creating at that moment and closes the engine with it
+    /// (LiteDB issue #2792), and the senders poll their collections while the first item may be
+    /// written. An emptied collection stays, so a placeholder inserted and removed makes one.
+    /// </summary>
+    private static void CreateCollections(LiteDatabase database)
+    {
+        var existing = database.GetCollectionNames().ToHashSet(StringComparer.Ordinal);
+        foreach (var name in Collections.Where(name => !existing.Contains(name)))
+        {
+            var collection = database.GetCollection(name);
+            collection.Delete(collection.Insert(new BsonDocument { ["placeholder"] = true }));
+        }
+    }
 
     /// <summary>The outbox file, shared with the job reports so that the agent keeps one outbox.</summary>
     internal LiteDatabase Database => _database;

@@ -26,8 +26,21 @@ public sealed class LiteDbStorageTests : StorageContract
 
     protected override Task CloseAsync()
     {
+        // Every collection a store used was there from the start: none may come into being while the
+        // control plane runs (LiteDbDatabase.CreateCollections says why).
+        Assert.Empty((_database?.Database.GetCollectionNames() ?? []).Except(LiteDbDatabase.Collections));
         _database?.Dispose();
         _database = null;
         return Task.CompletedTask;
+    }
+
+    [Fact]
+    public void Open_NewFile_HasEveryCollectionTheStoresUse_Empty()
+    {
+        using var temp = new TempDirectory();
+        using var database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = temp.Path }));
+
+        Assert.Equal(LiteDbDatabase.Collections.Order(StringComparer.Ordinal), database.Database.GetCollectionNames().Order(StringComparer.Ordinal));
+        Assert.All(LiteDbDatabase.Collections, name => Assert.Equal(0, database.Database.GetCollection(name).Count()));
     }
 }
