@@ -77,7 +77,7 @@ public sealed class AgentMetrics(IMetricFactory factory)
     public Counter InferenceSummariesTrimmed { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_trimmed_total",
         "Summaries whose sample, then prediction log, was left out so that the summary fits one message.");
 
-    public Counter InferenceSummarySendFailures { get; } = factory.CreateCounter("edgegreen_agent_inference_summary_send_failures_total",
+    public Counter InferenceSummarySendFailures { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_send_failures_total",
         "Sends of summaries that failed and were retried later with backoff.");
 
     public Counter MonitoredPredictionsDropped { get; } = factory.CreateCounter("edgegreen_agent_monitored_predictions_dropped_total",
