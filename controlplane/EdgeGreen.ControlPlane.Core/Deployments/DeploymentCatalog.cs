@@ -53,12 +53,18 @@ public sealed class DeploymentCatalog(IDeploymentStore store, IAgentStore agents
                     serves = DeploymentRollouts.NewVersionAgents(deployment, known).Contains(agent.Id) ? deployment.Current : previous;
                 }
 
+                // An experiment splits each agent's traffic between control and treatment, sticky by request key.
                 var message = new DesiredDeployment { Deployment = deployment.Name, Threads = deployment.Threads };
-                message.Versions.Add(new DeploymentVersion
+                var experiment = deployment.RunningExperiment;
+                foreach (var (version, weight) in experiment is null ? [(serves, 100)] : new[] { (serves, 100 - experiment.TrafficPercent), (experiment.Treatment, experiment.TrafficPercent) })
                 {
-                    Model = serves.Model, Version = serves.Version, Sha256 = serves.Sha256, Weight = 100,
-                    Monitoring = await MonitoringProfileAsync(deployment, serves, cancellationToken),
-                });
+                    message.Versions.Add(new DeploymentVersion
+                    {
+                        Model = version.Model, Version = version.Version, Sha256 = version.Sha256, Weight = weight,
+                        Monitoring = await MonitoringProfileAsync(deployment, version, cancellationToken),
+                    });
+                }
+
                 desired.Add(message);
             }
         }

@@ -92,6 +92,14 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
         }
 
         var changed = existing.Current != current;
+        if (changed && existing.RunningExperiment is { } experiment)
+        {
+            return (null, false, new Dictionary<string, string[]>
+            {
+                ["model"] = [$"Experiment '{experiment.Name}' splits this deployment's traffic; conclude it (POST /api/v1/experiments/{experiment.Name}/conclude) before changing the model."],
+            });
+        }
+
         // A new version during a rollout replaces the one rolling out; the stable version stays the one to go back to.
         var stable = existing.Rollout is not null ? existing.Previous ?? existing.Current : existing.Current;
         var stepwise = changed && strategy!.Type != "all";

@@ -58,6 +58,12 @@ public sealed record DeploymentRecord(
     /// <summary>How the agents summarise the deployment's traffic for monitoring.</summary>
     public DeploymentMonitoring Monitoring { get; init; } = DeploymentMonitoring.Default;
 
+    /// <summary>The deployment's A/B experiments, oldest first; the last is running when its status says so.</summary>
+    public IReadOnlyList<Monitoring.ExperimentRecord> Experiments { get; init; } = [];
+
+    /// <summary>The experiment splitting the deployment's traffic now, if any.</summary>
+    public Monitoring.ExperimentRecord? RunningExperiment => Experiments.Count > 0 && Experiments[^1].IsRunning ? Experiments[^1] : null;
+
     /// <summary>Why the last rollout was rolled back; null once a later one succeeds.</summary>
     public string? RolledBackReason { get; init; }
 

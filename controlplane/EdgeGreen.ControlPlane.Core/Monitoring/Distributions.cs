@@ -19,6 +19,36 @@ internal static class Distributions
         12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
     ];
 
+    /// <summary>
+    /// The standard normal quantile Φ⁻¹(p), by Acklam's rational approximation (relative error below
+    /// 1.2 × 10⁻⁹ over (0, 1)), for the arms' own intervals.
+    /// </summary>
+    public static double NormalQuantile(double p)
+    {
+        if (!(p > 0 && p < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), p, "p must lie strictly between 0 and 1.");
+        }
+
+        double[] a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+        double[] b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
+        double[] c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+        double[] d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+        const double Low = 0.02425;
+        if (p < Low || p > 1 - Low)
+        {
+            var q = Math.Sqrt(-2 * Math.Log(p < Low ? p : 1 - p));
+            var x = (((((((((c[0] * q) + c[1]) * q) + c[2]) * q) + c[3]) * q) + c[4]) * q) + c[5];
+            x /= (((((((d[0] * q) + d[1]) * q) + d[2]) * q) + d[3]) * q) + 1;
+            return p < Low ? x : -x;
+        }
+
+        var r = p - 0.5;
+        var t = r * r;
+        return (((((((((((a[0] * t) + a[1]) * t) + a[2]) * t) + a[3]) * t) + a[4]) * t) + a[5]) * r)
+            / (((((((((b[0] * t) + b[1]) * t) + b[2]) * t) + b[3]) * t) + b[4]) * t + 1);
+    }
+
     public static double LogGamma(double x)
     {
         if (x < 0.5)

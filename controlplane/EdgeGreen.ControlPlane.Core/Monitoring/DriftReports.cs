@@ -141,4 +141,8 @@ public sealed class DriftReports(IDeploymentStore deployments, IModelStore model
 }
 
 /// <summary>Why a monitoring request cannot be answered: a bad parameter (400), something missing (404), or a version without a reference (409).</summary>
-public sealed record MonitoringProblem(string Field, string Message, bool NotFound);
+public sealed record MonitoringProblem(string Field, string Message, bool NotFound)
+{
+    /// <summary>The request conflicts with the state (409): a name taken, a change in progress.</summary>
+    public bool Conflict { get; init; }
+}

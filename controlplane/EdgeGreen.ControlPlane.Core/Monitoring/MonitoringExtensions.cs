@@ -17,6 +17,7 @@ public static class MonitoringExtensions
         builder.Services.AddSingleton<InferenceIngest>();
         builder.Services.AddSingleton<DriftReports>();
         builder.Services.AddSingleton<PerformanceReports>();
+        builder.Services.AddSingleton<Experiments>();
         builder.Services.AddSingleton<MonitoringRetention>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<MonitoringRetention>());
         return builder;

@@ -85,6 +85,10 @@ public sealed record SequentialExperiment
         };
     }
 
+    /// <summary>The same state with each arm's grams CO₂e set, for the decision's carbon allowance (measured apart from the metric).</summary>
+    public SequentialExperiment WithCarbon(double controlGrams, double treatmentGrams) =>
+        this with { Control = Control with { CarbonGrams = controlGrams }, Treatment = Treatment with { CarbonGrams = treatmentGrams } };
+
     /// <summary>
     /// The decision at α and the minimum detectable effect: a side is better once the confidence
     /// sequence excludes zero (the same event as p ≤ α), and there is no difference that matters once

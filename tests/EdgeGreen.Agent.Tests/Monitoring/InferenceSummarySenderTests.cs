@@ -51,7 +51,7 @@ public sealed class InferenceSummarySenderTests : IAsyncLifetime
         Assert.Equal("Bearer secret-1", authorization);
         Assert.Equal(["churn/3/0", "churn/3/1", "churn/3/2"], request.Summaries.Select(s => s.Id));
         Assert.Contains("edgegreen_agent_inference_summaries_sent_total 3", MetricsText.Scrape(_registry), StringComparison.Ordinal);
-        Assert.Contains("edgegreen_agent_inference_summary_send_failures_total 1", MetricsText.Scrape(_registry), StringComparison.Ordinal);
+        Assert.Contains("edgegreen_agent_inference_summaries_send_failures_total 1", MetricsText.Scrape(_registry), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,6 +43,16 @@ public sealed class DistributionsTests
         Assert.Equal(expected, Distributions.LogGamma(x), 11);
     }
 
+    [Theory]
+    [InlineData(0.975, 1.959963984540054)]
+    [InlineData(0.025, -1.959963984540054)]
+    [InlineData(0.5, 0)]
+    [InlineData(0.999, 3.090232306167813)]
+    [InlineData(0.01, -2.326347874040841)]
+    [InlineData(1e-10, -6.361340902404056)]
+    public void NormalQuantile_MatchesScipysNormPpf(double p, double expected) =>
+        Assert.Equal(expected, Distributions.NormalQuantile(p), 5e-8);
+
     [Fact]
     public void ChiSquareSurvival_TwoDegreesOfFreedom_IsTheExponentialTail()
     {

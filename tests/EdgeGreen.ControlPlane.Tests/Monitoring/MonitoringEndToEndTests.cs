@@ -11,11 +11,12 @@ using Google.Protobuf.WellKnownTypes;
 namespace EdgeGreen.ControlPlane.Tests.Monitoring;
 
 /// <summary>
-/// Drift of served traffic against the training data, through the control plane's own pieces: a
-/// credit model trained by the local agent, its reference made from its training dataset version,
-/// and summaries reported over gRPC the way agents bin them, with one feature shifted.
+/// Models in production on the single-node system: a credit model trained by the local agent, its
+/// reference made from its training dataset version; drift of traffic with one feature shifted
+/// (reported over gRPC the way agents bin it, and served by the local agent itself); labels and
+/// performance; and an A/B experiment that reaches its decision on feedback with a known effect.
 /// </summary>
-public sealed class DriftTests : IAsyncLifetime
+public sealed class MonitoringEndToEndTests : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
     private readonly TempDirectory _temp = new();
@@ -25,6 +26,9 @@ public sealed class DriftTests : IAsyncLifetime
     {
         ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.200",
         ["EdgeGreen:LocalAgent:Monitoring:SendInterval"] = "00:00:01",
+        // The experiment's simulated clients send a few thousand requests within seconds.
+        ["EdgeGreen:Limits:KeyedRequestsPerMinute"] = "600000",
+        ["EdgeGreen:Limits:AddressRequestsPerMinute"] = "600000",
     });
 
     [Fact]
@@ -196,7 +200,128 @@ public sealed class DriftTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsJsonAsync("/api/v1/deployments/nothing/feedback", feedback)).StatusCode);
     }
 
-    private static async Task TrainAsync(HttpClient client)
+    [Fact]
+    public async Task Experiment_TreatmentConvertsBetterInFeedback_DecidesTreatmentBetter_AndConcludingServesIt()
+    {
+        using var client = _controlPlane.CreateClient(_controlPlane.AdminKey);
+        await CreditSample.UploadAndWaitForLocalAgentAsync(client);
+        await TrainAsync(client);
+        await TrainAsync(client, trainer: "sdca");
+        using (var put = await client.PutAsJsonAsync("/api/v1/deployments/credit", new
+        {
+            model = "models:/credit-default/1", target = new { zones = new[] { "ES" } }, monitoring = new { window = "PT10S", sampleRate = 0.0 },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        using (var started = await client.PostAsJsonAsync("/api/v1/experiments", new
+        {
+            name = "sdca-vs-trees", deployment = "credit", control = "models:/credit-default/1", treatment = "models:/credit-default/2", trafficPercent = 50,
+            metric = new { source = "feedback", kind = "proportion", name = "repaid" }, alpha = 0.05, minimumDetectableEffect = 0.05,
+        }))
+        {
+            Assert.Equal(HttpStatusCode.Created, started.StatusCode);
+            Assert.Equal("continue", (await started.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("decision").GetString());
+        }
+
+        // Changing the model while the experiment splits the traffic is refused.
+        using (var change = await client.PutAsJsonAsync("/api/v1/deployments/credit", new { model = "models:/credit-default/2", target = new { zones = new[] { "ES" } } }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, change.StatusCode);
+        }
+
+        // Each client (request key) stays with one version; the label a request gets depends on the
+        // version that answered it: 20 % of control's requests "convert", 35 % of treatment's.
+        var rows = ReadRows();
+        var inputs = (await client.GetFromJsonAsync<JsonElement>("/api/v1/models/credit-default/versions/1")).GetProperty("inputs").EnumerateArray()
+            .Select(i => i.GetProperty("name").GetString()!).ToList();
+        await Eventually.WaitUntilAsync(async () => (await client.GetAsync("/v2/models/credit/versions/2/ready")).StatusCode == HttpStatusCode.OK, Patience,
+            "the local agent serves both versions");
+        async Task<int> InferAsync(string id, Dictionary<string, double> row)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/credit/infer")
+            {
+                Content = JsonContent.Create(new
+                {
+                    id,
+                    inputs = inputs.Select(name => new { name, datatype = "FP32", shape = new[] { 1, 1 }, data = new[] { (float)row[name] } }),
+                }),
+            };
+            request.Headers.Add("EdgeGreen-Request-Key", $"client-{id}");
+            using var answer = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            return int.Parse((await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("model_version").GetString()!, CultureInfo.InvariantCulture);
+        }
+
+        // Both versions' monitors are on once the agent has their profiles (a heartbeat after each reference
+        // is made): until their predictions are kept, warm-up traffic only.
+        var store = _controlPlane.Service<IMonitoringStore>();
+        var warmUp = 0;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            for (var i = 0; i < 20; i++, warmUp++)
+            {
+                await InferAsync($"warm-{warmUp}", rows[warmUp % rows.Count]);
+            }
+
+            var kept = await store.ListPredictionsAsync("credit", DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddMinutes(1), 10_000, CancellationToken.None);
+            return kept.Any(p => p.Version == 1) && kept.Any(p => p.Version == 2);
+        }, Patience, () => $"both versions' predictions kept ({warmUp} warm-up requests)");
+
+        var random = new Random(7);
+        var labels = new List<object>();
+        var answeredBy = new Dictionary<string, int>();
+        for (var i = 0; i < 1600; i++)
+        {
+            var version = await InferAsync($"x-{i}", rows[i]);
+            answeredBy[$"x-{i}"] = version;
+            labels.Add(new { requestId = $"x-{i}", label = random.NextDouble() < (version == 2 ? 0.35 : 0.2) ? 1 : 0 });
+        }
+
+        Assert.InRange(answeredBy.Values.Count(v => v == 2), 600, 1000);
+
+        // Labels arrive once the agent's summaries carried the predictions: send until all have joined.
+        var joined = 0;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            using var posted = await client.PostAsJsonAsync("/api/v1/deployments/credit/feedback", labels);
+            joined = (await posted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("joined").GetInt32();
+            return joined == labels.Count;
+        }, Patience, () => $"every label joined ({joined} of {labels.Count})");
+
+        var result = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/sdca-vs-trees");
+        Assert.Equal("treatment-better", result.GetProperty("decision").GetString());
+        Assert.True(result.GetProperty("pValue").GetDouble() <= 0.05);
+        var sequence = result.GetProperty("confidenceSequence").EnumerateArray().Select(v => v.GetDouble()).ToList();
+        Assert.True(sequence[0] > 0 && sequence[0] < 0.15 && sequence[1] > 0.15, $"the interval [{sequence[0]}, {sequence[1]}] holds the true +0.15 and excludes 0");
+        var variants = result.GetProperty("variants").EnumerateArray().ToList();
+        Assert.Equal([1, 2], variants.Select(v => v.GetProperty("version").GetInt32()));
+        Assert.InRange(variants[0].GetProperty("value").GetDouble(), 0.15, 0.25);
+        Assert.InRange(variants[1].GetProperty("value").GetDouble(), 0.3, 0.4);
+        Assert.All(variants, v => Assert.True(v.GetProperty("energyPer1kInferencesJoules").GetDouble() > 0));
+        Assert.All(variants, v => Assert.True(v.GetProperty("carbonPer1kInferencesGrams").GetDouble() > 0));
+
+        using (var concluded = await client.PostAsync("/api/v1/experiments/sdca-vs-trees/conclude", null))
+        {
+            Assert.Equal(HttpStatusCode.OK, concluded.StatusCode);
+            var body = await concluded.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("concluded", body.GetProperty("experiment").GetProperty("status").GetString());
+        }
+
+        var deployment = await client.GetFromJsonAsync<JsonElement>("/api/v1/deployments/credit");
+        Assert.Equal((2, 1), (deployment.GetProperty("currentVersion").GetInt32(), deployment.GetProperty("previousVersion").GetInt32()));
+        Assert.Contains(deployment.GetProperty("history").EnumerateArray(), h => h.GetProperty("kind").GetString() == "experiment-concluded");
+        Assert.Equal(HttpStatusCode.Conflict, (await client.PostAsync("/api/v1/experiments/sdca-vs-trees/conclude", null)).StatusCode);
+        using var again = await client.PostAsJsonAsync("/api/v1/experiments", new
+        {
+            name = "sdca-vs-trees", deployment = "credit", control = "models:/credit-default/2", treatment = "models:/credit-default/1", trafficPercent = 10,
+            metric = new { source = "feedback", kind = "proportion" }, minimumDetectableEffect = 0.05,
+        });
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    private static async Task TrainAsync(HttpClient client, string trainer = "fasttree")
     {
         using var submitted = await client.PostAsJsonAsync("/api/v1/jobs", new
         {
@@ -205,14 +330,19 @@ public sealed class DriftTests : IAsyncLifetime
             estimatedDuration = "PT2M",
             parameters = new Dictionary<string, object>
             {
-                ["dataset"] = "credit", ["label"] = "default.payment.next.month", ["task"] = "binary", ["trainer"] = "fasttree", ["ignore"] = "ID",
+                ["dataset"] = "credit", ["label"] = "default.payment.next.month", ["task"] = "binary", ["trainer"] = trainer, ["ignore"] = "ID",
                 ["registerAs"] = "credit-default",
             },
         });
         Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
         var jobId = (await submitted.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
-        await Eventually.WaitUntilAsync(async () => (await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}")).GetProperty("status").GetString() == "succeeded",
-            Patience, "the credit model trained");
+        JsonElement job = default;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            job = await client.GetFromJsonAsync<JsonElement>($"/api/v1/jobs/{jobId}");
+            return job.GetProperty("status").GetString() is "succeeded" or "failed" or "cancelled";
+        }, Patience, () => $"the credit model trained: {job}");
+        Assert.True(job.GetProperty("status").GetString() == "succeeded", $"{job}");
     }
 
     private static async Task<JsonElement> DriftAsync(HttpClient client, string query = "")
