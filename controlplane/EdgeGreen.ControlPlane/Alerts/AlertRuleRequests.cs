@@ -43,11 +43,15 @@ public sealed record AlertRuleResponse(string Name, AlertCondition Condition, st
         rule.ResolveAfter is { } after ? Durations.Format(after) : null, rule.Severity,
         [.. rule.Notify.Select((t, i) => madeSecrets?.Contains(i) == true ? t : Redact(t))], rule.CreatedAt, rule.UpdatedAt);
 
+    public const string Redacted = "/…";
+
+    /// <summary>A Slack webhook URL's path is Slack's token: the host alone says where it goes.</summary>
+    public static string RedactUrl(string url) => (Uri.TryCreate(url, UriKind.Absolute, out var parsed) ? $"{parsed.Scheme}://{parsed.Authority}" : "") + Redacted;
+
     private static AlertTarget Redact(AlertTarget target) => target with
     {
         Webhook = target.Webhook is { } webhook ? webhook with { Secret = null! } : null,
-        // The URL's path is Slack's token: the host alone says where it goes.
-        Slack = target.Slack is { } slack ? slack with { Url = Uri.TryCreate(slack.Url, UriKind.Absolute, out var url) ? $"{url.Scheme}://{url.Authority}/…" : "…" } : null,
+        Slack = target.Slack is { } slack ? slack with { Url = RedactUrl(slack.Url) } : null,
         PagerDuty = target.PagerDuty is { } pagerDuty ? pagerDuty with { RoutingKey = null! } : null,
     };
 }
@@ -196,7 +200,7 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
                     ? Kept(existing, w.Url) ?? Made(made, i)
                     : Check(w.Secret, s => s is { Length: >= MinSecretLength and <= MaxSecretLength } && !s.Any(char.IsControl), $"{at}.webhook.secret",
                         $"secret must be {MinSecretLength} to {MaxSecretLength} characters, without control characters (absent: one is made and shown once).", errors)!)),
-                { Slack: { } s } => new AlertTarget(Slack: new SlackTarget(Url(s.Url, $"{at}.slack.url", errors))),
+                { Slack: { } s } => new AlertTarget(Slack: new SlackTarget(KeptSlack(existing, s.Url) ?? Url(s.Url, $"{at}.slack.url", errors))),
                 { PagerDuty: { } p } => new AlertTarget(PagerDuty: new PagerDutyTarget(
                     Check(p.RoutingKey, k => k is { Length: > 0 and <= MaxRoutingKeyLength } && k.All(c => c > ' ' && c < 127), $"{at}.pagerduty.routingKey",
                         $"routingKey is required: the integration key of a PagerDuty Events API v2 integration (at most {MaxRoutingKeyLength} characters).", errors)!,
@@ -212,6 +216,12 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
 
     private string? Kept(IReadOnlyList<AlertTarget> existing, string? url) =>
         guard.CheckUrl(url, out var parsed) is null ? existing.FirstOrDefault(t => t.Webhook?.Url == parsed!.ToString())?.Webhook!.Secret : null;
+
+    /// <summary>The URL of <paramref name="existing"/>'s Slack target that <paramref name="url"/> is the redacted form of (as GET shows it), if any.</summary>
+    private static string? KeptSlack(IReadOnlyList<AlertTarget> existing, string? url) =>
+        url is not null && url.EndsWith(AlertRuleResponse.Redacted, StringComparison.Ordinal)
+            ? existing.Select(t => t.Slack?.Url).FirstOrDefault(u => u is not null && AlertRuleResponse.RedactUrl(u) == url)
+            : null;
 
     private static string Made(List<int> made, int index)
     {

@@ -115,6 +115,24 @@ public sealed class AlertRulesApiTests : ControlPlaneTest
             Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
         }
 
+        // Put back as GET shows it: the webhook's secret and the Slack URL stay what they were.
+        using (var putBack = await operatorClient.PutAsJsonAsync("/api/v1/alert-rules/fleet-offline", new
+        {
+            condition = new { agentOffline = new { } },
+            notify = new object[]
+            {
+                new { webhook = new { url = "https://hooks.example.com/edgegreen" } },
+                new { slack = new { url = "https://hooks.slack.com/…" } },
+            },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, putBack.StatusCode);
+            Assert.DoesNotContain(secret, await putBack.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var kept = (await ControlPlane.Service<IAlertStore>().GetRuleAsync("fleet-offline", CancellationToken.None))!;
+        Assert.Equal((secret, "https://hooks.slack.com/" + SlackPath), (kept.Notify[0].Webhook!.Secret, kept.Notify[1].Slack!.Url));
+
         using (var put = await operatorClient.PutAsJsonAsync("/api/v1/alert-rules/fleet-offline", new { condition = new { agentOffline = new { agent = "a1" } }, @for = "PT1M" }))
         {
             Assert.Equal(HttpStatusCode.OK, put.StatusCode);
