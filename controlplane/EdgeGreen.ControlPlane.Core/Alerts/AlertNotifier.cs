@@ -115,7 +115,8 @@ public sealed partial class AlertNotifier : BackgroundService
             _sent.WithLabels(channel, "refused").Inc();
             LogFailed(rule.Name, channel, refused.Message);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or Polly.Timeout.TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
+        // Whatever else fails fails this notification alone: the others, and the host, go on.
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             _sent.WithLabels(channel, "failed").Inc();
             LogFailed(rule.Name, channel, ex.Message);

@@ -215,7 +215,7 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
     }
 
     private string? Kept(IReadOnlyList<AlertTarget> existing, string? url) =>
-        guard.CheckUrl(url, out var parsed) is null ? existing.FirstOrDefault(t => t.Webhook?.Url == parsed!.ToString())?.Webhook!.Secret : null;
+        guard.CheckUrl(url, out var parsed) is null ? existing.Select(t => t.Webhook).FirstOrDefault(w => w?.Url == parsed!.ToString() && w.Secret.Length > 0)?.Secret : null;
 
     /// <summary>The URL of <paramref name="existing"/>'s Slack target that <paramref name="url"/> is the redacted form of (as GET shows it), if any.</summary>
     private static string? KeptSlack(IReadOnlyList<AlertTarget> existing, string? url) =>
