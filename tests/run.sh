@@ -75,6 +75,18 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   fi
 fi
 
+# Alert notifications are checked against a real Alertmanager that the tests start on a loopback port
+# of their own (Debian's package installs it as prometheus-alertmanager; its service is not started
+# in a container).
+if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing prometheus-alertmanager for the alert notification tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-alertmanager >/dev/null
+  else
+    echo "tests/run.sh: prometheus-alertmanager is not installed; the Alertmanager test is skipped (install prometheus-alertmanager to run it)." >&2
+  fi
+fi
+
 # The OpenAPI document is linted with Spectral's spectral:oas rules. Spectral comes from npm at a
 # pinned version into tests/.tools (ignored by git), where the tests look for it; Node.js and npm
 # from the OS packages when missing (Debian's Node.js 18 is within Spectral's supported range).

@@ -133,7 +133,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         "agents", "api_keys", "enrollment_tokens", "cluster_replicas", "cluster_leader", "dataset_versions", "deployments", "jobs",
         "models", "model_versions", "pipeline_versions", "pipeline_runs", "pipeline_cache", "webhooks",
         "readings", "telemetry_summaries", "telemetry_meta", "rollup_minute", "rollup_hour", "zone_minute", "zone_hour",
-        "monitoring_seen", "monitoring_hours", "monitoring_predictions", "monitoring_samples",
+        "monitoring_seen", "monitoring_hours", "monitoring_predictions", "monitoring_samples", "alert_rules", "alerts",
     ];
 
     /// <summary>

@@ -17,6 +17,7 @@ public static class LiteDbStorageExtensions
         services.AddSingleton<IPipelineStore, LiteDbPipelineStore>();
         services.AddSingleton<IDeploymentStore, LiteDbDeploymentStore>();
         services.AddSingleton<IMonitoringStore, LiteDbMonitoringStore>();
+        services.AddSingleton<IAlertStore, LiteDbAlertStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, LiteDbClusterStore>();
         return services;
     }

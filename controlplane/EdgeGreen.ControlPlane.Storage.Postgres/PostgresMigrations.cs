@@ -21,6 +21,7 @@ internal static class PostgresMigrations
         (3, Pipelines),
         (4, Deployments),
         (5, Monitoring),
+        (6, Alerts),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -280,5 +281,17 @@ internal static class PostgresMigrations
             body jsonb NOT NULL);
         CREATE INDEX monitoring_samples_deployment_time ON monitoring_samples (deployment, time_ticks);
         CREATE INDEX monitoring_samples_time ON monitoring_samples (time_ticks);
+        """;
+
+    /// <summary>Alert rules, and each rule's alerts by label key (state and history in the body).</summary>
+    private const string Alerts = """
+        CREATE TABLE alert_rules (
+            name text COLLATE "C" PRIMARY KEY,
+            body jsonb NOT NULL);
+        CREATE TABLE alerts (
+            rule text COLLATE "C" NOT NULL,
+            key text COLLATE "C" NOT NULL,
+            body jsonb NOT NULL,
+            PRIMARY KEY (rule, key));
         """;
 }

@@ -43,6 +43,7 @@ public static class PostgresStorageExtensions
         services.AddSingleton<IPipelineStore, PostgresPipelineStore>();
         services.AddSingleton<IDeploymentStore, PostgresDeploymentStore>();
         services.AddSingleton<IMonitoringStore, PostgresMonitoringStore>();
+        services.AddSingleton<IAlertStore, PostgresAlertStore>();
         services.AddSingleton<Core.Cluster.IClusterStore, PostgresClusterStore>();
         return services;
     }

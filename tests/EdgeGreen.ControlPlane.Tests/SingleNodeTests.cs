@@ -107,6 +107,9 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Pipelines:Interval", "00:00:00")]
     [InlineData("EdgeGreen:Deployments:AnalysisInterval", "00:00:00")]
     [InlineData("EdgeGreen:Pipelines:MaxDefinitionBytes", "10")]
+    [InlineData("EdgeGreen:Alerts:EvaluationInterval", "00:00:00")]
+    [InlineData("EdgeGreen:Alerts:MaxRules", "0")]
+    [InlineData("EdgeGreen:Alerts:ResolvedRetention", "00:00:01")]
     public async Task Start_InvalidSetting_FailsWithMessageNamingTheKey(string key, string value)
     {
         using var temp = new TempDirectory();

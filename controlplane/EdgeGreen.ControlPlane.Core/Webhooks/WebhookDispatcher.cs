@@ -51,11 +51,7 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
         var delivery = Guid.NewGuid().ToString("N");
         try
         {
-            using var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-            content.Headers.Add("X-EdgeGreen-Event", eventName);
-            content.Headers.Add("X-EdgeGreen-Delivery", delivery);
-            content.Headers.Add("X-EdgeGreen-Signature", "sha256=" + Sign(webhook.Secret, body));
+            using var content = SignedContent(eventName, delivery, webhook.Secret, body);
             using var response = await http.CreateClient(HttpClientName).PostAsync(webhook.Url, content, cancellationToken);
             response.EnsureSuccessStatusCode();
             _delivered.WithLabels("delivered").Inc();
@@ -70,6 +66,17 @@ public sealed partial class WebhookDispatcher(IWebhookStore store, IHttpClientFa
             _delivered.WithLabels("failed").Inc();
             LogDeliveryFailed(eventName, webhook.Id, ex.Message);
         }
+    }
+
+    /// <summary>A JSON body with the event, delivery id and signature headers every EdgeGreen webhook delivery carries.</summary>
+    public static ByteArrayContent SignedContent(string eventName, string delivery, string secret, byte[] body)
+    {
+        var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        content.Headers.Add("X-EdgeGreen-Event", eventName);
+        content.Headers.Add("X-EdgeGreen-Delivery", delivery);
+        content.Headers.Add("X-EdgeGreen-Signature", "sha256=" + Sign(secret, body));
+        return content;
     }
 
     /// <summary>Lower-case hex HMAC-SHA256 of the body under the secret.</summary>

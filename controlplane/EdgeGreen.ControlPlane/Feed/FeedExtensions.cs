@@ -28,6 +28,7 @@ public static class FeedExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<TelemetryFeed>());
         builder.Services.AddSingleton<IJobLifecycleHandler, JobFeed>();
         builder.Services.AddSingleton<Core.Deployments.IDeploymentEventSink, DeploymentFeed>();
+        builder.Services.AddSingleton<Core.Alerts.IAlertFeed, AlertFeed>();
         builder.Services.AddHostedService<IntensityFeed>();
         builder.Services.AddHostedService<AgentStatusFeed>();
         return builder;

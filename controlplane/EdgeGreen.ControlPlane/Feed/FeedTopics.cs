@@ -5,7 +5,7 @@ namespace EdgeGreen.ControlPlane.Feed;
 /// <c>{prefix}/agents/{agentId}/readings</c>, <c>{prefix}/agents/{agentId}/status</c> (retained),
 /// <c>{prefix}/jobs/{jobId}/{submitted|completed}</c>, <c>{prefix}/deployments/{name}/events</c>,
 /// <c>{prefix}/zones/{zone}/intensity</c> (retained)
-/// and <c>{prefix}/control-plane/status</c> (retained).
+/// <c>{prefix}/control-plane/status</c> (retained) and each alert rule's own <c>{prefix}/{topic}</c>.
 /// </summary>
 public static class FeedTopics
 {
@@ -18,6 +18,9 @@ public static class FeedTopics
     public static string Deployment(string prefix, string deployment) => $"{prefix}/deployments/{Segment(deployment)}/events";
 
     public static string Intensity(string prefix, string zone) => $"{prefix}/zones/{Segment(zone)}/intensity";
+
+    /// <summary>An alert rule's MQTT target: its topic (checked with <see cref="IsValidPrefix"/>) under the prefix.</summary>
+    public static string Alert(string prefix, string topic) => $"{prefix}/{topic}";
 
     public static string ControlPlaneStatus(string prefix) => $"{prefix}/control-plane/status";
 

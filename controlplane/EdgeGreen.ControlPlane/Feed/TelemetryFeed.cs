@@ -130,6 +130,18 @@ public sealed partial class TelemetryFeed : BackgroundService
         }
     }
 
+    /// <summary>An alert that fired or resolved, on a topic its rule names under the prefix; false when the feed is off.</summary>
+    public bool PublishAlert(string topic, Core.Alerts.AlertMessage alert)
+    {
+        if (_broker is null)
+        {
+            return false;
+        }
+
+        Enqueue("alert", FeedTopics.Alert(_options.TopicPrefix, topic), alert);
+        return true;
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_broker is null)
@@ -223,6 +235,12 @@ public sealed record DeploymentMessage(string Deployment, Core.Deployments.Deplo
 internal sealed class DeploymentFeed(TelemetryFeed feed) : Core.Deployments.IDeploymentEventSink
 {
     public void Publish(string deployment, Core.Deployments.DeploymentEvent happened) => feed.PublishDeployment(deployment, happened);
+}
+
+/// <summary>Publishes alerts to the feed, for rules with an <c>mqtt</c> target.</summary>
+internal sealed class AlertFeed(TelemetryFeed feed) : Core.Alerts.IAlertFeed
+{
+    public bool Publish(string topic, Core.Alerts.AlertMessage message) => feed.PublishAlert(topic, message);
 }
 
 /// <summary>Publishes job submissions and completions to the feed.</summary>

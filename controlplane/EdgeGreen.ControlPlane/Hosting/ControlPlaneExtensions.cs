@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EdgeGreen.Agent;
+using EdgeGreen.ControlPlane.Alerts;
 using EdgeGreen.ControlPlane.Api;
 using EdgeGreen.ControlPlane.Artifacts;
 using EdgeGreen.ControlPlane.Carbon;
@@ -65,6 +66,7 @@ public static class ControlPlaneExtensions
         builder.AddPipelines();
         builder.AddDeployments();
         builder.AddMonitoring();
+        builder.AddAlerts();
         builder.AddFeed();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddSingleton<InfoMetrics>();
@@ -130,6 +132,7 @@ public static class ControlPlaneExtensions
         app.MapPipelinesApi();
         app.MapDeploymentsApi();
         app.MapMonitoringApi();
+        app.MapAlertsApi();
         app.MapLocalAgent();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>().DisableRequestTimeout();
         return app;

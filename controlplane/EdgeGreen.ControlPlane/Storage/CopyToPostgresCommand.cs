@@ -120,9 +120,9 @@ public static class CopyToPostgresCommand
         }
 
         var source = new StoreSet(new LiteDbAgentStore(liteDb), new LiteDbTelemetryStore(liteDb), new LiteDbAccessStore(liteDb), new LiteDbJobStore(liteDb),
-            new LiteDbDatasetStore(liteDb), new LiteDbModelStore(liteDb), new LiteDbWebhookStore(liteDb), new LiteDbPipelineStore(liteDb), new LiteDbDeploymentStore(liteDb));
+            new LiteDbDatasetStore(liteDb), new LiteDbModelStore(liteDb), new LiteDbWebhookStore(liteDb), new LiteDbPipelineStore(liteDb), new LiteDbDeploymentStore(liteDb), new LiteDbAlertStore(liteDb));
         var target = new StoreSet(new PostgresAgentStore(postgres), new PostgresTelemetryStore(postgres), new PostgresAccessStore(postgres), new PostgresJobStore(postgres),
-            new PostgresDatasetStore(postgres), new PostgresModelStore(postgres), new PostgresWebhookStore(postgres), new PostgresPipelineStore(postgres), new PostgresDeploymentStore(postgres));
+            new PostgresDatasetStore(postgres), new PostgresModelStore(postgres), new PostgresWebhookStore(postgres), new PostgresPipelineStore(postgres), new PostgresDeploymentStore(postgres), new PostgresAlertStore(postgres));
         StorageCopyResult result;
         try
         {

@@ -6,7 +6,7 @@ namespace EdgeGreen.ControlPlane.Storage;
 /// Copies every record of one set of stores into another through the store interfaces, so that it
 /// works between any two providers (<c>copy-to-postgres</c> uses it from LiteDB to PostgreSQL).
 /// The source is only read. The copy is refused, and changes nothing, when the target already
-/// holds agents, jobs, telemetry, datasets, models or webhooks: merging two control planes is not
+/// holds agents, jobs, telemetry, datasets, models, webhooks, pipelines, deployments or alert rules: merging two control planes is not
 /// supported. API keys and enrollment tokens may be there already (a control plane started once
 /// on the target has minted its admin key); the source's are added beside them.
 /// <para>
@@ -59,6 +59,7 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         await CopyWebhooksAsync(findings, cancellationToken);
         await CopyPipelinesAsync(findings, cancellationToken);
         await CopyDeploymentsAsync(findings, cancellationToken);
+        await CopyAlertsAsync(findings, cancellationToken);
         await CopyTelemetryAsync(agents, findings, cancellationToken);
         return new StorageCopyResult(null, findings.Counts, findings.Mismatches, findings.Warnings);
     }
@@ -79,6 +80,7 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
         Describe(held, (await target.Webhooks.ListAsync(cancellationToken)).Count, "webhook");
         Describe(held, (await target.Pipelines.ListLatestAsync(cancellationToken)).Count, "pipeline");
         Describe(held, (await target.Deployments.ListAsync(cancellationToken)).Count, "deployment");
+        Describe(held, (await target.Alerts.ListRulesAsync(cancellationToken)).Count, "alert rule");
         return held.Count == 0 ? null : string.Join(", ", held);
 
         static void Describe(List<string> held, int count, string one, string? many = null)
@@ -288,6 +290,32 @@ public sealed class StorageCopy(StoreSet source, StoreSet target, TextWriter pro
 
         findings.Count("deployments", deployments.Count, (await target.Deployments.ListAsync(cancellationToken)).Count);
         await ReportAsync(Invariant($"deployments: {deployments.Count:N0} copied"));
+    }
+
+    /// <summary>
+    /// Alert rules with their notification secrets as stored (encrypted under the data directory's
+    /// key ring, which the target's control plane must use too), and every alert with its state and history.
+    /// </summary>
+    private async Task CopyAlertsAsync(Findings findings, CancellationToken cancellationToken)
+    {
+        var rules = await source.Alerts.ListRulesAsync(cancellationToken);
+        foreach (var rule in rules)
+        {
+            if (!await target.Alerts.AddRuleAsync(rule, cancellationToken))
+            {
+                findings.Warnings.Add($"alert rule {rule.Name}: the target already holds one of that name; not copied");
+            }
+        }
+
+        var alerts = await source.Alerts.ListAlertsAsync(cancellationToken);
+        foreach (var alert in alerts)
+        {
+            await target.Alerts.SaveAlertAsync(alert, cancellationToken);
+        }
+
+        findings.Count("alert rules", rules.Count, (await target.Alerts.ListRulesAsync(cancellationToken)).Count);
+        findings.Count("alerts", alerts.Count, (await target.Alerts.ListAlertsAsync(cancellationToken)).Count);
+        await ReportAsync(Invariant($"alerts: {rules.Count:N0} rules and {alerts.Count:N0} alerts copied"));
     }
 
     private async Task CopyTelemetryAsync(IReadOnlyList<AgentRecord> agents, Findings findings, CancellationToken cancellationToken)

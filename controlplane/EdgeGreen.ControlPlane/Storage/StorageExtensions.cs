@@ -38,6 +38,22 @@ public static class StorageExtensions
         builder.Services.AddSingleton<ContentStore>();
         return builder;
     }
+
+    /// <summary>
+    /// Puts <typeparamref name="TDecorator"/> (which takes the provider's store in its constructor)
+    /// in front of the provider's <typeparamref name="TStore"/>, registered as itself too.
+    /// </summary>
+    public static IServiceCollection DecorateStore<TStore, TDecorator>(this IServiceCollection services)
+        where TStore : class
+        where TDecorator : class, TStore
+    {
+        var stored = services.Single(d => d.ServiceType == typeof(TStore));
+        var storedType = stored.ImplementationType ?? throw new InvalidOperationException($"The storage provider must register {typeof(TStore).Name} by its type.");
+        services.Remove(stored);
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<TDecorator>(sp, (TStore)ActivatorUtilities.CreateInstance(sp, storedType)));
+        services.AddSingleton<TStore>(sp => sp.GetRequiredService<TDecorator>());
+        return services;
+    }
 }
 
 /// <summary>Ready when the storage provider can read and write.</summary>

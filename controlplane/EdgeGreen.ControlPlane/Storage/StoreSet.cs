@@ -10,4 +10,5 @@ public sealed record StoreSet(
     IModelStore Models,
     IWebhookStore Webhooks,
     IPipelineStore Pipelines,
-    IDeploymentStore Deployments);
+    IDeploymentStore Deployments,
+    IAlertStore Alerts);

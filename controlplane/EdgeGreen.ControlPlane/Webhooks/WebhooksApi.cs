@@ -2,9 +2,8 @@ using System.Security.Cryptography;
 using EdgeGreen.ControlPlane.Core.Outbound;
 using EdgeGreen.ControlPlane.Outbound;
 using EdgeGreen.ControlPlane.Security;
+using EdgeGreen.ControlPlane.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Http.Resilience;
-using Polly;
 
 namespace EdgeGreen.ControlPlane.Webhooks;
 
@@ -17,23 +16,11 @@ public static class WebhooksApi
     public static IHostApplicationBuilder AddWebhooks(this IHostApplicationBuilder builder)
     {
         // Secrets are encrypted above whichever provider stores the webhooks.
-        var stored = builder.Services.Single(d => d.ServiceType == typeof(IWebhookStore));
-        var storedType = stored.ImplementationType ?? throw new InvalidOperationException("The storage provider must register IWebhookStore by its type.");
-        builder.Services.Remove(stored);
-        builder.Services.AddSingleton(sp => ActivatorUtilities.CreateInstance<ProtectedWebhookStore>(sp, (IWebhookStore)ActivatorUtilities.CreateInstance(sp, storedType)));
-        builder.Services.AddSingleton<IWebhookStore>(sp => sp.GetRequiredService<ProtectedWebhookStore>());
+        builder.Services.DecorateStore<IWebhookStore, ProtectedWebhookStore>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProtectedWebhookStore>());
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
-        builder.Services.AddOutboundHttpClient(WebhookDispatcher.HttpClientName).AddResilienceHandler("webhooks", pipeline => pipeline
-            .AddRetry(new HttpRetryStrategyOptions
-            {
-                MaxRetryAttempts = 5, Delay = TimeSpan.FromSeconds(1), BackoffType = DelayBackoffType.Exponential, UseJitter = true,
-                // A refused target stays refused: trying it again only delays the answer.
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception?.InnerException is not OutboundRefusedException
-                    && HttpClientResiliencePredicates.IsTransient(args.Outcome)),
-            })
-            .AddTimeout(TimeSpan.FromSeconds(10)));
+        builder.Services.AddRetriedOutboundHttpClient(WebhookDispatcher.HttpClientName);
         return builder;
     }
 

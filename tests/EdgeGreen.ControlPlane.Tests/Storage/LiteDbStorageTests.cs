@@ -21,7 +21,8 @@ public sealed class LiteDbStorageTests : StorageContract
         _database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = _temp.Path }));
         return Task.FromResult(new Stores(
             new LiteDbTelemetryStore(_database), new LiteDbAgentStore(_database), new LiteDbAccessStore(_database), new LiteDbJobStore(_database),
-            new LiteDbDatasetStore(_database), new LiteDbModelStore(_database), new LiteDbWebhookStore(_database), new LiteDbPipelineStore(_database), new LiteDbDeploymentStore(_database), new LiteDbMonitoringStore(_database)));
+            new LiteDbDatasetStore(_database), new LiteDbModelStore(_database), new LiteDbWebhookStore(_database), new LiteDbPipelineStore(_database), new LiteDbDeploymentStore(_database), new LiteDbMonitoringStore(_database),
+            new LiteDbAlertStore(_database)));
     }
 
     protected override Task CloseAsync()

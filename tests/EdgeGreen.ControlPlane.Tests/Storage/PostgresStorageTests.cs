@@ -18,7 +18,8 @@ public sealed class PostgresStorageTests(PostgresServer server) : StorageContrac
         await _database.MigrateAsync(CancellationToken.None);
         return new Stores(
             new PostgresTelemetryStore(_database), new PostgresAgentStore(_database), new PostgresAccessStore(_database), new PostgresJobStore(_database),
-            new PostgresDatasetStore(_database), new PostgresModelStore(_database), new PostgresWebhookStore(_database), new PostgresPipelineStore(_database), new PostgresDeploymentStore(_database), new PostgresMonitoringStore(_database));
+            new PostgresDatasetStore(_database), new PostgresModelStore(_database), new PostgresWebhookStore(_database), new PostgresPipelineStore(_database), new PostgresDeploymentStore(_database), new PostgresMonitoringStore(_database),
+            new PostgresAlertStore(_database));
     }
 
     protected override async Task CloseAsync()

@@ -32,6 +32,8 @@ public abstract partial class StorageContract : IAsyncLifetime
 
     protected IMonitoringStore Monitoring { get; private set; } = null!;
 
+    protected IAlertStore Alerts { get; private set; } = null!;
+
     public async Task InitializeAsync() => Use(await OpenAsync());
 
     public abstract Task DisposeAsync();
@@ -48,7 +50,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Use(await OpenAsync());
     }
 
-    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines, Deployments, Monitoring) = stores;
+    private void Use(Stores stores) => (Telemetry, Agents, Access, Jobs, Datasets, Models, Webhooks, Pipelines, Deployments, Monitoring, Alerts) = stores;
 
     [ContractFact]
     public async Task Datasets_SameBytesAreTheSameVersion_NewBytesTheNext_AcrossReopen()
@@ -321,4 +323,4 @@ public abstract partial class StorageContract : IAsyncLifetime
 
 /// <summary>One implementation's stores, opened over the same data.</summary>
 public sealed record Stores(ITelemetryStore Telemetry, IAgentStore Agents, IAccessStore Access, IJobStore Jobs, IDatasetStore Datasets, IModelStore Models,
-    IWebhookStore Webhooks, IPipelineStore Pipelines, IDeploymentStore Deployments, IMonitoringStore Monitoring);
+    IWebhookStore Webhooks, IPipelineStore Pipelines, IDeploymentStore Deployments, IMonitoringStore Monitoring, IAlertStore Alerts);

@@ -204,6 +204,8 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
             new EdgeGreen.ControlPlane.Core.Deployments.DeploymentTarget(new Dictionary<string, string>(), ["NO"], []), 1,
             new EdgeGreen.ControlPlane.Core.Deployments.DeployedVersion("churn", 2, new string('c', 64)), null, T0, T0, 4), cancellationToken);
         await source.Pipelines.PutCacheEntryAsync(new PipelineCacheEntry("key-1", "run-1", "b", new Dictionary<string, string>(), new Dictionary<string, double>(), 10, 0.5, T0), cancellationToken);
+        await source.Alerts.AddRuleAsync(StorageContract.AlertRule("credit-drift"), cancellationToken);
+        await source.Alerts.SaveAlertAsync(StorageContract.Alert("credit-drift", "a1", EdgeGreen.ControlPlane.Core.Alerts.AlertState.Firing), cancellationToken);
 
         // Three days of a reading a minute; every tenth reading's clock ran 90 s behind, so time order is not sequence order.
         var readings = Enumerable.Range(1, 3 * 24 * 60).Select(i => new ReadingRecord(i, T0.AddMinutes(i).AddSeconds(i % 10 == 0 ? -90 : 0), TimeSpan.FromMinutes(1),
@@ -222,8 +224,8 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
 
         Assert.True(result.Verified, string.Join('\n', result.Mismatches));
         Assert.Equal(["API keys", "enrollment tokens", "agents", "jobs", "datasets", "dataset versions", "models", "model versions", "webhooks",
-            "pipelines", "pipeline versions", "pipeline runs", "pipeline cache entries", "deployments", "readings"], result.Counts.Select(c => c.Kind));
-        Assert.Equal([1L, 1, 2, 3, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, kept.Count], result.Counts.Select(c => c.Target));
+            "pipelines", "pipeline versions", "pipeline runs", "pipeline cache entries", "deployments", "alert rules", "alerts", "readings"], result.Counts.Select(c => c.Kind));
+        Assert.Equal([1L, 1, 2, 3, 1, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, kept.Count], result.Counts.Select(c => c.Target));
         Assert.Equal(4, (await target.Deployments.GetAsync("digits", cancellationToken))!.Revision);
         Assert.All(result.Counts, c => Assert.Equal(c.Source, c.Target));
 
@@ -238,6 +240,8 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
         Assert.Equal((T0, "risk", 2), (model.CreatedAt, model.Tags["team"], model.Aliases["champion"]));
         Assert.Equal([(1, "j1"), (2, "j2")], (await target.Models.ListVersionsAsync("churn", cancellationToken)).Select(v => (v.Version, v.Lineage.JobId)));
         Assert.Equal("whsec_1", Assert.Single(await target.Webhooks.ListAsync(cancellationToken)).Secret);
+        Assert.Equal(StorageContract.AlertRule("credit-drift").Notify, (await target.Alerts.GetRuleAsync("credit-drift", cancellationToken))!.Notify);
+        Assert.Equal(2, Assert.Single(await target.Alerts.ListAlertsAsync(cancellationToken)).History.Count);
         Assert.Equal([(1, T0), (2, T0.AddHours(1))], (await target.Pipelines.ListVersionsAsync("nightly", cancellationToken)).Select(v => (v.Version, v.CreatedAt)));
         var run = (await target.Pipelines.GetRunAsync("run-1", cancellationToken))!;
         Assert.Equal((2, 3L, 0.5), (run.Version, run.Revision, run.Steps.Single().CarbonGrams));
@@ -269,11 +273,13 @@ public sealed class StorageCopyTests(PostgresServer server) : IClassFixture<Post
 
     private static StoreSet LiteDbStores(LiteDbDatabase database) => new(
         new LiteDbAgentStore(database), new LiteDbTelemetryStore(database), new LiteDbAccessStore(database), new LiteDbJobStore(database),
-        new LiteDbDatasetStore(database), new LiteDbModelStore(database), new LiteDbWebhookStore(database), new LiteDbPipelineStore(database), new LiteDbDeploymentStore(database));
+        new LiteDbDatasetStore(database), new LiteDbModelStore(database), new LiteDbWebhookStore(database), new LiteDbPipelineStore(database), new LiteDbDeploymentStore(database),
+        new LiteDbAlertStore(database));
 
     private static StoreSet PostgresStores(PostgresDatabase database) => new(
         new PostgresAgentStore(database), new PostgresTelemetryStore(database), new PostgresAccessStore(database), new PostgresJobStore(database),
-        new PostgresDatasetStore(database), new PostgresModelStore(database), new PostgresWebhookStore(database), new PostgresPipelineStore(database), new PostgresDeploymentStore(database));
+        new PostgresDatasetStore(database), new PostgresModelStore(database), new PostgresWebhookStore(database), new PostgresPipelineStore(database), new PostgresDeploymentStore(database),
+        new PostgresAlertStore(database));
 
     private static AgentRecord Agent(string id) =>
         new(id, id + "-name", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "cred-" + id, T0, null, null);
