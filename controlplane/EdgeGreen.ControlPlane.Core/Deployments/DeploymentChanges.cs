@@ -1,3 +1,5 @@
+using System.Text.Json;
+using EdgeGreen.ControlPlane.Core.Jobs;
 using EdgeGreen.ControlPlane.Core.Registry;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.Shared;
@@ -15,15 +17,27 @@ public sealed record DeploymentStrategyRequest(string? Type, List<RolloutStepReq
 
 public sealed record DeploymentMonitoringRequest(bool? Enabled, double? SampleRate, int? SampleSize, bool? LogPredictions, string? Window);
 
+public sealed record DriftTriggerRequest(List<string>? Features, double? Threshold);
+
+public sealed record NewDatasetVersionTriggerRequest(string? Dataset);
+
+public sealed record ScheduleTriggerRequest(string? Cron);
+
+public sealed record RetrainingTriggerRequest(DriftTriggerRequest? Drift, NewDatasetVersionTriggerRequest? NewDatasetVersion, ScheduleTriggerRequest? Schedule);
+
+public sealed record DeploymentRetrainingRequest(string? Pipeline, Dictionary<string, JsonElement>? Parameters, string? Deadline, string? Cooldown,
+    double? CarbonBudgetGrams, List<RetrainingTriggerRequest>? Triggers);
+
 public sealed record PutDeploymentRequest(string? Model, DeploymentTargetRequest? Target, int? Threads, DeploymentStrategyRequest? Strategy,
-    DeploymentMonitoringRequest? Monitoring = null);
+    DeploymentMonitoringRequest? Monitoring = null, DeploymentRetrainingRequest? Retraining = null);
 
 /// <summary>
 /// Creates and changes deployments (the REST API's <c>PUT</c> and a pipeline's <c>deploy</c> step):
 /// checks the request, resolves the model to a <c>READY</c> version, starts a rollout when a
 /// step-by-step strategy gets a new version, and publishes what happened.
 /// </summary>
-public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry registry, DeploymentEvents events, TimeProvider timeProvider)
+public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry registry, DeploymentEvents events, IPipelineStore pipelines, IDatasetStore datasets,
+    TimeProvider timeProvider)
 {
     private const int MaxThreads = 256;
     private const int MaxTargetEntries = 256;
@@ -59,6 +73,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
 
         var strategy = Strategy(request.Strategy, errors);
         var monitoring = Monitoring(request.Monitoring, errors);
+        var retraining = request.Retraining is null ? null : await RetrainingAsync(request.Retraining, errors, cancellationToken);
 
         var version = request.Model is { Length: > 0 } reference ? await registry.ResolveAsync(reference, cancellationToken) : null;
         if (request.Model is not { Length: > 0 })
@@ -81,6 +96,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
         if (existing is null)
         {
             var created = new DeploymentRecord(name, request.Model!, target, threads, current, null, now, now, 0) { Strategy = strategy!, Monitoring = monitoring! }
+                .WithRetraining(retraining, await WatermarkAsync(null, retraining, now, cancellationToken))
                 .WithEvent(new DeploymentEvent(now, "created", current.Version, $"Serving {current.Model} version {current.Version}."));
             if (!await store.AddAsync(created, cancellationToken))
             {
@@ -124,6 +140,7 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
                 : $"Serving {current.Model} version {current.Version} in place of version {existing.Current.Version}."));
         }
 
+        updated = updated.WithRetraining(retraining, await WatermarkAsync(existing.RetrainingWatermark, retraining, now, cancellationToken));
         if (!await store.UpdateAsync(updated, cancellationToken))
         {
             return (null, false, null);
@@ -216,4 +233,139 @@ public sealed class DeploymentChanges(IDeploymentStore store, ModelRegistry regi
             new RolloutAnalysis(analysis?.MinRequests ?? 0, analysis is null ? 0.05 : analysis.MaxErrorRate, analysis?.MaxP99LatencyMs, analysis?.MaxEnergyPer1kInferencesRatio));
     }
 
+    private const int MaxTriggers = 10;
+    private const int MaxRetrainingParameters = 100;
+    private static readonly TimeSpan MinRetrainingDeadline = TimeSpan.FromHours(1);
+    private static readonly TimeSpan MaxRetrainingDeadline = TimeSpan.FromDays(7);
+    private static readonly TimeSpan MinCooldown = TimeSpan.FromHours(1);
+
+    /// <summary>The retraining policy asked for, with defaults (a day's deadline and cooldown); null with errors under <c>retraining.*</c>.</summary>
+    private async Task<DeploymentRetraining?> RetrainingAsync(DeploymentRetrainingRequest request, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
+    {
+        var before = errors.Count;
+        if (request.Pipeline is not { Length: > 0 } pipeline)
+        {
+            errors["retraining.pipeline"] = ["retraining.pipeline is required: the pipeline that retrains the model."];
+            pipeline = "";
+        }
+        else if ((await pipelines.ListVersionsAsync(pipeline, cancellationToken)).Count == 0)
+        {
+            errors["retraining.pipeline"] = [$"There is no pipeline '{pipeline}'; see GET /api/v1/pipelines."];
+        }
+
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in request.Parameters ?? [])
+        {
+            if (JobSubmissions.ScalarText(value) is { } text)
+            {
+                parameters[key] = text;
+            }
+            else
+            {
+                errors[$"retraining.parameters.{key}"] = [JobSubmissions.ScalarRule];
+            }
+        }
+
+        if (parameters.Count > MaxRetrainingParameters)
+        {
+            errors["retraining.parameters"] = [$"at most {MaxRetrainingParameters} parameters."];
+        }
+
+        var deadline = TimeSpan.FromDays(1);
+        if (request.Deadline is { } deadlineText && !(Durations.TryParse(deadlineText, out deadline) && deadline >= MinRetrainingDeadline && deadline <= MaxRetrainingDeadline))
+        {
+            errors["retraining.deadline"] = ["retraining.deadline must be an ISO 8601 duration from PT1H to P7D."];
+        }
+
+        var cooldown = TimeSpan.FromDays(1);
+        if (request.Cooldown is { } cooldownText && !(Durations.TryParse(cooldownText, out cooldown) && cooldown >= MinCooldown))
+        {
+            errors["retraining.cooldown"] = ["retraining.cooldown must be an ISO 8601 duration of at least PT1H."];
+        }
+
+        if (request.CarbonBudgetGrams is { } budget && !(double.IsFinite(budget) && budget > 0))
+        {
+            errors["retraining.carbonBudgetGrams"] = ["retraining.carbonBudgetGrams must be a positive number of grams."];
+        }
+
+        var triggers = new List<RetrainingTrigger>();
+        if (request.Triggers is not { Count: >= 1 and <= MaxTriggers } asked)
+        {
+            errors["retraining.triggers"] = [$"retraining.triggers must list 1 to {MaxTriggers} triggers."];
+            asked = [];
+        }
+
+        for (var i = 0; i < asked.Count; i++)
+        {
+            if (await TriggerAsync(asked[i], $"retraining.triggers[{i}]", errors, cancellationToken) is { } trigger)
+            {
+                triggers.Add(trigger);
+            }
+        }
+
+        return errors.Count > before ? null : new DeploymentRetraining(pipeline, parameters, deadline, cooldown, request.CarbonBudgetGrams, triggers);
+    }
+
+    private async Task<RetrainingTrigger?> TriggerAsync(RetrainingTriggerRequest asked, string field, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
+    {
+        if (new object?[] { asked.Drift, asked.NewDatasetVersion, asked.Schedule }.Count(t => t is not null) != 1)
+        {
+            errors[field] = [$"{field} must be exactly one of drift, newDatasetVersion and schedule."];
+            return null;
+        }
+
+        if (asked.Drift is { } drift)
+        {
+            if (drift.Threshold is { } share && !(double.IsFinite(share) && share > 0 && share <= 1))
+            {
+                errors[$"{field}.drift.threshold"] = ["drift.threshold is the share of drifted features that fires, above 0 and at most 1."];
+                return null;
+            }
+
+            return new RetrainingTrigger(new DriftTrigger(drift.Features ?? [], drift.Threshold), null, null);
+        }
+
+        if (asked.NewDatasetVersion is { } dataset)
+        {
+            if (dataset.Dataset is not { Length: > 0 } name || (await datasets.ListVersionsAsync(name, cancellationToken)).Count == 0)
+            {
+                errors[$"{field}.newDatasetVersion.dataset"] = [$"There is no dataset '{dataset.Dataset}'; see GET /api/v1/datasets."];
+                return null;
+            }
+
+            return new RetrainingTrigger(null, new NewDatasetVersionTrigger(name), null);
+        }
+
+        var cron = asked.Schedule!.Cron;
+        if (!RetrainingSchedule.TryParse(cron, out _))
+        {
+            errors[$"{field}.schedule.cron"] = [$"'{cron}' is not a five-field cron expression (minute hour day-of-month month day-of-week, UTC)."];
+            return null;
+        }
+
+        return new RetrainingTrigger(null, null, new ScheduleTrigger(cron!));
+    }
+
+    /// <summary>
+    /// What a new or changed policy has seen: the watched datasets' versions as they stand now, so
+    /// that only a version added after the policy was set starts a run (kept for datasets already watched).
+    /// </summary>
+    private async Task<RetrainingWatermark?> WatermarkAsync(RetrainingWatermark? existing, DeploymentRetraining? retraining, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        if (retraining is null)
+        {
+            return null;
+        }
+
+        var versions = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var dataset in retraining.Triggers.Select(t => t.NewDatasetVersion?.Dataset).OfType<string>().Distinct(StringComparer.Ordinal))
+        {
+            versions[dataset] = existing?.DatasetVersions.TryGetValue(dataset, out var seen) == true
+                ? seen
+                : (await datasets.ListVersionsAsync(dataset, cancellationToken)) is { Count: > 0 } all ? all[^1].Version : 0;
+        }
+
+        return new RetrainingWatermark(existing?.CheckedAt ?? now, versions);
+    }
 }

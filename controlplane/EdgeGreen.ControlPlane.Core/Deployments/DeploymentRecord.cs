@@ -64,6 +64,15 @@ public sealed record DeploymentRecord(
     /// <summary>The experiment splitting the deployment's traffic now, if any.</summary>
     public Monitoring.ExperimentRecord? RunningExperiment => Experiments.Count > 0 && Experiments[^1].IsRunning ? Experiments[^1] : null;
 
+    /// <summary>When and how the deployment's model is retrained; null when it is not.</summary>
+    public DeploymentRetraining? Retraining { get; init; }
+
+    /// <summary>What the retraining policy has already seen.</summary>
+    public RetrainingWatermark? RetrainingWatermark { get; init; }
+
+    /// <summary>The last retraining started or refused; the cooldown counts from it.</summary>
+    public LastRetraining? LastRetraining { get; init; }
+
     /// <summary>Why the last rollout was rolled back; null once a later one succeeds.</summary>
     public string? RolledBackReason { get; init; }
 
@@ -71,6 +80,10 @@ public sealed record DeploymentRecord(
     public IReadOnlyList<DeploymentEvent> History { get; init; } = [];
 
     public const int MaxHistory = 100;
+
+    /// <summary>This record with the policy and what it has seen (both cleared when the policy is).</summary>
+    public DeploymentRecord WithRetraining(DeploymentRetraining? retraining, RetrainingWatermark? watermark) =>
+        this with { Retraining = retraining, RetrainingWatermark = watermark };
 
     public DeploymentRecord WithEvent(DeploymentEvent happened) =>
         this with { History = [.. History.Skip(Math.Max(0, History.Count + 1 - MaxHistory)), happened] };

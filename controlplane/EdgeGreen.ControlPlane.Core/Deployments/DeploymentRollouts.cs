@@ -11,6 +11,9 @@ public sealed class DeploymentOptions
 
     /// <summary>How often the leader analyses rollouts in progress.</summary>
     public TimeSpan AnalysisInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the leader checks retraining policies' triggers.</summary>
+    public TimeSpan RetrainingInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>

@@ -34,7 +34,14 @@ public sealed record DeploymentResponse(
     IReadOnlyList<DeploymentAgentResponse> Agents,
     IReadOnlyList<DeploymentEvent> History,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>When and how the model is retrained; null when it is not.</summary>
+    public DeploymentRetraining? Retraining { get; init; }
+
+    /// <summary>The last retraining started or refused.</summary>
+    public LastRetraining? LastRetraining { get; init; }
+}
 
 public static class DeploymentsApi
 {
@@ -46,6 +53,8 @@ public static class DeploymentsApi
         builder.Services.AddOptions<DeploymentOptions>().BindConfiguration(DeploymentOptions.SectionName)
             .Validate(o => o.AnalysisInterval >= TimeSpan.FromMilliseconds(10) && o.AnalysisInterval <= TimeSpan.FromHours(1),
                 "EdgeGreen:Deployments:AnalysisInterval must be between 00:00:00.010 and 01:00:00.")
+            .Validate(o => o.RetrainingInterval >= TimeSpan.FromSeconds(1) && o.RetrainingInterval <= TimeSpan.FromDays(1),
+                "EdgeGreen:Deployments:RetrainingInterval must be between 00:00:01 and 1.00:00:00.")
             .ValidateOnStart();
         builder.Services.AddSingleton<IDeploymentEventSink, WebhookDeploymentEvents>();
         builder.Services.AddSingleton<DeploymentEvents>();
@@ -54,6 +63,8 @@ public static class DeploymentsApi
         builder.Services.AddSingleton<DeploymentObservations>();
         builder.Services.AddSingleton<DeploymentRollouts>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<DeploymentRollouts>());
+        builder.Services.AddSingleton<DeploymentRetrainer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<DeploymentRetrainer>());
         return builder;
     }
 
@@ -206,7 +217,7 @@ public static class DeploymentsApi
         return new DeploymentResponse(deployment.Name, deployment.ModelReference, status, deployment.RolledBackReason ?? deployment.Rollout?.Waiting,
             deployment.Current.Version, deployment.Previous?.Version, deployment.Rollout is { } r ? r.Step + 1 : null,
             deployment.Current.Model, deployment.Current.Sha256, deployment.Target, deployment.Threads, deployment.Strategy, deployment.Monitoring, rows, deployment.History,
-            deployment.CreatedAt, deployment.UpdatedAt);
+            deployment.CreatedAt, deployment.UpdatedAt) { Retraining = deployment.Retraining, LastRetraining = deployment.LastRetraining };
     }
 
     private static ProblemHttpResult NotFound(string name) =>
