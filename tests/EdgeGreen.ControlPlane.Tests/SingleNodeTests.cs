@@ -106,6 +106,7 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Security:KeyDirectory", " ")]
     [InlineData("EdgeGreen:Pipelines:Interval", "00:00:00")]
     [InlineData("EdgeGreen:Deployments:AnalysisInterval", "00:00:00")]
+    [InlineData("EdgeGreen:Deployments:RetrainingInterval", "00:00:00")]
     [InlineData("EdgeGreen:Pipelines:MaxDefinitionBytes", "10")]
     [InlineData("EdgeGreen:Alerts:EvaluationInterval", "00:00:00")]
     [InlineData("EdgeGreen:Alerts:MaxRules", "0")]
