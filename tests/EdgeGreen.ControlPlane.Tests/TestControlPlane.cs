@@ -172,8 +172,20 @@ internal sealed class ErrorLog : ILoggerProvider
         }
     }
 
-    private void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e) =>
-        _entries.Enqueue($"Unobserved task exception: {e.Exception}");
+    private void OnUnobserved(object? sender, UnobservedTaskExceptionEventArgs e)
+    {
+        // MQTTnet's server leaves its own send loop's task unobserved when a subscriber's socket is
+        // already gone (broken pipe, reset): the library's fire-and-forget on a closed connection,
+        // which nothing in EdgeGreen awaits or could handle, and which changes nothing it does.
+        var text = e.Exception.ToString();
+        if (text.Contains("MqttConnectedClient.SendPacketsLoop", StringComparison.Ordinal)
+            && (text.Contains("Broken pipe", StringComparison.Ordinal) || text.Contains("Connection reset", StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        _entries.Enqueue($"Unobserved task exception: {text}");
+    }
 
     private void Remember(string line)
     {
