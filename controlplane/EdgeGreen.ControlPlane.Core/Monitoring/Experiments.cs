@@ -129,14 +129,14 @@ public sealed class Experiments(
         }
 
         events.PublishAdded(deployment, updated);
-        return (await MeasureAsync(experiment, cancellationToken), null);
+        return (await MeasureAsync(updated.Target, experiment, cancellationToken), null);
     }
 
     public async Task<IReadOnlyList<ExperimentRecord>> ListAsync(CancellationToken cancellationToken) =>
         [.. (await deployments.ListAsync(cancellationToken)).SelectMany(d => d.Experiments).OrderBy(e => e.StartedAt)];
 
     public async Task<ExperimentResult?> GetAsync(string name, CancellationToken cancellationToken) =>
-        await FindAsync(name, cancellationToken) is { } found ? await MeasureAsync(found.Experiment, cancellationToken) : null;
+        await FindAsync(name, cancellationToken) is { } found ? await MeasureAsync(found.Deployment.Target, found.Experiment, cancellationToken) : null;
 
     /// <summary>
     /// Ends the experiment on its current decision: a better treatment becomes what the deployment
@@ -156,7 +156,7 @@ public sealed class Experiments(
             return (null, new MonitoringProblem("name", $"Experiment '{name}' was concluded already: {experiment.Outcome}", NotFound: false) { Conflict = true });
         }
 
-        var result = await MeasureAsync(experiment, cancellationToken);
+        var result = await MeasureAsync(deployment.Target, experiment, cancellationToken);
         var promote = result.Decision == "treatment-better";
         var now = timeProvider.GetUtcNow();
         var outcome = promote
@@ -194,12 +194,12 @@ public sealed class Experiments(
             .Where(p => p.Experiment.Name == name).Select(p => ((DeploymentRecord, ExperimentRecord)?)(p.Deployment, p.Experiment)).FirstOrDefault();
 
     /// <summary>Each arm's traffic, energy, carbon and metric since the experiment started, and the sequential test over its hours.</summary>
-    private async Task<ExperimentResult> MeasureAsync(ExperimentRecord experiment, CancellationToken cancellationToken)
+    private async Task<ExperimentResult> MeasureAsync(DeploymentTarget target, ExperimentRecord experiment, CancellationToken cancellationToken)
     {
         var to = experiment.ConcludedAt ?? timeProvider.GetUtcNow();
         var from = TrafficWindow.HourOf(experiment.StartedAt);
         var hours = await store.ListHoursAsync(experiment.Deployment, from, to, cancellationToken);
-        var intensity = await IntensityByHourAsync(experiment.Deployment, from, to, cancellationToken);
+        var intensity = await IntensityByHourAsync(target, from, to, cancellationToken);
         var predictions = experiment.Metric.Source == "feedback" || experiment.Metric.Kind == "proportion"
             ? (await store.ListPredictionsAsync(experiment.Deployment, experiment.StartedAt, to, MaxPredictions, cancellationToken))
                 .Where(p => experiment.Metric.Source == "prediction" || p.Label is not null).ToList()
@@ -270,11 +270,10 @@ public sealed class Experiments(
     }
 
     /// <summary>The grid intensity each hour, averaged over the zones of the deployment's target agents.</summary>
-    private async Task<Dictionary<DateTimeOffset, double>> IntensityByHourAsync(string deployment, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    private async Task<Dictionary<DateTimeOffset, double>> IntensityByHourAsync(DeploymentTarget target, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
-        var record = await deployments.GetAsync(deployment, cancellationToken);
-        var zones = record is null ? [] : (await agents.ListAsync(cancellationToken))
-            .Where(a => record.Target.Includes(a.Id, a.EffectiveZone, a.Labels)).Select(a => a.EffectiveZone).Distinct(StringComparer.Ordinal).ToList();
+        var zones = (await agents.ListAsync(cancellationToken))
+            .Where(a => target.Includes(a.Id, a.EffectiveZone, a.Labels)).Select(a => a.EffectiveZone).Distinct(StringComparer.Ordinal).ToList();
         var byHour = new Dictionary<DateTimeOffset, List<double>>();
         foreach (var zone in zones)
         {
