@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using EdgeGreen.ControlPlane.Dashboard;
 using EdgeGreen.ControlPlane.Jobs;
 using Microsoft.Extensions.Options;
 using MQTTnet;
@@ -24,9 +25,12 @@ public sealed partial class TelemetryFeed : BackgroundService
     private readonly ILogger<TelemetryFeed> _logger;
     private readonly IFeedBroker? _broker;
     private readonly Channel<(string Kind, MqttApplicationMessage Message)> _queue;
+    private readonly LiveEvents _live;
 
-    public TelemetryFeed(IOptions<FeedOptions> options, FeedMetrics metrics, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, ILogger<TelemetryFeed> logger)
+    public TelemetryFeed(IOptions<FeedOptions> options, FeedMetrics metrics, IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions> json, LiveEvents live,
+        ILogger<TelemetryFeed> logger)
     {
+        _live = live;
         _options = options.Value;
         _metrics = metrics;
         _json = json.Value.SerializerOptions;
@@ -83,6 +87,11 @@ public sealed partial class TelemetryFeed : BackgroundService
     /// <summary>Readings an agent sent that were stored now (not resends of stored ones).</summary>
     public void PublishReadings(string agentId, IReadOnlyList<ReadingRecord> readings)
     {
+        if (readings.Count > 0)
+        {
+            _live.Publish(LiveTopic.Readings);
+        }
+
         if (_broker is null || readings.Count == 0)
         {
             return;
@@ -96,6 +105,7 @@ public sealed partial class TelemetryFeed : BackgroundService
     /// <summary>A job event (<c>submitted</c>, <c>completed</c>) with the job as <c>GET /api/v1/jobs/{id}</c> shows it.</summary>
     public void PublishJob(string @event, JobRecord job)
     {
+        _live.Publish(LiveTopic.Jobs);
         if (_broker is not null)
         {
             Enqueue("job", FeedTopics.Job(_options.TopicPrefix, job.Id, @event), new JobMessage(@event, JobResponse.From(job)));
@@ -105,6 +115,7 @@ public sealed partial class TelemetryFeed : BackgroundService
     /// <summary>A deployment's event (created, rollout-started, step, promoted, rolled-back, …) as its history holds it.</summary>
     public void PublishDeployment(string deployment, Core.Deployments.DeploymentEvent happened)
     {
+        _live.Publish(LiveTopic.Deployments);
         if (_broker is not null)
         {
             Enqueue("deployment", FeedTopics.Deployment(_options.TopicPrefix, deployment), new DeploymentMessage(deployment, happened));
@@ -114,6 +125,7 @@ public sealed partial class TelemetryFeed : BackgroundService
     /// <summary>An agent as the REST API shows it, retained so that a new subscriber knows the fleet at once.</summary>
     public void PublishAgent(Api.AgentResponse agent)
     {
+        _live.Publish(LiveTopic.Agents);
         if (_broker is not null)
         {
             Enqueue("agent", FeedTopics.AgentStatus(_options.TopicPrefix, agent.Id), agent, retain: true);

@@ -6,6 +6,7 @@ using EdgeGreen.ControlPlane.Api;
 using EdgeGreen.ControlPlane.Artifacts;
 using EdgeGreen.ControlPlane.Carbon;
 using EdgeGreen.ControlPlane.Cluster;
+using EdgeGreen.ControlPlane.Dashboard;
 using EdgeGreen.ControlPlane.Datasets;
 using EdgeGreen.ControlPlane.Deployments;
 using EdgeGreen.ControlPlane.Feed;
@@ -68,6 +69,7 @@ public static class ControlPlaneExtensions
         builder.AddMonitoring();
         builder.AddAlerts();
         builder.AddFeed();
+        builder.AddDashboard();
         builder.AddLocalAgent(endpoints);
         builder.Services.AddSingleton<InfoMetrics>();
         builder.Services.AddHostedService<StartupBanner>();
@@ -95,6 +97,7 @@ public static class ControlPlaneExtensions
         app.UseRequestLimits();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAntiforgery();
         // After authorization: a caller without a key never gets its body read.
         app.UseControlCharacterGuard();
         ForwardToLeaderFilter.BufferRequestBodies(app);
@@ -135,6 +138,7 @@ public static class ControlPlaneExtensions
         app.MapAlertsApi();
         app.MapLocalAgent();
         app.MapGrpcService<EdgeGreen.ControlPlane.Artifacts.ArtifactGrpcService>().DisableRequestTimeout();
+        app.MapDashboard();
         return app;
     }
 

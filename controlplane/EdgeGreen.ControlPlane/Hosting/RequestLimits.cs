@@ -104,7 +104,11 @@ public static class RequestLimits
         || context.Request.Path.StartsWithSegments("/healthz")
         || context.Request.Path.StartsWithSegments("/readyz")
         || context.Request.Path.StartsWithSegments("/v2/health")
-        || context.Request.Path.StartsWithSegments("/metrics");
+        || context.Request.Path.StartsWithSegments("/metrics")
+        // The dashboard's fingerprinted static files (scripts, styles, fonts): a page load fetches a dozen.
+        || context.Request.Path.StartsWithSegments("/_framework")
+        || context.Request.Path.StartsWithSegments("/_content")
+        || context.Request.Path.StartsWithSegments("/ui");
 
     private static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? IPAddress.None.ToString();
 

@@ -1,0 +1,107 @@
+using Microsoft.AspNetCore.Components;
+
+namespace EdgeGreen.ControlPlane.Dashboard;
+
+/// <summary>
+/// A page that loads its data, shows it, and keeps it current once interactive: it reloads within
+/// a second of a feed event on one of its <see cref="Topics"/>, and every <see cref="RefreshEvery"/>
+/// regardless (for what no event announces, such as an agent going quiet). A failed load keeps the
+/// last data on screen and says why.
+/// </summary>
+public abstract partial class LivePage<T> : ComponentBase, IDisposable
+    where T : class
+{
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private readonly CancellationTokenSource _stop = new();
+    private LiveSubscription? _subscription;
+    private Task? _loop;
+
+    [Inject]
+    private LiveEvents Live { get; set; } = default!;
+
+    [Inject]
+    private ILogger<LivePage<T>> Logger { get; set; } = default!;
+
+    /// <summary>The last data loaded; null until the first load ends.</summary>
+    protected T? Data { get; private set; }
+
+    /// <summary>Why the last load failed, or null.</summary>
+    protected string? LoadError { get; private set; }
+
+    /// <summary>When the data on screen was loaded.</summary>
+    protected DateTimeOffset? LoadedAt { get; private set; }
+
+    protected abstract LiveTopic[] Topics { get; }
+
+    protected virtual TimeSpan RefreshEvery => TimeSpan.FromSeconds(15);
+
+    protected abstract Task<T> LoadAsync(CancellationToken cancellationToken);
+
+    protected override async Task OnParametersSetAsync() => await ReloadAsync();
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (firstRender && RendererInfo.IsInteractive)
+        {
+            _subscription = Live.Subscribe(Topics);
+            _loop = RefreshLoopAsync(_stop.Token);
+        }
+    }
+
+    /// <summary>Loads again now (after an action of the page's own).</summary>
+    protected async Task ReloadAsync()
+    {
+        try
+        {
+            Data = await LoadAsync(_stop.Token);
+            LoadedAt = DateTimeOffset.UtcNow;
+            LoadError = null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !_stop.IsCancellationRequested)
+        {
+            LogLoadFailed(Logger, ex, GetType().Name);
+            LoadError = ex is StorageException storage ? storage.Message : $"The page could not load its data: {ex.Message}";
+        }
+    }
+
+    private async Task RefreshLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Tick);
+        var sinceReload = TimeSpan.Zero;
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                sinceReload += Tick;
+                if (_subscription!.TakeStale() || sinceReload >= RefreshEvery)
+                {
+                    sinceReload = TimeSpan.Zero;
+                    await InvokeAsync(async () =>
+                    {
+                        await ReloadAsync();
+                        StateHasChanged();
+                    });
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The page closed.
+        }
+        catch (ObjectDisposedException)
+        {
+            // The circuit went while a reload was queued.
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _subscription?.Dispose();
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The dashboard page {Page} could not load its data")]
+    private static partial void LogLoadFailed(ILogger logger, Exception exception, string page);
+}
