@@ -87,23 +87,38 @@ if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
   fi
 fi
 
-# The OpenAPI document is linted with Spectral's spectral:oas rules. Spectral comes from npm at a
-# pinned version into tests/.tools (ignored by git), where the tests look for it; Node.js and npm
-# from the OS packages when missing (Debian's Node.js 18 is within Spectral's supported range).
+# The OpenAPI document is linted with Spectral's spectral:oas rules, and the dashboard's pages are
+# checked with axe-core. Both come from npm at pinned versions into tests/.tools (ignored by git),
+# installed together (npm would prune one installed alone as extraneous), where the tests look for
+# them; Node.js and npm from the OS packages when missing (Debian's Node.js 18 is within
+# Spectral's supported range).
 spectral_version=6.16.3
+axe_version=4.14.1
 tools="$root/tests/.tools"
-if [ "$("$tools/node_modules/.bin/spectral" --version 2>/dev/null)" != "$spectral_version" ]; then
+if [ "$("$tools/node_modules/.bin/spectral" --version 2>/dev/null)" != "$spectral_version" ] \
+  || [ "$(node -p "require('$tools/node_modules/axe-core/package.json').version" 2>/dev/null)" != "$axe_version" ]; then
   if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "tests/run.sh: installing nodejs and npm for the OpenAPI lint test" >&2
+    echo "tests/run.sh: installing nodejs and npm for the OpenAPI lint and accessibility tests" >&2
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
   if command -v npm >/dev/null 2>&1; then
-    echo "tests/run.sh: installing @stoplight/spectral-cli@$spectral_version into tests/.tools" >&2
+    echo "tests/run.sh: installing @stoplight/spectral-cli@$spectral_version and axe-core@$axe_version into tests/.tools" >&2
     SCARF_ANALYTICS=false npm install --prefix "$tools" --no-save --no-audit --no-fund --ignore-scripts --loglevel=error \
-      "@stoplight/spectral-cli@$spectral_version" >/dev/null \
-      || echo "tests/run.sh: installing Spectral failed; the OpenAPI lint test is skipped (under CI=true it fails)." >&2
+      "@stoplight/spectral-cli@$spectral_version" "axe-core@$axe_version" >/dev/null \
+      || echo "tests/run.sh: installing Spectral and axe-core failed; their tests are skipped (under CI=true they fail)." >&2
   else
-    echo "tests/run.sh: npm is not installed; the OpenAPI lint test is skipped (install Node.js and npm to run it)." >&2
+    echo "tests/run.sh: npm is not installed; the OpenAPI lint and accessibility tests are skipped (install Node.js and npm to run them)." >&2
+  fi
+fi
+
+# The dashboard is tested in a real browser: Microsoft.Playwright drives the OS package's Chromium
+# (Playwright's own browser download is not used), and axe-core from npm checks accessibility.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "tests/run.sh: installing chromium for the dashboard's browser tests" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "tests/run.sh: chromium is not installed; the dashboard's browser tests are skipped (install it to run them)." >&2
   fi
 fi
 

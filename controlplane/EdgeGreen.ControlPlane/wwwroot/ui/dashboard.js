@@ -6,3 +6,8 @@
     document.cookie = `EdgeGreen.TimeZone=${encodeURIComponent(zone)}; path=/; max-age=31536000; SameSite=Strict${secure}`;
   }
 })();
+
+// Called by the layout once the page's circuit is up (live from then on); tests wait for it.
+window.edgeGreen = {
+  interactive: () => { document.documentElement.dataset.interactive = "true"; },
+};
