@@ -40,7 +40,13 @@ internal static class BenchmarkHost
 {
     public static async Task<WebApplication> StartAsync(string directory, StorageTarget storage, IReadOnlyDictionary<string, string?>? extra = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = directory, EnvironmentName = Environments.Production });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = directory,
+            EnvironmentName = Environments.Production,
+            // The control plane's own name, so that its dashboard finds its static files (scripts, styles).
+            ApplicationName = typeof(ControlPlaneExtensions).Assembly.GetName().Name,
+        });
         var settings = storage.Settings(directory);
         settings["Kestrel:Endpoints:Http:Url"] = "http://127.0.0.1:0";
         settings["Kestrel:Endpoints:Grpc:Url"] = "http://127.0.0.1:0";

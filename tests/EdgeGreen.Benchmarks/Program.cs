@@ -4,7 +4,7 @@ using System.Globalization;
 
 // Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- BENCHMARK [options]; see Usage below.
 const string Usage = "ingest [--quick] [--store litedb|postgres] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] | "
-    + "queries [--store litedb|postgres] [--scale 1.0] | footprint [--store litedb|postgres] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference | pipelines [--count N] | experiments [--count N]";
+    + "queries [--store litedb|postgres] [--scale 1.0] | footprint [--store litedb|postgres] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference | pipelines [--count N] | experiments [--count N] | dashboard [--store litedb|postgres] [--scale 1.0]";
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
 var postgres = Option("--store") == "postgres" ? await BenchmarkPostgres.StartAsync() : null;
@@ -28,6 +28,9 @@ switch (benchmark)
         break;
     case "queries":
         await QueryBenchmark.RunAsync(store, double.Parse(Option("--scale") ?? "1", CultureInfo.InvariantCulture));
+        break;
+    case "dashboard":
+        await DashboardBenchmark.RunAsync(store, double.Parse(Option("--scale") ?? "1", CultureInfo.InvariantCulture));
         break;
     case "forecast":
         var evalAt = Array.IndexOf(args, "--eval-dir");

@@ -102,7 +102,14 @@ internal static class QueryBenchmark
         }
     }
 
-    private static async Task<long> LoadAsync(ITelemetryStore store, DateTimeOffset end, double scale)
+    /// <summary>The agents <see cref="LoadAsync"/> writes readings for, with their zones.</summary>
+    public static IReadOnlyList<(string Id, string Zone)> AgentIds(double scale) =>
+    [
+        .. Enumerable.Range(0, DenseAgents).Select(agent => ($"dense-{agent}", Zones[agent % Zones.Length])),
+        .. Enumerable.Range(0, SparseAgentCount(scale)).Select(agent => ($"sparse-{agent}", Zones[agent % Zones.Length])),
+    ];
+
+    public static async Task<long> LoadAsync(ITelemetryStore store, DateTimeOffset end, double scale)
     {
         long total = 0;
         var denseSeconds = (int)(86_400 * scale);
@@ -130,7 +137,7 @@ internal static class QueryBenchmark
         }
 
         var sparseReadings = (int)(TimeSpan.FromDays(30) / SparseInterval * scale);
-        var sparseAgents = (int)Math.Max(1, SparseAgents * Math.Min(1, scale * 10));
+        var sparseAgents = SparseAgentCount(scale);
         foreach (var group in Enumerable.Range(0, sparseAgents).Chunk(20))
         {
             var batches = group.Select(agent =>
@@ -158,6 +165,8 @@ internal static class QueryBenchmark
 
         return total;
     }
+
+    private static int SparseAgentCount(double scale) => (int)Math.Max(1, SparseAgents * Math.Min(1, scale * 10));
 
     private static async Task<(int Points, double P50, double P95)> TimeAsync<T>(Func<Task<IReadOnlyList<T>>> query)
     {
