@@ -2,7 +2,9 @@ using System.Security.Claims;
 using EdgeGreen.ControlPlane.Dashboard.Components;
 using EdgeGreen.ControlPlane.Security;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Radzen;
 
 namespace EdgeGreen.ControlPlane.Dashboard;
@@ -23,6 +25,10 @@ public static class DashboardExtensions
         // Scripts, styles and fonts from the build output and the packages, for a control plane run
         // from source (`dotnet run`); a published one has them in its wwwroot and reads no manifest.
         builder.WebHost.UseStaticWebAssets();
+        builder.Services.AddOptions<DashboardOptions>().BindConfiguration(DashboardOptions.SectionName)
+            .Validate(o => o.SessionLifetime >= TimeSpan.FromMinutes(1) && o.SessionLifetime <= TimeSpan.FromDays(30),
+                "EdgeGreen:Dashboard:SessionLifetime must be from 1 minute to 30 days.")
+            .ValidateOnStart();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddRadzenComponents();
         builder.Services.AddRadzenCookieThemeService(options =>
@@ -43,11 +49,12 @@ public static class DashboardExtensions
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Strict;
                 options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-                options.ExpireTimeSpan = TimeSpan.FromHours(8);
                 options.SlidingExpiration = true;
                 options.LoginPath = "/signin";
                 options.AccessDeniedPath = "/forbidden";
             });
+        builder.Services.AddOptions<CookieAuthenticationOptions>(CookieScheme)
+            .Configure<IOptions<DashboardOptions>>((cookie, dashboard) => cookie.ExpireTimeSpan = dashboard.Value.SessionLifetime);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(DashboardPolicies.Viewer, p => p.AddAuthenticationSchemes(CookieScheme)
                 .RequireRole(nameof(ApiKeyRole.Viewer), nameof(ApiKeyRole.Operator), nameof(ApiKeyRole.Admin)))
@@ -58,6 +65,11 @@ public static class DashboardExtensions
 
     public static WebApplication MapDashboard(this WebApplication app)
     {
+        if (!app.Configuration.GetValue($"{DashboardOptions.SectionName}:{nameof(DashboardOptions.Enabled)}", defaultValue: true))
+        {
+            return app;
+        }
+
         app.MapStaticAssets();
         app.MapRazorComponents<App>()
             .AddInteractiveServerRenderMode()

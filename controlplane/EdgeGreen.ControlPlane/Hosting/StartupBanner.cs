@@ -20,6 +20,7 @@ public sealed class StartupBanner(
                 : "off";
             Console.WriteLine($"""
                 EdgeGreen control plane is running.
+                  Dashboard     {http}/   (sign in with an API key)
                   REST API      {http}/api/v1   (Authorization: Bearer <API key>)
                   OpenAPI       {http}/openapi/v1.json
                   Metrics       {http}/metrics

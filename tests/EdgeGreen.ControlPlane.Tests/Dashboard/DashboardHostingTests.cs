@@ -1,0 +1,58 @@
+using System.Net;
+
+namespace EdgeGreen.ControlPlane.Tests.Dashboard;
+
+/// <summary>How the dashboard is served, over plain HTTP (no browser needed).</summary>
+public sealed class DashboardHostingTests
+{
+    [Fact]
+    public async Task Root_NotSignedIn_RedirectsToSignInAndTheSignInPageLoadsItsScripts()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = controlPlane.HttpUrl };
+
+        using var root = await http.GetAsync(new Uri("/", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.Redirect, root.StatusCode);
+        Assert.Equal("/signin", root.Headers.Location!.AbsolutePath);
+
+        var signIn = await http.GetStringAsync(new Uri("/signin", UriKind.Relative));
+        Assert.Contains("__RequestVerificationToken", signIn, StringComparison.Ordinal);
+        foreach (var script in new[] { "/_framework/blazor.web.js", "/_content/Radzen.Blazor/Radzen.Blazor.js" })
+        {
+            using var response = await http.GetAsync(new Uri(script, UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True((await response.Content.ReadAsByteArrayAsync()).Length > 10_000, $"{script} is served whole");
+        }
+    }
+
+    [Fact]
+    public async Task SignIn_PostWithoutAntiforgeryToken_IsRefusedAndSetsNoSession()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false, UseCookies = false }) { BaseAddress = controlPlane.HttpUrl };
+
+        using var response = await http.PostAsync(new Uri("/signin", UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "signin",
+            ["Input.Key"] = controlPlane.AdminKey,
+        }));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False(response.Headers.TryGetValues("Set-Cookie", out var cookies) && cookies.Any(c => c.StartsWith("EdgeGreen.Session", StringComparison.Ordinal)));
+        controlPlane.Errors.Expect("antiforgery");
+    }
+
+    [Fact]
+    public async Task Root_DashboardDisabled_IsNotFound()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, settings: new Dictionary<string, string?> { ["EdgeGreen:Dashboard:Enabled"] = "false" });
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = controlPlane.HttpUrl };
+
+        using var response = await http.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+}
