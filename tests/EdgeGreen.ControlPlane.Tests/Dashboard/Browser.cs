@@ -21,6 +21,8 @@ public sealed class Browser : IAsyncLifetime
             return;
         }
 
+        // A busy CI machine answers a click over the circuit in more than Playwright's default 5 s.
+        Assertions.SetDefaultExpectTimeout(20_000);
         _playwright = await Playwright.CreateAsync();
         Chromium = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -90,4 +90,59 @@ public sealed class DashboardTests(Browser browser) : IClassFixture<Browser>, IA
         var response = await page.APIRequest.GetAsync("api/v1/agents");
         Assert.Equal(401, response.Status);
     }
+
+    [RequiresProgramFact("chromium")]
+    public async Task Overview_NewReadings_UpdateTodaysEnergyWithinTwoSecondsWithoutReloading()
+    {
+        var page = await browser.OpenAsync(_controlPlane.HttpUrl);
+        await page.SignInAsync(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        await page.WaitForCircuitAsync();
+        await page.EvaluateAsync("() => window.__sameDocument = true");
+        var energy = page.GetByTestId("energy-today").Locator(".eg-figure");
+        var before = await energy.InnerTextAsync();
+
+        // The local agent samples every 200 ms and streams at once: the next readings raise today's energy.
+        await Assertions.Expect(energy).Not.ToHaveTextAsync(before, new() { Timeout = 2_000 });
+        Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"), "the page was not reloaded");
+    }
+
+    [RequiresProgramFact("chromium")]
+    public async Task Layout_DarkModeAndPhoneWidth_ThemeIsKeptAndNothingScrollsSideways()
+    {
+        var page = await browser.OpenAsync(_controlPlane.HttpUrl, phone: true);
+        await page.SignInAsync(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        await page.WaitForCircuitAsync();
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the overview fits a phone's width");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = "Switch between light and dark" }).ClickAsync();
+        await Assertions.Expect(page.Locator("link#radzen-theme-link")).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex("material-dark"));
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("link#radzen-theme-link")).ToHaveAttributeAsync("href", new System.Text.RegularExpressions.Regex("material-dark"));
+        await page.WaitForCircuitAsync();
+        await page.ScreenshotAsync("overview-phone-dark");
+        var violations = await page.SeriousAccessibilityViolationsAsync();
+        Assert.True(violations.Count == 0, string.Join("\n", violations));
+    }
+
+    [RequiresProgramFact("chromium")]
+    public async Task Layout_Keyboard_SkipLinkComesFirstAndTheMenuIsReachableByTab()
+    {
+        var page = await browser.OpenAsync(_controlPlane.HttpUrl);
+        await page.SignInAsync(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer));
+        await page.WaitForCircuitAsync();
+
+        Assert.Equal("Skip to content", await page.EvaluateAsync<string>(
+            "() => document.querySelector('a[href], button, input, select, textarea, [tabindex]:not([tabindex=\"-1\"])').textContent.trim()"));
+        await page.FocusAsync(".eg-skip");
+        var reached = new List<string>();
+        for (var i = 0; i < 12 && !reached.Contains("Agents"); i++)
+        {
+            await page.Keyboard.PressAsync("Tab");
+            reached.Add(await page.EvaluateAsync<string>("() => document.activeElement.textContent.trim()"));
+        }
+
+        Assert.Contains("Agents", reached);
+        await page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Agents");
+    }
 }
