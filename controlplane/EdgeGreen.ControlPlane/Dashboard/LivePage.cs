@@ -90,15 +90,15 @@ public abstract partial class LivePage<T> : ComponentBase, IDisposable
         }
         catch (ObjectDisposedException)
         {
-            // The circuit went while a reload was queued.
+            // The circuit's renderer went while a reload was queued.
         }
     }
 
+    // The token source is cancelled, not disposed: a reload already queued on the renderer may still read its token.
     public void Dispose()
     {
         _stop.Cancel();
         _subscription?.Dispose();
-        _stop.Dispose();
         GC.SuppressFinalize(this);
     }
 
