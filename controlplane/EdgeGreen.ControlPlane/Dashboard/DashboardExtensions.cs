@@ -39,6 +39,10 @@ public static class DashboardExtensions
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddSingleton<LiveEvents>();
         builder.Services.AddScoped<OverviewData>();
+        builder.Services.AddScoped<AgentsData>();
+        builder.Services.AddScoped<AgentData>();
+        builder.Services.AddScoped<CarbonData>();
+        builder.Services.AddScoped<AlertsData>();
 
         // The circuit's user comes from the request that opens it, so the cookie is the default
         // identity of a request; the REST policies name the API-key scheme and never look at it.
