@@ -205,12 +205,22 @@ public sealed class JobsPipelinesPageTests(Browser browser) : IClassFixture<Brow
         await page.ScreenshotAsync("pipeline-run");
         violations = await page.SeriousAccessibilityViolationsAsync();
         Assert.True(violations.Count == 0, string.Join("\n", violations));
+
+        // On a phone the graph and the tables scroll in their own boxes; the page itself stays as wide as the screen.
+        var phone = await OpenAsync(phone: true);
+        await phone.SignInAsync(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer), page.Url.Replace(_controlPlane.HttpUrl.ToString(), "", StringComparison.Ordinal));
+        await Assertions.Expect(phone.GetByTestId("run-graph")).ToBeAttachedAsync();
+        Assert.True(await phone.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the run page is wider than a phone");
+        await phone.GotoAsync("jobs");
+        await Assertions.Expect(phone.GetByTestId("jobs-table")).ToContainTextAsync("two-burns.main");
+        await phone.ScreenshotAsync("jobs-phone");
+        Assert.True(await phone.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), "the jobs page is wider than a phone");
         _controlPlane.Errors.AssertNoneUnexpected();
     }
 
-    private async Task<IPage> OpenAsync()
+    private async Task<IPage> OpenAsync(bool phone = false)
     {
-        var page = await browser.OpenAsync(_controlPlane.HttpUrl, TimeZone);
+        var page = await browser.OpenAsync(_controlPlane.HttpUrl, TimeZone, phone);
         _pages.Add(page);
         return page;
     }
