@@ -43,6 +43,10 @@ public static class DashboardExtensions
         builder.Services.AddScoped<AgentData>();
         builder.Services.AddScoped<CarbonData>();
         builder.Services.AddScoped<AlertsData>();
+        builder.Services.AddScoped<JobsData>();
+        builder.Services.AddScoped<JobData>();
+        builder.Services.AddScoped<JobSubmitData>();
+        builder.Services.AddScoped<PipelinesData>();
 
         // The circuit's user comes from the request that opens it, so the cookie is the default
         // identity of a request; the REST policies name the API-key scheme and never look at it.
