@@ -47,6 +47,8 @@ public static class DashboardExtensions
         builder.Services.AddScoped<JobData>();
         builder.Services.AddScoped<JobSubmitData>();
         builder.Services.AddScoped<PipelinesData>();
+        builder.Services.AddScoped<ModelsData>();
+        builder.Services.AddScoped<DeploymentsData>();
 
         // The circuit's user comes from the request that opens it, so the cookie is the default
         // identity of a request; the REST policies name the API-key scheme and never look at it.

@@ -179,8 +179,9 @@ public static class DeploymentsApi
     /// The deployment with each online target agent's report: <c>healthy</c> when every one serves
     /// the current version, <c>degraded</c> when one failed to load it, else <c>progressing</c>.
     /// Energy per 1,000 inferences is the agent's attributed serving energy over its inferences.
+    /// The dashboard shows deployments through this too, so that it says what the API says.
     /// </summary>
-    private static async Task<DeploymentResponse> ResponseAsync(DeploymentRecord deployment, IAgentStore agents, DeploymentObservations observations,
+    public static async Task<DeploymentResponse> ResponseAsync(DeploymentRecord deployment, IAgentStore agents, DeploymentObservations observations,
         AgentsOptions agentsOptions, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var reports = observations.For(deployment.Name).ToLookup(r => r.AgentId, StringComparer.Ordinal);
