@@ -184,6 +184,15 @@ internal sealed class ErrorLog : ILoggerProvider
             return;
         }
 
+        // ASP.NET Core 10's Blazor Server may still be pausing a closing page's circuit when the host
+        // that owns it is disposed (a framework race, dotnet/aspnetcore#63010): the circuit is gone
+        // either way, and nothing of EdgeGreen's runs in that task.
+        if (e.Exception.InnerExceptions.Any(inner => inner is ObjectDisposedException)
+            && text.Contains("CircuitPersistenceManager.PauseCircuitAsync", StringComparison.Ordinal))
+        {
+            return;
+        }
+
         _entries.Enqueue($"Unobserved task exception: {text}");
     }
 

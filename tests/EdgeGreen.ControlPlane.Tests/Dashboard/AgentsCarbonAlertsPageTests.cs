@@ -63,7 +63,7 @@ public sealed class AgentsCarbonAlertsPageTests(Browser browser) : IClassFixture
         await Assertions.Expect(agents).ToContainTextAsync("modelled");
 
         await page.WaitForCircuitAsync();
-        await WholePageScreenshotAsync(page, "agents");
+        await page.ScreenshotAsync("agents");
         await AssertAccessibleAsync(page);
         _controlPlane.Errors.AssertNoneUnexpected();
     }
@@ -84,7 +84,7 @@ public sealed class AgentsCarbonAlertsPageTests(Browser browser) : IClassFixture
         await Assertions.Expect(page.GetByTestId("power-chart").Locator("[role=img]")).ToHaveAttributeAsync("aria-label", new Regex(@"\(modelled\) from .* W"));
 
         await page.WaitForCircuitAsync();
-        await WholePageScreenshotAsync(page, "agent");
+        await page.ScreenshotAsync("agent");
         await AssertAccessibleAsync(page);
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Last 24 hours" }).ClickAsync();
@@ -122,7 +122,7 @@ public sealed class AgentsCarbonAlertsPageTests(Browser browser) : IClassFixture
         await Assertions.Expect(page.GetByTestId("zone-chart").Locator(".rz-line-series path")).ToHaveCountAsync(2);
 
         await page.WaitForCircuitAsync();
-        await WholePageScreenshotAsync(page, "carbon");
+        await page.ScreenshotAsync("carbon");
         await AssertAccessibleAsync(page);
 
         await page.GetByRole(AriaRole.Link, new() { Name = "ES", Exact = true }).ClickAsync();
@@ -183,7 +183,7 @@ public sealed class AgentsCarbonAlertsPageTests(Browser browser) : IClassFixture
             Assert.DoesNotContain(secret, html, StringComparison.Ordinal);
         }
 
-        await WholePageScreenshotAsync(page, "alerts");
+        await page.ScreenshotAsync("alerts");
         await AssertAccessibleAsync(page);
         _controlPlane.Errors.AssertNoneUnexpected();
     }
@@ -210,17 +210,6 @@ public sealed class AgentsCarbonAlertsPageTests(Browser browser) : IClassFixture
         await page.ScreenshotAsync("agents-phone");
         Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"),
             $"the page is {await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth")} px wide on a 390 px phone");
-    }
-
-    /// <summary>
-    /// Radzen's layout scrolls its body rather than the document, so a full-page screenshot would stop
-    /// at the viewport: the viewport is made as tall as the page's content first.
-    /// </summary>
-    private static async Task WholePageScreenshotAsync(IPage page, string name)
-    {
-        var height = await page.EvaluateAsync<int>("() => Math.ceil(document.getElementById('main').getBoundingClientRect().top + document.getElementById('main').scrollHeight)");
-        await page.SetViewportSizeAsync(page.ViewportSize!.Width, Math.Max(page.ViewportSize.Height, height + 16));
-        await page.ScreenshotAsync(name);
     }
 
     private static async Task AssertAccessibleAsync(IPage page)

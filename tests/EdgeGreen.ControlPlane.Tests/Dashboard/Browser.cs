@@ -94,8 +94,10 @@ internal static class DashboardPage
     }
 
     /// <summary>
-    /// Saves a full-page screenshot under TestResults/dashboard of the test project, as the run's
-    /// artefact, once every chart on the page has drawn (charts measure themselves in the browser).
+    /// Saves a screenshot of the whole page under TestResults/dashboard of the test project, as the
+    /// run's artefact, once every chart on the page has drawn (charts measure themselves in the
+    /// browser). Radzen's layout scrolls its body rather than the document, so the viewport is made
+    /// as tall as the content for the shot, then put back.
     /// </summary>
     public static async Task<string> ScreenshotAsync(this IPage page, string name)
     {
@@ -103,7 +105,16 @@ internal static class DashboardPage
         var directory = Path.Combine(RepositoryRoot(), "tests", "EdgeGreen.ControlPlane.Tests", "TestResults", "dashboard");
         Directory.CreateDirectory(directory);
         var path = Path.Combine(directory, name + ".png");
+        var viewport = page.ViewportSize!;
+        var height = await page.EvaluateAsync<int>(
+            "() => { const main = document.getElementById('main'); return main ? Math.ceil(main.getBoundingClientRect().top + main.scrollHeight) : 0; }");
+        if (height + 16 > viewport.Height)
+        {
+            await page.SetViewportSizeAsync(viewport.Width, height + 16);
+        }
+
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = true });
+        await page.SetViewportSizeAsync(viewport.Width, viewport.Height);
         return path;
     }
 
