@@ -20,18 +20,23 @@ public sealed class LiveEvents
     private readonly Lock _gate = new();
     private LiveSubscription[] _subscribers = [];
 
-    public void Publish(LiveTopic topic)
+    /// <summary>Tells the open pages that <paramref name="topic"/> happened, about <paramref name="subject"/> (an agent's id) when it concerns one.</summary>
+    public void Publish(LiveTopic topic, string? subject = null)
     {
         foreach (var subscriber in Volatile.Read(ref _subscribers))
         {
-            subscriber.Notify(topic);
+            subscriber.Notify(topic, subject);
         }
     }
 
-    /// <summary>Marks the subscription stale whenever one of <paramref name="topics"/> happens, until disposed.</summary>
-    public LiveSubscription Subscribe(params LiveTopic[] topics)
+    /// <summary>
+    /// Marks the subscription stale whenever one of <paramref name="topics"/> happens, until disposed;
+    /// with <paramref name="subject"/>, only events about that subject or about none (an agent's page
+    /// does not reload for the rest of the fleet's readings).
+    /// </summary>
+    public LiveSubscription Subscribe(LiveTopic[] topics, string? subject = null)
     {
-        var subscription = new LiveSubscription(this, topics);
+        var subscription = new LiveSubscription(this, topics, subject);
         lock (_gate)
         {
             _subscribers = [.. _subscribers, subscription];
@@ -56,21 +61,26 @@ public sealed class LiveSubscription : IDisposable
 {
     private readonly LiveEvents _events;
     private readonly LiveTopic[] _topics;
+    private readonly string? _subject;
     private int _stale;
 
-    internal LiveSubscription(LiveEvents events, LiveTopic[] topics)
+    internal LiveSubscription(LiveEvents events, LiveTopic[] topics, string? subject)
     {
         _events = events;
         _topics = topics;
+        _subject = subject;
     }
 
-    internal void Notify(LiveTopic topic)
+    internal void Notify(LiveTopic topic, string? subject)
     {
-        if (Array.IndexOf(_topics, topic) >= 0)
+        if (Array.IndexOf(_topics, topic) >= 0 && (_subject is null || subject is null || string.Equals(subject, _subject, StringComparison.Ordinal)))
         {
             Volatile.Write(ref _stale, 1);
         }
     }
+
+    /// <summary>The subject this subscription is narrowed to, or null.</summary>
+    public string? Subject => _subject;
 
     /// <summary>True once after each burst of events: the caller reloads, and the flag is cleared.</summary>
     public bool TakeStale() => Interlocked.Exchange(ref _stale, 0) == 1;

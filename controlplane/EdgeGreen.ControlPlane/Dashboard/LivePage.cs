@@ -33,17 +33,30 @@ public abstract partial class LivePage<T> : ComponentBase, IDisposable
 
     protected abstract LiveTopic[] Topics { get; }
 
+    /// <summary>The one subject (an agent's id) whose events concern this page, or null for all.</summary>
+    protected virtual string? Subject => null;
+
     protected virtual TimeSpan RefreshEvery => TimeSpan.FromSeconds(15);
 
     protected abstract Task<T> LoadAsync(CancellationToken cancellationToken);
 
-    protected override async Task OnParametersSetAsync() => await ReloadAsync();
+    protected override async Task OnParametersSetAsync()
+    {
+        // The same page for another subject (another agent's id in the route): follow that one's events.
+        if (_subscription is not null && !string.Equals(_subscription.Subject, Subject, StringComparison.Ordinal))
+        {
+            _subscription.Dispose();
+            _subscription = Live.Subscribe(Topics, Subject);
+        }
+
+        await ReloadAsync();
+    }
 
     protected override void OnAfterRender(bool firstRender)
     {
         if (firstRender && RendererInfo.IsInteractive)
         {
-            _subscription = Live.Subscribe(Topics);
+            _subscription = Live.Subscribe(Topics, Subject);
             _loop = RefreshLoopAsync(_stop.Token);
         }
     }

@@ -89,7 +89,7 @@ public sealed partial class TelemetryFeed : BackgroundService
     {
         if (readings.Count > 0)
         {
-            _live.Publish(LiveTopic.Readings);
+            _live.Publish(LiveTopic.Readings, agentId);
         }
 
         if (_broker is null || readings.Count == 0)
@@ -125,7 +125,7 @@ public sealed partial class TelemetryFeed : BackgroundService
     /// <summary>An agent as the REST API shows it, retained so that a new subscriber knows the fleet at once.</summary>
     public void PublishAgent(Api.AgentResponse agent)
     {
-        _live.Publish(LiveTopic.Agents);
+        _live.Publish(LiveTopic.Agents, agent.Id);
         if (_broker is not null)
         {
             Enqueue("agent", FeedTopics.AgentStatus(_options.TopicPrefix, agent.Id), agent, retain: true);

@@ -145,4 +145,24 @@ public sealed class DashboardTests(Browser browser) : IClassFixture<Browser>, IA
         await page.Keyboard.PressAsync("Enter");
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Agents");
     }
+
+    [RequiresProgramFact("chromium")]
+    public async Task Agents_MoreThanAPageOfThem_AreShownAHundredAtATimeWithPageLinks()
+    {
+        var store = _controlPlane.Service<IAgentStore>();
+        for (var i = 0; i < 150; i++)
+        {
+            await store.AddAsync(new AgentRecord($"fleet-{i:000}", $"fleet-{i:000}", "ES", new Dictionary<string, string>(), $"hash-{i}",
+                DateTimeOffset.UtcNow, null, null), CancellationToken.None);
+        }
+
+        var page = await browser.OpenAsync(_controlPlane.HttpUrl);
+        await page.SignInAsync(await _controlPlane.MintApiKeyAsync(ApiKeyRole.Viewer), "agents");
+        await Assertions.Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Pages of agents" })).ToContainTextAsync("Agents 1–100 of 151");
+        Assert.Equal(100, await page.GetByTestId("agents").Locator("tbody tr").CountAsync());
+
+        await page.GetByRole(AriaRole.Link, new() { Name = "Next page" }).ClickAsync();
+        await Assertions.Expect(page.GetByRole(AriaRole.Navigation, new() { Name = "Pages of agents" })).ToContainTextAsync("Agents 101–151 of 151");
+        Assert.Equal(51, await page.GetByTestId("agents").Locator("tbody tr").CountAsync());
+    }
 }
