@@ -33,6 +33,25 @@ public sealed class RequestLimitsTests
     }
 
     [Fact]
+    public async Task AnonymousClient_ClaimingGrpcContentOnARestRoute_IsStillLimited()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path, settings: Tight);
+        using var anonymous = controlPlane.CreateClient();
+
+        async Task<HttpStatusCode> SendAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/locations", UriKind.Relative)) { Content = new ByteArrayContent([]) };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+            using var response = await anonymous.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.NotEqual(HttpStatusCode.TooManyRequests, await SendAsync());
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SendAsync());
+    }
+
+    [Fact]
     public async Task AnonymousClient_BeyondItsRate_Gets429WithRetryAfterAndIsCounted()
     {
         using var temp = new TempDirectory();

@@ -60,13 +60,18 @@ public sealed class CarbonData(CarbonIntensity carbon, AgentViews agents, TimePr
             var past = new List<IntensityForecast>();
             for (var day = errorFrom; day < today; day = day.AddDays(1))
             {
-                past.Add(await carbon.GetForecastAsync(zone, ForecastHours, day, cancellationToken));
+                // Only EdgeGreen's own forecaster can say what it would have forecast then: a source's
+                // published forecast is today's (or already the actuals), not a past one, so it is not scored.
+                if (await carbon.GetForecastAsync(zone, ForecastHours, day, cancellationToken) is { Method: SeasonalForecaster.Method } own)
+                {
+                    past.Add(own);
+                }
             }
 
             var observed = await carbon.GetHistoryAsync(zone, errorFrom, now, cancellationToken);
             return new ZoneDetail(zone, history, forecast, ForecastError.Compare(past, observed), errorFrom, today, null);
         }
-        catch (CarbonSourceUnavailableException ex)
+        catch (Exception ex) when (ex is CarbonSourceUnavailableException or UnknownZoneException)
         {
             return new ZoneDetail(zone, [], null, null, errorFrom, today, ex.Message);
         }

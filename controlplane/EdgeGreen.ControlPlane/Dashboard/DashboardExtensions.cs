@@ -38,7 +38,7 @@ public static class DashboardExtensions
         });
         builder.Services.AddCascadingAuthenticationState();
         builder.Services.AddSingleton<LiveEvents>();
-        builder.Services.AddScoped<OverviewData>();
+        builder.Services.AddSingleton<OverviewData>();
         builder.Services.AddScoped<AgentsData>();
         builder.Services.AddScoped<AgentData>();
         builder.Services.AddScoped<CarbonData>();
@@ -71,6 +71,28 @@ public static class DashboardExtensions
             .AddPolicy(DashboardPolicies.Operator, p => p.AddAuthenticationSchemes(CookieScheme)
                 .RequireRole(nameof(ApiKeyRole.Operator), nameof(ApiKeyRole.Admin)));
         return builder;
+    }
+
+    /// <summary>
+    /// Refuses a circuit opened from another origin. The session cookie is SameSite=Strict, which
+    /// keeps other sites out but not another port or subdomain of the same site; a page there could
+    /// otherwise open the dashboard's WebSocket as the signed-in user.
+    /// </summary>
+    public static WebApplication UseDashboardOriginCheck(this WebApplication app)
+    {
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments("/_blazor")
+                && context.Request.Headers.Origin is [{ } origin]
+                && !string.Equals(origin, $"{context.Request.Scheme}://{context.Request.Host}", StringComparison.OrdinalIgnoreCase))
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return;
+            }
+
+            await next(context);
+        });
+        return app;
     }
 
     public static WebApplication MapDashboard(this WebApplication app)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EdgeGreen.ControlPlane.Ingest;
 using EdgeGreen.Shared.Jobs;
 
 namespace EdgeGreen.ControlPlane.Dashboard;
@@ -40,6 +41,21 @@ public sealed class JobSubmitData(JobSubmissions submissions, JobScheduler sched
     public static (SubmitJobRequest? Request, Dictionary<string, string[]> Errors) Read(JobSubmitForm form, BrowserClock clock)
     {
         var errors = new Dictionary<string, string[]>();
+        // The REST API refuses control characters before routing (ControlCharacterGuard); a form's
+        // values come over the circuit instead, so they are checked here, each field by its name.
+        foreach (var (field, value) in new[] { ("name", form.Name), ("kind", form.Kind), ("estimatedDuration", form.EstimatedDuration) })
+        {
+            if (ControlCharacters.Problem(field, value) is { } problem)
+            {
+                Add(errors, field, problem);
+            }
+        }
+
+        if (form.Parameters.Replace("\r", "", StringComparison.Ordinal).Split('\n').Any(ControlCharacters.AnyIn))
+        {
+            Add(errors, "parameters", "parameters may not contain control characters (U+0000-U+001F, U+007F-U+009F) other than line breaks.");
+        }
+
         var parameters = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         var lines = form.Parameters.Split('\n', StringSplitOptions.TrimEntries);
         for (var i = 0; i < lines.Length; i++)

@@ -15,6 +15,7 @@ public abstract partial class LivePage<T> : ComponentBase, IDisposable
     private readonly CancellationTokenSource _stop = new();
     private LiveSubscription? _subscription;
     private Task? _loop;
+    private int _generation;
 
     [Inject]
     private LiveEvents Live { get; set; } = default!;
@@ -64,16 +65,25 @@ public abstract partial class LivePage<T> : ComponentBase, IDisposable
     /// <summary>Loads again now (after an action of the page's own).</summary>
     protected async Task ReloadAsync()
     {
+        // A timer reload and a navigation's may overlap: only the latest started may show its result.
+        var generation = ++_generation;
         try
         {
-            Data = await LoadAsync(_stop.Token);
+            var data = await LoadAsync(_stop.Token);
+            if (generation != _generation)
+            {
+                return;
+            }
+
+            Data = data;
             LoadedAt = DateTimeOffset.UtcNow;
             LoadError = null;
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !_stop.IsCancellationRequested)
         {
             LogLoadFailed(Logger, ex, GetType().Name);
-            LoadError = ex is StorageException storage ? storage.Message : $"The page could not load its data: {ex.Message}";
+            // Viewers see what to do, not the server's internals (hosts, ports); the log has the cause.
+            LoadError = ex is StorageException storage ? storage.Message : "The page could not load its data; the control plane's log says why. It tries again shortly.";
         }
     }
 

@@ -23,8 +23,8 @@ public sealed record ParetoCandidate(int Version, double Cost, double Quality);
 /// <summary>The model registry, read from the store the models API reads.</summary>
 public sealed class ModelsData(IModelStore store)
 {
-    /// <summary>What the registry records beside quality metrics (the evaluation's row count): not a quality to compare.</summary>
-    private static readonly HashSet<string> NotQuality = new(StringComparer.OrdinalIgnoreCase) { "rows" };
+    /// <summary>What the registry records beside quality metrics (row counts: rows, unknownLabelRows): not a quality to compare.</summary>
+    private static bool NotQuality(string metric) => metric.EndsWith("rows", StringComparison.OrdinalIgnoreCase);
 
     public async Task<IReadOnlyList<ModelRow>> ListAsync(CancellationToken cancellationToken)
     {
@@ -52,7 +52,7 @@ public sealed class ModelsData(IModelStore store)
 
     /// <summary>The quality metrics any version reports, in a stable order.</summary>
     public static IReadOnlyList<string> QualityMetrics(IEnumerable<ModelVersionRecord> versions) =>
-        [.. versions.SelectMany(v => v.Metrics.Keys).Where(k => !NotQuality.Contains(k)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
+        [.. versions.SelectMany(v => v.Metrics.Keys).Where(k => !NotQuality(k)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
 
     /// <summary>Whether a smaller value of the metric is the better one: errors and losses (rmse, mae, mse, logLoss).</summary>
     public static bool LowerIsBetter(string metric) =>

@@ -32,11 +32,43 @@ public sealed record CarbonSaving(int Jobs, double CarbonGrams, double RunNowCar
 
 public sealed record ZoneOutlook(string Zone, IntensityPoint? Now, IReadOnlyList<IntensityPoint> Forecast, string? Problem);
 
+/// <summary>
+/// One overview for every open page: a page reloads within a second of new readings, so many open
+/// overviews would otherwise each read the month's rollups every second. The overview is read at
+/// most once per <see cref="MaxAge"/> and shared (a singleton), whatever the number of pages.
+/// </summary>
 public sealed class OverviewData(AgentViews agents, TelemetryQueries telemetry, CarbonIntensity carbon, IJobStore jobs, IAlertStore alerts, TimeProvider time)
+    : IDisposable
 {
+    public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan Hour = TimeSpan.FromHours(1);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private FleetOverview? _last;
 
     public async Task<FleetOverview> LoadAsync(CancellationToken cancellationToken)
+    {
+        if (Fresh() is { } shared)
+        {
+            return shared;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            // Another page may have read it while this one waited.
+            return Fresh() ?? (_last = await ReadAsync(CancellationToken.None));
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    private FleetOverview? Fresh() => Volatile.Read(ref _last) is { } last && time.GetUtcNow() - last.At < MaxAge ? last : null;
+
+    private async Task<FleetOverview> ReadAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var fleet = await agents.ListAsync(cancellationToken);
@@ -70,7 +102,7 @@ public sealed class OverviewData(AgentViews agents, TelemetryQueries telemetry, 
             var forecast = await carbon.GetForecastAsync(zone, 24, null, cancellationToken);
             return new ZoneOutlook(zone, current, forecast.Points, null);
         }
-        catch (CarbonSourceUnavailableException ex)
+        catch (Exception ex) when (ex is CarbonSourceUnavailableException or UnknownZoneException)
         {
             return new ZoneOutlook(zone, null, [], ex.Message);
         }
@@ -88,13 +120,33 @@ public sealed class OverviewData(AgentViews agents, TelemetryQueries telemetry, 
         var hours = new List<ZoneHour>();
         foreach (var zone in await telemetry.ZonesAsync(from, to, Hour, cancellationToken))
         {
-            var intensity = known.Contains(zone.Zone)
-                ? (await carbon.GetHistoryAsync(zone.Zone, from, to, cancellationToken)).DistinctBy(p => p.Time).ToDictionary(p => p.Time, p => p.IntensityGramsPerKwh)
-                : [];
+            var intensity = known.Contains(zone.Zone) ? await HourlyIntensityAsync(zone.Zone, from, to, cancellationToken) : [];
             hours.AddRange(zone.Points.Select(p => new ZoneHour(p.Time, p.EnergyJoules, intensity.TryGetValue(p.Time, out var g) ? g : null)));
         }
 
         return hours;
+    }
+
+    /// <summary>
+    /// Each hour's intensity, the mean of the source's points in it weighted by how long each holds
+    /// (half-hourly and five-minute sources included); empty when the zone's source cannot answer,
+    /// so that its energy is counted as without intensity rather than the whole overview failing.
+    /// </summary>
+    private async Task<Dictionary<DateTimeOffset, double>> HourlyIntensityAsync(string zone, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<IntensityPoint> points;
+        try
+        {
+            points = await carbon.GetHistoryAsync(zone, from, to, cancellationToken);
+        }
+        catch (Exception ex) when (ex is CarbonSourceUnavailableException or UnknownZoneException)
+        {
+            return [];
+        }
+
+        return points
+            .GroupBy(p => new DateTimeOffset(p.Time.UtcTicks - (p.Time.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero))
+            .ToDictionary(hour => hour.Key, hour => hour.Sum(p => p.IntensityGramsPerKwh * p.Duration.TotalSeconds) / Math.Max(1e-9, hour.Sum(p => p.Duration.TotalSeconds)));
     }
 
     private static Footprint Sum(IEnumerable<ZoneHour> hours)

@@ -98,6 +98,7 @@ public static class ControlPlaneExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseAntiforgery();
+        app.UseDashboardOriginCheck();
         // After authorization: a caller without a key never gets its body read.
         app.UseControlCharacterGuard();
         ForwardToLeaderFilter.BufferRequestBodies(app);

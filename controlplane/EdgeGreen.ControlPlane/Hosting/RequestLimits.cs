@@ -99,8 +99,10 @@ public static class RequestLimits
         return app;
     }
 
+    // Agents' gRPC calls are exempt by the endpoint they reach (routing has run), not by the content
+    // type they claim: any client could send "application/grpc" to a REST route to pass every bucket.
     private static bool Exempt(HttpContext context) =>
-        context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true
+        context.GetEndpoint()?.Metadata.GetMetadata<Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
         || context.Request.Path.StartsWithSegments("/healthz")
         || context.Request.Path.StartsWithSegments("/readyz")
         || context.Request.Path.StartsWithSegments("/v2/health")

@@ -1,6 +1,7 @@
 using EdgeGreen.ControlPlane.Core.Alerts;
 using EdgeGreen.ControlPlane.Core.Cluster;
 using EdgeGreen.ControlPlane.Core.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
@@ -19,6 +20,12 @@ public sealed class AlertEvaluatorTests : ControlPlaneTest
         ["EdgeGreen:Alerts:EvaluationInterval"] = "01:00:00",
         ["EdgeGreen:Agents:OfflineAfter"] = "00:01:00",
     };
+
+    /// <summary>
+    /// The host runs on the test's clock too: its own evaluator's first pass may come after a rule is
+    /// added (leadership is taken while the test runs), and it must judge the same instant the test does.
+    /// </summary>
+    protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton<TimeProvider>(_clock);
 
     /// <summary>An evaluator as a newly elected leader has it: nothing in memory, everything from the store.</summary>
     private AlertEvaluator NewLeader() => new(ControlPlane.Service<IAlertStore>(),

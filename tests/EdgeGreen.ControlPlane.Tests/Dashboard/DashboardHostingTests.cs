@@ -55,4 +55,54 @@ public sealed class DashboardHostingTests
 
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
+
+    [Theory]
+    [InlineData("/.//evil.example/")]
+    [InlineData("//evil.example/")]
+    [InlineData("http://evil.example/")]
+    [InlineData("/\\evil.example/")]
+    public async Task SignIn_ReturnUrlNamingAnotherHost_LandsOnTheDashboardInstead(string returnUrl)
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path);
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = controlPlane.HttpUrl };
+        var path = "/signin?ReturnUrl=" + Uri.EscapeDataString(returnUrl);
+        var form = await http.GetStringAsync(new Uri(path, UriKind.Relative));
+        var token = System.Text.RegularExpressions.Regex.Match(form, "name=\"__RequestVerificationToken\" value=\"([^\"]+)\"").Groups[1].Value;
+
+        using var response = await http.PostAsync(new Uri(path, UriKind.Relative), new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["_handler"] = "signin",
+            ["__RequestVerificationToken"] = token,
+            ["Input.Key"] = controlPlane.AdminKey,
+        }));
+
+        Assert.Equal(HttpStatusCode.Redirect, response.StatusCode);
+        var target = new Uri(controlPlane.HttpUrl, response.Headers.Location!);
+        Assert.Equal(controlPlane.HttpUrl.Authority, target.Authority);
+    }
+
+    [Fact]
+    public async Task Circuit_OpenedFromAnotherOrigin_IsRefused()
+    {
+        using var temp = new TempDirectory();
+        await using var controlPlane = await TestControlPlane.StartAsync(temp.Path);
+        using var http = new HttpClient { BaseAddress = controlPlane.HttpUrl };
+
+        async Task<HttpStatusCode> NegotiateAsync(string? origin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/_blazor/negotiate?negotiateVersion=1", UriKind.Relative));
+            if (origin is not null)
+            {
+                request.Headers.Add("Origin", origin);
+            }
+
+            using var response = await http.SendAsync(request);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.Forbidden, await NegotiateAsync($"http://127.0.0.1:{controlPlane.HttpUrl.Port + 1}"));
+        Assert.Equal(HttpStatusCode.Forbidden, await NegotiateAsync("http://evil.example"));
+        Assert.NotEqual(HttpStatusCode.Forbidden, await NegotiateAsync(controlPlane.HttpUrl.GetLeftPart(UriPartial.Authority)));
+    }
 }
