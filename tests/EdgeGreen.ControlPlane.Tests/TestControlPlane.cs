@@ -193,6 +193,15 @@ internal sealed class ErrorLog : ILoggerProvider
             return;
         }
 
+        // Likewise its JS interop: a browser's answer to a .NET call that lands after the circuit was
+        // torn down (the page closed, the host stopped) fails inside RemoteJSRuntime, in a task of the
+        // framework's own that nothing awaits.
+        if (e.Exception.InnerExceptions.Any(inner => inner is NullReferenceException or ObjectDisposedException)
+            && e.Exception.InnerExceptions.All(inner => inner.StackTrace?.Contains("Microsoft.AspNetCore.Components.Server.Circuits.RemoteJSRuntime", StringComparison.Ordinal) == true))
+        {
+            return;
+        }
+
         _entries.Enqueue($"Unobserved task exception: {text}");
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
 
 namespace EdgeGreen.ControlPlane.Dashboard;
 
@@ -19,6 +20,9 @@ public abstract partial class LivePage<T> : ComponentBase, IDisposable
 
     [Inject]
     private LiveEvents Live { get; set; } = default!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = default!;
 
     [Inject]
     private ILogger<LivePage<T>> Logger { get; set; } = default!;
@@ -53,12 +57,22 @@ public abstract partial class LivePage<T> : ComponentBase, IDisposable
         await ReloadAsync();
     }
 
-    protected override void OnAfterRender(bool firstRender)
+    protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         if (firstRender && RendererInfo.IsInteractive)
         {
             _subscription = Live.Subscribe(Topics, Subject);
             _loop = RefreshLoopAsync(_stop.Token);
+            try
+            {
+                // Marks the document live again: an enhanced navigation that began before the circuit
+                // was up replaces the document's attributes, and the layout renders only once.
+                await JS.InvokeVoidAsync("edgeGreen.interactive");
+            }
+            catch (JSDisconnectedException)
+            {
+                // The page closed as it opened.
+            }
         }
     }
 

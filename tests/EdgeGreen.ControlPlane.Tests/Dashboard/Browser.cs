@@ -10,6 +10,7 @@ namespace EdgeGreen.ControlPlane.Tests.Dashboard;
 /// </summary>
 public sealed class Browser : IAsyncLifetime
 {
+    private readonly List<IBrowserContext> _contexts = [];
     private IPlaywright? _playwright;
 
     public IBrowser Chromium { get; private set; } = null!;
@@ -45,7 +46,28 @@ public sealed class Browser : IAsyncLifetime
             ColorScheme = dark ? ColorScheme.Dark : ColorScheme.Light,
         });
         context.SetDefaultTimeout(30_000);
+        lock (_contexts)
+        {
+            _contexts.Add(context);
+        }
+
         return await context.NewPageAsync();
+    }
+
+    /// <summary>Closes every page opened so far, so that their circuits end before the control plane they talk to stops.</summary>
+    public async Task CloseAllAsync()
+    {
+        IBrowserContext[] open;
+        lock (_contexts)
+        {
+            open = [.. _contexts];
+            _contexts.Clear();
+        }
+
+        foreach (var context in open)
+        {
+            await context.CloseAsync();
+        }
     }
 
     public async Task DisposeAsync()

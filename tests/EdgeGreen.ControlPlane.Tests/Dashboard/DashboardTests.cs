@@ -18,6 +18,7 @@ public sealed class DashboardTests(Browser browser) : IClassFixture<Browser>, IA
 
     public async Task DisposeAsync()
     {
+        await browser.CloseAllAsync();
         await _controlPlane.DisposeAsync();
         _temp.Dispose();
     }

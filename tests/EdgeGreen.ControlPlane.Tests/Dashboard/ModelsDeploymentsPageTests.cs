@@ -24,6 +24,7 @@ public sealed class ModelsDeploymentsPageTests(Browser browser) : IClassFixture<
 
     public async Task DisposeAsync()
     {
+        await browser.CloseAllAsync();
         await _controlPlane.DisposeAsync();
         _temp.Dispose();
     }
