@@ -92,12 +92,16 @@ public sealed class JobExecutionTests : JobsTest
         await StartAgentAsync();
         var now = DateTimeOffset.UtcNow;
 
-        var submitted = await SubmitAcceptedAsync(Burn("flexible", "PT1H", new { estimatedPowerWatts = 100.0, deadline = now.AddHours(24) }));
+        // Not before two hours from now: when the current hour is the day's cleanest (it depends on
+        // the date the bundled trace replays), a job free to start at once would be running, not cancellable before it starts.
+        var earliest = now.AddHours(2);
+        var submitted = await SubmitAcceptedAsync(Burn("flexible", "PT1H", new { estimatedPowerWatts = 100.0, earliestStart = earliest, deadline = now.AddHours(24) }));
 
         var planned = submitted.GetProperty("plannedStart").GetDateTimeOffset();
-        Assert.InRange(planned, now.AddSeconds(-1), now.AddHours(23).AddMinutes(1));
+        Assert.InRange(planned, earliest.AddSeconds(-1), now.AddHours(23).AddMinutes(1));
+        var firstHour = new DateTimeOffset(earliest.UtcTicks - (earliest.UtcTicks % TimeSpan.TicksPerHour), TimeSpan.Zero);
         var forecast = (await ControlPlane.Service<CarbonIntensity>().GetForecastAsync("ES", 26, null, CancellationToken.None)).Points
-            .Where(p => p.Time + TimeSpan.FromHours(1) <= now.AddHours(24)).ToList();
+            .Where(p => p.Time >= firstHour && p.Time + TimeSpan.FromHours(1) <= now.AddHours(24)).ToList();
         // Any one-hour window starting inside hour H lies in H and H+1, so the best window can be no
         // dirtier than the best such pair's worse hour.
         var bound = forecast.Zip(forecast.Skip(1), (a, b) => Math.Max(a.IntensityGramsPerKwh, b.IntensityGramsPerKwh)).Min();
