@@ -113,6 +113,8 @@ public sealed class LiteDbAgentStore : IAgentStore
 
         public string? InferenceNote { get; set; }
 
+        public long OutboxDroppedReadings { get; set; }
+
         public static StateDocument From(AgentReportedState state) => new()
         {
             AgentVersion = state.AgentVersion,
@@ -126,6 +128,7 @@ public sealed class LiteDbAgentStore : IAgentStore
             InferenceProviders = [.. state.InferenceProviders],
             InferenceProvider = state.InferenceProvider,
             InferenceNote = state.InferenceNote,
+            OutboxDroppedReadings = state.OutboxDroppedReadings,
         };
 
         public AgentReportedState ToRecord(string zone, IReadOnlyDictionary<string, string> labels) => new(AgentVersion, OsDescription, RuntimeVersion,
@@ -134,6 +137,7 @@ public sealed class LiteDbAgentStore : IAgentStore
             InferenceProviders = InferenceProviders,
             InferenceProvider = InferenceProvider,
             InferenceNote = InferenceNote,
+            OutboxDroppedReadings = OutboxDroppedReadings,
         };
     }
 

@@ -26,6 +26,33 @@ public sealed class TelemetryStreamingTests
     }
 
     [Fact]
+    public async Task Heartbeat_OutboxDroppedReadings_ReachTheControlPlaneForAlerts()
+    {
+        using var temp = new TempDirectory();
+        var controlPlane = await TestControlPlane.StartAsync(temp.Sub("cp"));
+        var grpcPort = controlPlane.GrpcUrl.Port;
+        await using var agent = await TestAgent.StartAsync(controlPlane.GrpcUrl, await controlPlane.MintEnrollmentTokenAsync(), temp.Sub("agent"),
+            new Dictionary<string, string?> { ["EdgeGreen:Agent:Outbox:MaxReadings"] = "1000" });
+        await Eventually.WaitUntilAsync(() => agent.Uplink.IsConnected, Patience, "the agent is connected");
+        await controlPlane.DisposeAsync();
+        await Eventually.WaitUntilAsync(() => !agent.Uplink.IsConnected, Patience, "the agent sees the control plane gone");
+
+        // Offline, 2,500 readings into an outbox of 1,000: the oldest are dropped, as they could not be sent.
+        agent.Produce(1000);
+        agent.Produce(1500);
+        Assert.True(agent.Outbox.Dropped + agent.Outbox.DroppedInFlight >= 1000, $"dropped {agent.Outbox.Dropped}, in flight {agent.Outbox.DroppedInFlight}");
+
+        await using var restarted = await TestControlPlane.StartAsync(temp.Sub("cp"), grpcPort);
+        var agents = restarted.Service<IAgentStore>();
+        AgentRecord? stored = null;
+        await Eventually.WaitUntilAsync(async () =>
+        {
+            stored = await agents.GetAsync(agent.Connection.AgentId!, CancellationToken.None);
+            return agent.Outbox.Dropped >= 1000 && stored?.State?.OutboxDroppedReadings == agent.Outbox.Dropped;
+        }, Patience, () => $"the heartbeat reports the {agent.Outbox.Dropped} readings dropped (stored: {stored?.State?.OutboxDroppedReadings})");
+    }
+
+    [Fact]
     public async Task Upload_ControlPlaneStoppedFor10SecondsMidStream_AfterRestartEveryReadingStoredExactlyOnce()
     {
         using var temp = new TempDirectory();

@@ -11,7 +11,7 @@ namespace EdgeGreen.Agent.Uplink;
 
 /// <summary>
 /// Reports the agent's state (versions, zone, labels, sensors, capacity, job kinds), the jobs it
-/// is running, which renews their leases, and the deployment versions it serves with their
+/// is running, which renews their leases, its outbox's drop count, and the deployment versions it serves with their
 /// measurements, every <see cref="AgentOptions.HeartbeatInterval"/>; hands each response's desired
 /// deployments to the <see cref="Serving.DeploymentReconciler"/>.
 /// </summary>
@@ -22,6 +22,7 @@ public sealed partial class HeartbeatService(
     Jobs.Ml.InferenceProviders inference,
     RunningJobs runningJobs,
     Serving.DeploymentReconciler deployments,
+    Outbox.ReadingOutbox outbox,
     AgentMetrics metrics,
     IOptions<AgentOptions> options,
     TimeProvider timeProvider,
@@ -90,6 +91,7 @@ public sealed partial class HeartbeatService(
         state.InferenceProviders.Add(inference.Available);
         state.InferenceProvider = inference.Chosen;
         state.InferenceNote = inference.Note ?? "";
+        state.OutboxDroppedReadings = (ulong)Math.Max(0, outbox.Dropped);
         foreach (var descriptor in sensors.SelectMany(s => s.Describe()))
         {
             state.Sensors.Add(new SensorInfo

@@ -20,6 +20,7 @@ public sealed class AlertConditions(
     IOptions<AgentsOptions> agentsOptions,
     DeploymentObservations served,
     DriftReports drift,
+    PerformanceReports performance,
     CarbonIntensity carbon,
     IJobStore jobs,
     IPipelineStore pipelines,
@@ -50,6 +51,8 @@ public sealed class AlertConditions(
             { Carbon: { } c } => [await CarbonAsync(c, since, now, cancellationToken)],
             { AgentOffline: { } c } => await AgentsOfflineAsync(c, now, cancellationToken),
             { GridIntensity: { } c } => [await GridIntensityAsync(c, cancellationToken)],
+            { Performance: { } c } => [await PerformanceAsync(c, cancellationToken)],
+            { OutboxDrops: { } c } => await OutboxDropsAsync(c, memory, cancellationToken),
             _ => [],
         };
     }
@@ -73,11 +76,95 @@ public sealed class AlertConditions(
             return Deployment(condition.Deployment, problem is { NotFound: true } ? false : null, null, problem?.Message ?? "no drift report");
         }
 
+        if (condition.Prediction)
+        {
+            return report.Prediction is { } predicted
+                ? Deployment(condition.Deployment, report.Requests > 0 && predicted.Drifted, predicted.Score, Invariant(
+                    $"prediction {predicted.Name} of deployment {condition.Deployment} {(predicted.Drifted ? "drifted" : "did not drift")} over {condition.Window} ({predicted.Method} {predicted.Score:0.####}, threshold {predicted.Threshold:0.####}; {report.Requests} requests)"))
+                : Deployment(condition.Deployment, null, null, $"deployment {condition.Deployment} has no prediction to compare with its reference");
+        }
+
         var share = report.Features.Count == 0 ? 0 : (double)report.DriftedFeatures / report.Features.Count;
         var holds = report.Requests > 0 && (condition.Threshold is { } threshold ? share >= threshold : report.DriftedFeatures > 0);
+        var names = report.Features.Where(f => f.Drifted).Select(f => f.Name).Take(5).ToList();
         return Deployment(condition.Deployment, holds, share, Invariant(
-            $"{report.DriftedFeatures} of {report.Features.Count} features of deployment {condition.Deployment} drifted over {condition.Window} ({report.Requests} requests)"));
+            $"{report.DriftedFeatures} of {report.Features.Count} features of deployment {condition.Deployment} drifted over {condition.Window} ({report.Requests} requests)")
+            + (names.Count == 0 ? "" : ": " + string.Join(", ", names) + (report.DriftedFeatures > names.Count ? ", …" : "")));
     }
+
+    private async Task<AlertObservation> PerformanceAsync(PerformanceCondition condition, CancellationToken cancellationToken)
+    {
+        var (report, problem) = await performance.ComputeAsync(condition.Deployment, condition.Window, null, cancellationToken);
+        if (report is null)
+        {
+            return Deployment(condition.Deployment, problem is { NotFound: true } ? false : null, null, problem?.Message ?? "no performance report");
+        }
+
+        var measured = condition.Metric switch
+        {
+            "accuracy" => report.Measured.Accuracy,
+            "auc" => report.Measured.Auc,
+            _ => report.Measured.Rmse,
+        };
+        var (value, how) = measured is { } m
+            ? (m, Invariant($"measured on {report.Measured.Labelled} labelled predictions"))
+            : condition.Estimated && report.Estimated is { Predictions: > 0 } estimate && condition.Metric != "rmse"
+                ? (condition.Metric == "accuracy" ? estimate.Accuracy : estimate.Auc, Invariant($"estimated ({estimate.Method}) from {estimate.Predictions} predictions without labels"))
+                : (null, "");
+        if (value is not { } v)
+        {
+            return Deployment(condition.Deployment, null, null,
+                $"no {condition.Metric} for deployment {condition.Deployment} over {condition.Window}: no labelled predictions{(condition.Estimated ? " and no estimate" : "")}");
+        }
+
+        var holds = condition.Below is { } below ? v < below : v > condition.Above;
+        var limit = condition.Below is { } b ? Invariant($"below {b:0.####}") : Invariant($"above {condition.Above:0.####}");
+        return Deployment(condition.Deployment, holds, v, Invariant(
+            $"{condition.Metric} of deployment {condition.Deployment} version {report.Version} is {v:0.####} over {condition.Window}, {how} (alert when {limit})"));
+    }
+
+    private async Task<IReadOnlyList<AlertObservation>> OutboxDropsAsync(OutboxDropsCondition condition, RuleMemory memory, CancellationToken cancellationToken)
+    {
+        var watched = await WatchedAsync(condition.Agent, cancellationToken);
+        if (condition.Agent is { } missing && watched.Count == 0)
+        {
+            return [AlertObservation.For("agent", missing, false, null, $"no agent {missing} is enrolled")];
+        }
+
+        var previous = memory.Dropped;
+        var current = new Dictionary<string, long>(StringComparer.Ordinal);
+        var observations = new List<AlertObservation>();
+        foreach (var agent in watched)
+        {
+            if (agent.State is not { } state)
+            {
+                observations.Add(AlertObservation.For("agent", agent.Id, null, null, $"agent {agent.Id} ({agent.Name}) has not reported its outbox yet"));
+                continue;
+            }
+
+            current[agent.Id] = state.OutboxDroppedReadings;
+            if (!previous.TryGetValue(agent.Id, out var before))
+            {
+                observations.Add(AlertObservation.For("agent", agent.Id, null, null,
+                    Invariant($"agent {agent.Id} ({agent.Name}) has dropped {state.OutboxDroppedReadings} readings in all; drops are counted from the next evaluation")));
+                continue;
+            }
+
+            // A smaller count is a new outbox (the agent's data was reset): its count starts from zero.
+            var dropped = state.OutboxDroppedReadings >= before ? state.OutboxDroppedReadings - before : state.OutboxDroppedReadings;
+            observations.Add(AlertObservation.For("agent", agent.Id, dropped > condition.Above, dropped, Invariant(
+                $"agent {agent.Id} ({agent.Name}) dropped {dropped} readings from its full outbox since the previous evaluation ({state.OutboxDroppedReadings} in all; limit {condition.Above})")));
+        }
+
+        memory.Dropped = current;
+        return observations;
+    }
+
+    /// <summary>The one agent named, or every agent.</summary>
+    private async Task<IReadOnlyList<AgentRecord>> WatchedAsync(string? agent, CancellationToken cancellationToken) =>
+        agent is { } one
+            ? (await agents.GetAsync(one, cancellationToken) is { } found ? [found] : [])
+            : await agents.ListAsync(cancellationToken);
 
     private AlertObservation ErrorRate(ErrorRateCondition condition, RuleMemory memory, DateTimeOffset now)
     {
@@ -181,9 +268,7 @@ public sealed class AlertConditions(
     private async Task<IReadOnlyList<AlertObservation>> AgentsOfflineAsync(AgentOfflineCondition condition, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var offlineAfter = agentsOptions.Value.OfflineAfter;
-        var watched = condition.Agent is { } one
-            ? (await agents.GetAsync(one, cancellationToken) is { } agent ? [agent] : [])
-            : await agents.ListAsync(cancellationToken);
+        var watched = await WatchedAsync(condition.Agent, cancellationToken);
         if (condition.Agent is { } missing && watched.Count == 0)
         {
             return [AlertObservation.For("agent", missing, false, null, $"no agent {missing} is enrolled")];
@@ -220,5 +305,8 @@ public sealed class AlertConditions(
         public DateTimeOffset? CountersAt { get; set; }
 
         public Dictionary<(string AgentId, string Model, int Version, DateTimeOffset Since), Counters> Counters { get; set; } = [];
+
+        /// <summary>Each agent's outbox drop counter as the previous evaluation saw it.</summary>
+        public Dictionary<string, long> Dropped { get; set; } = [];
     }
 }

@@ -30,7 +30,9 @@ public sealed record AlertCondition(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] EnergyCondition? Energy = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] CarbonCondition? Carbon = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AgentOfflineCondition? AgentOffline = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] GridIntensityCondition? GridIntensity = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] GridIntensityCondition? GridIntensity = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] PerformanceCondition? Performance = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] OutboxDropsCondition? OutboxDrops = null)
 {
     /// <summary>The condition's name as the API writes it (<c>drift</c>, <c>errorRate</c>, …).</summary>
     [JsonIgnore]
@@ -42,12 +44,35 @@ public sealed record AlertCondition(
         { Energy: not null } => "energy",
         { Carbon: not null } => "carbon",
         { AgentOffline: not null } => "agentOffline",
+        { Performance: not null } => "performance",
+        { OutboxDrops: not null } => "outboxDrops",
         _ => "gridIntensity",
     };
 }
 
-/// <summary>The deployment's drift over a window: at least <c>Threshold</c> of its features (a share), or any one feature when null.</summary>
-public sealed record DriftCondition(string Deployment, string Window, double? Threshold);
+/// <summary>
+/// The deployment's drift over a window: at least <c>Threshold</c> of its features (a share), or any
+/// one feature when null; with <c>Prediction</c>, the drift of the model's prediction instead.
+/// </summary>
+public sealed record DriftCondition(string Deployment, string Window, double? Threshold,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Prediction = false);
+
+/// <summary>
+/// The deployment's current version's performance over a window (as <c>GET .../performance</c> computes
+/// it): a metric measured from feedback below <c>Below</c> (accuracy, AUC) or above <c>Above</c> (RMSE);
+/// for a binary classifier without labels, the confidence-based estimate when <c>Estimated</c> allows it.
+/// </summary>
+public sealed record PerformanceCondition(string Deployment, string Window, string Metric, double? Below, double? Above, bool Estimated = true)
+{
+    /// <summary>The metrics a condition may watch: higher is better for all but <c>rmse</c>.</summary>
+    public static IReadOnlyList<string> Metrics { get; } = ["accuracy", "auc", "rmse"];
+}
+
+/// <summary>
+/// Readings an agent's outbox dropped (it was full) since the previous evaluation, from the counter its
+/// heartbeat reports: more than <c>Above</c>; with <c>Agent</c> null, every agent, one alert each.
+/// </summary>
+public sealed record OutboxDropsCondition(string? Agent, long Above = 0);
 
 /// <summary>Failed requests over all requests the deployment answered since the previous evaluation.</summary>
 public sealed record ErrorRateCondition(string Deployment, double Above);

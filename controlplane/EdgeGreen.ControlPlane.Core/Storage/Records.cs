@@ -51,6 +51,9 @@ public sealed record AgentReportedState(
     public string? InferenceProvider { get; init; }
 
     public string? InferenceNote { get; init; }
+
+    /// <summary>Readings the agent's outbox has dropped because it was full, since the outbox was made (a count that only grows).</summary>
+    public long OutboxDroppedReadings { get; init; }
 }
 
 public sealed record SensorRecord(string Id, string Kind, string Domain, ReadingProvenance Provenance, string? Note = null);

@@ -16,9 +16,13 @@ public sealed record AlertRuleRequest(string? Name, AlertConditionRequest? Condi
 /// <summary>Exactly one condition.</summary>
 public sealed record AlertConditionRequest(
     DriftRequest? Drift, ErrorRateRequest? ErrorRate, P99LatencyRequest? P99Latency, EnergyRequest? Energy, CarbonRequest? Carbon,
-    AgentOfflineRequest? AgentOffline, GridIntensityRequest? GridIntensity);
+    AgentOfflineRequest? AgentOffline, GridIntensityRequest? GridIntensity, PerformanceRequest? Performance = null, OutboxDropsRequest? OutboxDrops = null);
 
-public sealed record DriftRequest(string? Deployment, string? Window, double? Threshold);
+public sealed record DriftRequest(string? Deployment, string? Window, double? Threshold, bool? Prediction = null);
+
+public sealed record PerformanceRequest(string? Deployment, string? Window, string? Metric, double? Below, double? Above, bool? Estimated);
+
+public sealed record OutboxDropsRequest(string? Agent, long? Above);
 
 public sealed record ErrorRateRequest(string? Deployment, double? Above);
 
@@ -109,8 +113,9 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
 
     private async Task<AlertCondition?> ConditionAsync(AlertConditionRequest? request, Dictionary<string, string[]> errors, CancellationToken cancellationToken)
     {
-        const string Kinds = "drift, errorRate, p99Latency, energy, carbon, agentOffline or gridIntensity";
-        object?[] set = request is null ? [] : [request.Drift, request.ErrorRate, request.P99Latency, request.Energy, request.Carbon, request.AgentOffline, request.GridIntensity];
+        const string Kinds = "drift, performance, errorRate, p99Latency, energy, carbon, agentOffline, outboxDrops or gridIntensity";
+        object?[] set = request is null ? [] : [request.Drift, request.Performance, request.ErrorRate, request.P99Latency, request.Energy, request.Carbon,
+            request.AgentOffline, request.OutboxDrops, request.GridIntensity];
         if (set.Count(c => c is not null) != 1)
         {
             errors["condition"] = [$"condition must have exactly one of {Kinds}."];
@@ -122,7 +127,11 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
         {
             { Drift: { } c } => new AlertCondition(Drift: new DriftCondition(Deployment(c.Deployment, "drift", errors),
                 Check(c.Window, w => w is not null && DriftReports.Windows.ContainsKey(w), "condition.drift.window", $"window must be one of {string.Join(", ", DriftReports.Windows.Keys)}.", errors)!,
-                c.Threshold is { } t && !(t > 0 && t <= 1) ? Fail<double?>("condition.drift.threshold", "threshold is the share of features drifted, above 0 and at most 1.", errors) : c.Threshold)),
+                c.Threshold is { } t && !(t > 0 && t <= 1) ? Fail<double?>("condition.drift.threshold", "threshold is the share of features drifted, above 0 and at most 1.", errors)
+                    : c.Threshold is not null && c.Prediction == true ? Fail<double?>("condition.drift.threshold", "threshold is a share of features: leave it out when prediction is true.", errors)
+                    : c.Threshold,
+                c.Prediction ?? false)),
+            { Performance: { } c } => new AlertCondition(Performance: Performance(c, errors)),
             { ErrorRate: { } c } => new AlertCondition(ErrorRate: new ErrorRateCondition(Deployment(c.Deployment, "errorRate", errors),
                 Number(c.Above, v => v is >= 0 and < 1, "condition.errorRate.above", "above is the share of failed requests, from 0 up to (not including) 1.", errors))),
             { P99Latency: { } c } => new AlertCondition(P99Latency: new P99LatencyCondition(Deployment(c.Deployment, "p99Latency", errors),
@@ -133,6 +142,10 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
             { AgentOffline: { } c } => new AlertCondition(AgentOffline: new AgentOfflineCondition(c.Agent is null ? null
                 : Check(c.Agent, a => a is { Length: > 0 and <= MaxIdLength } && !a.Any(char.IsControl), "condition.agentOffline.agent",
                     $"agent must be an agent's id (at most {MaxIdLength} characters), or absent for every agent.", errors))),
+            { OutboxDrops: { } c } => new AlertCondition(OutboxDrops: new OutboxDropsCondition(c.Agent is null ? null
+                    : Check(c.Agent, a => a is { Length: > 0 and <= MaxIdLength } && !a.Any(char.IsControl), "condition.outboxDrops.agent",
+                        $"agent must be an agent's id (at most {MaxIdLength} characters), or absent for every agent.", errors),
+                c.Above is null or >= 0 ? c.Above ?? 0 : Fail<long>("condition.outboxDrops.above", "above is a number of readings, 0 (the default: any drop) or more.", errors))),
             { GridIntensity: { } c } => new AlertCondition(GridIntensity: new GridIntensityCondition(
                 await ZoneAsync(c.Zone, errors, cancellationToken),
                 Number(c.AboveGramsPerKwh, v => v >= 0, "condition.gridIntensity.aboveGramsPerKwh", "aboveGramsPerKwh must be a number, 0 or more.", errors))),
@@ -152,6 +165,26 @@ public sealed class AlertRuleValidator(OutboundGuard guard, CarbonIntensity carb
         var grams = c.AboveGrams is null ? null : (double?)Number(c.AboveGrams, v => v >= 0, "condition.carbon.aboveGrams", "aboveGrams must be a number, 0 or more.", errors);
         var joules = c.AboveJoules is null ? null : (double?)Number(c.AboveJoules, v => v >= 0, "condition.carbon.aboveJoules", "aboveJoules must be a number, 0 or more.", errors);
         return new CarbonCondition(scope, grams, joules);
+    }
+
+    private static PerformanceCondition Performance(PerformanceRequest c, Dictionary<string, string[]> errors)
+    {
+        var window = Check(c.Window, w => w is not null && DriftReports.Windows.ContainsKey(w), "condition.performance.window",
+            $"window must be one of {string.Join(", ", DriftReports.Windows.Keys)}.", errors)!;
+        var metric = Check(c.Metric, m => m is not null && PerformanceCondition.Metrics.Contains(m, StringComparer.Ordinal), "condition.performance.metric",
+            $"metric must be one of {string.Join(", ", PerformanceCondition.Metrics)}.", errors)!;
+        if ((c.Below is null) == (c.Above is null))
+        {
+            errors["condition.performance"] = ["condition.performance needs exactly one of below (accuracy, auc) or above (rmse)."];
+        }
+        else if (metric is not null && (metric == "rmse") != (c.Above is not null))
+        {
+            errors["condition.performance"] = [metric == "rmse" ? "rmse is an error: alert when it is above a value (above)." : $"{metric} is better higher: alert when it is below a value (below)."];
+        }
+
+        var below = c.Below is null ? null : (double?)Number(c.Below, v => v >= 0 && (metric == "rmse" || v <= 1), "condition.performance.below", "below must be a number from 0 to 1.", errors);
+        var above = c.Above is null ? null : (double?)Number(c.Above, v => v >= 0, "condition.performance.above", "above must be a number, 0 or more.", errors);
+        return new PerformanceCondition(Deployment(c.Deployment, "performance", errors), window, metric!, below, above, c.Estimated ?? true);
     }
 
     private async Task<string> ZoneAsync(string? zone, Dictionary<string, string[]> errors, CancellationToken cancellationToken)

@@ -38,13 +38,17 @@ public sealed class AlertsData(IAlertStore store, TimeProvider time)
     /// <summary>The condition in words, with its thresholds.</summary>
     public static string Describe(AlertCondition condition) => condition switch
     {
-        { Drift: { } c } => $"drift of {c.Deployment} over {c.Window}: " + (c.Threshold is { } t ? $"at least {Units.Percent(t)} of features" : "any feature"),
+        { Drift: { } c } => $"drift of {c.Deployment} over {c.Window}: " + (c.Prediction ? "its prediction"
+            : c.Threshold is { } t ? $"at least {Units.Percent(t)} of features" : "any feature"),
+        { Performance: { } c } => $"{c.Metric} of {c.Deployment} over {c.Window} " + (c.Below is { } below ? $"below {Units.Significant(below)}" : $"above {Units.Significant(c.Above ?? 0)}")
+            + (c.Estimated && c.Metric != "rmse" ? " (estimated without labels)" : ""),
         { ErrorRate: { } c } => $"error rate of {c.Deployment} above {Units.Percent(c.Above)}",
         { P99Latency: { } c } => $"p99 latency of {c.Deployment} above {Units.Significant(c.AboveMs)} ms",
         { Energy: { } c } => $"serving energy of {c.Deployment} above {Units.Energy(c.PerDayJoulesAbove)} per day",
         { Carbon: { } c } => $"a finished {(c.Scope == "job" ? "job" : "pipeline run")} above " + string.Join(" or ",
             new[] { c.AboveGrams is { } g ? Units.Carbon(g) : null, c.AboveJoules is { } j ? Units.Energy(j) : null }.OfType<string>()),
         { AgentOffline: { } c } => c.Agent is null ? "any agent offline" : $"agent {c.Agent} offline",
+        { OutboxDrops: { } c } => (c.Agent is null ? "any agent's" : $"agent {c.Agent}'s") + $" outbox dropping more than {c.Above} readings",
         { GridIntensity: { } c } => $"grid intensity of {c.Zone} above {Units.Intensity(c.AboveGramsPerKwh)}",
         _ => condition.Kind,
     };

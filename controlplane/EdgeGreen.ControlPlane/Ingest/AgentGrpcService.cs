@@ -79,6 +79,7 @@ public sealed partial class AgentGrpcService(
             InferenceProviders = [.. state.InferenceProviders.Take(32).Select(p => Truncate(p))],
             InferenceProvider = string.IsNullOrEmpty(state.InferenceProvider) ? null : Truncate(state.InferenceProvider),
             InferenceNote = string.IsNullOrEmpty(state.InferenceNote) ? null : Truncate(state.InferenceNote, 1000),
+            OutboxDroppedReadings = (long)Math.Min(state.OutboxDroppedReadings, long.MaxValue),
         };
         if (!await agents.ReportStateAsync(context.AgentId(), reported, now, context.CancellationToken))
         {

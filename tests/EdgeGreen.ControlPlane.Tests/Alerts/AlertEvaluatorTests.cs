@@ -30,7 +30,7 @@ public sealed class AlertEvaluatorTests : ControlPlaneTest
     /// <summary>An evaluator as a newly elected leader has it: nothing in memory, everything from the store.</summary>
     private AlertEvaluator NewLeader() => new(ControlPlane.Service<IAlertStore>(),
         new AlertConditions(ControlPlane.Service<IAgentStore>(), ControlPlane.Service<IOptions<Core.Agents.AgentsOptions>>(),
-            ControlPlane.Service<Core.Deployments.DeploymentObservations>(), ControlPlane.Service<Core.Monitoring.DriftReports>(),
+            ControlPlane.Service<Core.Deployments.DeploymentObservations>(), ControlPlane.Service<Core.Monitoring.DriftReports>(), ControlPlane.Service<Core.Monitoring.PerformanceReports>(),
             ControlPlane.Service<Core.Carbon.CarbonIntensity>(), ControlPlane.Service<IJobStore>(), ControlPlane.Service<IPipelineStore>(),
             ControlPlane.Service<IOptions<AlertsOptions>>()),
         ControlPlane.Service<AlertNotifier>(), ControlPlane.Service<IOptions<AlertsOptions>>(), _clock,
@@ -73,6 +73,47 @@ public sealed class AlertEvaluatorTests : ControlPlaneTest
         Assert.Equal((AlertState.Firing, Enrolled.AddMinutes(2), Enrolled.AddMinutes(4)), (firing.State, firing.ActiveSince, firing.FiringSince));
         Assert.Equal("a1", firing.Labels["agent"]);
         Assert.Contains("agent a1 (a1) last heard from 240 s ago", firing.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunOnce_OutboxDrops_FiresOnReadingsDroppedSinceThePreviousLook_AndResolvesWhenTheyStop()
+    {
+        var agents = ControlPlane.Service<IAgentStore>();
+        await agents.AddAsync(new AgentRecord("edge-1", "edge-1", "NO", new Dictionary<string, string>(), "hash", Enrolled, null, null), CancellationToken.None);
+        async Task ReportAsync(long dropped) => await agents.ReportStateAsync("edge-1",
+            new AgentReportedState("1", "Linux", ".NET", "NO", new Dictionary<string, string>(), [], 1, 1, 0, []) { OutboxDroppedReadings = dropped },
+            _clock.GetUtcNow(), CancellationToken.None);
+
+        var store = ControlPlane.Service<IAlertStore>();
+        await store.AddRuleAsync(new AlertRule("drops", new AlertCondition(OutboxDrops: new OutboxDropsCondition(null, Above: 10)), TimeSpan.Zero,
+            TimeSpan.FromMinutes(5), "warning", [], Enrolled, Enrolled), CancellationToken.None);
+        var evaluator = NewLeader();
+        async Task<AlertRecord?> PassAsync(long dropped)
+        {
+            await ReportAsync(dropped);
+            _clock.Advance(TimeSpan.FromMinutes(1));
+            await evaluator.RunOnceAsync(CancellationToken.None);
+            return (await store.ListAlertsAsync(CancellationToken.None)).SingleOrDefault();
+        }
+
+        // Drops before the first look are history: the first look only takes the count.
+        Assert.Null(await PassAsync(500));
+        Assert.Null(await PassAsync(510));
+
+        var firing = await PassAsync(530);
+        Assert.Equal((AlertState.Firing, "agent=edge-1", 20d), (firing!.State, firing.Key, firing.Value));
+        Assert.Contains("dropped 20 readings", firing.Summary, StringComparison.Ordinal);
+
+        // No more drops: resolved once that has lasted resolveAfter, not before.
+        Assert.Equal(AlertState.Firing, (await PassAsync(530))!.State);
+        Assert.Equal(AlertState.Firing, (await PassAsync(530))!.State);
+        await PassAsync(530);
+        await PassAsync(530);
+        await PassAsync(530);
+        Assert.Equal(AlertState.Resolved, (await PassAsync(530))!.State);
+
+        // A new outbox (the agent's data reset) counts from zero.
+        Assert.Equal(AlertState.Firing, (await PassAsync(25))!.State);
     }
 
     [Fact]

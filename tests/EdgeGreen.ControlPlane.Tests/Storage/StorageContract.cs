@@ -249,7 +249,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         var agent = new AgentRecord("a1", "edge-1", "ES", new Dictionary<string, string> { ["site"] = "lab" }, "hash-1", T0, null, null);
         await Agents.AddAsync(agent, CancellationToken.None);
         var state = new AgentReportedState("1.0", "Linux", ".NET 10", "NO", new Dictionary<string, string> { ["gpu"] = "a100" },
-            [new SensorRecord("rapl", "rapl", "cpu.package", ReadingProvenance.Measured)], 8, 1 << 30, 1, ["burn"]);
+            [new SensorRecord("rapl", "rapl", "cpu.package", ReadingProvenance.Measured)], 8, 1 << 30, 1, ["burn"]) { OutboxDroppedReadings = 1234 };
 
         Assert.True(await Agents.ReportStateAsync("a1", state, T0.AddMinutes(1), CancellationToken.None));
         Assert.False(await Agents.ReportStateAsync("missing", state, T0, CancellationToken.None));
@@ -262,6 +262,7 @@ public abstract partial class StorageContract : IAsyncLifetime
         Assert.Equal(T0.AddMinutes(1), found.LastHeartbeatAt);
         Assert.Equal("rapl", Assert.Single(found.State!.Sensors).Id);
         Assert.Equal(["burn"], found.State.JobKinds);
+        Assert.Equal(1234, found.State.OutboxDroppedReadings);
         Assert.Null(await Agents.FindByCredentialHashAsync("hash-2", CancellationToken.None));
         Assert.Single(await Agents.ListAsync(CancellationToken.None));
     }
