@@ -93,9 +93,21 @@ public sealed partial class DeploymentRetrainer(
     private async Task<string?> CheckAsync(DeploymentRecord deployment, CancellationToken cancellationToken)
     {
         var policy = deployment.Retraining!;
-        if (deployment.LastRetraining?.RunId is { } previous && await pipelines.GetRunAsync(previous, cancellationToken) is { IsFinished: false })
+        if (deployment.LastRetraining is { RunId: { } previous, Outcome: null } unsettled && await pipelines.GetRunAsync(previous, cancellationToken) is { } previousRun)
         {
-            return null;
+            if (!previousRun.IsFinished)
+            {
+                return null;
+            }
+
+            // The run's outcome goes on the deployment (and out as its event) once; then the triggers are looked at again.
+            var ended = await RecordOutcomeAsync(deployment, unsettled, previousRun, cancellationToken);
+            if (ended is null)
+            {
+                return null;
+            }
+
+            deployment = ended;
         }
 
         var now = Clock.GetUtcNow();
@@ -135,6 +147,19 @@ public sealed partial class DeploymentRetrainer(
         }
 
         return await StartAsync(deployment, policy, fired, watermark, now, cancellationToken);
+    }
+
+    /// <summary>Records how the retraining run ended (with the models it made); the stored deployment, or null when another change got there first.</summary>
+    private async Task<DeploymentRecord?> RecordOutcomeAsync(DeploymentRecord deployment, LastRetraining last, PipelineRun run, CancellationToken cancellationToken)
+    {
+        var outcome = EnumNames.Lower(run.Status);
+        var models = run.Steps.Select(s => s.Outputs.GetValueOrDefault("model")).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var message = $"Run {run.Id} of pipeline {run.Pipeline} {outcome}"
+            + (run.StatusReason is { Length: > 0 } reason ? $": {reason}" : "")
+            + (models.Count > 0 ? $"; it made {string.Join(", ", models)}" : "") + ".";
+        var finished = deployment.WithEvent(new DeploymentEvent(Clock.GetUtcNow(), $"retraining-{outcome}", deployment.Current.Version, message))
+            with { LastRetraining = last with { Outcome = outcome, FinishedAt = run.FinishedAt ?? Clock.GetUtcNow() }, Revision = deployment.Revision + 1 };
+        return await UpdateAsync(deployment, finished, cancellationToken) ? finished : null;
     }
 
     private async Task<string?> NewVersionAsync(string dataset, RetrainingWatermark seen, Dictionary<string, int> latest, CancellationToken cancellationToken)

@@ -37,8 +37,16 @@ public sealed record NewDatasetVersionTrigger(string Dataset);
 /// <summary>Fires when an occurrence of the five-field cron expression (UTC) passed since the last check.</summary>
 public sealed record ScheduleTrigger(string Cron);
 
-/// <summary>The last retraining started or refused: its run (null when the run could not even be created), what fired, and when.</summary>
-public sealed record LastRetraining(string? RunId, string Trigger, DateTimeOffset StartedAt);
+/// <summary>
+/// The last retraining started or refused: its run (null when the run could not even be created), what
+/// fired, and when; once the run has ended, how (<c>succeeded</c>, <c>failed</c> or <c>cancelled</c>) and when.
+/// </summary>
+public sealed record LastRetraining(string? RunId, string Trigger, DateTimeOffset StartedAt)
+{
+    public string? Outcome { get; init; }
+
+    public DateTimeOffset? FinishedAt { get; init; }
+}
 
 /// <summary>
 /// What the policy has already seen, so that a trigger fires on news only: when it was last

@@ -111,8 +111,19 @@ public sealed class RetrainingTests : ControlPlaneTest
 
         // Ended, but inside the cooldown: still none; once it has passed, the pending version starts one.
         await ControlPlane.Service<PipelineRunner>().CancelAsync(runId, "done for the test", CancellationToken.None);
+        // The run ends once its job's cancellation has gone through the scheduler.
+        await Eventually.WaitUntilAsync(async () => (await ControlPlane.Service<IPipelineStore>().GetRunAsync(runId, CancellationToken.None))!.IsFinished,
+            TimeSpan.FromSeconds(30), "the cancelled run ends");
         _clock.Advance(TimeSpan.FromHours(1));
         Assert.Empty(await Retrainer.RunOnceAsync(CancellationToken.None));
+
+        // How the run ended is on the deployment, once.
+        Assert.Empty(await Retrainer.RunOnceAsync(CancellationToken.None));
+        var ended = (await ControlPlane.Service<IDeploymentStore>().GetAsync("digits", CancellationToken.None))!;
+        Assert.Equal((runId, "cancelled"), (ended.LastRetraining!.RunId, ended.LastRetraining.Outcome));
+        Assert.NotNull(ended.LastRetraining.FinishedAt);
+        var outcome = Assert.Single(ended.History, h => h.Kind == "retraining-cancelled");
+        Assert.Equal($"Run {runId} of pipeline retrain cancelled: done for the test.", outcome.Message);
         _clock.Advance(TimeSpan.FromHours(1));
         var again = Assert.Single(await Retrainer.RunOnceAsync(CancellationToken.None));
         Assert.NotEqual(runId, again);
