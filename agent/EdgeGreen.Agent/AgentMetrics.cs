@@ -72,7 +72,7 @@ public sealed class AgentMetrics(IMetricFactory factory)
         "Summaries of monitored traffic the control plane took (stored, or already held from an earlier send).");
 
     public Counter InferenceSummariesDropped { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_dropped_total",
-        "Summaries of monitored traffic lost, by reason: outbox_full (the oldest, to make room), refused (the control plane refused it as invalid), unwritable (the outbox could not be written).", ["reason"]);
+        "Summaries of monitored traffic lost, by reason: outbox_full (the oldest, to make room), refused (the control plane refused it: invalid, or for a deployment this agent is not a target of), unwritable (the outbox could not be written).", ["reason"]);
 
     public Counter InferenceSummariesTrimmed { get; } = factory.CreateCounter("edgegreen_agent_inference_summaries_trimmed_total",
         "Summaries whose sample, then prediction log, was left out so that the summary fits one message.");

@@ -129,6 +129,16 @@ public sealed partial class InferenceSummarySender(
             outbox.Remove(batch.Select(p => p.Key));
             metrics.InferenceSummariesSent.Inc(batch.Count);
             LogSent(batch.Count, reply.Accepted, reply.Duplicates);
+            if (reply.Rejected > 0)
+            {
+                // Refused one by one in the answer (the call itself succeeded); the control plane counts them too.
+                metrics.InferenceSummariesDropped.WithLabels("refused").Inc(reply.Rejected);
+                if (throttle.ShouldLog("summaries-rejected", out var suppressed))
+                {
+                    LogRejected(reply.Rejected, reply.FirstRejection, suppressed);
+                }
+            }
+
             return true;
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument or StatusCode.ResourceExhausted && batch.Count > 1)
@@ -175,6 +185,9 @@ public sealed partial class InferenceSummarySender(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Sent {Count} inference summaries ({Accepted} stored, {Duplicates} already held)")]
     private partial void LogSent(int count, uint accepted, uint duplicates);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The control plane refused {Rejected} inference summaries, which are dropped; the first: {Reason} ({Suppressed} more such lines since the last)")]
+    private partial void LogRejected(uint rejected, string reason, long suppressed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The control plane refused inference summary {SummaryId}: {Reason}; it is dropped")]
     private partial void LogRefused(string summaryId, string reason);

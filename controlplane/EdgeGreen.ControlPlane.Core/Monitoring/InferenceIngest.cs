@@ -9,9 +9,11 @@ namespace EdgeGreen.ControlPlane.Core.Monitoring;
 /// Takes an agent's inference summaries: checks each, puts its counts into the bin order of the
 /// version's reference profile (see <see cref="ProfileBins"/>), and stores what is new in one
 /// transaction. A malformed summary is refused and counted, never stored in part; a feature that
-/// does not fit the profile is left out and counted.
+/// does not fit the profile is left out and counted. An agent reports only for deployments it is a
+/// target of (by id, zone or labels), so that no agent can move another deployment's drift or results.
 /// </summary>
-public sealed class InferenceIngest(IMonitoringStore store, IDeploymentStore deployments, IModelStore models, ReferenceProfiles profiles, MonitoringMetrics metrics)
+public sealed class InferenceIngest(IMonitoringStore store, IAgentStore agents, IDeploymentStore deployments, IModelStore models, ReferenceProfiles profiles,
+    MonitoringMetrics metrics)
 {
     /// <summary>Summaries one call may carry.</summary>
     public const int MaxSummaries = 500;
@@ -32,9 +34,10 @@ public sealed class InferenceIngest(IMonitoringStore store, IDeploymentStore dep
         var response = new ReportInferenceResponse();
         var records = new List<InferenceSummaryRecord>();
         var dropped = 0;
+        var agent = await agents.GetAsync(agentId, cancellationToken);
         foreach (var summary in request.Summaries)
         {
-            var (record, problem, droppedHere) = await ConvertAsync(agentId, summary, cancellationToken);
+            var (record, problem, droppedHere) = await ConvertAsync(agentId, agent, summary, cancellationToken);
             if (record is null)
             {
                 response.Rejected++;
@@ -60,16 +63,22 @@ public sealed class InferenceIngest(IMonitoringStore store, IDeploymentStore dep
         return response;
     }
 
-    private async Task<(InferenceSummaryRecord? Record, string? Problem, int Dropped)> ConvertAsync(string agentId, InferenceSummary summary, CancellationToken cancellationToken)
+    private async Task<(InferenceSummaryRecord? Record, string? Problem, int Dropped)> ConvertAsync(string agentId, AgentRecord? agent, InferenceSummary summary,
+        CancellationToken cancellationToken)
     {
         if (Problem(summary) is { } problem)
         {
             return (null, problem, 0);
         }
 
-        if (await deployments.GetAsync(summary.Deployment, cancellationToken) is null)
+        if (await deployments.GetAsync(summary.Deployment, cancellationToken) is not { } deployment)
         {
             return (null, $"deployment '{summary.Deployment}' does not exist (any more).", 0);
+        }
+
+        if (agent is null || !deployment.Target.Includes(agent.Id, agent.EffectiveZone, agent.Labels))
+        {
+            return (null, $"agent {agentId} is not a target of deployment '{summary.Deployment}'.", 0);
         }
 
         var version = await models.GetVersionAsync(summary.Model, summary.Version, cancellationToken);

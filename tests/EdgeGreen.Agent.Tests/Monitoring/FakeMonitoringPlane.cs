@@ -26,6 +26,9 @@ internal sealed class FakeMonitoringPlane : IAsyncDisposable
     /// <summary>The status a call fails with; null takes it.</summary>
     public Func<ReportInferenceRequest, Status?> Answer { get; set; } = _ => null;
 
+    /// <summary>Summaries (by id) the control plane refuses in its answer, as it refuses one for a deployment the agent is not a target of.</summary>
+    public Func<InferenceSummary, string?> Refuse { get; set; } = _ => null;
+
     public static async Task<FakeMonitoringPlane> StartAsync()
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -67,7 +70,12 @@ internal sealed class FakeMonitoringPlane : IAsyncDisposable
                 throw new RpcException(status);
             }
 
-            return Task.FromResult(new ReportInferenceResponse { Accepted = (uint)request.Summaries.Count });
+            var refused = request.Summaries.Select(s => (s.Id, Why: plane.Refuse(s))).Where(r => r.Why is not null).ToList();
+            return Task.FromResult(new ReportInferenceResponse
+            {
+                Accepted = (uint)(request.Summaries.Count - refused.Count), Rejected = (uint)refused.Count,
+                FirstRejection = refused.Select(r => $"Summary '{r.Id}': {r.Why}").FirstOrDefault() ?? "",
+            });
         }
     }
 }

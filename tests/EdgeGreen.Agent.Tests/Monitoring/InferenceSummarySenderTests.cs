@@ -91,6 +91,21 @@ public sealed class InferenceSummarySenderTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SendPending_SummaryRefusedInTheAnswer_IsDroppedAndCounted()
+    {
+        var sender = Sender();
+        _outbox.Add(Summary("churn/3/0", requests: 1));
+        _outbox.Add(Summary("churn/3/1", requests: 1));
+        _plane.Refuse = s => s.Id == "churn/3/1" ? "agent agent-1 is not a target of deployment 'churn'." : null;
+
+        Assert.True(await sender.SendPendingAsync(CancellationToken.None));
+
+        Assert.Equal(0, _outbox.Count);
+        Assert.Single(_plane.Calls);
+        Assert.Contains("edgegreen_agent_inference_summaries_dropped_total{reason=\"refused\"} 1", MetricsText.Scrape(_registry), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Execute_WindowEnds_SummaryReachesTheControlPlaneOnTheNextTick()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2025, 3, 1, 12, 0, 0, TimeSpan.Zero));

@@ -119,6 +119,19 @@ public sealed class MonitoringEndToEndTests : IAsyncLifetime
         Assert.True(ks.GetProperty("drifted").GetBoolean());
         Assert.True(ks.GetProperty("score").GetDouble() < 1e-6);
 
+        // An agent reports only for deployments it is a target of: this one serves Norway, and the agent is in Spain.
+        using (var other = await client.PutAsJsonAsync("/api/v1/deployments/credit-no", new { model = "models:/credit-default/1", target = new { zones = new[] { "NO" } } }))
+        {
+            Assert.Equal(HttpStatusCode.Created, other.StatusCode);
+        }
+
+        var foreign = Summary("w5", minute, profile, rows.Take(100), shift: "PAY_0");
+        foreign.Deployment = "credit-no";
+        taken = await agent.Monitoring.ReportInferenceAsync(new ReportInferenceRequest { Summaries = { foreign } }, agent.Headers);
+        Assert.Equal((0u, 1u), (taken.Accepted, taken.Rejected));
+        Assert.Contains("is not a target of deployment 'credit-no'", taken.FirstRejection, StringComparison.Ordinal);
+        Assert.Equal(0, (await client.GetFromJsonAsync<JsonElement>("/api/v1/deployments/credit-no/drift?window=PT1H")).GetProperty("inferences").GetInt64());
+
         Assert.Equal(HttpStatusCode.BadRequest, (await client.GetAsync("/api/v1/deployments/credit/drift?window=PT5M")).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync("/api/v1/deployments/nothing/drift")).StatusCode);
     }
