@@ -27,11 +27,28 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
     public PostgresDatabase(string connectionString, ILogger<PostgresDatabase>? logger = null)
     {
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        if (!Names(connectionString, "Connection Idle Lifetime", "ConnectionIdleLifetime"))
+        {
+            settings.ConnectionIdleLifetime = (int)DefaultConnectionIdleLifetime.TotalSeconds;
+        }
+
         // Where the data lives, for messages: never the password.
         Location = $"{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
+        ConnectionIdleLifetime = TimeSpan.FromSeconds(settings.ConnectionIdleLifetime);
         _dataSource = NpgsqlDataSource.Create(settings);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
+
+    /// <summary>
+    /// How long pooled connections may sit idle before the pool closes them, unless the connection
+    /// string says otherwise (Npgsql's own default is 5 minutes). A fleet reconnecting at once grows
+    /// the pool; closing most of it five minutes later stalled every telemetry commit for seconds
+    /// (measured with 3,000 agents: ack p99 from 0.2 s to 4 s in that half minute).
+    /// </summary>
+    public static readonly TimeSpan DefaultConnectionIdleLifetime = TimeSpan.FromHours(1);
+
+    /// <summary>How long the pool keeps an idle connection (the connection string's, or <see cref="DefaultConnectionIdleLifetime"/>).</summary>
+    internal TimeSpan ConnectionIdleLifetime { get; }
 
     /// <summary>Host, port and database, as operators are told where the problem is.</summary>
     public string Location { get; }
@@ -207,6 +224,13 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
     }
 
     internal static NpgsqlCommand Command(NpgsqlConnection connection, string sql) => new(sql, connection);
+
+    /// <summary>Whether the connection string sets the keyword under any of its names.</summary>
+    private static bool Names(string connectionString, params string[] keywords)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        return keywords.Any(given.ContainsKey);
+    }
 
     /// <summary>Npgsql's, the server's and the network's exceptions in the core's terms; null for the caller's own exceptions.</summary>
     internal static StorageException? Translate(Exception exception) => exception switch

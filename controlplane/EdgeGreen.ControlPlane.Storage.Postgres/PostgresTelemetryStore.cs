@@ -36,6 +36,12 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         _partitions = new ReadingPartitions(database);
     }
 
+    /// <summary>
+    /// Commits for different agents lock different summary and rollup rows and overlap, up to the
+    /// shared zone rows, which each takes last, just before it commits.
+    /// </summary>
+    public int ConcurrentCommits => 4;
+
     public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batches);
@@ -164,14 +170,21 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         await CopyAsync(connection, plan, cancellationToken);
 
         await using var batch = new NpgsqlBatch(connection);
-        foreach (var tier in (ReadOnlySpan<TelemetryTier>)[TelemetryTier.Minute, TelemetryTier.Hour])
+        ReadOnlySpan<TelemetryTier> tiers = [TelemetryTier.Minute, TelemetryTier.Hour];
+        foreach (var tier in tiers)
         {
             AddAgentRollups(batch, tier, [.. plan.Rollups.AgentDeltas.Where(d => d.Tier == tier)
                 .OrderBy(d => d.AgentId, StringComparer.Ordinal).ThenBy(d => d.Bucket).ThenBy(d => d.Domain, StringComparer.Ordinal)]);
-            AddZoneRollups(batch, tier, [.. plan.Rollups.ZoneDeltas.Where(d => d.Tier == tier).OrderBy(d => d.Bucket).ThenBy(d => d.Zone, StringComparer.Ordinal)]);
         }
 
         AddSummaries(batch, [.. plan.ChangedSummaries.OrderBy(s => s.AgentId, StringComparer.Ordinal)]);
+        // Last: every commit of every agent shares the zone rows, and holds their locks from here
+        // to its end, so concurrent commits wait for each other only this long.
+        foreach (var tier in tiers)
+        {
+            AddZoneRollups(batch, tier, [.. plan.Rollups.ZoneDeltas.Where(d => d.Tier == tier).OrderBy(d => d.Bucket).ThenBy(d => d.Zone, StringComparer.Ordinal)]);
+        }
+
         await batch.ExecuteNonQueryAsync(cancellationToken);
         return plan.Results;
     }

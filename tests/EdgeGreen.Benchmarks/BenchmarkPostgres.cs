@@ -43,7 +43,7 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
         var server = new BenchmarkPostgres(directory, bin, runAs, port);
         await server.RunPostgresAsync("initdb", ["-D", Path.Combine(directory, "data"), "-U", "edgegreen", "--auth=trust", "-E", "UTF8", "--locale=C"]);
         await server.RunPostgresAsync("pg_ctl", ["-D", Path.Combine(directory, "data"), "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o",
-            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB"), "start"]);
+            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB -c log_autovacuum_min_duration=0 -c log_lock_waits=on"), "start"]);
         return server;
     }
 

@@ -79,7 +79,7 @@ internal static class FleetBenchmark
             var (heapStart, workingSetStart) = Memory();
             measuring = true;
             var clock = Stopwatch.StartNew();
-            await Task.Delay(duration);
+            await ReportProgressAsync(latencies, clock, duration);
             measuring = false;
             var elapsed = clock.Elapsed;
             var (heapEnd, workingSetEnd) = Memory();
@@ -161,6 +161,25 @@ internal static class FleetBenchmark
         }
     }
 
+    /// <summary>
+    /// Waits out the measured window, writing a line every 30 s (to standard error, beside the
+    /// table): that window's latencies, the garbage collector's pauses and the heap, so that a run
+    /// that fails shows when and alongside what.
+    /// </summary>
+    private static async Task ReportProgressAsync(LatencyHistogram latencies, Stopwatch clock, TimeSpan duration)
+    {
+        var every = TimeSpan.FromSeconds(30);
+        while (clock.Elapsed < duration)
+        {
+            var window = latencies.StartWindow();
+            var pauses = GC.GetTotalPauseDuration();
+            var gen2 = GC.CollectionCount(2);
+            await Task.Delay(TimeSpan.FromTicks(Math.Min(every.Ticks, (duration - clock.Elapsed).Ticks)));
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {clock.Elapsed.TotalSeconds,4:N0} s: ack p50 {window.Percentile(0.5):N0} ms, p99 {window.Percentile(0.99):N0} ms, max {window.Max:N0} ms; gen2 collections {GC.CollectionCount(2) - gen2}, GC pauses {(GC.GetTotalPauseDuration() - pauses).TotalMilliseconds:N0} ms; heap {GC.GetTotalMemory(false) / 1048576.0:N0} MB"));
+        }
+    }
+
     private static (double HeapMegabytes, double WorkingSetMegabytes) Memory()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
@@ -173,6 +192,7 @@ internal static class FleetBenchmark
     private sealed class LatencyHistogram
     {
         private readonly long[] _counts = new long[60_001];
+        private LatencyHistogram? _window;
 
         public double Max { get; private set; }
 
@@ -184,6 +204,16 @@ internal static class FleetBenchmark
             {
                 Max = latency.TotalMilliseconds;
             }
+
+            Volatile.Read(ref _window)?.Add(latency);
+        }
+
+        /// <summary>A histogram of the latencies added from now on (as well as to this one).</summary>
+        public LatencyHistogram StartWindow()
+        {
+            var window = new LatencyHistogram();
+            Volatile.Write(ref _window, window);
+            return window;
         }
 
         public double Percentile(double p)

@@ -3,7 +3,7 @@ using EdgeGreen.Benchmarks;
 using System.Globalization;
 
 // Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- BENCHMARK [options]; see Usage below.
-const string Usage = "ingest [--quick] [--store litedb|postgres] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] | "
+const string Usage = "ingest [--quick] [--store litedb|postgres] [--agents 1,4,16] [--runs 3] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] | "
     + "queries [--store litedb|postgres] [--scale 1.0] | footprint [--store litedb|postgres] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference | pipelines [--count N] | experiments [--count N] | dashboard [--store litedb|postgres] [--scale 1.0]";
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
@@ -15,7 +15,8 @@ switch (benchmark)
 {
     case "ingest":
         var quick = args.Contains("--quick");
-        await IngestBenchmark.RunAsync(store, quick ? [1, 4] : [1, 4, 16], readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: quick ? 1 : 3);
+        int[] ingestAgents = Option("--agents") is { } counts ? [.. counts.Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))] : quick ? [1, 4] : [1, 4, 16];
+        await IngestBenchmark.RunAsync(store, ingestAgents, readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: Option("--runs") is { } runs ? int.Parse(runs, CultureInfo.InvariantCulture) : quick ? 1 : 3);
         break;
     case "fleet":
         await FleetBenchmark.RunAsync(store, [.. (Option("--agents") ?? "1000,2000,3000,4000").Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))],

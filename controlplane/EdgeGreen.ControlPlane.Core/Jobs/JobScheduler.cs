@@ -433,11 +433,12 @@ public sealed partial class JobScheduler(
             pending.Add(submitted);
         }
 
-        var planned = planning.Plan(
-            snapshot,
-            [.. active.Where(j => j.Status == JobStatus.Running)],
-            pending,
-            [.. active.Where(j => j.Status == JobStatus.Held)]);
+        List<JobRecord> held = [.. active.Where(j => j.Status == JobStatus.Held)];
+        // Nothing to place: skip building the fleet's capacity calendar (agents × slots), which
+        // for thousands of agents is tens of megabytes every replan interval.
+        var planned = pending.Count == 0 && held.Count == 0
+            ? []
+            : planning.Plan(snapshot, [.. active.Where(j => j.Status == JobStatus.Running)], pending, held);
         _lastPlannedAt = snapshot.Now;
         _replanNeeded = false;
         return planned;

@@ -18,6 +18,12 @@ public interface ITelemetryStore
     /// <exception cref="StorageException">The database failed; no batch of the call is stored.</exception>
     Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// How many <see cref="AppendAsync"/> calls, each for a different set of agents, the store
+    /// runs faster at once than one after another: 1 for an engine with a single writer.
+    /// </summary>
+    int ConcurrentCommits => 1;
+
     /// <summary>The highest sequence stored for the agent, 0 when none.</summary>
     Task<long> GetDurableSequenceAsync(string agentId, CancellationToken cancellationToken);
 

@@ -6,29 +6,42 @@ using Prometheus;
 namespace EdgeGreen.ControlPlane.Core.Telemetry;
 
 /// <summary>
-/// Group commit for telemetry: batches from every agent's stream queue here, and one writer
-/// stores whatever has gathered in a single transaction, then completes each caller with its
-/// own result. A thousand agents sending one batch a second cost a few transactions a second
-/// instead of a thousand. A caller is answered only after the commit, so an acknowledgement
-/// still means durable. A full queue makes callers wait (their agents' outboxes hold the
-/// readings), nothing is dropped.
+/// Group commit for telemetry: batches from every agent's stream queue here, and a writer stores
+/// whatever has gathered in a single transaction, then completes each caller with its own
+/// result. A thousand agents sending one batch a second cost a few transactions a second instead
+/// of a thousand. Where the store takes several commits at once
+/// (<see cref="ITelemetryStore.ConcurrentCommits"/>), agents are spread over that many lanes, each
+/// with its own queue and writer: an agent's batches always go through the same lane, so they
+/// commit one after another in the order submitted. A caller is answered only after the commit,
+/// so an acknowledgement still means durable. A full queue makes callers wait (their agents'
+/// outboxes hold the readings), nothing is dropped.
 /// </summary>
-public sealed partial class TelemetryWriter(
-    ITelemetryStore store,
-    IOptions<TelemetryOptions> options,
-    IMetricFactory metrics,
-    ILogger<TelemetryWriter> logger) : BackgroundService
+public sealed partial class TelemetryWriter : BackgroundService
 {
-    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.Value.QueueCapacity)
+    private readonly ITelemetryStore _store;
+    private readonly IOptions<TelemetryOptions> _options;
+    private readonly ILogger<TelemetryWriter> _logger;
+    private readonly Channel<Pending>[] _lanes;
+    private readonly Histogram _commitBatches;
+    private readonly Counter _commitFailures;
+
+    public TelemetryWriter(ITelemetryStore store, IOptions<TelemetryOptions> options, IMetricFactory metrics, ILogger<TelemetryWriter> logger)
     {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.Wait,
-    });
+        ArgumentNullException.ThrowIfNull(metrics);
+        (_store, _options, _logger) = (store, options, logger);
+        var lanes = Math.Max(1, options.Value.ConcurrentCommits ?? store.ConcurrentCommits);
+        _lanes = [.. Enumerable.Range(0, lanes).Select(_ => Channel.CreateBounded<Pending>(new BoundedChannelOptions(Math.Max(1, options.Value.QueueCapacity / lanes))
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        }))];
+        _commitBatches = metrics.CreateHistogram("edgegreen_telemetry_commit_batches", "Agent batches stored per telemetry transaction (group commit).",
+            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 14) });
+        _commitFailures = metrics.CreateCounter("edgegreen_telemetry_commit_failures_total", "Telemetry transactions that failed (their batches were not acknowledged).");
+    }
 
-    private readonly Histogram _commitBatches = metrics.CreateHistogram("edgegreen_telemetry_commit_batches", "Agent batches stored per telemetry transaction (group commit).",
-        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(1, 2, 14) });
-
-    private readonly Counter _commitFailures = metrics.CreateCounter("edgegreen_telemetry_commit_failures_total", "Telemetry transactions that failed (their batches were not acknowledged).");
+    /// <summary>How many commits run at once (lanes).</summary>
+    internal int Lanes => _lanes.Length;
 
     /// <summary>
     /// Queues the batch behind those already submitted and returns, once it is queued, the task
@@ -41,21 +54,44 @@ public sealed partial class TelemetryWriter(
     {
         ArgumentNullException.ThrowIfNull(chain);
         var pending = new Pending(batch, chain, new TaskCompletionSource<AppendResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        await _queue.Writer.WriteAsync(pending, cancellationToken);
+        await _lanes[LaneOf(batch.AgentId)].Writer.WriteAsync(pending, cancellationToken);
         return pending.Result.Task;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(_lanes.Select(lane => RunLaneAsync(lane, stoppingToken)));
+
+    /// <summary>The lane of an agent: the same for all its batches and streams while the process runs.</summary>
+    internal int LaneOf(string agentId) => _lanes.Length == 1 ? 0 : (int)((uint)StringComparer.Ordinal.GetHashCode(agentId) % (uint)_lanes.Length);
+
+    private async Task RunLaneAsync(Channel<Pending> queue, CancellationToken stoppingToken)
     {
         var group = new List<Pending>();
+        Pending? carried = null;
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            while (carried is not null || await queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 group.Clear();
-                while (group.Count < options.Value.MaxBatchesPerCommit && _queue.Reader.TryRead(out var pending))
+                var readings = 0;
+                if (carried is not null)
                 {
+                    group.Add(carried);
+                    readings = carried.Batch.Readings.Count;
+                    carried = null;
+                }
+
+                // A group ends at either limit. The readings limit keeps a single busy stream in a
+                // pipeline: its first batches are acknowledged, and refilled, while the rest commit.
+                while (group.Count < _options.Value.MaxBatchesPerCommit && queue.Reader.TryRead(out var pending))
+                {
+                    if (group.Count > 0 && readings + pending.Batch.Readings.Count > _options.Value.MaxReadingsPerCommit)
+                    {
+                        carried = pending;
+                        break;
+                    }
+
                     group.Add(pending);
+                    readings += pending.Batch.Readings.Count;
                 }
 
                 await CommitAsync(group);
@@ -63,9 +99,10 @@ public sealed partial class TelemetryWriter(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            _queue.Writer.TryComplete();
+            queue.Writer.TryComplete();
             var stopping = new StorageException(StorageFault.Unavailable, "The control plane is shutting down.");
-            while (_queue.Reader.TryRead(out var pending))
+            carried?.Result.TrySetException(stopping);
+            while (queue.Reader.TryRead(out var pending))
             {
                 pending.Result.TrySetException(stopping);
             }
@@ -90,7 +127,7 @@ public sealed partial class TelemetryWriter(
         try
         {
             // Not cancelled by shutdown: a started commit finishes, so its callers get their answer.
-            var results = await store.AppendAsync([.. group.Select(p => p.Batch)], CancellationToken.None);
+            var results = await _store.AppendAsync([.. group.Select(p => p.Batch)], CancellationToken.None);
             for (var i = 0; i < group.Count; i++)
             {
                 group[i].Result.TrySetResult(results[i]);
@@ -120,7 +157,7 @@ public sealed partial class TelemetryWriter(
 
 /// <summary>
 /// The batches of one stream, in order: see <see cref="TelemetryWriter.SubmitAsync"/>. Only the
-/// writer's single commit loop reads and sets <see cref="Failure"/>.
+/// commit loop of the agent's lane reads and sets <see cref="Failure"/>.
 /// </summary>
 public sealed class BatchChain
 {

@@ -1,10 +1,14 @@
 using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.ControlPlane.Storage.Postgres;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Prometheus;
 
 namespace EdgeGreen.ControlPlane.Tests.Storage;
 
@@ -49,6 +53,67 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         var late = await ingest.AppendAsync([new TelemetryBatch("a1", "ES", [readings[0] with { Sequence = 73 }], T0)], CancellationToken.None);
         Assert.Equal(new AppendResult(73, 1, 0), late.Single());
         Assert.Equal([73L], await ingest.ReadReadingsAsync("a1", null, T0, T0.AddDays(1), CancellationToken.None).Select(r => r.Sequence).ToListAsync());
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task ConcurrentCommits_FortyAgentsThroughFourLanes_StoreEveryReadingOnceInOrder_AndTheZoneRollupsCountThemAll()
+    {
+        await using var database = new PostgresDatabase(await server.CreateDatabaseAsync());
+        var store = new PostgresTelemetryStore(database);
+        using var writer = new TelemetryWriter(store, Options.Create(new TelemetryOptions()), Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()),
+            NullLogger<TelemetryWriter>.Instance);
+        Assert.Equal(4, writer.Lanes);
+        List<string> agents = [.. Enumerable.Range(0, 40).Select(i => $"agent-{i:D2}")];
+        Assert.Equal(4, agents.Select(writer.LaneOf).Distinct().Count());
+        await writer.StartAsync(CancellationToken.None);
+        try
+        {
+            // Every agent's 25 batches are queued at once, as a draining outbox sends them; all
+            // agents share the two zones' rollup rows, which the lanes' transactions take in turn.
+            await Task.WhenAll(agents.Select(async (agent, i) =>
+            {
+                var chain = new BatchChain();
+                var pending = new List<Task<AppendResult>>();
+                for (var batch = 0; batch < 25; batch++)
+                {
+                    List<ReadingRecord> readings = [.. Enumerable.Range((batch * 4) + 1, 4)
+                        .Select(seq => new ReadingRecord(seq, T0.AddSeconds(seq), TimeSpan.FromSeconds(1), "s", "cpu.package", 2, ReadingProvenance.Modelled))];
+                    pending.Add(await writer.SubmitAsync(new TelemetryBatch(agent, i % 2 == 0 ? "ES" : "NO", readings, T0), chain, CancellationToken.None));
+                }
+
+                var results = await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(60));
+                Assert.Equal(Enumerable.Range(1, 25).Select(b => b * 4L), results.Select(r => r.DurableSequence));
+                Assert.All(results, r => Assert.Equal((4, 0), (r.Accepted, r.Duplicates)));
+            }));
+        }
+        finally
+        {
+            await writer.StopAsync(CancellationToken.None);
+        }
+
+        foreach (var agent in agents)
+        {
+            var summary = await store.GetSummaryAsync(agent, CancellationToken.None);
+            Assert.Equal((100L, 100L, 200.0), (summary!.DurableSequence, summary.ReadingCount, summary.EnergyJoules));
+            Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i),
+                (await store.ReadReadingsAsync(agent, null, T0, T0.AddHours(1), CancellationToken.None).ToListAsync()).Select(r => r.Sequence));
+        }
+
+        var zones = await store.ReadZonesAsync(TelemetryTier.Hour, T0, T0.AddHours(1), CancellationToken.None).ToListAsync();
+        Assert.Equal([("ES", 2000L, 4000.0), ("NO", 2000L, 4000.0)], zones.Select(z => (z.Zone, z.Readings, z.EnergyJoules)));
+        Assert.Equal(4000, (await store.ReadZonesAsync(TelemetryTier.Minute, T0, T0.AddHours(1), CancellationToken.None).ToListAsync()).Sum(z => z.Readings));
+    }
+
+    [Fact]
+    public async Task Constructor_KeepsIdleConnectionsAnHourUnlessTheConnectionStringSaysOtherwise()
+    {
+        await using var unset = new PostgresDatabase("Host=127.0.0.1;Username=edgegreen;Database=edgegreen");
+        await using var given = new PostgresDatabase("Host=127.0.0.1;Username=edgegreen;Database=edgegreen;Connection Idle Lifetime=30");
+        await using var alias = new PostgresDatabase("Host=127.0.0.1;Username=edgegreen;Database=edgegreen;connectionidlelifetime=45");
+
+        Assert.Equal(TimeSpan.FromHours(1), unset.ConnectionIdleLifetime);
+        Assert.Equal(TimeSpan.FromSeconds(30), given.ConnectionIdleLifetime);
+        Assert.Equal(TimeSpan.FromSeconds(45), alias.ConnectionIdleLifetime);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
@@ -28,17 +29,26 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
     {
         _database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = _temp.Path }));
         _store = new FailingStore(new LiteDbTelemetryStore(_database));
-        _writer = new TelemetryWriter(_store, Options.Create(new TelemetryOptions()), Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()),
-            NullLogger<TelemetryWriter>.Instance);
-        await _writer.StartAsync(CancellationToken.None);
+        await StartWriterAsync(new TelemetryOptions());
     }
 
     public async Task DisposeAsync()
     {
-        await _writer.StopAsync(CancellationToken.None);
-        _writer.Dispose();
+        await StopWriterAsync();
         _database.Dispose();
         _temp.Dispose();
+    }
+
+    private async Task StartWriterAsync(TelemetryOptions options)
+    {
+        _writer = new TelemetryWriter(_store, Options.Create(options), Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()), NullLogger<TelemetryWriter>.Instance);
+        await _writer.StartAsync(CancellationToken.None);
+    }
+
+    private async Task StopWriterAsync()
+    {
+        await _writer.StopAsync(CancellationToken.None);
+        _writer.Dispose();
     }
 
     [Fact]
@@ -69,6 +79,50 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
     [Fact]
     public async Task Batches_of_one_stream_queued_together_are_stored_in_order_and_answered_each()
     {
+        await NineBatchesQueuedBehindAHeldCommitAsync();
+        // The nine queued batches went in one commit after the held one.
+        Assert.Equal(2, _store.Commits);
+    }
+
+    [Fact]
+    public async Task Batches_queued_past_the_readings_limit_wait_for_the_next_commit_in_order()
+    {
+        await StopWriterAsync();
+        await StartWriterAsync(new TelemetryOptions { MaxReadingsPerCommit = 25 });
+        await NineBatchesQueuedBehindAHeldCommitAsync();
+        // Nine batches of ten readings, at most 25 readings a commit: 2 + 2 + 2 + 2 + 1, after the held one.
+        Assert.Equal([10, 20, 20, 20, 20, 10], _store.CommittedReadings);
+        Assert.Equal(100, (await _store.GetSummaryAsync("a1", CancellationToken.None))!.ReadingCount);
+    }
+
+    [Fact]
+    public async Task With_concurrent_commits_another_agent_commits_while_one_agents_commit_is_held_and_each_keeps_its_order()
+    {
+        await StopWriterAsync();
+        await StartWriterAsync(new TelemetryOptions { ConcurrentCommits = 4 });
+        Assert.Equal(4, _writer.Lanes);
+        var other = Enumerable.Range(0, 100).Select(i => $"b{i}").First(id => _writer.LaneOf(id) != _writer.LaneOf("a1"));
+        var chain = new BatchChain();
+        var first = await SubmitHeldAsync(chain);
+        var next = await _writer.SubmitAsync(Batch("a1", 11, 20), chain, CancellationToken.None);
+
+        // The other lane commits while a1's lane waits on its held commit.
+        Assert.Equal(5, (await (await _writer.SubmitAsync(Batch(other, 1, 5), new BatchChain(), CancellationToken.None)).WaitAsync(Wait)).DurableSequence);
+        Assert.False(first.IsCompleted);
+        Assert.False(next.IsCompleted);
+
+        _store.ReleaseHeldCommit();
+        Assert.Equal(10, (await first.WaitAsync(Wait)).DurableSequence);
+        Assert.Equal((20L, 10), ((await next.WaitAsync(Wait)).DurableSequence, (await next).Accepted));
+        Assert.Equal(20, (await _store.GetSummaryAsync("a1", CancellationToken.None))!.ReadingCount);
+    }
+
+    /// <summary>
+    /// a1's readings 1-10 held in a commit, 11-100 queued behind it in nine batches of ten, then
+    /// the commit released: every batch is answered in order, each with its ten readings.
+    /// </summary>
+    private async Task NineBatchesQueuedBehindAHeldCommitAsync()
+    {
         var chain = new BatchChain();
         var first = await SubmitHeldAsync(chain);
         var queued = new List<Task<AppendResult>>();
@@ -82,8 +136,6 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         var results = await Task.WhenAll(queued).WaitAsync(Wait);
         Assert.Equal(Enumerable.Range(2, 9).Select(i => i * 10L), results.Select(r => r.DurableSequence));
         Assert.All(results, r => Assert.Equal((10, 0), (r.Accepted, r.Duplicates)));
-        // The nine queued batches went in one commit after the held one.
-        Assert.Equal(2, _store.Commits);
     }
 
     /// <summary>Submits a1's readings 1-10 on <paramref name="chain"/> and waits until their commit is held in the store.</summary>
@@ -107,7 +159,13 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         private TaskCompletionSource<Exception?>? _holding;
         private readonly SemaphoreSlim _held = new(0);
 
-        public int Commits { get; private set; }
+        private readonly ConcurrentQueue<int> _committedReadings = new();
+        private int _commits;
+
+        public int Commits => Volatile.Read(ref _commits);
+
+        /// <summary>The readings of each commit, in the order the commits started.</summary>
+        public int[] CommittedReadings => [.. _committedReadings];
 
         public SemaphoreSlim Held => _held;
 
@@ -119,7 +177,8 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
 
         public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
         {
-            Commits++;
+            Interlocked.Increment(ref _commits);
+            _committedReadings.Enqueue(batches.Sum(b => b.Readings.Count));
             if (Interlocked.Exchange(ref _next, null) is { } hold)
             {
                 _held.Release();
