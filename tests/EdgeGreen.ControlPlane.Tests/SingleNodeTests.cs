@@ -98,7 +98,6 @@ public sealed class SingleNodeTests
     [InlineData("EdgeGreen:Feed:MaxRetainedPayloadBytes", "-1")]
     [InlineData("EdgeGreen:Telemetry:RawRetention", "00:00:01")]
     [InlineData("EdgeGreen:Telemetry:MaxBatchesPerCommit", "0")]
-    [InlineData("EdgeGreen:Telemetry:MaxReadingsPerCommit", "0")]
     [InlineData("EdgeGreen:Telemetry:ConcurrentCommits", "65")]
     [InlineData("EdgeGreen:Cluster:LeaderLease", "00:00:01")]
     [InlineData("EdgeGreen:Cluster:AdvertisedHttpUrl", "not a url")]

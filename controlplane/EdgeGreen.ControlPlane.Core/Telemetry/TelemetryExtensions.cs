@@ -13,7 +13,6 @@ public static class TelemetryExtensions
             .Validate(o => o.RetentionInterval >= TimeSpan.FromMinutes(1), $"{Section}:RetentionInterval must be at least 00:01:00.")
             .Validate(o => o.MaxBatchesPerCommit is >= 1 and <= 100_000, $"{Section}:MaxBatchesPerCommit must be between 1 and 100000.")
             .Validate(o => o.ConcurrentCommits is null or (>= 1 and <= 64), $"{Section}:ConcurrentCommits must be between 1 and 64.")
-            .Validate(o => o.MaxReadingsPerCommit is >= 1 and <= 10_000_000, $"{Section}:MaxReadingsPerCommit must be between 1 and 10000000.")
             .Validate(o => o.QueueCapacity is >= 1 and <= 1_000_000, $"{Section}:QueueCapacity must be between 1 and 1000000.")
             .ValidateOnStart();
         builder.Services.AddSingleton<TelemetryWriter>();

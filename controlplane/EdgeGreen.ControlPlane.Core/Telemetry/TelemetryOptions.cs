@@ -20,12 +20,6 @@ public sealed class TelemetryOptions
     public int MaxBatchesPerCommit { get; set; } = 4096;
 
     /// <summary>
-    /// The most readings one transaction takes (a single larger batch still commits alone), so that
-    /// a stream with many batches in flight has some acknowledged while the others commit.
-    /// </summary>
-    public int MaxReadingsPerCommit { get; set; } = 8192;
-
-    /// <summary>
     /// How many group commits run at once, each for its own share of the agents; null (the
     /// default) takes the store's own figure (LiteDB 1, PostgreSQL 4).
     /// </summary>

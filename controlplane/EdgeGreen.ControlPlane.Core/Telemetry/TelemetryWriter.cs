@@ -66,32 +66,14 @@ public sealed partial class TelemetryWriter : BackgroundService
     private async Task RunLaneAsync(Channel<Pending> queue, CancellationToken stoppingToken)
     {
         var group = new List<Pending>();
-        Pending? carried = null;
         try
         {
-            while (carried is not null || await queue.Reader.WaitToReadAsync(stoppingToken))
+            while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 group.Clear();
-                var readings = 0;
-                if (carried is not null)
-                {
-                    group.Add(carried);
-                    readings = carried.Batch.Readings.Count;
-                    carried = null;
-                }
-
-                // A group ends at either limit. The readings limit keeps a single busy stream in a
-                // pipeline: its first batches are acknowledged, and refilled, while the rest commit.
                 while (group.Count < _options.Value.MaxBatchesPerCommit && queue.Reader.TryRead(out var pending))
                 {
-                    if (group.Count > 0 && readings + pending.Batch.Readings.Count > _options.Value.MaxReadingsPerCommit)
-                    {
-                        carried = pending;
-                        break;
-                    }
-
                     group.Add(pending);
-                    readings += pending.Batch.Readings.Count;
                 }
 
                 await CommitAsync(group);
@@ -101,7 +83,6 @@ public sealed partial class TelemetryWriter : BackgroundService
         {
             queue.Writer.TryComplete();
             var stopping = new StorageException(StorageFault.Unavailable, "The control plane is shutting down.");
-            carried?.Result.TrySetException(stopping);
             while (queue.Reader.TryRead(out var pending))
             {
                 pending.Result.TrySetException(stopping);

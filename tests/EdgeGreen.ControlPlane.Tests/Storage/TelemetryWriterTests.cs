@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
@@ -79,20 +78,21 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
     [Fact]
     public async Task Batches_of_one_stream_queued_together_are_stored_in_order_and_answered_each()
     {
-        await NineBatchesQueuedBehindAHeldCommitAsync();
+        var chain = new BatchChain();
+        var first = await SubmitHeldAsync(chain);
+        var queued = new List<Task<AppendResult>>();
+        for (var start = 11; start <= 91; start += 10)
+        {
+            queued.Add(await _writer.SubmitAsync(Batch("a1", start, start + 9), chain, CancellationToken.None));
+        }
+
+        _store.ReleaseHeldCommit();
+        Assert.Equal(10, (await first.WaitAsync(Wait)).DurableSequence);
+        var results = await Task.WhenAll(queued).WaitAsync(Wait);
+        Assert.Equal(Enumerable.Range(2, 9).Select(i => i * 10L), results.Select(r => r.DurableSequence));
+        Assert.All(results, r => Assert.Equal((10, 0), (r.Accepted, r.Duplicates)));
         // The nine queued batches went in one commit after the held one.
         Assert.Equal(2, _store.Commits);
-    }
-
-    [Fact]
-    public async Task Batches_queued_past_the_readings_limit_wait_for_the_next_commit_in_order()
-    {
-        await StopWriterAsync();
-        await StartWriterAsync(new TelemetryOptions { MaxReadingsPerCommit = 25 });
-        await NineBatchesQueuedBehindAHeldCommitAsync();
-        // Nine batches of ten readings, at most 25 readings a commit: 2 + 2 + 2 + 2 + 1, after the held one.
-        Assert.Equal([10, 20, 20, 20, 20, 10], _store.CommittedReadings);
-        Assert.Equal(100, (await _store.GetSummaryAsync("a1", CancellationToken.None))!.ReadingCount);
     }
 
     [Fact]
@@ -117,27 +117,6 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         Assert.Equal(20, (await _store.GetSummaryAsync("a1", CancellationToken.None))!.ReadingCount);
     }
 
-    /// <summary>
-    /// a1's readings 1-10 held in a commit, 11-100 queued behind it in nine batches of ten, then
-    /// the commit released: every batch is answered in order, each with its ten readings.
-    /// </summary>
-    private async Task NineBatchesQueuedBehindAHeldCommitAsync()
-    {
-        var chain = new BatchChain();
-        var first = await SubmitHeldAsync(chain);
-        var queued = new List<Task<AppendResult>>();
-        for (var start = 11; start <= 91; start += 10)
-        {
-            queued.Add(await _writer.SubmitAsync(Batch("a1", start, start + 9), chain, CancellationToken.None));
-        }
-
-        _store.ReleaseHeldCommit();
-        Assert.Equal(10, (await first.WaitAsync(Wait)).DurableSequence);
-        var results = await Task.WhenAll(queued).WaitAsync(Wait);
-        Assert.Equal(Enumerable.Range(2, 9).Select(i => i * 10L), results.Select(r => r.DurableSequence));
-        Assert.All(results, r => Assert.Equal((10, 0), (r.Accepted, r.Duplicates)));
-    }
-
     /// <summary>Submits a1's readings 1-10 on <paramref name="chain"/> and waits until their commit is held in the store.</summary>
     private async Task<Task<AppendResult>> SubmitHeldAsync(BatchChain chain)
     {
@@ -159,13 +138,9 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         private TaskCompletionSource<Exception?>? _holding;
         private readonly SemaphoreSlim _held = new(0);
 
-        private readonly ConcurrentQueue<int> _committedReadings = new();
         private int _commits;
 
         public int Commits => Volatile.Read(ref _commits);
-
-        /// <summary>The readings of each commit, in the order the commits started.</summary>
-        public int[] CommittedReadings => [.. _committedReadings];
 
         public SemaphoreSlim Held => _held;
 
@@ -178,7 +153,6 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref _commits);
-            _committedReadings.Enqueue(batches.Sum(b => b.Readings.Count));
             if (Interlocked.Exchange(ref _next, null) is { } hold)
             {
                 _held.Release();
