@@ -226,7 +226,12 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
                     pending.Push(argument);
                 }
 
-                continue;
+                // A dictionary (an agent's labels) is deserialized through a mapping of its own type,
+                // built as lazily: map those too. Lists and arrays are read without one.
+                if (!typeof(System.Collections.IDictionary).IsAssignableFrom(type))
+                {
+                    continue;
+                }
             }
 
             // Entity<T>() builds and caches the type's mapping, and deserializing an empty document its
@@ -239,6 +244,11 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
             catch (Exception ex) when (ex is LiteException or MissingMethodException or ArgumentException or InvalidCastException or NullReferenceException)
             {
                 // A type that cannot be made from nothing still had its constructor looked up and cached.
+            }
+
+            if (type.IsGenericType)
+            {
+                continue;
             }
 
             foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
