@@ -3,11 +3,14 @@ using EdgeGreen.Benchmarks;
 using System.Globalization;
 
 // Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- BENCHMARK [options]; see Usage below.
-const string Usage = "ingest [--quick] [--store litedb|postgres] [--agents 1,4,16] [--runs 3] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] | "
+const string Usage = "ingest [--quick] [--store litedb|postgres] [--agents 1,4,16] [--runs 3] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] [--connection-idle-lifetime SECONDS] | "
     + "queries [--store litedb|postgres] [--scale 1.0] | footprint [--store litedb|postgres] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference | pipelines [--count N] | experiments [--count N] | dashboard [--store litedb|postgres] [--scale 1.0]";
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
-var postgres = Option("--store") == "postgres" ? await BenchmarkPostgres.StartAsync() : null;
+int[] Counts(string name, int[] fallback) => Option(name) is { } given ? [.. given.Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))] : fallback;
+var postgres = Option("--store") == "postgres"
+    ? await BenchmarkPostgres.StartAsync(Option("--connection-idle-lifetime") is { } idle ? int.Parse(idle, CultureInfo.InvariantCulture) : null)
+    : null;
 var store = new StorageTargets(postgres);
 try
 {
@@ -15,11 +18,10 @@ switch (benchmark)
 {
     case "ingest":
         var quick = args.Contains("--quick");
-        int[] ingestAgents = Option("--agents") is { } counts ? [.. counts.Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))] : quick ? [1, 4] : [1, 4, 16];
-        await IngestBenchmark.RunAsync(store, ingestAgents, readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: Option("--runs") is { } runs ? int.Parse(runs, CultureInfo.InvariantCulture) : quick ? 1 : 3);
+        await IngestBenchmark.RunAsync(store, Counts("--agents", quick ? [1, 4] : [1, 4, 16]), readingsPerAgentTotal: quick ? 20_000 : 100_000, repetitions: Option("--runs") is { } runs ? int.Parse(runs, CultureInfo.InvariantCulture) : quick ? 1 : 3);
         break;
     case "fleet":
-        await FleetBenchmark.RunAsync(store, [.. (Option("--agents") ?? "1000,2000,3000,4000").Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))],
+        await FleetBenchmark.RunAsync(store, Counts("--agents", [1000, 2000, 3000, 4000]),
             TimeSpan.FromMinutes(double.Parse(Option("--minutes") ?? "10", CultureInfo.InvariantCulture)), TimeSpan.FromSeconds(30));
         break;
     case "footprint":
