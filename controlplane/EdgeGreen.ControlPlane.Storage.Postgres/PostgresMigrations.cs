@@ -22,6 +22,7 @@ internal static class PostgresMigrations
         (4, Deployments),
         (5, Monitoring),
         (6, Alerts),
+        (7, PackedReadings),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -293,5 +294,76 @@ internal static class PostgresMigrations
             key text COLLATE "C" NOT NULL,
             body jsonb NOT NULL,
             PRIMARY KEY (rule, key));
+        """;
+    /// <summary>
+    /// Version 7. Raw readings packed (see <see cref="ReadingChunk"/>): a row per agent, hour and
+    /// commit instead of a row per reading, in day partitions of <c>reading_chunks</c>. The readings
+    /// of version 1's <c>readings</c> are packed here, a chunk per agent and hour, and the old table
+    /// is dropped with its partitions (and any day a retention pass had detached but not dropped).
+    /// A reading's ticks are its time to the microsecond, times 10, plus the ticks below it, plus
+    /// the ticks from 0001-01-01 to the Unix epoch; sensor and domain are 0-based array indexes.
+    /// </summary>
+    private const string PackedReadings = """
+        CREATE TABLE reading_chunks (
+            agent_id text COLLATE "C" NOT NULL,
+            hour timestamptz NOT NULL,
+            first_seq bigint NOT NULL,
+            readings integer NOT NULL,
+            sensors text[] NOT NULL,
+            domains text[] NOT NULL,
+            data bytea NOT NULL)
+            PARTITION BY RANGE (hour);
+        CREATE INDEX reading_chunks_agent_hour ON reading_chunks (agent_id, hour);
+        -- Retention deletes by hour alone in the day its cutoff falls in.
+        CREATE INDEX reading_chunks_hour ON reading_chunks USING brin (hour);
+
+        DO $$
+        DECLARE
+            day date;
+        BEGIN
+            FOR day IN
+                SELECT to_date(substr(c.relname, 11), 'YYYYMMDD')
+                FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                WHERE i.inhparent = 'readings'::regclass
+            LOOP
+                EXECUTE format('CREATE TABLE %I (LIKE reading_chunks INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', 'reading_chunks_p' || to_char(day, 'YYYYMMDD'));
+                EXECUTE format('ALTER TABLE reading_chunks ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                    'reading_chunks_p' || to_char(day, 'YYYYMMDD'), day::text || ' 00:00:00+00', (day + 1)::text || ' 00:00:00+00');
+            END LOOP;
+        END
+        $$;
+
+        WITH r AS (
+            SELECT *, date_bin('1 hour', time, timestamptz '1970-01-01 00:00:00+00') AS hour FROM readings),
+        names AS (
+            SELECT agent_id, hour, array_agg(DISTINCT sensor_id) AS sensors, array_agg(DISTINCT domain) AS domains
+            FROM r GROUP BY agent_id, hour)
+        INSERT INTO reading_chunks (agent_id, hour, first_seq, readings, sensors, domains, data)
+        SELECT r.agent_id, r.hour, min(r.seq), count(*)::integer, n.sensors, n.domains,
+            string_agg(
+                int8send(r.seq)
+                || int8send((extract(epoch FROM r.time) * 10000000)::bigint + r.time_extra_ticks + 621355968000000000)
+                || int8send(r.interval_ticks)
+                || int2send((array_position(n.sensors, r.sensor_id) - 1)::smallint)
+                || int2send((array_position(n.domains, r.domain) - 1)::smallint)
+                || float8send(r.energy_joules)
+                || int2send(r.provenance),
+                ''::bytea ORDER BY r.seq)
+        FROM r JOIN names n ON n.agent_id = r.agent_id AND n.hour = r.hour
+        GROUP BY r.agent_id, r.hour, n.sensors, n.domains;
+
+        DROP TABLE readings;
+        DO $$
+        DECLARE
+            name text;
+        BEGIN
+            FOR name IN
+                SELECT relname FROM pg_class
+                WHERE relkind = 'r' AND relname ~ '^readings_p[0-9]{8}$' AND relnamespace = current_schema()::regnamespace
+            LOOP
+                EXECUTE format('DROP TABLE %I', name);
+            END LOOP;
+        END
+        $$;
         """;
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using Npgsql;
 using NpgsqlTypes;
@@ -8,8 +9,9 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// Telemetry in a fixed set of tables, whatever the number of agents:
 /// <list type="bullet">
 /// <item><c>telemetry_summaries</c>: one row per agent (durable sequence, totals, latest power);</item>
-/// <item><c>readings</c>: raw readings, partitioned by UTC day (see <see cref="ReadingPartitions"/>),
-/// written with binary COPY and indexed on (agent, time);</item>
+/// <item><c>reading_chunks</c>: raw readings packed a row per agent, hour and commit (see
+/// <see cref="ReadingChunk"/>), partitioned by UTC day (see <see cref="ReadingPartitions"/>),
+/// written with binary COPY and indexed on (agent, hour);</item>
 /// <item><c>rollup_minute</c>, <c>rollup_hour</c>: per agent × domain × bucket;</item>
 /// <item><c>zone_minute</c>, <c>zone_hour</c>: per zone × bucket.</item>
 /// </list>
@@ -20,10 +22,7 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// </summary>
 public sealed class PostgresTelemetryStore : ITelemetryStore
 {
-    private const string CopyReadings =
-        "COPY readings (agent_id, seq, time, time_extra_ticks, interval_ticks, sensor_id, domain, energy_joules, provenance) FROM STDIN (FORMAT BINARY)";
-
-    private const string ReadingColumns = "seq, time, time_extra_ticks, interval_ticks, sensor_id, domain, energy_joules, provenance";
+    private const string CopyChunks = "COPY reading_chunks (agent_id, hour, first_seq, readings, sensors, domains, data) FROM STDIN (FORMAT BINARY)";
 
     private const string SummaryColumns = "agent_id, durable_sequence, reading_count, energy_joules, last_reading_at_ticks, latest_power, last_received_at_ticks";
 
@@ -110,29 +109,62 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
             cancellationToken);
     }
 
-    public IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
-        // The plain bounds on time prune partitions and use the index; the row comparisons make
-        // the half-open range exact to the tick.
-        _database.StreamAsync($"""
-            SELECT {ReadingColumns} FROM readings
-            WHERE agent_id = @agent AND time >= @from AND time <= @to
-              AND (time, time_extra_ticks) >= (@from, @from_extra) AND (time, time_extra_ticks) < (@to, @to_extra)
-              {(domain is null ? "" : "AND domain = @domain")}
-            ORDER BY time, time_extra_ticks, seq
+    /// <summary>
+    /// The agent's chunks of the hours the range touches, in hour order, from one data reader; an
+    /// hour's readings are unpacked, filtered and sorted together (its chunks may overlap in time),
+    /// so memory holds one hour of one agent, whatever the range.
+    /// </summary>
+    public async IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (to <= from)
+        {
+            yield break;
+        }
+
+        var chunks = _database.StreamAsync($"""
+            SELECT hour, first_seq, sensors, domains, data FROM reading_chunks
+            WHERE agent_id = @agent AND hour >= @from AND hour <= @last {(domain is null ? "" : "AND @domain = ANY(domains)")}
+            ORDER BY hour, first_seq
             """,
             p =>
             {
                 p.AddWithValue("agent", agentId);
-                AddInstant(p, "from", from);
-                AddInstant(p, "to", to);
+                p.AddWithValue("from", NpgsqlDbType.TimestampTz, HourOf(from));
+                p.AddWithValue("last", NpgsqlDbType.TimestampTz, HourOf(to - TimeSpan.FromTicks(1)));
                 if (domain is not null)
                 {
                     p.AddWithValue("domain", domain);
                 }
             },
-            r => new ReadingRecord(r.GetInt64(0), Ticks.ToInstant(r.GetFieldValue<DateTime>(1).Ticks + r.GetInt16(2)), TimeSpan.FromTicks(r.GetInt64(3)),
-                r.GetString(4), r.GetString(5), r.GetDouble(6), (ReadingProvenance)r.GetInt16(7)),
+            r => new ReadingChunk(agentId, r.GetFieldValue<DateTime>(0), r.GetInt64(1), r.GetFieldValue<string[]>(2), r.GetFieldValue<string[]>(3),
+                r.GetFieldValue<byte[]>(4)),
             cancellationToken);
+        var hour = new List<ReadingChunk>();
+        await foreach (var chunk in chunks)
+        {
+            if (hour.Count > 0 && hour[0].Hour != chunk.Hour)
+            {
+                foreach (var reading in InRange(hour))
+                {
+                    yield return reading;
+                }
+
+                hour.Clear();
+            }
+
+            hour.Add(chunk);
+        }
+
+        foreach (var reading in InRange(hour))
+        {
+            yield return reading;
+        }
+
+        IEnumerable<ReadingRecord> InRange(List<ReadingChunk> chunks) => chunks.SelectMany(c => c.Unpack())
+            .Where(r => r.Time >= from && r.Time < to && (domain is null || r.Domain == domain))
+            .OrderBy(r => r.Time).ThenBy(r => r.Sequence);
+    }
 
     public IAsyncEnumerable<ZoneBucket> ReadZonesAsync(TelemetryTier tier, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
@@ -229,23 +261,17 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
             return;
         }
 
-        await using var importer = await connection.BeginBinaryImportAsync(CopyReadings, cancellationToken);
-        foreach (var (batch, fresh) in plan.Fresh)
+        await using var importer = await connection.BeginBinaryImportAsync(CopyChunks, cancellationToken);
+        foreach (var chunk in plan.Fresh.SelectMany(f => ReadingChunk.Split(f.Batch.AgentId, f.Fresh)))
         {
-            foreach (var reading in fresh)
-            {
-                var ticks = reading.Time.UtcTicks;
-                await importer.StartRowAsync(cancellationToken);
-                await importer.WriteAsync(batch.AgentId, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(reading.Sequence, NpgsqlDbType.Bigint, cancellationToken);
-                await importer.WriteAsync(Microseconds(ticks), NpgsqlDbType.TimestampTz, cancellationToken);
-                await importer.WriteAsync((short)(ticks % 10), NpgsqlDbType.Smallint, cancellationToken);
-                await importer.WriteAsync(reading.Interval.Ticks, NpgsqlDbType.Bigint, cancellationToken);
-                await importer.WriteAsync(reading.SensorId, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(reading.Domain, NpgsqlDbType.Text, cancellationToken);
-                await importer.WriteAsync(reading.EnergyJoules, NpgsqlDbType.Double, cancellationToken);
-                await importer.WriteAsync((short)reading.Provenance, NpgsqlDbType.Smallint, cancellationToken);
-            }
+            await importer.StartRowAsync(cancellationToken);
+            await importer.WriteAsync(chunk.AgentId, NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(chunk.Hour, NpgsqlDbType.TimestampTz, cancellationToken);
+            await importer.WriteAsync(chunk.FirstSequence, NpgsqlDbType.Bigint, cancellationToken);
+            await importer.WriteAsync(chunk.Count, NpgsqlDbType.Integer, cancellationToken);
+            await importer.WriteAsync(chunk.Sensors, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(chunk.Domains, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+            await importer.WriteAsync(chunk.Data, NpgsqlDbType.Bytea, cancellationToken);
         }
 
         await importer.CompleteAsync(cancellationToken);
@@ -362,18 +388,7 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         }, cancellationToken)
         : Task.FromResult(0L);
 
-    /// <summary>
-    /// An instant as <c>time</c> (to the microsecond, which is what <c>timestamptz</c> keeps) and
-    /// <c>time_extra_ticks</c> (the rest).
-    /// </summary>
-    private static void AddInstant(NpgsqlParameterCollection parameters, string name, DateTimeOffset instant)
-    {
-        var ticks = instant.UtcTicks;
-        parameters.AddWithValue(name, NpgsqlDbType.TimestampTz, Microseconds(ticks));
-        parameters.AddWithValue(name + "_extra", NpgsqlDbType.Smallint, (short)(ticks % 10));
-    }
-
-    private static DateTime Microseconds(long utcTicks) => new(utcTicks - (utcTicks % 10), DateTimeKind.Utc);
+    private static DateTime HourOf(DateTimeOffset time) => TelemetryTiers.BucketStart(Bucket(time, TelemetryTiers.Hour), TelemetryTiers.Hour).UtcDateTime;
 
     /// <summary>Buckets before the epoch hold nothing (readings are validated to be recent): ranges start at 0.</summary>
     private static long Bucket(DateTimeOffset time, TimeSpan size) => Math.Max(0, TelemetryTiers.BucketIndex(time, size));

@@ -5,12 +5,12 @@ using NpgsqlTypes;
 namespace EdgeGreen.ControlPlane.Storage.Postgres;
 
 /// <summary>
-/// The daily partitions of <c>readings</c> (<c>readings_pYYYYMMDD</c>, one UTC day each). A group
+/// The daily partitions of <c>reading_chunks</c> (<c>reading_chunks_pYYYYMMDD</c>, one UTC day each). A group
 /// commit makes the days it needs, and the day after each, before its transaction starts, under
 /// an advisory lock so that replicas never race to make the same day; days known to exist are
 /// remembered so that a commit normally costs nothing here. A day is made as a plain table and
 /// then attached (<c>ATTACH PARTITION</c> locks the parent only against other schema changes),
-/// because <c>CREATE TABLE … PARTITION OF</c> would lock <c>readings</c> against every reader and
+/// because <c>CREATE TABLE … PARTITION OF</c> would lock <c>reading_chunks</c> against every reader and
 /// writer until a long streamed read finished. Retention detaches whole days concurrently for
 /// the same reason, then drops them.
 /// </summary>
@@ -19,7 +19,9 @@ internal sealed class ReadingPartitions(PostgresDatabase database)
     /// <summary>The transaction-level advisory lock taken to make partitions (the bytes of "EGpartns").</summary>
     private const long PartitionLock = 0x4547_7061_7274_6E73;
 
-    private const string Prefix = "readings_p";
+    private const string Parent = "reading_chunks";
+
+    private const string Prefix = Parent + "_p";
 
     private readonly ConcurrentDictionary<DateOnly, bool> _known = new();
 
@@ -65,9 +67,9 @@ internal sealed class ReadingPartitions(PostgresDatabase database)
     public void Forget() => _known.Clear();
 
     /// <summary>
-    /// Deletes the readings whose interval ends before <paramref name="cutoff"/>: the days that end
-    /// at or before it are detached and dropped whole (their rows counted first), then the rows
-    /// before it in the day it falls in are deleted.
+    /// Deletes the readings whose interval ends before <paramref name="cutoff"/>, a whole hour: the
+    /// days that end at or before it are detached and dropped whole (their readings counted
+    /// first), then the chunks of the hours before it in the day it falls in are deleted.
     /// </summary>
     /// <returns>How many readings were deleted.</returns>
     public async Task<long> DeleteBeforeAsync(DateTimeOffset cutoff, CancellationToken cancellationToken)
@@ -90,14 +92,14 @@ internal sealed class ReadingPartitions(PostgresDatabase database)
                 await database.ReadAsync(async (connection, token) =>
                 {
                     await using var detach = PostgresDatabase.Command(connection,
-                        $"ALTER TABLE readings DETACH PARTITION {name} {(detachPending ? "FINALIZE" : "CONCURRENTLY")}");
+                        $"ALTER TABLE {Parent} DETACH PARTITION {name} {(detachPending ? "FINALIZE" : "CONCURRENTLY")}");
                     return await detach.ExecuteNonQueryAsync(token);
                 }, cancellationToken);
             }
 
             deleted += await database.WriteAsync(async (connection, _, token) =>
             {
-                await using var count = PostgresDatabase.Command(connection, $"SELECT count(*) FROM {name}");
+                await using var count = PostgresDatabase.Command(connection, $"SELECT coalesce(sum(readings), 0)::bigint FROM {name}");
                 var rows = (long)(await count.ExecuteScalarAsync(token))!;
                 await using var drop = PostgresDatabase.Command(connection, $"DROP TABLE {name}");
                 await drop.ExecuteNonQueryAsync(token);
@@ -107,9 +109,9 @@ internal sealed class ReadingPartitions(PostgresDatabase database)
 
         deleted += await database.WriteAsync(async (connection, _, token) =>
         {
-            await using var command = PostgresDatabase.Command(connection, "DELETE FROM readings WHERE time < @cutoff");
+            await using var command = PostgresDatabase.Command(connection, $"WITH deleted AS (DELETE FROM {Parent} WHERE hour < @cutoff RETURNING readings) SELECT coalesce(sum(readings), 0)::bigint FROM deleted");
             command.Parameters.AddWithValue("cutoff", NpgsqlDbType.TimestampTz, cutoff.UtcDateTime);
-            return (long)await command.ExecuteNonQueryAsync(token);
+            return (long)(await command.ExecuteScalarAsync(token))!;
         }, cancellationToken);
         return deleted;
     }
@@ -121,9 +123,9 @@ internal sealed class ReadingPartitions(PostgresDatabase database)
             await using var command = PostgresDatabase.Command(connection, """
                 SELECT c.relname, i.inhrelid IS NOT NULL, COALESCE(i.inhdetachpending, false)
                 FROM pg_class c
-                LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'readings'::regclass
-                WHERE c.relkind = 'r' AND c.relname ~ '^readings_p[0-9]{8}$'
-                  AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'readings'::regclass)
+                LEFT JOIN pg_inherits i ON i.inhrelid = c.oid AND i.inhparent = 'reading_chunks'::regclass
+                WHERE c.relkind = 'r' AND c.relname ~ '^reading_chunks_p[0-9]{8}$'
+                  AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = 'reading_chunks'::regclass)
                 ORDER BY c.relname
                 """);
             await using var reader = await command.ExecuteReaderAsync(token);
@@ -144,8 +146,8 @@ internal sealed class ReadingPartitions(PostgresDatabase database)
             DO $$
             BEGIN
                 IF to_regclass('{name}') IS NULL THEN
-                    CREATE TABLE {name} (LIKE readings INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
-                    ALTER TABLE readings ATTACH PARTITION {name}
+                    CREATE TABLE {name} (LIKE {Parent} INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+                    ALTER TABLE {Parent} ATTACH PARTITION {name}
                         FOR VALUES FROM ('{day:yyyy-MM-dd} 00:00:00+00') TO ('{day.AddDays(1):yyyy-MM-dd} 00:00:00+00');
                 END IF;
             END

@@ -41,18 +41,89 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         var retention = new PostgresTelemetryStore(database);
         var readings = Enumerable.Range(1, 72).Select(i => new ReadingRecord(i, T0.AddHours(i), TimeSpan.FromMinutes(1), "s", "dram", 6, ReadingProvenance.Measured)).ToList();
         await ingest.AppendAsync([new TelemetryBatch("a1", "ES", readings, T0)], CancellationToken.None);
-        Assert.Equal(["readings_p20261101", "readings_p20261102", "readings_p20261103", "readings_p20261104", "readings_p20261105"],
+        Assert.Equal(["reading_chunks_p20261101", "reading_chunks_p20261102", "reading_chunks_p20261103", "reading_chunks_p20261104", "reading_chunks_p20261105"],
             await PartitionsAsync(connectionString));
 
         var result = await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(2), null, null), CancellationToken.None);
 
         Assert.Equal(47, result.RawReadings);
-        Assert.Equal(["readings_p20261103", "readings_p20261104", "readings_p20261105"], await PartitionsAsync(connectionString));
+        Assert.Equal(["reading_chunks_p20261103", "reading_chunks_p20261104", "reading_chunks_p20261105"], await PartitionsAsync(connectionString));
 
         // The ingesting store still believes the 1st exists: its commit fails over to making it again.
         var late = await ingest.AppendAsync([new TelemetryBatch("a1", "ES", [readings[0] with { Sequence = 73 }], T0)], CancellationToken.None);
         Assert.Equal(new AppendResult(73, 1, 0), late.Single());
         Assert.Equal([73L], await ingest.ReadReadingsAsync("a1", null, T0, T0.AddDays(1), CancellationToken.None).Select(r => r.Sequence).ToListAsync());
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task Migration7_PacksTheReadingsOfVersion1sTable_AndTheyReadBackExactly_ThenRetentionCountsThem()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        {
+            foreach (var (_, sql) in PostgresMigrations.Scripts.Where(s => s.Version < 7))
+            {
+                await using var script = new NpgsqlCommand(sql, connection);
+                await script.ExecuteNonQueryAsync();
+            }
+
+            await using var legacyDays = new NpgsqlCommand("""
+                CREATE TABLE schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO schema_migrations (version) SELECT generate_series(1, 6);
+                CREATE TABLE readings_p20261101 PARTITION OF readings FOR VALUES FROM ('2026-11-01 00:00:00+00') TO ('2026-11-02 00:00:00+00');
+                CREATE TABLE readings_p20261102 PARTITION OF readings FOR VALUES FROM ('2026-11-02 00:00:00+00') TO ('2026-11-03 00:00:00+00');
+                CREATE TABLE readings_p20261020 (LIKE readings);
+                """, connection);
+            await legacyDays.ExecuteNonQueryAsync();
+        }
+
+        // Two agents, two sensors and domains, times to the tick, across hours and a day boundary.
+        List<ReadingRecord> a1 = [.. Enumerable.Range(1, 50).Select(i => new ReadingRecord(i, T0.AddHours(22).AddMinutes(3 * i).AddTicks(i % 10),
+            TimeSpan.FromSeconds(i), i % 2 == 0 ? "rapl" : "model", i % 3 == 0 ? "dram" : "cpu.package", i * 1.25, (ReadingProvenance)(i % 2)))];
+        List<ReadingRecord> a2 = [.. Enumerable.Range(7, 5).Select(i => new ReadingRecord(i, T0.AddHours(1).AddSeconds(i), TimeSpan.FromSeconds(1), "s", "gpu0", 0.5,
+            ReadingProvenance.Measured))];
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var insert = new NpgsqlBatch(connection))
+        {
+            foreach (var (agent, reading) in a1.Select(r => ("a1", r)).Concat(a2.Select(r => ("a2", r))))
+            {
+                var ticks = reading.Time.UtcTicks;
+                insert.BatchCommands.Add(new NpgsqlBatchCommand(
+                    "INSERT INTO readings VALUES (@agent, @seq, @time, @extra, @interval, @sensor, @domain, @energy, @provenance)")
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter("agent", agent), new NpgsqlParameter("seq", reading.Sequence),
+                        new NpgsqlParameter("time", new DateTime(ticks - (ticks % 10), DateTimeKind.Utc)), new NpgsqlParameter("extra", (short)(ticks % 10)),
+                        new NpgsqlParameter("interval", reading.Interval.Ticks), new NpgsqlParameter("sensor", reading.SensorId),
+                        new NpgsqlParameter("domain", reading.Domain), new NpgsqlParameter("energy", reading.EnergyJoules),
+                        new NpgsqlParameter("provenance", (short)reading.Provenance),
+                    },
+                });
+            }
+
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        await using var database = new PostgresDatabase(connectionString);
+        await database.MigrateAsync(CancellationToken.None);
+        var store = new PostgresTelemetryStore(database);
+
+        Assert.Equal(a1, await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(2), CancellationToken.None).ToListAsync());
+        Assert.Equal(a2, await store.ReadReadingsAsync("a2", null, T0, T0.AddDays(2), CancellationToken.None).ToListAsync());
+        Assert.Equal(a1.Where(r => r.Domain == "dram"), await store.ReadReadingsAsync("a1", "dram", T0, T0.AddDays(2), CancellationToken.None).ToListAsync());
+        Assert.Equal(["reading_chunks_p20261101", "reading_chunks_p20261102"], await PartitionsAsync(connectionString));
+        await using (var legacy = dataSource.CreateCommand(
+            "SELECT count(*) FROM pg_class WHERE relname = 'readings' OR relname LIKE 'readings\\_p%'"))
+        {
+            Assert.Equal(0L, await legacy.ExecuteScalarAsync());
+        }
+
+        // Retention counts readings, not chunks: the hours before 23:00 on the 1st hold a2's five and a1's first nineteen.
+        var result = await store.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(23), null, null), CancellationToken.None);
+        Assert.Equal(5 + a1.Count(r => r.Time < T0.AddHours(23)), result.RawReadings);
+        Assert.Equal(a1.Where(r => r.Time >= T0.AddHours(23)), await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(2), CancellationToken.None).ToListAsync());
     }
 
     [RequiresProgramFact("initdb")]
@@ -233,7 +304,7 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var command = dataSource.CreateCommand(
-            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'readings'::regclass ORDER BY 1");
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'reading_chunks'::regclass ORDER BY 1");
         await using var reader = await command.ExecuteReaderAsync();
         var names = new List<string>();
         while (await reader.ReadAsync())
