@@ -205,8 +205,7 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         ReadOnlySpan<TelemetryTier> tiers = [TelemetryTier.Minute, TelemetryTier.Hour];
         foreach (var tier in tiers)
         {
-            AddAgentRollups(batch, tier, [.. plan.Rollups.AgentDeltas.Where(d => d.Tier == tier)
-                .OrderBy(d => d.AgentId, StringComparer.Ordinal).ThenBy(d => d.Bucket).ThenBy(d => d.Domain, StringComparer.Ordinal)]);
+            AddAgentRollups(batch, tier, plan.Rollups.AgentDeltasInKeyOrder(tier));
         }
 
         AddSummaries(batch, [.. plan.ChangedSummaries.OrderBy(s => s.AgentId, StringComparer.Ordinal)]);
@@ -278,9 +277,24 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
     }
 
     /// <summary>One upsert for all of a tier's deltas, in key order so that concurrent commits lock rows in the same order.</summary>
-    private static void AddAgentRollups(NpgsqlBatch batch, TelemetryTier tier, List<AgentRollupDelta> deltas)
+    private static void AddAgentRollups(NpgsqlBatch batch, TelemetryTier tier, IEnumerable<AgentRollupDelta> deltas)
     {
-        if (deltas.Count == 0)
+        // Column lists, not one list of deltas: thousands of agents' deltas in one array would be a
+        // large object at every commit.
+        List<string> agents = [], domains = [];
+        List<long> buckets = [], readings = [];
+        List<double> energy = [], covered = [];
+        foreach (var delta in deltas)
+        {
+            agents.Add(delta.AgentId);
+            domains.Add(delta.Domain);
+            buckets.Add(delta.Bucket);
+            energy.Add(delta.EnergyJoules);
+            covered.Add(delta.CoveredSeconds);
+            readings.Add(delta.Readings);
+        }
+
+        if (agents.Count == 0)
         {
             return;
         }
@@ -293,12 +307,12 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
                 covered_seconds = t.covered_seconds + excluded.covered_seconds,
                 readings = t.readings + excluded.readings
             """);
-        command.Parameters.AddWithValue("agents", deltas.Select(d => d.AgentId).ToArray());
-        command.Parameters.AddWithValue("domains", deltas.Select(d => d.Domain).ToArray());
-        command.Parameters.AddWithValue("buckets", deltas.Select(d => d.Bucket).ToArray());
-        command.Parameters.AddWithValue("energy", deltas.Select(d => d.EnergyJoules).ToArray());
-        command.Parameters.AddWithValue("covered", deltas.Select(d => d.CoveredSeconds).ToArray());
-        command.Parameters.AddWithValue("readings", deltas.Select(d => d.Readings).ToArray());
+        command.Parameters.AddWithValue("agents", agents);
+        command.Parameters.AddWithValue("domains", domains);
+        command.Parameters.AddWithValue("buckets", buckets);
+        command.Parameters.AddWithValue("energy", energy);
+        command.Parameters.AddWithValue("covered", covered);
+        command.Parameters.AddWithValue("readings", readings);
         batch.BatchCommands.Add(command);
     }
 

@@ -169,6 +169,7 @@ internal static class FleetBenchmark
     private static async Task ReportProgressAsync(LatencyHistogram latencies, Stopwatch clock, TimeSpan duration)
     {
         var every = TimeSpan.FromSeconds(30);
+        using var gc = new GcEvents();
         while (clock.Elapsed < duration)
         {
             var window = latencies.StartWindow();
@@ -176,7 +177,7 @@ internal static class FleetBenchmark
             var gen2 = GC.CollectionCount(2);
             await Task.Delay(TimeSpan.FromTicks(Math.Min(every.Ticks, (duration - clock.Elapsed).Ticks)));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {clock.Elapsed.TotalSeconds,4:N0} s: ack p50 {window.Percentile(0.5):N0} ms, p99 {window.Percentile(0.99):N0} ms, max {window.Max:N0} ms; gen2 collections {GC.CollectionCount(2) - gen2}, GC pauses {(GC.GetTotalPauseDuration() - pauses).TotalMilliseconds:N0} ms; heap {GC.GetTotalMemory(false) / 1048576.0:N0} MB"));
+                $"  {clock.Elapsed.TotalSeconds,4:N0} s: ack p50 {window.Percentile(0.5):N0} ms, p99 {window.Percentile(0.99):N0} ms, max {window.Max:N0} ms; gen2 collections {GC.CollectionCount(2) - gen2}, GC pauses {(GC.GetTotalPauseDuration() - pauses).TotalMilliseconds:N0} ms; heap {GC.GetTotalMemory(false) / 1048576.0:N0} MB; {gc.TakeWindow()}"));
         }
     }
 

@@ -18,21 +18,32 @@ public readonly record struct ZoneRollupDelta(TelemetryTier Tier, string Zone, l
 /// </summary>
 public sealed class TelemetryRollups
 {
-    private readonly Dictionary<(TelemetryTier, string, string, long), (double Energy, double Covered, long Count)> _agents = [];
+    /// <summary>
+    /// Per agent, its own small table: a commit of thousands of agents would otherwise grow one
+    /// table of tens of thousands of entries, whose arrays land on the large-object heap at every
+    /// commit and bring on full collections.
+    /// </summary>
+    private readonly Dictionary<string, Dictionary<(TelemetryTier, string, long), (double Energy, double Covered, long Count)>> _agents = new(StringComparer.Ordinal);
     private readonly Dictionary<(TelemetryTier, string, long), (double Energy, long Count)> _zones = [];
 
     /// <summary>Adds an agent's fresh readings; <paramref name="agentReportsWholeNode"/> says whether any of its domains (stored or in this batch) is whole-node.</summary>
     public void Add(string agentId, string zone, bool agentReportsWholeNode, IEnumerable<ReadingRecord> fresh)
     {
+        if (!_agents.TryGetValue(agentId, out var agent))
+        {
+            agent = [];
+            _agents[agentId] = agent;
+        }
+
         foreach (var reading in fresh)
         {
             var countsForZone = !agentReportsWholeNode || EnergyDomains.IsWholeNode(reading.Domain);
             foreach (var tier in (ReadOnlySpan<TelemetryTier>)[TelemetryTier.Minute, TelemetryTier.Hour])
             {
                 var bucket = TelemetryTiers.BucketIndex(reading.Time, tier.BucketSize());
-                var key = (tier, agentId, reading.Domain, bucket);
-                var (energy, covered, count) = _agents.GetValueOrDefault(key);
-                _agents[key] = (energy + reading.EnergyJoules, covered + reading.Interval.TotalSeconds, count + 1);
+                var key = (tier, reading.Domain, bucket);
+                var (energy, covered, count) = agent.GetValueOrDefault(key);
+                agent[key] = (energy + reading.EnergyJoules, covered + reading.Interval.TotalSeconds, count + 1);
                 if (countsForZone)
                 {
                     var zoneKey = (tier, zone, bucket);
@@ -44,7 +55,24 @@ public sealed class TelemetryRollups
     }
 
     public IEnumerable<AgentRollupDelta> AgentDeltas =>
-        _agents.Select(p => new AgentRollupDelta(p.Key.Item1, p.Key.Item2, p.Key.Item3, p.Key.Item4, p.Value.Energy, p.Value.Covered, p.Value.Count));
+        _agents.SelectMany(agent => agent.Value.Select(p =>
+            new AgentRollupDelta(p.Key.Item1, agent.Key, p.Key.Item2, p.Key.Item3, p.Value.Energy, p.Value.Covered, p.Value.Count)));
+
+    /// <summary>
+    /// A tier's agent deltas in key order (agent ordinally, bucket, domain ordinally), sorted an
+    /// agent at a time rather than all at once: the order in which concurrent commits must lock
+    /// rollup rows so that they never deadlock.
+    /// </summary>
+    public IEnumerable<AgentRollupDelta> AgentDeltasInKeyOrder(TelemetryTier tier)
+    {
+        foreach (var agentId in _agents.Keys.Order(StringComparer.Ordinal))
+        {
+            foreach (var (key, value) in _agents[agentId].Where(p => p.Key.Item1 == tier).OrderBy(p => p.Key.Item3).ThenBy(p => p.Key.Item2, StringComparer.Ordinal))
+            {
+                yield return new AgentRollupDelta(tier, agentId, key.Item2, key.Item3, value.Energy, value.Covered, value.Count);
+            }
+        }
+    }
 
     public IEnumerable<ZoneRollupDelta> ZoneDeltas =>
         _zones.Select(p => new ZoneRollupDelta(p.Key.Item1, p.Key.Item2, p.Key.Item3, p.Value.Energy, p.Value.Count));
