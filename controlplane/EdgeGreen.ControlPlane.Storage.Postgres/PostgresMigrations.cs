@@ -31,7 +31,9 @@ internal static class PostgresMigrations
     public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection))
+        // No command timeout here or below: a replica waits for another's migration to finish, and
+        // a script that repacks a table takes as long as the table needs.
+        await using (var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", connection) { CommandTimeout = 0 })
         {
             lockCommand.Parameters.AddWithValue("key", MigrationLock);
             await lockCommand.ExecuteNonQueryAsync(cancellationToken);
@@ -64,7 +66,7 @@ internal static class PostgresMigrations
 
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection);
+        await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -304,6 +306,10 @@ internal static class PostgresMigrations
     /// the ticks from 0001-01-01 to the Unix epoch; sensor and domain are 0-based array indexes.
     /// </summary>
     private const string PackedReadings = """
+        -- A replica of an older version still writing here waits, then fails: nothing it commits
+        -- after the copy below could be dropped with the table once acknowledged.
+        LOCK TABLE readings IN ACCESS EXCLUSIVE MODE;
+
         CREATE TABLE reading_chunks (
             agent_id text COLLATE "C" NOT NULL,
             hour timestamptz NOT NULL,
@@ -359,7 +365,8 @@ internal static class PostgresMigrations
         BEGIN
             FOR name IN
                 SELECT relname FROM pg_class
-                WHERE relkind = 'r' AND relname ~ '^readings_p[0-9]{8}$' AND relnamespace = current_schema()::regnamespace
+                WHERE relkind = 'r' AND relname ~ '^readings_p[0-9]{8}$'
+                  AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
             LOOP
                 EXECUTE format('DROP TABLE %I', name);
             END LOOP;

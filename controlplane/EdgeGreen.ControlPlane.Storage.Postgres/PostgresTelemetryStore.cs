@@ -57,7 +57,7 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         }
         catch (StorageException ex) when (PostgresDatabase.SqlState(ex) == PostgresErrorCodes.CheckViolation)
         {
-            // "No partition of relation readings found for row": another replica's retention dropped
+            // "No partition of relation reading_chunks found for row": another replica's retention dropped
             // a day this one remembered. Nothing was stored; make the day again and commit once more.
             _partitions.Forget();
             await _partitions.EnsureAsync(days, cancellationToken);
@@ -161,7 +161,7 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
             yield return reading;
         }
 
-        IEnumerable<ReadingRecord> InRange(List<ReadingChunk> chunks) => chunks.SelectMany(c => c.Unpack())
+        IEnumerable<ReadingRecord> InRange(List<ReadingChunk> chunks) => chunks.SelectMany(Unpack)
             .Where(r => r.Time >= from && r.Time < to && (domain is null || r.Domain == domain))
             .OrderBy(r => r.Time).ThenBy(r => r.Sequence);
     }
@@ -181,6 +181,19 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
             },
             r => new ZoneBucket(TelemetryTiers.BucketStart(r.GetInt64(0), size), r.GetString(1), r.GetDouble(2), r.GetInt64(3)),
             cancellationToken);
+    }
+
+    /// <summary>A chunk that does not decode is damaged data: a fault of the store, as a damaged page would be.</summary>
+    private static IReadOnlyList<ReadingRecord> Unpack(ReadingChunk chunk)
+    {
+        try
+        {
+            return chunk.Unpack();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IndexOutOfRangeException)
+        {
+            throw new StorageException(StorageFault.Corrupt, $"A reading chunk of agent {chunk.AgentId} at {chunk.Hour:O} cannot be read: {ex.Message}", ex);
+        }
     }
 
     public async Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken)

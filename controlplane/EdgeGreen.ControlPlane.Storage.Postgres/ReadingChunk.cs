@@ -23,7 +23,7 @@ internal sealed record ReadingChunk(string AgentId, DateTime Hour, long FirstSeq
         readings.GroupBy(r => TelemetryTiers.BucketIndex(r.Time, TelemetryTiers.Hour))
             .Select(hour => Pack(agentId, TelemetryTiers.BucketStart(hour.Key, TelemetryTiers.Hour).UtcDateTime, [.. hour]));
 
-    public IEnumerable<ReadingRecord> Unpack()
+    public IReadOnlyList<ReadingRecord> Unpack()
     {
         if (Data.Length % RecordBytes != 0)
         {

@@ -39,20 +39,24 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         await using var database = new PostgresDatabase(connectionString);
         var ingest = new PostgresTelemetryStore(database);
         var retention = new PostgresTelemetryStore(database);
-        var readings = Enumerable.Range(1, 72).Select(i => new ReadingRecord(i, T0.AddHours(i), TimeSpan.FromMinutes(1), "s", "dram", 6, ReadingProvenance.Measured)).ToList();
+        // Two readings an hour, so that every chunk packs two and counting chunks would count half.
+        var readings = Enumerable.Range(1, 144).Select(i => new ReadingRecord(i, T0.AddMinutes(30 * (i + 1)), TimeSpan.FromMinutes(1), "s", "dram", 6,
+            ReadingProvenance.Measured)).ToList();
         await ingest.AppendAsync([new TelemetryBatch("a1", "ES", readings, T0)], CancellationToken.None);
         Assert.Equal(["reading_chunks_p20261101", "reading_chunks_p20261102", "reading_chunks_p20261103", "reading_chunks_p20261104", "reading_chunks_p20261105"],
             await PartitionsAsync(connectionString));
 
         var result = await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(2), null, null), CancellationToken.None);
 
-        Assert.Equal(47, result.RawReadings);
+        // The 1st and the 2nd dropped whole: 46 readings from 01:00 to 23:30, then 48.
+        Assert.Equal(94, result.RawReadings);
+        Assert.Equal(readings.Count(r => r.Time < T0.AddDays(2)), result.RawReadings);
         Assert.Equal(["reading_chunks_p20261103", "reading_chunks_p20261104", "reading_chunks_p20261105"], await PartitionsAsync(connectionString));
 
         // The ingesting store still believes the 1st exists: its commit fails over to making it again.
-        var late = await ingest.AppendAsync([new TelemetryBatch("a1", "ES", [readings[0] with { Sequence = 73 }], T0)], CancellationToken.None);
-        Assert.Equal(new AppendResult(73, 1, 0), late.Single());
-        Assert.Equal([73L], await ingest.ReadReadingsAsync("a1", null, T0, T0.AddDays(1), CancellationToken.None).Select(r => r.Sequence).ToListAsync());
+        var late = await ingest.AppendAsync([new TelemetryBatch("a1", "ES", [readings[0] with { Sequence = 145 }], T0)], CancellationToken.None);
+        Assert.Equal(new AppendResult(145, 1, 0), late.Single());
+        Assert.Equal([145L], await ingest.ReadReadingsAsync("a1", null, T0, T0.AddDays(1), CancellationToken.None).Select(r => r.Sequence).ToListAsync());
     }
 
     [RequiresProgramFact("initdb")]
@@ -124,6 +128,27 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         var result = await store.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(23), null, null), CancellationToken.None);
         Assert.Equal(5 + a1.Count(r => r.Time < T0.AddHours(23)), result.RawReadings);
         Assert.Equal(a1.Where(r => r.Time >= T0.AddHours(23)), await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(2), CancellationToken.None).ToListAsync());
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task ReadReadings_AChunkThatDoesNotDecode_IsACorruptStoreNamingTheAgentAndHour()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var database = new PostgresDatabase(connectionString);
+        var store = new PostgresTelemetryStore(database);
+        await store.AppendAsync([new TelemetryBatch("a1", "ES", [new ReadingRecord(1, T0.AddMinutes(5), TimeSpan.FromMinutes(1), "s", "dram", 6,
+            ReadingProvenance.Measured)], T0)], CancellationToken.None);
+        await using (var dataSource = NpgsqlDataSource.Create(connectionString))
+        await using (var damage = dataSource.CreateCommand("UPDATE reading_chunks SET data = substring(data FROM 1 FOR 30)"))
+        {
+            Assert.Equal(1, await damage.ExecuteNonQueryAsync());
+        }
+
+        var failure = await Assert.ThrowsAsync<StorageException>(async () =>
+            await store.ReadReadingsAsync("a1", null, T0, T0.AddHours(1), CancellationToken.None).ToListAsync());
+
+        Assert.Equal(StorageFault.Corrupt, failure.Fault);
+        Assert.Contains("agent a1 at 2026-11-01T00:00:00", failure.Message);
     }
 
     [RequiresProgramFact("initdb")]
