@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using EdgeGreen.ControlPlane.Core.Jobs;
 using EdgeGreen.ControlPlane.Core.Storage;
 using Microsoft.Playwright;
 
@@ -29,10 +30,14 @@ public sealed class JobsPipelinesPageTests(Browser browser) : IClassFixture<Brow
             ["EdgeGreen:Pipelines:Interval"] = "00:00:00.200",
         });
 
-        // A job is planned onto an agent: the local agent must be there before the first submission.
+        // A job is planned onto an agent that has reported its capacity (a heartbeat) and holds its
+        // job stream; "online" alone is not enough (its first readings make it online).
         using var admin = _controlPlane.CreateClient(_controlPlane.AdminKey);
-        await Eventually.WaitUntilAsync(async () => (await admin.GetStringAsync("/api/v1/agents")).Contains("\"online\"", StringComparison.Ordinal),
-            Patience, "the local agent is online");
+        var dispatcher = _controlPlane.Service<JobDispatcher>();
+        await Eventually.WaitUntilAsync(async () => (await admin.GetFromJsonAsync<JsonElement>("/api/v1/agents")).EnumerateArray()
+            .Any(a => a.GetProperty("status").GetString() == "online" && a.TryGetProperty("capacity", out var capacity) && capacity.ValueKind == JsonValueKind.Object
+                && dispatcher.IsConnected(a.GetProperty("id").GetString()!)),
+            Patience, "the local agent has reported its capacity and holds its job stream");
     }
 
     public async Task DisposeAsync()
