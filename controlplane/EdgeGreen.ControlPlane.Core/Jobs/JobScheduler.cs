@@ -39,12 +39,27 @@ public sealed partial class JobScheduler(
     /// </summary>
     private readonly ConcurrentDictionary<(string JobId, string AgentId), DateTimeOffset> _renewals = new();
     private readonly SchedulingOptions _options = options.Value;
+    private readonly ConcurrentDictionary<string, byte> _reported = new(StringComparer.Ordinal);
     private volatile bool _replanNeeded = true;
     private DateTimeOffset _lastPlannedAt = DateTimeOffset.MinValue;
     private DateTimeOffset _leasesHonouredUntil = DateTimeOffset.MinValue;
 
     /// <summary>Asks for a replanning at the next tick (an agent came or went, capacity changed).</summary>
     public void RequestReplan() => _replanNeeded = true;
+
+    /// <summary>
+    /// An agent reported its state (a heartbeat). Its first report since this replica began
+    /// scheduling makes its capacity known, so jobs that waited for an agent are planned at the
+    /// next tick rather than at the next replan interval (an agent may open its job stream, which
+    /// asks for a replan too, before its first heartbeat). Later reports cost a lookup.
+    /// </summary>
+    public void StateReported(string agentId)
+    {
+        if (_reported.TryAdd(agentId, 0))
+        {
+            _replanNeeded = true;
+        }
+    }
 
     /// <summary>
     /// This replica has just become the cluster's leader: plan at once, and give every running job

@@ -87,6 +87,7 @@ public sealed partial class AgentGrpcService(
         }
 
         scheduler.Renew(context.AgentId(), request.RunningJobIds.Take(4096));
+        scheduler.StateReported(context.AgentId());
         observations.Record(context.AgentId(), request.Serving);
 
         var response = new HeartbeatResponse { ServerTime = Timestamp.FromDateTimeOffset(now), DeploymentsKnown = true };

@@ -268,6 +268,24 @@ public sealed class JobExecutionTests : JobsTest
         Assert.Equal("parameters", submitted.GetProperty("durationEstimate").GetString());
         Assert.Equal("default", submitted.GetProperty("powerEstimate").GetString());
     }
+
+    [Fact]
+    public async Task Submit_WithNoAgent_IsAssignedWhenAnAgentFirstReportsItsState_NotAtTheNextReplanInterval()
+    {
+        var id = (await SubmitAcceptedAsync(Burn("waiting", "PT1S", new { estimatedPowerWatts = 5.0 }))).GetProperty("id").GetString()!;
+        using var agent = await RawAgent.EnrolAsync(ControlPlane, "late-worker");
+        // The job stream first: the replan it asks for finds no capacity yet (no heartbeat).
+        using var watch = agent.Jobs.Watch(new WatchJobsRequest(), agent.Headers);
+        Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        var state = new AgentState { Zone = "ES", Capacity = new Capacity { CpuCores = 4 } };
+        state.JobKinds.Add("burn");
+
+        await agent.Agents.HeartbeatAsync(new HeartbeatRequest { State = state }, agent.Headers);
+
+        // The replan interval is five minutes here; the assignment comes within the dispatch ticks.
+        Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(id, watch.ResponseStream.Current.Assign.JobId);
+    }
 }
 
 public sealed class JobLeaseRenewalTests : JobsTest
