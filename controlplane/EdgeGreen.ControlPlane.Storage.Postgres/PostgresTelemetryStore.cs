@@ -22,7 +22,7 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// </summary>
 public sealed class PostgresTelemetryStore : ITelemetryStore
 {
-    private const string CopyChunks = "COPY reading_chunks (agent_id, hour, first_seq, readings, sensors, domains, data) FROM STDIN (FORMAT BINARY)";
+    private const string CopyChunks = "COPY reading_chunks " + ReadingChunk.Columns + " FROM STDIN (FORMAT BINARY)";
 
     private const string SummaryColumns = "agent_id, durable_sequence, reading_count, energy_joules, last_reading_at_ticks, latest_power, last_received_at_ticks";
 
@@ -276,14 +276,7 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         await using var importer = await connection.BeginBinaryImportAsync(CopyChunks, cancellationToken);
         foreach (var chunk in plan.Fresh.SelectMany(f => ReadingChunk.Split(f.Batch.AgentId, f.Fresh)))
         {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(chunk.AgentId, NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(chunk.Hour, NpgsqlDbType.TimestampTz, cancellationToken);
-            await importer.WriteAsync(chunk.FirstSequence, NpgsqlDbType.Bigint, cancellationToken);
-            await importer.WriteAsync(chunk.Count, NpgsqlDbType.Integer, cancellationToken);
-            await importer.WriteAsync(chunk.Sensors, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(chunk.Domains, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
-            await importer.WriteAsync(chunk.Data, NpgsqlDbType.Bytea, cancellationToken);
+            await chunk.WriteRowAsync(importer, cancellationToken);
         }
 
         await importer.CompleteAsync(cancellationToken);

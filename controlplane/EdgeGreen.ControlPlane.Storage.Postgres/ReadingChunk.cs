@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using EdgeGreen.ControlPlane.Core.Telemetry;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace EdgeGreen.ControlPlane.Storage.Postgres;
 
@@ -16,7 +18,23 @@ internal sealed record ReadingChunk(string AgentId, DateTime Hour, long FirstSeq
 {
     public const int RecordBytes = 38;
 
+    /// <summary>The columns a chunk fills, in the order <see cref="WriteRowAsync"/> writes them.</summary>
+    public const string Columns = "(agent_id, hour, first_seq, readings, sensors, domains, data)";
+
     public int Count => Data.Length / RecordBytes;
+
+    /// <summary>Writes the chunk as one row of a binary COPY into <see cref="Columns"/>.</summary>
+    public async Task WriteRowAsync(NpgsqlBinaryImporter importer, CancellationToken cancellationToken)
+    {
+        await importer.StartRowAsync(cancellationToken);
+        await importer.WriteAsync(AgentId, NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(Hour, NpgsqlDbType.TimestampTz, cancellationToken);
+        await importer.WriteAsync(FirstSequence, NpgsqlDbType.Bigint, cancellationToken);
+        await importer.WriteAsync(Count, NpgsqlDbType.Integer, cancellationToken);
+        await importer.WriteAsync(Sensors, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(Domains, NpgsqlDbType.Array | NpgsqlDbType.Text, cancellationToken);
+        await importer.WriteAsync(Data, NpgsqlDbType.Bytea, cancellationToken);
+    }
 
     /// <summary>A commit's fresh readings of one agent, a chunk per hour they fall in.</summary>
     public static IEnumerable<ReadingChunk> Split(string agentId, IReadOnlyList<ReadingRecord> readings) =>

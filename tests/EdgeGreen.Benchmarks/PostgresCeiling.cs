@@ -49,19 +49,12 @@ internal static class PostgresCeiling
             CREATE INDEX ON ceiling_chunks (agent_id, hour);
             CREATE INDEX ON ceiling_chunks USING brin (hour);
             """,
-            "COPY ceiling_chunks (agent_id, hour, first_seq, readings, sensors, domains, data) FROM STDIN (FORMAT BINARY)",
+            "COPY ceiling_chunks " + ReadingChunk.Columns + " FROM STDIN (FORMAT BINARY)",
             async (writer, id, readings) =>
             {
                 foreach (var chunk in ReadingChunk.Split(id, readings))
                 {
-                    await writer.StartRowAsync();
-                    await writer.WriteAsync(chunk.AgentId, NpgsqlDbType.Text);
-                    await writer.WriteAsync(chunk.Hour, NpgsqlDbType.TimestampTz);
-                    await writer.WriteAsync(chunk.FirstSequence, NpgsqlDbType.Bigint);
-                    await writer.WriteAsync(chunk.Count, NpgsqlDbType.Integer);
-                    await writer.WriteAsync(chunk.Sensors, NpgsqlDbType.Array | NpgsqlDbType.Text);
-                    await writer.WriteAsync(chunk.Domains, NpgsqlDbType.Array | NpgsqlDbType.Text);
-                    await writer.WriteAsync(chunk.Data, NpgsqlDbType.Bytea);
+                    await chunk.WriteRowAsync(writer, CancellationToken.None);
                 }
             });
 
