@@ -36,6 +36,14 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         database.Write(_ => Readings.EnsureIndex("k"));
     }
 
+    /// <summary>
+    /// LiteDB's page cache grows, a segment of 1,000 pages (8 MB) at a time and never back, to the
+    /// most pages its transactions have held dirty at once, and a commit dirties about a page of
+    /// the readings index per agent (each agent's chunks sit in their own place in it). A commit of
+    /// 256 agents stays within the cache LiteDB starts with; a commit of thousands grows it.
+    /// </summary>
+    public int MaxBatchesPerCommit => 256;
+
     public Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
     {
         var results = _database.Write(_ =>

@@ -3,6 +3,7 @@ using System.Globalization;
 using EdgeGreen.Contracts.V1;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Hosting;
+using EdgeGreen.ControlPlane.Storage.LiteDb;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -79,7 +80,7 @@ internal static class FleetBenchmark
             var (heapStart, workingSetStart) = Memory();
             measuring = true;
             var clock = Stopwatch.StartNew();
-            await ReportProgressAsync(latencies, clock, duration);
+            await ReportProgressAsync(latencies, clock, duration, StoreCache(app.Services));
             measuring = false;
             var elapsed = clock.Elapsed;
             var (heapEnd, workingSetEnd) = Memory();
@@ -166,7 +167,7 @@ internal static class FleetBenchmark
     /// table): that window's latencies, the garbage collector's pauses and the heap, so that a run
     /// that fails shows when and alongside what.
     /// </summary>
-    private static async Task ReportProgressAsync(LatencyHistogram latencies, Stopwatch clock, TimeSpan duration)
+    private static async Task ReportProgressAsync(LatencyHistogram latencies, Stopwatch clock, TimeSpan duration, Func<string> storeCache)
     {
         var every = TimeSpan.FromSeconds(30);
         using var gc = new GcEvents();
@@ -178,8 +179,41 @@ internal static class FleetBenchmark
             var gen2 = GC.CollectionCount(2);
             await Task.Delay(TimeSpan.FromTicks(Math.Min(every.Ticks, (duration - clock.Elapsed).Ticks)));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {clock.Elapsed.TotalSeconds,4:N0} s: ack p50 {window.Percentile(0.5):N0} ms, p99 {window.Percentile(0.99):N0} ms, max {window.Max:N0} ms; gen2 collections {GC.CollectionCount(2) - gen2}, GC pauses {(GC.GetTotalPauseDuration() - pauses).TotalMilliseconds:N0} ms; heap {GC.GetTotalMemory(false) / 1048576.0:N0} MB; {gc.TakeWindow()}"));
+                $"  {clock.Elapsed.TotalSeconds,4:N0} s: ack p50 {window.Percentile(0.5):N0} ms, p99 {window.Percentile(0.99):N0} ms, max {window.Max:N0} ms; gen2 collections {GC.CollectionCount(2) - gen2}, GC pauses {(GC.GetTotalPauseDuration() - pauses).TotalMilliseconds:N0} ms; heap {GC.GetTotalMemory(false) / 1048576.0:N0} MB, live after the last full collection {LiveAfterLastFullCollection():N0} MB; {storeCache()}{gc.TakeWindow()}"));
         }
+    }
+
+    /// <summary>
+    /// LiteDB's page cache as its engine reports it (<c>$database</c>): pages it has allocated
+    /// (segments are never given back), and how many of them are free, readable, written by
+    /// open transactions or in use. Empty for PostgreSQL, whose cache is another process's.
+    /// </summary>
+    private static Func<string> StoreCache(IServiceProvider services)
+    {
+        if (services.GetService<LiteDbDatabase>() is not { } lite)
+        {
+            return () => "";
+        }
+
+        return () =>
+        {
+            using var reader = lite.Database.Execute("SELECT $.cache FROM $database");
+            var cache = reader.Read() ? reader.Current["cache"].AsDocument : throw new InvalidOperationException("LiteDB's $database returned nothing.");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"LiteDB cache {cache["extendPages"].AsInt32 * 8 / 1024.0:N0} MB ({cache["extendPages"].AsInt32:N0} pages: {cache["freePages"].AsInt32:N0} free, {cache["readablePages"].AsInt32:N0} readable, {cache["writablePages"].AsInt32:N0} writable, {cache["pagesInUse"].AsInt32:N0} in use); ");
+        };
+    }
+
+    /// <summary>
+    /// What survived the most recent gen 2 collection (blocking or background), less the free
+    /// space between objects: the heap's floor, free of garbage not yet collected.
+    /// </summary>
+    private static double LiveAfterLastFullCollection()
+    {
+        var blocking = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        var background = GC.GetGCMemoryInfo(GCKind.Background);
+        var last = blocking.Index >= background.Index ? blocking : background;
+        return last.GenerationInfo.ToArray().Sum(g => g.SizeAfterBytes - g.FragmentationAfterBytes) / 1048576.0;
     }
 
     private static (double HeapMegabytes, double WorkingSetMegabytes) Memory()

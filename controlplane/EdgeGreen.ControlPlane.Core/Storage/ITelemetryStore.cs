@@ -24,6 +24,12 @@ public interface ITelemetryStore
     /// </summary>
     int ConcurrentCommits => 1;
 
+    /// <summary>
+    /// The most agents' batches one <see cref="AppendAsync"/> call should take, where the engine's
+    /// memory grows with the largest transaction it has run.
+    /// </summary>
+    int MaxBatchesPerCommit => 4096;
+
     /// <summary>The highest sequence stored for the agent, 0 when none.</summary>
     Task<long> GetDurableSequenceAsync(string agentId, CancellationToken cancellationToken);
 

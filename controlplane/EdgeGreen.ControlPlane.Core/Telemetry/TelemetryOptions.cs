@@ -16,8 +16,11 @@ public sealed class TelemetryOptions
     /// <summary>How often retention runs.</summary>
     public TimeSpan RetentionInterval { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>The most agents' batches one transaction (group commit) takes.</summary>
-    public int MaxBatchesPerCommit { get; set; } = 4096;
+    /// <summary>
+    /// The most agents' batches one transaction (group commit) takes; null (the default) takes
+    /// the store's own figure (LiteDB 256, PostgreSQL 4096).
+    /// </summary>
+    public int? MaxBatchesPerCommit { get; set; }
 
     /// <summary>
     /// How many group commits run at once, each for its own share of the agents; null (the

@@ -22,6 +22,7 @@ public sealed partial class TelemetryWriter : BackgroundService
     private readonly IOptions<TelemetryOptions> _options;
     private readonly ILogger<TelemetryWriter> _logger;
     private readonly Channel<Pending>[] _lanes;
+    private readonly int _maxBatchesPerCommit;
     private readonly Histogram _commitBatches;
     private readonly Counter _commitFailures;
 
@@ -30,6 +31,7 @@ public sealed partial class TelemetryWriter : BackgroundService
         ArgumentNullException.ThrowIfNull(metrics);
         (_store, _options, _logger) = (store, options, logger);
         var lanes = Math.Max(1, options.Value.ConcurrentCommits ?? store.ConcurrentCommits);
+        _maxBatchesPerCommit = Math.Max(1, options.Value.MaxBatchesPerCommit ?? store.MaxBatchesPerCommit);
         _lanes = [.. Enumerable.Range(0, lanes).Select(_ => Channel.CreateBounded<Pending>(new BoundedChannelOptions(Math.Max(1, options.Value.QueueCapacity / lanes))
         {
             SingleReader = true,
@@ -71,7 +73,7 @@ public sealed partial class TelemetryWriter : BackgroundService
             while (await queue.Reader.WaitToReadAsync(stoppingToken))
             {
                 group.Clear();
-                while (group.Count < _options.Value.MaxBatchesPerCommit && queue.Reader.TryRead(out var pending))
+                while (group.Count < _maxBatchesPerCommit && queue.Reader.TryRead(out var pending))
                 {
                     group.Add(pending);
                 }

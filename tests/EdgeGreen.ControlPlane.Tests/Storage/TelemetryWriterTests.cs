@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
@@ -117,6 +118,27 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         Assert.Equal(20, (await _store.GetSummaryAsync("a1", CancellationToken.None))!.ReadingCount);
     }
 
+    [Theory]
+    [InlineData(null, new[] { 1, 256, 44 })]
+    [InlineData(100, new[] { 1, 100, 100, 100 })]
+    public async Task A_group_commit_takes_at_most_the_stores_own_number_of_batches_or_the_configured_one(int? configured, int[] expectedCommitSizes)
+    {
+        await StopWriterAsync();
+        await StartWriterAsync(new TelemetryOptions { MaxBatchesPerCommit = configured });
+        var first = await SubmitHeldAsync(new BatchChain());
+        // 300 agents queue behind the held commit.
+        var queued = new List<Task<AppendResult>>();
+        for (var i = 0; i < 300; i++)
+        {
+            queued.Add(await _writer.SubmitAsync(Batch($"b{i}", 1, 1), new BatchChain(), CancellationToken.None));
+        }
+
+        _store.ReleaseHeldCommit();
+        await first.WaitAsync(Wait);
+        Assert.All(await Task.WhenAll(queued).WaitAsync(Wait), r => Assert.Equal(1, r.DurableSequence));
+        Assert.Equal(expectedCommitSizes, _store.CommitSizes);
+    }
+
     /// <summary>Submits a1's readings 1-10 on <paramref name="chain"/> and waits until their commit is held in the store.</summary>
     private async Task<Task<AppendResult>> SubmitHeldAsync(BatchChain chain)
     {
@@ -138,9 +160,14 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
         private TaskCompletionSource<Exception?>? _holding;
         private readonly SemaphoreSlim _held = new(0);
 
-        private int _commits;
+        private readonly ConcurrentQueue<int> _commitSizes = new();
 
-        public int Commits => Volatile.Read(ref _commits);
+        public int Commits => _commitSizes.Count;
+
+        /// <summary>How many batches each commit took, in order.</summary>
+        public int[] CommitSizes => [.. _commitSizes];
+
+        public int MaxBatchesPerCommit => inner.MaxBatchesPerCommit;
 
         public SemaphoreSlim Held => _held;
 
@@ -152,7 +179,7 @@ public sealed class TelemetryWriterTests : IAsyncLifetime
 
         public async Task<IReadOnlyList<AppendResult>> AppendAsync(IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref _commits);
+            _commitSizes.Enqueue(batches.Count);
             if (Interlocked.Exchange(ref _next, null) is { } hold)
             {
                 _held.Release();
