@@ -32,6 +32,11 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
             settings.ConnectionIdleLifetime = (int)DefaultConnectionIdleLifetime.TotalSeconds;
         }
 
+        if (!Names(connectionString, "Max Auto Prepare", "MaxAutoPrepare"))
+        {
+            settings.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+
         // Where the data lives, for messages: never the password.
         Location = $"{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
         ConnectionIdleLifetime = TimeSpan.FromSeconds(settings.ConnectionIdleLifetime);
@@ -46,6 +51,13 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
     /// (measured with 3,000 agents: ack p99 from 0.2 s to 4 s in that half minute).
     /// </summary>
     public static readonly TimeSpan DefaultConnectionIdleLifetime = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How many statements each connection keeps prepared on the server, unless the connection
+    /// string says otherwise (Npgsql's own default is none): the telemetry commit sends the same
+    /// few statements many times a second, and PostgreSQL parsed and planned each of them anew.
+    /// </summary>
+    public const int DefaultMaxAutoPrepare = 32;
 
     /// <summary>How long the pool keeps an idle connection (the connection string's, or <see cref="DefaultConnectionIdleLifetime"/>).</summary>
     internal TimeSpan ConnectionIdleLifetime { get; }

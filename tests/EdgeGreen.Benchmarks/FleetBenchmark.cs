@@ -14,7 +14,7 @@ namespace EdgeGreen.Benchmarks;
 /// <summary>
 /// Fleet scale: N simulated agents, each on its own telemetry stream, send one batch a second of
 /// three domains (1 Hz × 3, as a real agent samples) and wait for its acknowledgement, for a set
-/// time after a warm-up. Reported per fleet size: readings stored per second, acknowledgement
+/// time after a warm-up (every agent's first batch acknowledged, then 30 s). Reported per fleet size: readings stored per second, acknowledgement
 /// latency (p50, p99, max: write of the batch to its durable ack), batches that failed, and the
 /// process's memory (GC heap after a full collection, and working set) at the start and the end of
 /// the measured window. A size holds when p99 &lt; 1 s, nothing failed and memory ends within ±10 %
@@ -27,7 +27,7 @@ internal static class FleetBenchmark
 
     public static async Task RunAsync(StorageTargets storage, int[] fleetSizes, TimeSpan duration, TimeSpan warmUp)
     {
-        Console.WriteLine($"Fleet scale on {storage.Name}: 1 Hz × {Domains.Length} domains per agent, {warmUp.TotalSeconds:N0} s warm-up, {duration.TotalMinutes:N1} min measured");
+        Console.WriteLine($"Fleet scale on {storage.Name}: 1 Hz × {Domains.Length} domains per agent, a {warmUp.TotalSeconds:N0} s warm-up once every agent streams, {duration.TotalMinutes:N1} min measured");
         Console.WriteLine();
         Console.WriteLine("| store | agents | readings/s stored | ack p50 | ack p99 | ack max | failed batches | GC heap start → end | working set start → end | holds |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -73,9 +73,24 @@ internal static class FleetBenchmark
             var measuring = false;
             using var stop = new CancellationTokenSource();
             Console.Error.WriteLine($"{agentCount} agents: streaming");
+            var acknowledgedAgents = 0L;
             var agents = credentials.Select((credential, i) => Task.Run(() => SimulateAsync(telemetry, credential, i, agentCount, () => measuring, latencies,
-                () => Interlocked.Increment(ref failed), n => Interlocked.Add(ref stored, n), stop.Token))).ToList();
+                () => Interlocked.Increment(ref failed), n => Interlocked.Add(ref stored, n), () => Interlocked.Increment(ref acknowledgedAgents), stop.Token))).ToList();
 
+            // Warm-up: every agent streaming (its first batch acknowledged), then the set time, so that
+            // the measured window starts from a steady fleet rather than from thousands connecting at once.
+            var connecting = Stopwatch.StartNew();
+            while (Interlocked.Read(ref acknowledgedAgents) < agentCount)
+            {
+                if (connecting.Elapsed > TimeSpan.FromMinutes(5))
+                {
+                    throw new InvalidOperationException($"Only {Interlocked.Read(ref acknowledgedAgents):N0} of {agentCount:N0} agents had a batch acknowledged within 5 minutes.");
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(200));
+            }
+
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{agentCount} agents: all streaming after {connecting.Elapsed.TotalSeconds:N0} s"));
             await Task.Delay(warmUp);
             var (heapStart, workingSetStart) = Memory();
             measuring = true;
@@ -98,8 +113,9 @@ internal static class FleetBenchmark
 
     /// <summary>One agent: its stream, a batch every second (phases spread over the second), each waiting for its ack.</summary>
     private static async Task SimulateAsync(TelemetryService.TelemetryServiceClient client, string credential, int index, int count, Func<bool> measuring,
-        LatencyHistogram latencies, Action fail, Action<int> storedReadings, CancellationToken stop)
+        LatencyHistogram latencies, Action fail, Action<int> storedReadings, Action firstAcknowledged, CancellationToken stop)
     {
+        var acknowledged = false;
         var headers = new Metadata { { "authorization", $"Bearer {credential}" } };
         ulong sequence = 0;
         await Task.Delay(TimeSpan.FromSeconds((double)index / count), CancellationToken.None);
@@ -138,6 +154,12 @@ internal static class FleetBenchmark
                     if (!await call.ResponseStream.MoveNext(stop))
                     {
                         throw new InvalidOperationException("The stream ended.");
+                    }
+
+                    if (!acknowledged)
+                    {
+                        acknowledged = true;
+                        firstAcknowledged();
                     }
 
                     if (measuring())

@@ -200,6 +200,32 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         Assert.Equal(4000, (await store.ReadZonesAsync(TelemetryTier.Minute, T0, T0.AddHours(1), CancellationToken.None).ToListAsync()).Sum(z => z.Readings));
     }
 
+    [RequiresProgramFact("initdb")]
+    public async Task Constructor_PreparesStatementsUsedAgainOnTheServer_UnlessTheConnectionStringSaysOtherwise()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var unset = new PostgresDatabase(connectionString);
+        await using var off = new PostgresDatabase(connectionString + ";Max Auto Prepare=0");
+        await unset.MigrateAsync(CancellationToken.None);
+
+        Assert.Equal(1, await PreparedAfterTenUsesAsync(unset));
+        Assert.Equal(0, await PreparedAfterTenUsesAsync(off));
+
+        // One connection: the statements a connection prepared are its own.
+        static Task<long> PreparedAfterTenUsesAsync(PostgresDatabase database) => database.ReadAsync(async (connection, token) =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await using var command = new NpgsqlCommand("SELECT count(*) FROM telemetry_summaries WHERE agent_id = @agent", connection);
+                command.Parameters.AddWithValue("agent", $"a{i}");
+                await command.ExecuteScalarAsync(token);
+            }
+
+            await using var prepared = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%telemetry_summaries WHERE agent_id%'", connection);
+            return (long)(await prepared.ExecuteScalarAsync(token))!;
+        }, CancellationToken.None);
+    }
+
     [Fact]
     public async Task Constructor_KeepsIdleConnectionsAnHourUnlessTheConnectionStringSaysOtherwise()
     {
