@@ -37,10 +37,11 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     }
 
     /// <summary>
-    /// LiteDB's page cache grows, a segment of 1,000 pages (8 MB) at a time and never back, to the
-    /// most pages its transactions have held dirty at once, and a commit dirties about a page of
-    /// the readings index per agent (each agent's chunks sit in their own place in it). A commit of
-    /// 256 agents stays within the cache LiteDB starts with; a commit of thousands grows it.
+    /// LiteDB's page cache grows a segment of 1,000 pages (8 MB) at a time, and never back, when it
+    /// needs a page and fewer than a segment's worth are unused; what a telemetry commit holds is
+    /// mostly the pages it wrote, about one of the readings index per agent (each agent's chunks
+    /// sit in their own place in it), more at a minute's start (new minute rollups). A cap bounds
+    /// the cache by the cap: a commit of a backlog of thousands of agents would grow it for good.
     /// </summary>
     public int MaxBatchesPerCommit => 256;
 

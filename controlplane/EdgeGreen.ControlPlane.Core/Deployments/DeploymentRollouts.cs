@@ -76,10 +76,18 @@ public sealed partial class DeploymentRollouts(
 
     public async Task AdvanceAllAsync(CancellationToken cancellationToken)
     {
-        var known = await agents.ListAsync(cancellationToken);
+        // The fleet is read only when a rollout is under way: every few seconds, a fleet of
+        // thousands of agents read for nothing would be most of this loop's work.
+        IReadOnlyList<AgentRecord>? known = null;
         foreach (var deployment in await store.ListAsync(cancellationToken))
         {
-            if (deployment.Rollout is { Paused: false } && Advance(deployment, known) is { } next && await store.UpdateAsync(next, cancellationToken))
+            if (deployment.Rollout is not { Paused: false })
+            {
+                continue;
+            }
+
+            known ??= await agents.ListAsync(cancellationToken);
+            if (Advance(deployment, known) is { } next && await store.UpdateAsync(next, cancellationToken))
             {
                 events.PublishAdded(deployment, next);
                 if (next.Rollout is null)
