@@ -7,6 +7,7 @@ using EdgeGreen.ControlPlane.Storage.LiteDb;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
+using LiteDB;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeGreen.Benchmarks;
@@ -84,6 +85,8 @@ internal static class FleetBenchmark
             {
                 if (connecting.Elapsed > TimeSpan.FromMinutes(5))
                 {
+                    await stop.CancelAsync();
+                    await Task.WhenAll(agents);
                     throw new InvalidOperationException($"Only {Interlocked.Read(ref acknowledgedAgents):N0} of {agentCount:N0} agents had a batch acknowledged within 5 minutes.");
                 }
 
@@ -219,8 +222,17 @@ internal static class FleetBenchmark
 
         return () =>
         {
-            using var reader = lite.Database.Execute("SELECT $.cache FROM $database");
-            var cache = reader.Read() ? reader.Current["cache"].AsDocument : throw new InvalidOperationException("LiteDB's $database returned nothing.");
+            BsonDocument cache;
+            try
+            {
+                using var reader = lite.Database.Execute("SELECT $.cache FROM $database");
+                cache = reader.Read() ? reader.Current["cache"].AsDocument : throw new InvalidOperationException("LiteDB's $database returned nothing.");
+            }
+            catch (Exception ex) when (ex is LiteException or InvalidOperationException or ObjectDisposedException)
+            {
+                return $"LiteDB cache unavailable: {ex.Message}; ";
+            }
+
             return string.Create(CultureInfo.InvariantCulture,
                 $"LiteDB cache {cache["extendPages"].AsInt32 * 8 / 1024.0:N0} MB ({cache["extendPages"].AsInt32:N0} pages: {cache["freePages"].AsInt32:N0} free, {cache["readablePages"].AsInt32:N0} readable, {cache["writablePages"].AsInt32:N0} writable, {cache["pagesInUse"].AsInt32:N0} in use); ");
         };

@@ -19,7 +19,6 @@ namespace EdgeGreen.ControlPlane.Core.Telemetry;
 public sealed partial class TelemetryWriter : BackgroundService
 {
     private readonly ITelemetryStore _store;
-    private readonly IOptions<TelemetryOptions> _options;
     private readonly ILogger<TelemetryWriter> _logger;
     private readonly Channel<Pending>[] _lanes;
     private readonly int _maxBatchesPerCommit;
@@ -29,7 +28,7 @@ public sealed partial class TelemetryWriter : BackgroundService
     public TelemetryWriter(ITelemetryStore store, IOptions<TelemetryOptions> options, IMetricFactory metrics, ILogger<TelemetryWriter> logger)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        (_store, _options, _logger) = (store, options, logger);
+        (_store, _logger) = (store, logger);
         var lanes = Math.Max(1, options.Value.ConcurrentCommits ?? store.ConcurrentCommits);
         _maxBatchesPerCommit = Math.Max(1, options.Value.MaxBatchesPerCommit ?? store.MaxBatchesPerCommit);
         _lanes = [.. Enumerable.Range(0, lanes).Select(_ => Channel.CreateBounded<Pending>(new BoundedChannelOptions(Math.Max(1, options.Value.QueueCapacity / lanes))
