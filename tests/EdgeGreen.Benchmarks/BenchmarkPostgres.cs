@@ -31,7 +31,8 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
     /// measure without one of EdgeGreen's own defaults: <c>Connection Idle Lifetime=300</c> or
     /// <c>Max Auto Prepare=0</c>, Npgsql's own, show what those defaults avoid.
     /// </param>
-    public static async Task<BenchmarkPostgres> StartAsync(string connectionSettings = "")
+    /// <param name="maxWalSize">The server's <c>max_wal_size</c>; <c>1GB</c>, PostgreSQL's default, shows the forced checkpoints.</param>
+    public static async Task<BenchmarkPostgres> StartAsync(string connectionSettings = "", string maxWalSize = "8GB")
     {
         var bin = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/lib/postgresql/15/bin")
             .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : [])
@@ -52,7 +53,7 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
         var server = new BenchmarkPostgres(directory, bin, runAs, port, connectionSettings);
         await server.RunPostgresAsync("initdb", ["-D", Path.Combine(directory, "data"), "-U", "edgegreen", "--auth=trust", "-E", "UTF8", "--locale=C"]);
         await server.RunPostgresAsync("pg_ctl", ["-D", Path.Combine(directory, "data"), "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o",
-            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB -c max_wal_size=8GB -c log_autovacuum_min_duration=0 -c log_lock_waits=on"), "start"]);
+            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB -c max_wal_size={maxWalSize} -c log_autovacuum_min_duration=0 -c log_lock_waits=on"), "start"]);
         return server;
     }
 
@@ -70,6 +71,10 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
     {
         NpgsqlConnection.ClearAllPools();
         await RunPostgresAsync("pg_ctl", ["-D", Path.Combine(_directory, "data"), "-m", "immediate", "-w", "stop"]);
+        // What the server's log says of its checkpoints, before the log goes with the directory.
+        var log = File.ReadAllLines(Path.Combine(_directory, "server.log"));
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"PostgreSQL checkpoints: {log.Count(l => l.Contains("checkpoint starting: time", StringComparison.Ordinal))} timed, {log.Count(l => l.Contains("checkpoint starting: wal", StringComparison.Ordinal))} forced by WAL; {log.Count(l => l.Contains("checkpoints are occurring too frequently", StringComparison.Ordinal))} warnings that they come too often{string.Concat(log.Where(l => l.Contains("checkpoints are occurring too frequently", StringComparison.Ordinal)).Take(1).Select(l => $" (first: {l[(l.IndexOf("checkpoints", StringComparison.Ordinal))..]})"))}"));
         Directory.Delete(_directory, recursive: true);
     }
 
