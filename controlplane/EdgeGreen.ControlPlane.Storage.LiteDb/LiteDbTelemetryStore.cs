@@ -9,15 +9,24 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 /// Telemetry in a fixed set of collections, whatever the number of agents:
 /// <list type="bullet">
 /// <item><c>telemetry_summaries</c>: one document per agent (durable sequence, totals, latest
-/// power) and the agent's small numeric key;</item>
+/// power), the agent's small numeric key and <c>hc</c>, the hour its hours are closed until (see
+/// <see cref="CloseHoursAsync"/>);</item>
 /// <item><c>readings</c>: raw readings packed in chunks, one per agent, batch and clock hour,
 /// indexed on <c>k</c> = key × 2³² + hour (see <see cref="ReadingChunk"/>);</item>
 /// <item><c>rollup_minute</c>, <c>rollup_hour</c>: per agent × domain × bucket, with an <c>_id</c>
-/// that sorts by agent, then time, then domain, so one agent's range is one index scan;</item>
+/// that sorts by agent, then time, then domain, so one agent's range is one index scan; the hour
+/// tier for the hours before the agent's <c>hc</c> only;</item>
 /// <item><c>zone_minute</c>, <c>zone_hour</c>: per zone × bucket, <c>_id</c> sorted by time.</item>
 /// </list>
 /// A group commit writes all of them in one transaction, so the rollups always count exactly
 /// the stored readings.
+/// <para>
+/// An agent's open hours are kept in its minute rollups alone, as the PostgreSQL provider keeps
+/// them: an hour query sums the minutes from the agent's <c>hc</c> on, and the leader folds ended
+/// hours into the hour tier before each retention pass. Each agent × domain's hour document
+/// looked up and rewritten at every commit was as many pages held by the commit as its minute
+/// documents, and LiteDB's page cache grows to what its largest transaction holds.
+/// </para>
 /// </summary>
 public sealed class LiteDbTelemetryStore : ITelemetryStore
 {
@@ -34,6 +43,26 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     {
         _database = database;
         database.Write(_ => Readings.EnsureIndex("k"));
+        database.Write(_ => MarkHoursClosed());
+    }
+
+    /// <summary>
+    /// Files written before open hours were kept apart have an hour document for every hour that
+    /// has readings: each agent's hours are closed up to its newest one, once.
+    /// </summary>
+    private int MarkHoursClosed()
+    {
+        var hours = AgentRollups(TelemetryTier.Hour);
+        var unmarked = Summaries.Find(Query.EQ("hc", BsonValue.Null)).ToList();
+        foreach (var summary in unmarked)
+        {
+            var key = summary["key"].AsInt64;
+            var newest = hours.Query().Where(Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key + 1, 0, ""))).OrderByDescending("_id").Limit(1).FirstOrDefault();
+            summary["hc"] = newest is null ? 0 : BucketOf(newest["_id"].AsString) + 1;
+            Summaries.Update(summary);
+        }
+
+        return unmarked.Count;
     }
 
     /// <summary>
@@ -62,11 +91,13 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             });
 
             var keys = new Dictionary<string, long>(StringComparer.Ordinal);
+            var closedUntil = new Dictionary<string, long>(StringComparer.Ordinal);
             foreach (var summary in plan.ChangedSummaries)
             {
-                var key = documents.TryGetValue(summary.AgentId, out var existing) ? existing["key"].AsInt64 : NextAgentKey();
+                var (key, closed) = documents.TryGetValue(summary.AgentId, out var existing) ? (existing["key"].AsInt64, existing["hc"].AsInt64) : (NextAgentKey(), 0L);
                 keys[summary.AgentId] = key;
-                Summaries.Upsert(ToDocument(summary, key));
+                closedUntil[summary.AgentId] = closed;
+                Summaries.Upsert(ToDocument(summary, key, closed));
             }
 
             var chunks = plan.Fresh.SelectMany(f => ReadingChunk.Split(keys[f.Batch.AgentId], f.Fresh)).ToList();
@@ -75,7 +106,8 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
                 Readings.InsertBulk(chunks, batchSize: 10_000);
             }
 
-            foreach (var delta in plan.Rollups.AgentDeltas)
+            // An hour not yet closed is counted by its minutes alone.
+            foreach (var delta in plan.Rollups.AgentDeltas.Where(d => d.Tier == TelemetryTier.Minute || d.Bucket < closedUntil[d.AgentId]))
             {
                 AddTo(AgentRollups(delta.Tier), AgentRollupId(keys[delta.AgentId], delta.Bucket, delta.Domain), delta.EnergyJoules, delta.CoveredSeconds, delta.Readings);
             }
@@ -102,14 +134,18 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     public async IAsyncEnumerable<EnergyBucket> ReadAgentAsync(string agentId, string? domain, TelemetryTier tier, DateTimeOffset from, DateTimeOffset to,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (AgentKey(agentId) is not { } key)
+        if (_database.Read(() => Summaries.FindById(agentId)) is not { } summary)
         {
             yield break;
         }
 
-        var source = tier == TelemetryTier.Raw
-            ? ReadRaw(key, domain, from, to, cancellationToken).Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1))
-            : ReadRollups(key, domain, tier, from, to, cancellationToken);
+        var key = summary["key"].AsInt64;
+        var source = tier switch
+        {
+            TelemetryTier.Raw => ReadRaw(key, domain, from, to, cancellationToken).Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1)),
+            TelemetryTier.Hour => ReadHours(key, summary["hc"].AsInt64, domain, Bucket(from, TelemetryTiers.Hour), Bucket(to, TelemetryTiers.Hour), cancellationToken),
+            _ => ReadRollups(key, domain, tier, Bucket(from, tier.BucketSize()), Bucket(to, tier.BucketSize()), cancellationToken),
+        };
         foreach (var bucket in source)
         {
             yield return bucket;
@@ -149,11 +185,64 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         await Task.CompletedTask;
     }
 
-    public Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Folds the minute rollups of each agent's hours that ended before <paramref name="now"/>'s
+    /// clock hour into its hour documents and moves its <c>hc</c> past them, an agent per
+    /// transaction: ingest waits for the write gate briefly, and a transaction holds few pages.
+    /// </summary>
+    public Task<long> CloseHoursAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
+        var until = Bucket(now, TelemetryTiers.Hour);
+        var open = _database.Read(() => Summaries.Find(Query.LT("hc", until)).Select(d => d["_id"].AsString).ToList());
+        long closed = 0;
+        foreach (var agentId in open)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            closed += _database.Write(_ =>
+            {
+                if (Summaries.FindById(agentId) is not { } summary || summary["hc"].AsInt64 >= until)
+                {
+                    return 0;
+                }
+
+                var key = summary["key"].AsInt64;
+                var hours = new Dictionary<(long Hour, string Domain), (double EnergyJoules, double CoveredSeconds, long Readings)>();
+                var minutes = AgentRollups(TelemetryTier.Minute).Find(Query.Between("_id",
+                    AgentRollupId(key, summary["hc"].AsInt64 * MinutesPerHour, ""), AgentRollupId(key, until * MinutesPerHour, "")));
+                foreach (var minute in minutes)
+                {
+                    var id = minute["_id"].AsString;
+                    var hourKey = (BucketOf(id) / MinutesPerHour, id[18..]);
+                    var sum = hours.GetValueOrDefault(hourKey);
+                    hours[hourKey] = (sum.EnergyJoules + minute["e"].AsDouble, sum.CoveredSeconds + minute["c"].AsDouble, sum.Readings + minute["n"].AsInt64);
+                }
+
+                foreach (var ((hour, domain), sum) in hours)
+                {
+                    AddTo(AgentRollups(TelemetryTier.Hour), AgentRollupId(key, hour, domain), sum.EnergyJoules, sum.CoveredSeconds, sum.Readings);
+                }
+
+                summary["hc"] = until;
+                Summaries.Update(summary);
+                return 1;
+            });
+        }
+
+        return Task.FromResult(closed);
+    }
+
+    public async Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken)
+    {
+        if (cutoffs.Minute is { } minuteCutoff)
+        {
+            // Minutes go only once their hour is folded (the delete checks hc too): closing an hour
+            // early is correct, the commits after it add to the hour document.
+            await CloseHoursAsync(minuteCutoff + TelemetryTiers.Hour, cancellationToken);
+        }
+
         long raw = 0, minute = 0, hour = 0;
-        var keys = _database.Read(() => Summaries.FindAll().Select(d => d["key"].AsInt64).ToList());
-        foreach (var key in keys)
+        var agents = _database.Read(() => Summaries.FindAll().Select(d => (Key: d["key"].AsInt64, ClosedUntil: d["hc"].AsInt64)).ToList());
+        foreach (var (key, closedUntil) in agents)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // One transaction per agent and tier, so ingest waits for the write gate briefly, never for the whole sweep.
@@ -173,8 +262,8 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
                 });
             }
 
-            minute += DeleteRollups(TelemetryTier.Minute, key, cutoffs.Minute);
-            hour += DeleteRollups(TelemetryTier.Hour, key, cutoffs.Hour);
+            minute += DeleteRollups(TelemetryTier.Minute, key, cutoffs.Minute, closedUntil * MinutesPerHour);
+            hour += DeleteRollups(TelemetryTier.Hour, key, cutoffs.Hour, long.MaxValue);
         }
 
         foreach (var (tier, cutoff) in new[] { (TelemetryTier.Minute, cutoffs.Minute), (TelemetryTier.Hour, cutoffs.Hour) })
@@ -186,12 +275,13 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             }
         }
 
-        return Task.FromResult(new RetentionResult(raw, minute, hour));
+        return new RetentionResult(raw, minute, hour);
     }
 
-    private int DeleteRollups(TelemetryTier tier, long key, DateTimeOffset? cutoff) => cutoff is { } before
+    /// <summary>Deletes the agent's buckets of the tier before the cutoff and before <paramref name="keptFrom"/>.</summary>
+    private int DeleteRollups(TelemetryTier tier, long key, DateTimeOffset? cutoff, long keptFrom) => cutoff is { } before
         ? _database.Write(_ => AgentRollups(tier).DeleteMany(
-            Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key, Bucket(before, tier.BucketSize()), ""))))
+            Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key, Math.Min(Bucket(before, tier.BucketSize()), keptFrom), ""))))
         : 0;
 
     public async IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to,
@@ -257,12 +347,55 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         }
     }
 
-    private IEnumerable<EnergyBucket> ReadRollups(long key, string? domain, TelemetryTier tier, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    /// <summary>
+    /// The hour documents of the closed hours, then the open hours summed from their minutes, an
+    /// hour at a time. Read in several transactions, and still exact: an hour is closed only by
+    /// adding its minutes to its hour document, which never takes the minutes away.
+    /// </summary>
+    private IEnumerable<EnergyBucket> ReadHours(long key, long closedUntil, string? domain, long first, long end, CancellationToken cancellationToken)
     {
+        foreach (var bucket in ReadRollups(key, domain, TelemetryTier.Hour, first, Math.Min(end, closedUntil), cancellationToken))
+        {
+            yield return bucket;
+        }
+
+        var hour = DateTimeOffset.MinValue;
+        var sums = new SortedDictionary<string, EnergyBucket>(StringComparer.Ordinal);
+        foreach (var minute in ReadRollups(key, domain, TelemetryTier.Minute, Math.Max(first, closedUntil) * MinutesPerHour, end * MinutesPerHour, cancellationToken))
+        {
+            var start = TelemetryTiers.BucketStart(TelemetryTiers.BucketIndex(minute.Time, TelemetryTiers.Hour), TelemetryTiers.Hour);
+            if (start != hour)
+            {
+                foreach (var ended in sums.Values)
+                {
+                    yield return ended;
+                }
+
+                (hour, sums) = (start, new SortedDictionary<string, EnergyBucket>(StringComparer.Ordinal));
+            }
+
+            sums[minute.Domain] = sums.TryGetValue(minute.Domain, out var sum)
+                ? sum with { EnergyJoules = sum.EnergyJoules + minute.EnergyJoules, CoveredSeconds = sum.CoveredSeconds + minute.CoveredSeconds, Readings = sum.Readings + minute.Readings }
+                : minute with { Time = start };
+        }
+
+        foreach (var sum in sums.Values)
+        {
+            yield return sum;
+        }
+    }
+
+    private IEnumerable<EnergyBucket> ReadRollups(long key, string? domain, TelemetryTier tier, long firstBucket, long endBucket, CancellationToken cancellationToken)
+    {
+        if (endBucket <= firstBucket)
+        {
+            yield break;
+        }
+
         var size = tier.BucketSize();
         var collection = AgentRollups(tier);
-        var lower = AgentRollupId(key, Bucket(from, size), "");
-        var end = AgentRollupId(key, Bucket(to, size), "");
+        var lower = AgentRollupId(key, firstBucket, "");
+        var end = AgentRollupId(key, endBucket, "");
         var inclusive = true;
         while (true)
         {
@@ -275,7 +408,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
                 var bucketDomain = id[18..];
                 if (domain is null || bucketDomain == domain)
                 {
-                    yield return new EnergyBucket(TelemetryTiers.BucketStart(long.Parse(id.AsSpan(8, 10), NumberStyles.HexNumber, CultureInfo.InvariantCulture), size),
+                    yield return new EnergyBucket(TelemetryTiers.BucketStart(BucketOf(id), size),
                         bucketDomain, document["e"].AsDouble, document["c"].AsDouble, document["n"].AsInt64);
                 }
             }
@@ -342,10 +475,14 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     private static string AgentRollupId(long key, long bucket, string domain) =>
         string.Create(CultureInfo.InvariantCulture, $"{key:x8}{bucket:x10}{domain}");
 
+    private const int MinutesPerHour = 60;
+
+    private static long BucketOf(string agentRollupId) => long.Parse(agentRollupId.AsSpan(8, 10), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
     private static string ZoneRollupId(long bucket, string zone) =>
         string.Create(CultureInfo.InvariantCulture, $"{bucket:x10}|{zone}");
 
-    private static BsonDocument ToDocument(TelemetrySummary summary, long key)
+    private static BsonDocument ToDocument(TelemetrySummary summary, long key, long hoursClosedUntil)
     {
         var power = new BsonDocument();
         foreach (var (domain, watts) in summary.LatestPowerWattsByDomain)
@@ -357,6 +494,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         {
             ["_id"] = summary.AgentId,
             ["key"] = key,
+            ["hc"] = hoursClosedUntil,
             ["durableSequence"] = summary.DurableSequence,
             ["readingCount"] = summary.ReadingCount,
             ["energyJoules"] = summary.EnergyJoules,

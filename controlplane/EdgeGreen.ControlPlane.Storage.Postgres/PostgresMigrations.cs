@@ -23,6 +23,7 @@ internal static class PostgresMigrations
         (5, Monitoring),
         (6, Alerts),
         (7, PackedReadings),
+        (8, ClosedHours),
     ];
 
     public static int LatestVersion => Scripts[^1].Version;
@@ -372,5 +373,29 @@ internal static class PostgresMigrations
             END LOOP;
         END
         $$;
+        """;
+
+    /// <summary>
+    /// Version 8. Commits write an agent's hour rollups only for the hours before its
+    /// <c>hours_closed_until</c> (an hour index); the hours from there on are summed from the minute
+    /// rollups when read, and folded into the hour tier once they have ended (see
+    /// <see cref="PostgresTelemetryStore.CloseHoursAsync"/>). Every hour row that exists was kept up
+    /// to date by the commits before this version, so each agent starts closed up to the hour after
+    /// its newest one or the present's, whichever is later. The table is renamed, so that a replica
+    /// of an older version, which would add to hours this one has not closed, fails instead.
+    /// </summary>
+    private const string ClosedHours = """
+        -- In the order every commit takes them, so that an old replica's commit either finishes
+        -- first or fails after.
+        LOCK TABLE telemetry_summaries, rollup_hour IN ACCESS EXCLUSIVE MODE;
+
+        ALTER TABLE rollup_hour RENAME TO rollup_hour_closed;
+        ALTER INDEX rollup_hour_pkey RENAME TO rollup_hour_closed_pkey;
+        ALTER INDEX rollup_hour_bucket RENAME TO rollup_hour_closed_bucket;
+
+        ALTER TABLE telemetry_summaries ADD COLUMN hours_closed_until bigint NOT NULL DEFAULT 0;
+        UPDATE telemetry_summaries s SET hours_closed_until = GREATEST(
+            floor(extract(epoch FROM now()) / 3600)::bigint + 1,
+            COALESCE((SELECT max(h.bucket) + 1 FROM rollup_hour_closed h WHERE h.agent_id = s.agent_id), 0));
         """;
 }

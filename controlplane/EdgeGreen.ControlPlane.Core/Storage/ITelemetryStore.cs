@@ -50,6 +50,14 @@ public interface ITelemetryStore
     /// <summary>Every zone's energy in [from, to) from a rollup tier (<see cref="TelemetryTier.Minute"/> or <see cref="TelemetryTier.Hour"/>), in time order.</summary>
     IAsyncEnumerable<ZoneBucket> ReadZonesAsync(TelemetryTier tier, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// For a store that keeps its agents' open hours in the minute tier alone (and answers hour
+    /// queries for them from there): folds the hours that ended before <paramref name="now"/>'s
+    /// clock hour into the hour tier, and returns how many agents it moved on. Queries answer the
+    /// same before and after. The leader calls it before each retention pass.
+    /// </summary>
+    Task<long> CloseHoursAsync(DateTimeOffset now, CancellationToken cancellationToken) => Task.FromResult(0L);
+
     /// <summary>Deletes what each tier keeps no longer: raw readings and rollup buckets that end before the tier's cutoff (null keeps the tier).</summary>
     Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken);
 }

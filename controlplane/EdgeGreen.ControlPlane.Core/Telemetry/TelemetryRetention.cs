@@ -7,8 +7,9 @@ namespace EdgeGreen.ControlPlane.Core.Telemetry;
 /// <summary>
 /// Deletes telemetry each tier keeps no longer (<see cref="TelemetryOptions"/>: raw readings 7
 /// days, minute rollups 90 days, hourly rollups kept), every <c>RetentionInterval</c>. What is
-/// deleted is counted (<c>edgegreen_telemetry_retention_deleted_total</c>). Only the cluster's
-/// leader runs it.
+/// deleted is counted (<c>edgegreen_telemetry_retention_deleted_total</c>). Each pass first lets
+/// the store fold the hours that have ended into its hour tier (<see cref="ITelemetryStore.CloseHoursAsync"/>).
+/// Only the cluster's leader runs it.
 /// </summary>
 public sealed partial class TelemetryRetention(
     ITelemetryStore store,
@@ -30,6 +31,9 @@ public sealed partial class TelemetryRetention(
     {
         var now = Clock.GetUtcNow();
         var settings = options.Value;
+        // First, so that no minute that is still an open hour's only count is deleted before it is folded.
+        var closed = await store.CloseHoursAsync(now, cancellationToken);
+        LogClosed(closed);
         var result = await store.DeleteBeforeAsync(new RetentionCutoffs(now - settings.RawRetention, now - settings.MinuteRetention, now - settings.HourRetention), cancellationToken);
         _deleted.WithLabels("raw").Inc(result.RawReadings);
         _deleted.WithLabels("minute").Inc(result.MinuteBuckets);
@@ -42,6 +46,9 @@ public sealed partial class TelemetryRetention(
         var result = await RunOnceAsync(cancellationToken);
         LogPass(result.RawReadings, result.MinuteBuckets, result.HourBuckets);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Telemetry retention closed the ended hours of {Agents} agents")]
+    private partial void LogClosed(long agents);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Telemetry retention deleted {Raw} raw readings, {Minute} minute and {Hour} hour buckets")]
     private partial void LogPass(long raw, long minute, long hour);

@@ -1,4 +1,5 @@
 using EdgeGreen.ControlPlane.Core.Storage;
+using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.ControlPlane.Storage.LiteDb;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,75 @@ public sealed class LiteDbStorageTests : StorageContract
         _database?.Dispose();
         _database = null;
         return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Open_AFileFromBeforeHoursWereClosed_ClosesEachAgentsHoursUpToItsNewest_AndHourQueriesReadTheSame()
+    {
+        using var temp = new TempDirectory();
+        var options = Options.Create(new StorageOptions { DataDirectory = temp.Path });
+        var hour0 = TelemetryTiers.BucketIndex(T0, TelemetryTiers.Hour);
+        using (var legacy = new LiteDbDatabase(options))
+        {
+            // As an earlier version left them: hours 0 and 1 of the 1st, whose minutes retention kept only for hour 1.
+            legacy.Write(db =>
+            {
+                db.GetCollection("telemetry_summaries").Insert(new LiteDB.BsonDocument
+                {
+                    ["_id"] = "a1", ["key"] = 1L, ["durableSequence"] = 10L, ["readingCount"] = 10L, ["energyJoules"] = 300.0,
+                    ["lastReadingAt"] = LiteDB.BsonValue.Null, ["latestPowerWatts"] = new LiteDB.BsonDocument(), ["lastReceivedAt"] = LiteDB.BsonValue.Null,
+                });
+                var hours = db.GetCollection("rollup_hour");
+                hours.Insert(Rollup($"{1:x8}{hour0:x10}cpu.package", 100, 60, 6));
+                hours.Insert(Rollup($"{1:x8}{hour0 + 1:x10}cpu.package", 200, 40, 4));
+                var minutes = db.GetCollection("rollup_minute");
+                minutes.Insert(Rollup($"{1:x8}{(hour0 + 1) * 60:x10}cpu.package", 150, 30, 3));
+                minutes.Insert(Rollup($"{1:x8}{((hour0 + 1) * 60) + 1:x10}cpu.package", 50, 10, 1));
+                return 0;
+            });
+        }
+
+        using var database = new LiteDbDatabase(options);
+        var store = new LiteDbTelemetryStore(database);
+
+        Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+        Assert.Equal(hour0 + 2, database.Read(() => database.Database.GetCollection("telemetry_summaries").FindById("a1"))["hc"].AsInt64);
+        await store.AppendAsync([new TelemetryBatch("a1", "ES",
+            [new ReadingRecord(11, T0.AddMinutes(10), TimeSpan.FromSeconds(10), "s", "cpu.package", 7, ReadingProvenance.Modelled)], T0)], CancellationToken.None);
+        Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+
+        async Task<List<(DateTimeOffset, double, long)>> HoursAsync() =>
+            [.. (await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(1), CancellationToken.None).ToListAsync())
+                .Select(b => (b.Time, b.EnergyJoules, b.Readings))];
+
+        static LiteDB.BsonDocument Rollup(string id, double energyJoules, double coveredSeconds, long readings) =>
+            new() { ["_id"] = id, ["e"] = energyJoules, ["c"] = coveredSeconds, ["n"] = readings };
+    }
+
+    [Fact]
+    public async Task Append_WritesNoHourDocumentsForAnAgentsOpenHours_AndCloseHoursFoldsExactlyTheEndedOnes()
+    {
+        using var temp = new TempDirectory();
+        using var database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = temp.Path }));
+        var store = new LiteDbTelemetryStore(database);
+        foreach (var agent in Enumerable.Range(0, 20).Select(i => $"agent-{i:D2}"))
+        {
+            // Ending 00:59:30, 01:00:00 and 01:00:30.
+            await store.AppendAsync([new TelemetryBatch(agent, "ES", [.. Enumerable.Range(1, 3)
+                .Select(i => new ReadingRecord(i, T0.AddSeconds(3540 + (30 * i)), TimeSpan.FromSeconds(30), "s", "cpu.package", 3, ReadingProvenance.Modelled))], T0)],
+                CancellationToken.None);
+        }
+
+        Assert.Equal(0, HourDocuments());
+
+        // 01:30: hour 0 has ended, hour 1 has not.
+        Assert.Equal(20, await store.CloseHoursAsync(T0.AddMinutes(90), CancellationToken.None));
+        Assert.Equal(20, HourDocuments());
+        Assert.Equal(0, await store.CloseHoursAsync(T0.AddMinutes(119), CancellationToken.None));
+        var hours = await store.ReadAgentAsync("agent-07", null, TelemetryTier.Hour, T0, T0.AddHours(2), CancellationToken.None).ToListAsync();
+        Assert.Equal([(T0, 3.0, 1L), (T0.AddHours(1), 6.0, 2L)], hours.Select(h => (h.Time, h.EnergyJoules, h.Readings)));
+
+        int HourDocuments() => database.Read(() => database.Database.GetCollection("rollup_hour").Count());
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using EdgeGreen.ControlPlane.Core.Cluster;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Prometheus;
 
@@ -128,6 +130,141 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         var result = await store.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(23), null, null), CancellationToken.None);
         Assert.Equal(5 + a1.Count(r => r.Time < T0.AddHours(23)), result.RawReadings);
         Assert.Equal(a1.Where(r => r.Time >= T0.AddHours(23)), await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(2), CancellationToken.None).ToListAsync());
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task Migration8_HourRowsOfVersion7_ReadTheSame_AndLateReadingsForThoseHoursAddToThem()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using (var connection = await dataSource.OpenConnectionAsync())
+        await using (var transaction = await connection.BeginTransactionAsync())
+        {
+            foreach (var (_, sql) in PostgresMigrations.Scripts.Where(s => s.Version < 8))
+            {
+                await using var script = new NpgsqlCommand(sql, connection);
+                await script.ExecuteNonQueryAsync();
+            }
+
+            // As version 7 left them: a1's hours 0 and 1 of the 1st, whose minutes retention kept
+            // only for hour 1; a2 with an hour ahead of the present (a clock running fast).
+            var hour0 = TelemetryTiers.BucketIndex(T0, TelemetryTiers.Hour);
+            await using var legacy = new NpgsqlCommand($"""
+                CREATE TABLE schema_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+                INSERT INTO schema_migrations (version) SELECT generate_series(1, 7);
+                INSERT INTO telemetry_summaries (agent_id, durable_sequence) VALUES ('a1', 10), ('a2', 1), ('a3', 0);
+                INSERT INTO rollup_hour VALUES ('a1', 'cpu.package', {hour0}, 100, 60, 6), ('a1', 'cpu.package', {hour0 + 1}, 200, 40, 4),
+                    ('a2', 'gpu0', floor(extract(epoch FROM now()) / 3600)::bigint + 3, 5, 1, 1);
+                INSERT INTO rollup_minute VALUES ('a1', 'cpu.package', {(hour0 + 1) * 60}, 150, 30, 3), ('a1', 'cpu.package', {((hour0 + 1) * 60) + 1}, 50, 10, 1);
+                """, connection);
+            await legacy.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+        }
+
+        await using var database = new PostgresDatabase(connectionString);
+        await database.MigrateAsync(CancellationToken.None);
+        var store = new PostgresTelemetryStore(database);
+
+        Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+        await using (var marks = dataSource.CreateCommand(
+            "SELECT agent_id, hours_closed_until - (floor(extract(epoch FROM now()) / 3600)::bigint + 1) FROM telemetry_summaries ORDER BY agent_id"))
+        await using (var reader = await marks.ExecuteReaderAsync())
+        {
+            var offsets = new List<(string, long)>();
+            while (await reader.ReadAsync())
+            {
+                offsets.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+
+            // Closed up to the present's next hour (or the one the migration ran in, if an hour turned since), a2 past its own.
+            Assert.Equal(["a1", "a2", "a3"], offsets.Select(o => o.Item1));
+            Assert.Contains(offsets[0].Item2, new long[] { 0, -1 });
+            Assert.Contains(offsets[1].Item2, new long[] { 3, 2 });
+        }
+
+        await store.AppendAsync([new TelemetryBatch("a1", "ES",
+            [new ReadingRecord(11, T0.AddMinutes(10), TimeSpan.FromSeconds(10), "s", "cpu.package", 7, ReadingProvenance.Modelled)], T0)], CancellationToken.None);
+        Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+
+        async Task<List<(DateTimeOffset, double, long)>> HoursAsync() =>
+            [.. (await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(1), CancellationToken.None).ToListAsync())
+                .Select(b => (b.Time, b.EnergyJoules, b.Readings))];
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task Append_WritesNoHourRowsForAnAgentsOpenHours_AndTheRetentionPassFoldsExactlyTheEndedOnes()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var database = new PostgresDatabase(connectionString);
+        await database.MigrateAsync(CancellationToken.None);
+        var store = new PostgresTelemetryStore(database);
+        foreach (var agent in Enumerable.Range(0, 600).Select(i => $"agent-{i:D3}"))
+        {
+            // Ending 00:59:30, 01:00:00 and 01:00:30.
+            await store.AppendAsync([new TelemetryBatch(agent, "ES", [.. Enumerable.Range(1, 3)
+                .Select(i => new ReadingRecord(i, T0.AddSeconds(3540 + (30 * i)), TimeSpan.FromSeconds(30), "s", "cpu.package", 3, ReadingProvenance.Modelled))], T0)],
+                CancellationToken.None);
+        }
+
+        Assert.Equal(0L, await CountAsync("SELECT count(*) FROM rollup_hour_closed"));
+
+        // The leader's retention pass at 01:30: hour 0 has ended, hour 1 has not. More agents than one transaction takes.
+        var clock = new FakeTimeProvider(T0.AddMinutes(90));
+        var retention = new TelemetryRetention(store, Options.Create(new TelemetryOptions()), clock, Metrics.WithCustomRegistry(Metrics.NewCustomRegistry()),
+            new ClusterMembership(new PostgresClusterStore(database), Options.Create(new ClusterOptions()), clock, NullLogger<ClusterMembership>.Instance),
+            NullLogger<TelemetryRetention>.Instance);
+        Assert.Equal(new RetentionResult(0, 0, 0), await retention.RunOnceAsync(CancellationToken.None));
+        Assert.Equal(600L, await CountAsync("SELECT count(*) FROM rollup_hour_closed"));
+        Assert.Equal(600L, await CountAsync($"SELECT count(*) FROM telemetry_summaries WHERE hours_closed_until = {TelemetryTiers.BucketIndex(T0, TelemetryTiers.Hour) + 1}"));
+        Assert.Equal(0, await store.CloseHoursAsync(T0.AddMinutes(119), CancellationToken.None));
+        var hours = await store.ReadAgentAsync("agent-123", null, TelemetryTier.Hour, T0, T0.AddHours(2), CancellationToken.None).ToListAsync();
+        Assert.Equal([(T0, 3.0, 1L), (T0.AddHours(1), 6.0, 2L)], hours.Select(h => (h.Time, h.EnergyJoules, h.Readings)));
+
+        async Task<long> CountAsync(string sql)
+        {
+            await using var dataSource = NpgsqlDataSource.Create(connectionString);
+            await using var command = dataSource.CreateCommand(sql);
+            return (long)(await command.ExecuteScalarAsync())!;
+        }
+    }
+
+    [RequiresProgramFact("initdb")]
+    public async Task CloseHours_WhileCommitsAddToTheSameAgentsHours_LosesAndDoublesNothing()
+    {
+        await using var database = new PostgresDatabase(await server.CreateDatabaseAsync());
+        await database.MigrateAsync(CancellationToken.None);
+        var store = new PostgresTelemetryStore(database);
+        List<string> agents = [.. Enumerable.Range(0, 8).Select(i => $"agent-{i}")];
+
+        // Each agent: 240 readings, one a minute over four hours, in batches of 10, while the hours
+        // before each batch's last are closed again and again beside them.
+        using var appending = new CancellationTokenSource();
+        var appends = Task.WhenAll(agents.Select(agent => Task.Run(async () =>
+        {
+            for (var batch = 0; batch < 24; batch++)
+            {
+                List<ReadingRecord> readings = [.. Enumerable.Range((batch * 10) + 1, 10)
+                    .Select(i => new ReadingRecord(i, T0.AddMinutes(i), TimeSpan.FromMinutes(1), "s", "cpu.package", 1, ReadingProvenance.Modelled))];
+                await store.AppendAsync([new TelemetryBatch(agent, "ES", readings, T0)], CancellationToken.None);
+            }
+        })));
+        var closes = 0;
+        while (!appends.IsCompleted)
+        {
+            await store.CloseHoursAsync(T0.AddMinutes(10 * (closes++ % 24)), CancellationToken.None);
+        }
+
+        await appends;
+        await store.CloseHoursAsync(T0.AddHours(3), CancellationToken.None);
+        foreach (var agent in agents)
+        {
+            var hours = await store.ReadAgentAsync(agent, null, TelemetryTier.Hour, T0, T0.AddHours(5), CancellationToken.None).ToListAsync();
+            // Minutes 1 to 59 end in hour 0; 60 to 119 in hour 1; and so on; minute 240 in hour 4.
+            Assert.Equal([59L, 60, 60, 60, 1], hours.Select(h => h.Readings));
+            Assert.Equal([59.0, 60, 60, 60, 1], hours.Select(h => h.EnergyJoules));
+        }
+
+        Assert.True(closes > 1, $"closed {closes} times");
     }
 
     [RequiresProgramFact("initdb")]

@@ -155,4 +155,42 @@ public abstract partial class StorageContract
         var minutes = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Minute, T0, T0.AddHours(1), CancellationToken.None).ToListAsync();
         Assert.Equal(10, minutes.Sum(m => m.Readings));
     }
+
+    [ContractFact]
+    public async Task CloseHours_HourQueriesAnswerTheSameBeforeAndAfter_AndLateReadingsCountInClosedAndOpenHours()
+    {
+        // Three hours of two domains, 20 s apart.
+        var readings = Enumerable.Range(1, 2 * 540).Select(i => new ReadingRecord(i, T0.AddSeconds(20 * ((i + 1) / 2)), TimeSpan.FromSeconds(20), "s",
+            i % 2 == 0 ? "cpu.package" : "dram", i % 2 == 0 ? 200 : 40 + (i % 5), ReadingProvenance.Modelled)).ToList();
+        await AppendAsync("a1", readings, T0);
+        var before = await HoursAsync(null);
+        var cpuBefore = await HoursAsync("cpu.package");
+
+        await Telemetry.CloseHoursAsync(T0.AddHours(2.5), CancellationToken.None);
+
+        Assert.Equal(8, before.Count);
+        Assert.Equal(before, await HoursAsync(null));
+        Assert.Equal(cpuBefore, await HoursAsync("cpu.package"));
+        Assert.All(cpuBefore, b => Assert.Equal("cpu.package", b.Domain));
+
+        // Late: one for 00:xx (closed above), one for 02:xx (still open).
+        await AppendAsync("a1", [
+            new ReadingRecord(2000, T0.AddMinutes(30).AddSeconds(5), TimeSpan.FromSeconds(5), "s", "cpu.package", 1000, ReadingProvenance.Modelled),
+            new ReadingRecord(2001, T0.AddHours(2).AddMinutes(30).AddSeconds(5), TimeSpan.FromSeconds(5), "s", "cpu.package", 3000, ReadingProvenance.Modelled),
+        ], T0.AddHours(3));
+        var late = await HoursAsync("cpu.package");
+        Assert.Equal([1000.0, 0, 3000], late.Zip(cpuBefore).Select(p => p.First.EnergyJoules - p.Second.EnergyJoules).Take(3));
+        Assert.Equal([1L, 0, 1], late.Zip(cpuBefore).Select(p => p.First.Readings - p.Second.Readings).Take(3));
+
+        await Telemetry.CloseHoursAsync(T0.AddHours(5), CancellationToken.None);
+        Assert.Equal(late, await HoursAsync("cpu.package"));
+        var raw = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Raw, T0, T0.AddHours(4), CancellationToken.None).ToListAsync();
+        var hours = await HoursAsync(null);
+        Assert.Equal(raw.Sum(r => r.EnergyJoules), hours.Sum(h => h.EnergyJoules), 6);
+        Assert.Equal(raw.Count, hours.Sum(h => h.Readings));
+
+        async Task<List<(DateTimeOffset Time, string Domain, double EnergyJoules, double CoveredSeconds, long Readings)>> HoursAsync(string? domain) =>
+            (await Telemetry.ReadAgentAsync("a1", domain, TelemetryTier.Hour, T0, T0.AddHours(4), CancellationToken.None).ToListAsync())
+                .Select(b => (b.Time, b.Domain, Math.Round(b.EnergyJoules, 6), Math.Round(b.CoveredSeconds, 6), b.Readings)).ToList();
+    }
 }
