@@ -39,18 +39,20 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 
     private ILiteCollection<BsonDocument> Readings => _database.Database.GetCollection("readings");
 
-    public LiteDbTelemetryStore(LiteDbDatabase database)
+    public LiteDbTelemetryStore(LiteDbDatabase database, TimeProvider? clock = null)
     {
         _database = database;
         database.Write(_ => Readings.EnsureIndex("k"));
-        database.Write(_ => MarkHoursClosed());
+        var present = Bucket((clock ?? TimeProvider.System).GetUtcNow(), TelemetryTiers.Hour);
+        database.Write(_ => MarkHoursClosed(present));
     }
 
     /// <summary>
     /// Files written before open hours were kept apart have an hour document for every hour that
-    /// has readings: each agent's hours are closed up to its newest one, once.
+    /// has readings: each agent's hours are closed, once, up to the hour after its newest one or
+    /// after the present's, whichever is later (as PostgreSQL's schema version 8 does).
     /// </summary>
-    private int MarkHoursClosed()
+    private int MarkHoursClosed(long presentHour)
     {
         var hours = AgentRollups(TelemetryTier.Hour);
         var unmarked = Summaries.Find(Query.EQ("hc", BsonValue.Null)).ToList();
@@ -58,7 +60,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         {
             var key = summary["key"].AsInt64;
             var newest = hours.Query().Where(Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key + 1, 0, ""))).OrderByDescending("_id").Limit(1).FirstOrDefault();
-            summary["hc"] = newest is null ? 0 : BucketOf(newest["_id"].AsString) + 1;
+            summary["hc"] = Math.Max(presentHour, newest is null ? 0 : BucketOf(newest["_id"].AsString)) + 1;
             Summaries.Update(summary);
         }
 
@@ -143,7 +145,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         var source = tier switch
         {
             TelemetryTier.Raw => ReadRaw(key, domain, from, to, cancellationToken).Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1)),
-            TelemetryTier.Hour => ReadHours(key, summary["hc"].AsInt64, domain, Bucket(from, TelemetryTiers.Hour), Bucket(to, TelemetryTiers.Hour), cancellationToken),
+            TelemetryTier.Hour => ReadHours(agentId, key, domain, Bucket(from, TelemetryTiers.Hour), Bucket(to, TelemetryTiers.Hour), cancellationToken),
             _ => ReadRollups(key, domain, tier, Bucket(from, tier.BucketSize()), Bucket(to, tier.BucketSize()), cancellationToken),
         };
         foreach (var bucket in source)
@@ -233,11 +235,12 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 
     public async Task<RetentionResult> DeleteBeforeAsync(RetentionCutoffs cutoffs, CancellationToken cancellationToken)
     {
-        if (cutoffs.Minute is { } minuteCutoff)
+        // Minutes go only once their hour is folded (the delete checks the mark too), and an hour the
+        // hour tier drops must be folded first: closing an hour early is correct, the commits after it
+        // add to the hour document.
+        if (new[] { cutoffs.Minute + TelemetryTiers.Hour, cutoffs.Hour }.Max() is { } foldBefore)
         {
-            // Minutes go only once their hour is folded (the delete checks hc too): closing an hour
-            // early is correct, the commits after it add to the hour document.
-            await CloseHoursAsync(minuteCutoff + TelemetryTiers.Hour, cancellationToken);
+            await CloseHoursAsync(foldBefore, cancellationToken);
         }
 
         long raw = 0, minute = 0, hour = 0;
@@ -349,41 +352,96 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 
     /// <summary>
     /// The hour documents of the closed hours, then the open hours summed from their minutes, an
-    /// hour at a time. Read in several transactions, and still exact: an hour is closed only by
-    /// adding its minutes to its hour document, which never takes the minutes away.
+    /// hour at a time. Read in several transactions, and still exact: each page of minutes counts
+    /// only if the agent's mark has not moved by the time the page has been read (a close commits
+    /// before retention deletes a minute it folded, so an unmoved mark means the page was whole);
+    /// when it has moved, the hour being summed and those after it are read again, from the hour
+    /// documents up to the new mark.
     /// </summary>
-    private IEnumerable<EnergyBucket> ReadHours(long key, long closedUntil, string? domain, long first, long end, CancellationToken cancellationToken)
+    private IEnumerable<EnergyBucket> ReadHours(string agentId, long key, string? domain, long first, long end, CancellationToken cancellationToken)
     {
-        foreach (var bucket in ReadRollups(key, domain, TelemetryTier.Hour, first, Math.Min(end, closedUntil), cancellationToken))
+        var minutes = AgentRollups(TelemetryTier.Minute);
+        var next = first;
+        while (next < end)
         {
-            yield return bucket;
-        }
-
-        var hour = DateTimeOffset.MinValue;
-        var sums = new SortedDictionary<string, EnergyBucket>(StringComparer.Ordinal);
-        foreach (var minute in ReadRollups(key, domain, TelemetryTier.Minute, Math.Max(first, closedUntil) * MinutesPerHour, end * MinutesPerHour, cancellationToken))
-        {
-            var start = TelemetryTiers.BucketStart(TelemetryTiers.BucketIndex(minute.Time, TelemetryTiers.Hour), TelemetryTiers.Hour);
-            if (start != hour)
+            var closed = _database.Read(() => ClosedUntil(agentId));
+            if (next < closed)
             {
-                foreach (var ended in sums.Values)
+                var upTo = Math.Min(end, closed);
+                foreach (var bucket in ReadRollups(key, domain, TelemetryTier.Hour, next, upTo, cancellationToken))
                 {
-                    yield return ended;
+                    yield return bucket;
                 }
 
-                (hour, sums) = (start, new SortedDictionary<string, EnergyBucket>(StringComparer.Ordinal));
+                next = upTo;
+                continue;
             }
 
-            sums[minute.Domain] = sums.TryGetValue(minute.Domain, out var sum)
-                ? sum with { EnergyJoules = sum.EnergyJoules + minute.EnergyJoules, CoveredSeconds = sum.CoveredSeconds + minute.CoveredSeconds, Readings = sum.Readings + minute.Readings }
-                : minute with { Time = start };
-        }
+            var hour = -1L;
+            var sums = new SortedDictionary<string, EnergyBucket>(StringComparer.Ordinal);
+            var (lower, inclusive, upper) = (AgentRollupId(key, next * MinutesPerHour, ""), true, AgentRollupId(key, end * MinutesPerHour, ""));
+            var moved = false;
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (after, from) = (lower, inclusive);
+                var (page, mark) = _database.Read(() => (PageOf(minutes, after, from, upper), ClosedUntil(agentId)));
+                if (mark != closed)
+                {
+                    moved = true;
+                    break;
+                }
 
-        foreach (var sum in sums.Values)
-        {
-            yield return sum;
+                foreach (var document in page)
+                {
+                    var id = document["_id"].AsString;
+                    var minuteDomain = id[18..];
+                    if (domain is not null && minuteDomain != domain)
+                    {
+                        continue;
+                    }
+
+                    var minuteHour = BucketOf(id) / MinutesPerHour;
+                    if (minuteHour != hour)
+                    {
+                        foreach (var ended in sums.Values)
+                        {
+                            yield return ended;
+                        }
+
+                        (hour, next, sums) = (minuteHour, minuteHour, new SortedDictionary<string, EnergyBucket>(StringComparer.Ordinal));
+                    }
+
+                    var (energyJoules, coveredSeconds, readings) = (document["e"].AsDouble, document["c"].AsDouble, document["n"].AsInt64);
+                    sums[minuteDomain] = sums.TryGetValue(minuteDomain, out var sum)
+                        ? sum with { EnergyJoules = sum.EnergyJoules + energyJoules, CoveredSeconds = sum.CoveredSeconds + coveredSeconds, Readings = sum.Readings + readings }
+                        : new EnergyBucket(TelemetryTiers.BucketStart(minuteHour, TelemetryTiers.Hour), minuteDomain, energyJoules, coveredSeconds, readings);
+                }
+
+                if (page.Count < PageSize)
+                {
+                    break;
+                }
+
+                (lower, inclusive) = (page[^1]["_id"].AsString, false);
+            }
+
+            if (moved)
+            {
+                // From the hour being summed (its sums are dropped) or from where this pass began.
+                continue;
+            }
+
+            foreach (var ended in sums.Values)
+            {
+                yield return ended;
+            }
+
+            next = end;
         }
     }
+
+    private long ClosedUntil(string agentId) => Summaries.FindById(agentId) is { } summary ? summary["hc"].AsInt64 : 0;
 
     private IEnumerable<EnergyBucket> ReadRollups(long key, string? domain, TelemetryTier tier, long firstBucket, long endBucket, CancellationToken cancellationToken)
     {

@@ -271,6 +271,9 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
                             GROUP BY m.agent_id, m.bucket / {MinutesPerHour}, m.domain)
                         UPDATE telemetry_summaries SET hours_closed_until = @until WHERE agent_id = ANY(@agents)
                         """);
+                    // No timeout: an hourly fold sums an hour, but the first after a copy from LiteDB
+                    // (every agent's mark at 0) sums every minute kept, and failing would repeat at every pass.
+                    fold.CommandTimeout = 0;
                     fold.Parameters.AddWithValue("agents", agents.ToArray());
                     fold.Parameters.AddWithValue("until", until);
                     await fold.ExecuteNonQueryAsync(token);
@@ -295,11 +298,12 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         var raw = cutoffs.Raw is { } rawCutoff
             ? await _partitions.DeleteBeforeAsync(TelemetryTiers.BucketStart(Bucket(rawCutoff, TelemetryTiers.Hour), TelemetryTiers.Hour), cancellationToken)
             : 0;
-        if (cutoffs.Minute is { } minuteCutoff)
+        // Minutes go only once their hour is folded (the delete checks the mark too), and an hour the
+        // hour tier drops must be folded first: closing an hour early is correct, the commits after it
+        // add to the hour row.
+        if (new[] { cutoffs.Minute + TelemetryTiers.Hour, cutoffs.Hour }.Max() is { } foldBefore)
         {
-            // Minutes go only once their hour is folded (the delete checks the mark too): closing an
-            // hour early is correct, the commits after it add to the hour row.
-            await CloseHoursAsync(minuteCutoff + TelemetryTiers.Hour, cancellationToken);
+            await CloseHoursAsync(foldBefore, cancellationToken);
         }
 
         var minute = await DeleteRollupsAsync(TelemetryTier.Minute, cutoffs.Minute, cancellationToken);

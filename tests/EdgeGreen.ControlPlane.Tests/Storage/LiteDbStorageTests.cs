@@ -3,6 +3,7 @@ using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage;
 using EdgeGreen.ControlPlane.Storage.LiteDb;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace EdgeGreen.ControlPlane.Tests.Storage;
 
@@ -62,11 +63,12 @@ public sealed class LiteDbStorageTests : StorageContract
             });
         }
 
+        // Opened two days later: closed up to the present's next hour.
         using var database = new LiteDbDatabase(options);
-        var store = new LiteDbTelemetryStore(database);
+        var store = new LiteDbTelemetryStore(database, new FakeTimeProvider(T0.AddDays(2).AddMinutes(30)));
 
         Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
-        Assert.Equal(hour0 + 2, database.Read(() => database.Database.GetCollection("telemetry_summaries").FindById("a1"))["hc"].AsInt64);
+        Assert.Equal(hour0 + 49, database.Read(() => database.Database.GetCollection("telemetry_summaries").FindById("a1"))["hc"].AsInt64);
         await store.AppendAsync([new TelemetryBatch("a1", "ES",
             [new ReadingRecord(11, T0.AddMinutes(10), TimeSpan.FromSeconds(10), "s", "cpu.package", 7, ReadingProvenance.Modelled)], T0)], CancellationToken.None);
         Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());

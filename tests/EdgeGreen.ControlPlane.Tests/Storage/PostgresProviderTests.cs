@@ -236,22 +236,39 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         var store = new PostgresTelemetryStore(database);
         List<string> agents = [.. Enumerable.Range(0, 8).Select(i => $"agent-{i}")];
 
-        // Each agent: 240 readings, one a minute over four hours, in batches of 10, while the hours
-        // before each batch's last are closed again and again beside them.
-        using var appending = new CancellationTokenSource();
+        // Each agent: 240 readings, one a minute over four hours, in batches of 10, while beside them
+        // the hours before the newest committed reading's are closed again and again: the agents
+        // behind are still committing to the hours being folded.
+        long newestMinute = 0;
+        var firstFold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var appends = Task.WhenAll(agents.Select(agent => Task.Run(async () =>
         {
             for (var batch = 0; batch < 24; batch++)
             {
+                if (batch == 6)
+                {
+                    // Hour 0 is folded while the agents go on: at least one fold overlaps their commits.
+                    await firstFold.Task.WaitAsync(TimeSpan.FromSeconds(60));
+                }
+
                 List<ReadingRecord> readings = [.. Enumerable.Range((batch * 10) + 1, 10)
                     .Select(i => new ReadingRecord(i, T0.AddMinutes(i), TimeSpan.FromMinutes(1), "s", "cpu.package", 1, ReadingProvenance.Modelled))];
                 await store.AppendAsync([new TelemetryBatch(agent, "ES", readings, T0)], CancellationToken.None);
+                for (long seen = Interlocked.Read(ref newestMinute); seen < (batch + 1) * 10; seen = Interlocked.Read(ref newestMinute))
+                {
+                    Interlocked.CompareExchange(ref newestMinute, (batch + 1) * 10, seen);
+                }
             }
         })));
-        var closes = 0;
+        long foldedWhileAppending = 0;
         while (!appends.IsCompleted)
         {
-            await store.CloseHoursAsync(T0.AddMinutes(10 * (closes++ % 24)), CancellationToken.None);
+            var folded = await store.CloseHoursAsync(T0.AddMinutes(Interlocked.Read(ref newestMinute)), CancellationToken.None);
+            foldedWhileAppending += folded;
+            if (folded > 0)
+            {
+                firstFold.TrySetResult();
+            }
         }
 
         await appends;
@@ -264,7 +281,7 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
             Assert.Equal([59.0, 60, 60, 60, 1], hours.Select(h => h.EnergyJoules));
         }
 
-        Assert.True(closes > 1, $"closed {closes} times");
+        Assert.True(foldedWhileAppending > 0, "no hour was folded while the agents committed");
     }
 
     [RequiresProgramFact("initdb")]

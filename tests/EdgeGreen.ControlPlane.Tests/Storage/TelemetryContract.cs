@@ -193,4 +193,34 @@ public abstract partial class StorageContract
             (await Telemetry.ReadAgentAsync("a1", domain, TelemetryTier.Hour, T0, T0.AddHours(4), CancellationToken.None).ToListAsync())
                 .Select(b => (b.Time, b.Domain, Math.Round(b.EnergyJoules, 6), Math.Round(b.CoveredSeconds, 6), b.Readings)).ToList();
     }
+
+    [ContractFact]
+    public async Task ReadAgent_HourTier_WhileRetentionFoldsAndDeletesTheMinutesStillToBeRead_AnswersWhole()
+    {
+        // Fourteen hours of three domains, a reading a minute: more minute rollups than one page of a paged read.
+        var readings = Enumerable.Range(1, 14 * 60 * 3).Select(i => new ReadingRecord(i, T0.AddMinutes((i + 2) / 3), TimeSpan.FromMinutes(1), "s",
+            (i % 3) switch { 0 => "cpu.package", 1 => "dram", _ => "gpu0" }, 60 + (i % 7), ReadingProvenance.Modelled)).ToList();
+        await AppendAsync("a1", readings, T0);
+        var whole = await Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddHours(15), CancellationToken.None).ToListAsync();
+
+        var read = new List<EnergyBucket>();
+        await using (var reader = Telemetry.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddHours(15), CancellationToken.None).GetAsyncEnumerator())
+        {
+            Assert.True(await reader.MoveNextAsync());
+            read.Add(reader.Current);
+
+            // Retention folds every hour up to 14:00 and deletes the minutes before 13:00, most of them not yet read.
+            await Telemetry.DeleteBeforeAsync(new RetentionCutoffs(null, T0.AddHours(13), null), CancellationToken.None);
+            while (await reader.MoveNextAsync())
+            {
+                read.Add(reader.Current);
+            }
+        }
+
+        Assert.Equal(15 * 3, whole.Count);
+        Assert.Equal(Rounded(whole), Rounded(read));
+
+        static List<(DateTimeOffset, string, double, long)> Rounded(List<EnergyBucket> buckets) =>
+            [.. buckets.Select(b => (b.Time, b.Domain, Math.Round(b.EnergyJoules, 6), b.Readings))];
+    }
 }
