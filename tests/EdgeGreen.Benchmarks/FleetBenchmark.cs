@@ -4,11 +4,9 @@ using EdgeGreen.Contracts.V1;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Security;
 using EdgeGreen.ControlPlane.Hosting;
-using EdgeGreen.ControlPlane.Storage.LiteDb;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
-using LiteDB;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace EdgeGreen.Benchmarks;
@@ -99,7 +97,11 @@ internal static class FleetBenchmark
             var (heapStart, workingSetStart) = Memory();
             measuring = true;
             var clock = Stopwatch.StartNew();
-            await ReportProgressAsync(latencies, clock, duration, StoreCache(app.Services));
+            await using (var cache = new LiteDbCacheWatch(app.Services))
+            {
+                await ReportProgressAsync(latencies, clock, duration, cache.Describe);
+            }
+
             measuring = false;
             var elapsed = clock.Elapsed;
             var (heapEnd, workingSetEnd) = Memory();
@@ -223,36 +225,6 @@ internal static class FleetBenchmark
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {clock.Elapsed.TotalSeconds,4:N0} s: ack p50 {window.Percentile(0.5):N0} ms, p99 {window.Percentile(0.99):N0} ms, max {window.Max:N0} ms; gen2 collections {GC.CollectionCount(2) - gen2}, GC pauses {(GC.GetTotalPauseDuration() - pauses).TotalMilliseconds:N0} ms; heap {GC.GetTotalMemory(false) / 1048576.0:N0} MB, live after the last full collection {LiveAfterLastFullCollection():N0} MB; {storeCache()}{gc.TakeWindow()}"));
         }
-    }
-
-    /// <summary>
-    /// LiteDB's page cache as its engine reports it (<c>$database</c>): pages it has allocated
-    /// (segments are never given back), and how many of them are free, readable, written by
-    /// open transactions or in use. Empty for PostgreSQL, whose cache is another process's.
-    /// </summary>
-    private static Func<string> StoreCache(IServiceProvider services)
-    {
-        if (services.GetService<LiteDbDatabase>() is not { } lite)
-        {
-            return () => "";
-        }
-
-        return () =>
-        {
-            BsonDocument cache;
-            try
-            {
-                using var reader = lite.Database.Execute("SELECT $.cache FROM $database");
-                cache = reader.Read() ? reader.Current["cache"].AsDocument : throw new InvalidOperationException("LiteDB's $database returned nothing.");
-            }
-            catch (Exception ex) when (ex is LiteException or InvalidOperationException or ObjectDisposedException)
-            {
-                return $"LiteDB cache unavailable: {ex.Message}; ";
-            }
-
-            return string.Create(CultureInfo.InvariantCulture,
-                $"LiteDB cache {cache["extendPages"].AsInt32 * 8 / 1024.0:N0} MB ({cache["extendPages"].AsInt32:N0} pages: {cache["freePages"].AsInt32:N0} free, {cache["readablePages"].AsInt32:N0} readable, {cache["writablePages"].AsInt32:N0} writable, {cache["pagesInUse"].AsInt32:N0} in use); ");
-        };
     }
 
     /// <summary>
