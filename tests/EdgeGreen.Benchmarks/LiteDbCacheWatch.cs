@@ -20,7 +20,7 @@ internal sealed class LiteDbCacheWatch : IAsyncDisposable
     private readonly Task _sampling;
     private readonly Lock _peakLock = new();
     private (int Writable, int InUse) _peak;
-    private string? _failure;
+    private volatile string? _failure;
 
     public LiteDbCacheWatch(IServiceProvider services)
     {
@@ -36,7 +36,7 @@ internal sealed class LiteDbCacheWatch : IAsyncDisposable
             return "";
         }
 
-        if (Read() is not { } cache)
+        if (Read() is not { } cache || (_sampling.IsCompleted && !_stop.IsCancellationRequested))
         {
             return $"LiteDB cache unavailable: {_failure}; ";
         }
@@ -80,6 +80,11 @@ internal sealed class LiteDbCacheWatch : IAsyncDisposable
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
+        }
+        catch (Exception ex)
+        {
+            // Reported in every line from now on (peaks stay 0): a sampler that failed must not end the benchmark.
+            _failure = $"sampling stopped: {ex.Message}";
         }
     }
 

@@ -42,7 +42,9 @@ public sealed class ReplicaTests(PostgresServer server) : IClassFixture<Postgres
             ["EdgeGreen:Cluster:LeaderLease"] = "00:00:02",
             ["EdgeGreen:Cluster:ForgetAfter"] = "00:00:04",
             ["EdgeGreen:Scheduling:DispatchInterval"] = "00:00:00.100",
-            ["EdgeGreen:Scheduling:LeaseDuration"] = "00:00:03",
+            // Long enough that a renewal delayed by a loaded machine (the suite's classes run in
+            // parallel on two cores) does not lose a lease; the job across the failover outlasts it.
+            ["EdgeGreen:Scheduling:LeaseDuration"] = "00:00:05",
         };
         _leader = new Faults.ControlPlaneProcess(Path.Combine(_temp.Path, "leader"),
             settings.ToDictionary(s => s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!));
@@ -64,7 +66,7 @@ public sealed class ReplicaTests(PostgresServer server) : IClassFixture<Postgres
         Assert.Equal(1, done.GetProperty("attempts").GetInt32());
 
         // The leader dies (SIGKILL, no goodbye) while a job runs.
-        var running = await SubmitAsync(client, "across-the-failover", "PT6S");
+        var running = await SubmitAsync(client, "across-the-failover", "PT8S");
         await WaitForAsync(client, running, "running");
         await _leader.KillAsync();
         var failover = Stopwatch.StartNew();

@@ -38,7 +38,7 @@ public sealed class LiteDbStorageTests : StorageContract
     }
 
     [Fact]
-    public async Task Open_AFileFromBeforeHoursWereClosed_ClosesEachAgentsHoursUpToItsNewest_AndHourQueriesReadTheSame()
+    public async Task Open_AFileFromBeforeHoursWereClosed_ClosesEachAgentsHoursUpToThePresent_AndHourQueriesReadTheSame()
     {
         using var temp = new TempDirectory();
         var options = Options.Create(new StorageOptions { DataDirectory = temp.Path });
