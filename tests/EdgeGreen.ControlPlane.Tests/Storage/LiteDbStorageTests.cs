@@ -67,15 +67,12 @@ public sealed class LiteDbStorageTests : StorageContract
         using var database = new LiteDbDatabase(options);
         var store = new LiteDbTelemetryStore(database, new FakeTimeProvider(T0.AddDays(2).AddMinutes(30)));
 
-        Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+        Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await StorageContract.FirstDayHoursAsync(store));
         Assert.Equal(hour0 + 49, database.Read(() => database.Database.GetCollection("telemetry_summaries").FindById("a1"))["hc"].AsInt64);
         await store.AppendAsync([new TelemetryBatch("a1", "ES",
             [new ReadingRecord(11, T0.AddMinutes(10), TimeSpan.FromSeconds(10), "s", "cpu.package", 7, ReadingProvenance.Modelled)], T0)], CancellationToken.None);
-        Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+        Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await StorageContract.FirstDayHoursAsync(store));
 
-        async Task<List<(DateTimeOffset, double, long)>> HoursAsync() =>
-            [.. (await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(1), CancellationToken.None).ToListAsync())
-                .Select(b => (b.Time, b.EnergyJoules, b.Readings))];
 
         static LiteDB.BsonDocument Rollup(string id, double energyJoules, double coveredSeconds, long readings) =>
             new() { ["_id"] = id, ["e"] = energyJoules, ["c"] = coveredSeconds, ["n"] = readings };

@@ -165,7 +165,7 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
         await database.MigrateAsync(CancellationToken.None);
         var store = new PostgresTelemetryStore(database);
 
-        Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+        Assert.Equal([(T0, 100.0, 6L), (T0.AddHours(1), 200.0, 4L)], await StorageContract.FirstDayHoursAsync(store));
         await using (var marks = dataSource.CreateCommand(
             "SELECT agent_id, hours_closed_until - (floor(extract(epoch FROM now()) / 3600)::bigint + 1) FROM telemetry_summaries ORDER BY agent_id"))
         await using (var reader = await marks.ExecuteReaderAsync())
@@ -184,11 +184,8 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
 
         await store.AppendAsync([new TelemetryBatch("a1", "ES",
             [new ReadingRecord(11, T0.AddMinutes(10), TimeSpan.FromSeconds(10), "s", "cpu.package", 7, ReadingProvenance.Modelled)], T0)], CancellationToken.None);
-        Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await HoursAsync());
+        Assert.Equal([(T0, 107.0, 7L), (T0.AddHours(1), 200.0, 4L)], await StorageContract.FirstDayHoursAsync(store));
 
-        async Task<List<(DateTimeOffset, double, long)>> HoursAsync() =>
-            [.. (await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(1), CancellationToken.None).ToListAsync())
-                .Select(b => (b.Time, b.EnergyJoules, b.Readings))];
     }
 
     [RequiresProgramFact("initdb")]

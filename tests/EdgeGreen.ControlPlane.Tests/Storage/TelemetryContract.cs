@@ -6,6 +6,11 @@ namespace EdgeGreen.ControlPlane.Tests.Storage;
 /// <summary>The time-series half of the contract: rollups, zone totals, group commits, retention and the queries built on them.</summary>
 public abstract partial class StorageContract
 {
+    /// <summary>Agent a1's hour buckets over the first day from T0 as (start, energy, readings): what the legacy-data tests of each provider compare.</summary>
+    internal static async Task<List<(DateTimeOffset, double, long)>> FirstDayHoursAsync(ITelemetryStore store) =>
+        [.. (await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(1), CancellationToken.None).ToListAsync())
+            .Select(b => (b.Time, b.EnergyJoules, b.Readings))];
+
     [ContractFact]
     public async Task Rollups_EqualTheRawReadingsTheyCount_InEveryTier()
     {
