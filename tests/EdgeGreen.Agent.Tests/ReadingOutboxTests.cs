@@ -36,6 +36,32 @@ public sealed class ReadingOutboxTests : IDisposable
         Assert.Equal([1L, 2L], outbox.ReadAfter(0, 2).Select(r => r.Sequence));
     }
 
+    /// <summary>
+    /// LiteDB 5.0.21 keeps a compiled expression for good for each distinct value given to its
+    /// <c>Query.LTE</c> and the like: an agent acknowledging a new sequence every second grew without
+    /// end. Counted in LiteDB's own (process-wide) cache, so other tests running meanwhile add a
+    /// little; a leak adds one per acknowledgement.
+    /// </summary>
+    [Fact]
+    public void Acknowledge_ThousandsOfDistinctSequences_KeepLiteDbsCompiledExpressionsBounded()
+    {
+        using var outbox = Open();
+        outbox.Append("s", Deltas(10));
+        outbox.Acknowledge(1);
+        var before = CompiledExpressions();
+
+        for (var sequence = 2; sequence <= 1_000; sequence++)
+        {
+            outbox.Append("s", Deltas(1));
+            outbox.Acknowledge(sequence);
+        }
+
+        Assert.InRange(CompiledExpressions() - before, 0, 100);
+
+        static int CompiledExpressions() => ((System.Collections.ICollection)typeof(LiteDB.BsonExpression)
+            .GetField("_cacheScalar", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!).Count;
+    }
+
     [Fact]
     public void Acknowledge_DeletesOnlyUpToTheDurableSequence()
     {

@@ -55,7 +55,8 @@ public sealed partial class InferenceSummaryOutbox
             if (overflow > 0)
             {
                 var oldest = _summaries.Query().OrderBy(e => e.Id).Select(e => e.Id).Limit(overflow).ToList();
-                _summaries.DeleteMany(Query.LTE("_id", oldest[^1]));
+                var newestDropped = oldest[^1];
+                _summaries.DeleteMany(e => e.Id <= newestDropped);
                 _metrics.InferenceSummariesDropped.WithLabels("outbox_full").Inc(oldest.Count);
                 if (_throttle.ShouldLog("summaries-full", out var suppressed))
                 {

@@ -198,7 +198,9 @@ public sealed partial class ReadingOutbox : IDisposable
     {
         lock (_gate)
         {
-            var deleted = _readings.DeleteMany(Query.LTE("_id", durableSequence));
+            // Predicates as expressions, never Query.LTE and the like: LiteDB 5.0.21 compiles and keeps
+            // one expression per distinct value given to those, so each acknowledgement grew the agent for good.
+            var deleted = _readings.DeleteMany(r => r.Id <= durableSequence);
             _depth -= deleted;
             _metrics.OutboxDepth.Set(_depth);
             Settle(durableSequence, resumed: false);
@@ -254,7 +256,8 @@ public sealed partial class ReadingOutbox : IDisposable
                 return 0;
             }
 
-            var deleted = _readings.DeleteMany(Query.And(Query.GT("_id", afterSequence), Query.LTE("_id", ids[^1])));
+            var last = ids[^1];
+            var deleted = _readings.DeleteMany(r => r.Id > afterSequence && r.Id <= last);
             _depth -= deleted;
             _metrics.OutboxDepth.Set(_depth);
             return deleted;
@@ -288,7 +291,8 @@ public sealed partial class ReadingOutbox : IDisposable
         var dropped = _readings.Query().OrderBy(r => r.Id).Select(r => r.Id).Limit((int)Math.Min(count, int.MaxValue)).ToList();
         if (dropped.Count > 0)
         {
-            _readings.DeleteMany(Query.LTE("_id", dropped[^1]));
+            var last = dropped[^1];
+            _readings.DeleteMany(r => r.Id <= last);
             _droppedThrough = Math.Max(_droppedThrough, dropped[^1]);
         }
 
