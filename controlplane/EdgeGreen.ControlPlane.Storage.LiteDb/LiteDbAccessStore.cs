@@ -33,7 +33,7 @@ public sealed class LiteDbAccessStore : IAccessStore
 
     public Task<ApiKeyRecord?> FindApiKeyAsync(string keyHash, CancellationToken cancellationToken)
     {
-        var document = ApiKeys.FindOne(Query.EQ("keyHash", keyHash));
+        var document = ApiKeys.FindOne(LiteQueries.EQ("keyHash", keyHash));
         return Task.FromResult(document is null
             ? null
             : new ApiKeyRecord(document["_id"].AsString, document["name"].AsString, Enum.Parse<ApiKeyRole>(document["role"].AsString),
@@ -61,7 +61,7 @@ public sealed class LiteDbAccessStore : IAccessStore
         Task.FromResult(_database.Write(_ =>
         {
             // Expired tokens are swept on every consumption so the collection stays small.
-            Tokens.DeleteMany(Query.LT("expiresAt", now.UtcTicks));
+            Tokens.DeleteMany(LiteQueries.LT("expiresAt", now.UtcTicks));
             return Tokens.Delete(tokenHash);
         }));
 

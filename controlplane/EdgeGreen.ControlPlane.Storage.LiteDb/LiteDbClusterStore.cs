@@ -33,7 +33,7 @@ public sealed class LiteDbClusterStore(LiteDbDatabase database, TimeProvider clo
                 Leader.Upsert(lease);
             }
 
-            var replicas = Replicas.Find(Query.GT("lastSeen", (now - forgetAfter).UtcTicks)).Select(d => new ReplicaRecord(
+            var replicas = Replicas.Find(LiteQueries.GT("lastSeen", (now - forgetAfter).UtcTicks)).Select(d => new ReplicaRecord(
                 d["_id"].AsString, d["http"].IsNull ? null : d["http"].AsString, d["grpc"].IsNull ? null : d["grpc"].AsString, d["version"].AsString,
                 Ticks.ToInstant(d["startedAt"].AsInt64), Ticks.ToInstant(d["lastSeen"].AsInt64))).ToList();
             return new ClusterView(lease["until"].AsInt64 >= now.UtcTicks ? lease["holder"].AsString : null, replicas);

@@ -33,6 +33,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         PrivateDirectory.Create(directory);
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, "edgegreen.db"));
         _database = Open(Path);
+        DropEmptyRetiredCollections(_database);
     }
 
     public string Path { get; }
@@ -132,9 +133,28 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
     [
         "agents", "api_keys", "enrollment_tokens", "cluster_replicas", "cluster_leader", "dataset_versions", "deployments", "jobs",
         "models", "model_versions", "pipeline_versions", "pipeline_runs", "pipeline_cache", "webhooks",
-        "readings", "telemetry_summaries", "telemetry_meta", "rollup_minute", "rollup_hour", "zone_minute", "zone_hour",
+        "raw_chunks", "telemetry_summaries", "telemetry_meta", "rollup_minute", "rollup_hour", "zone_minute", "zone_hour",
         "monitoring_seen", "monitoring_hours", "monitoring_predictions", "monitoring_samples", "alert_rules", "alerts",
     ];
+
+    /// <summary>
+    /// Collections of an earlier layout that the stores still read while they hold anything and
+    /// that are dropped when the control plane opens a file with them empty (at its start only, never
+    /// at a reopen after a failure while reads may still run on the file, for the reason
+    /// <see cref="CreateCollections"/> gives): <c>readings</c>, raw chunks by agent and hour.
+    /// </summary>
+    internal static readonly IReadOnlyList<string> RetiredCollections = ["readings"];
+
+    private static void DropEmptyRetiredCollections(LiteDatabase database)
+    {
+        foreach (var name in RetiredCollections.Intersect(database.GetCollectionNames(), StringComparer.Ordinal).ToList())
+        {
+            if (database.GetCollection(name).FindOne(Query.All()) is null)
+            {
+                database.DropCollection(name);
+            }
+        }
+    }
 
     /// <summary>
     /// Creates the collections the file lacks, in one transaction, before anything else can use it.

@@ -65,7 +65,7 @@ public sealed class LiteDbJobStore : IJobStore
 
     public Task<IReadOnlyList<JobRecord>> ListActiveAsync(CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<JobRecord>>(
-            [.. Jobs.Find(Query.In(nameof(JobDocument.Status), new BsonArray(ActiveStatuses.Select(s => new BsonValue(s))))).Select(j => j.ToRecord())
+            [.. Jobs.Find(LiteQueries.In(nameof(JobDocument.Status), new BsonArray(ActiveStatuses.Select(s => new BsonValue(s))))).Select(j => j.ToRecord())
                 .OrderBy(j => j.SubmittedAt)]);
 
     public Task<IReadOnlyList<JobRecord>> ListSucceededAsync(string name, int limit, CancellationToken cancellationToken)
@@ -100,7 +100,7 @@ public sealed class LiteDbJobStore : IJobStore
         {
             cancellationToken.ThrowIfCancellationRequested();
             var lower = after;
-            var page = _database.Read(() => Jobs.Find(Query.GT("_id", lower), limit: PageSize).ToList());
+            var page = _database.Read(() => Jobs.Find(LiteQueries.GT("_id", lower), limit: PageSize).ToList());
             foreach (var job in page)
             {
                 yield return job.ToRecord();

@@ -11,8 +11,12 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 /// <item><c>telemetry_summaries</c>: one document per agent (durable sequence, totals, latest
 /// power), the agent's small numeric key and <c>hc</c>, the hour its hours are closed until (see
 /// <see cref="CloseHoursAsync"/>);</item>
-/// <item><c>readings</c>: raw readings packed in chunks, one per agent, batch and clock hour,
-/// indexed on <c>k</c> = key × 2³² + hour (see <see cref="ReadingChunk"/>);</item>
+/// <item><c>raw_chunks</c>: raw readings packed in chunks, one per agent, batch and ten-second
+/// window, with an <c>_id</c> that sorts by window, then agent (see <see cref="ReadingChunk"/>);
+/// each agent's summary keeps <c>fw</c>, the window of its oldest reading (0 when unknown), so a
+/// read seeks no window before it;
+/// files from before windows keep their older chunks in <c>readings</c>, indexed by agent and
+/// hour, read beside them until retention has emptied it;</item>
 /// <item><c>rollup_minute</c>, <c>rollup_hour</c>: per agent × domain × bucket, with an <c>_id</c>
 /// that sorts by agent, then time, then domain, so one agent's range is one index scan; the hour
 /// tier for the hours before the agent's <c>hc</c> only;</item>
@@ -31,18 +35,27 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 public sealed class LiteDbTelemetryStore : ITelemetryStore
 {
     private const int PageSize = 2_000;
+
+    /// <summary>One of <see cref="LiteDbDatabase.RetiredCollections"/>.</summary>
+    private const string LegacyReadingsName = "readings";
+
     private readonly LiteDbDatabase _database;
+
+    /// <summary>Whether the file still has chunks in the layout before windows; cleared when retention empties it.</summary>
+    private volatile bool _legacy;
 
     private ILiteCollection<BsonDocument> Summaries => _database.Database.GetCollection("telemetry_summaries");
 
     private ILiteCollection<BsonDocument> Meta => _database.Database.GetCollection("telemetry_meta");
 
-    private ILiteCollection<BsonDocument> Readings => _database.Database.GetCollection("readings");
+    private ILiteCollection<BsonDocument> Chunks => _database.Database.GetCollection("raw_chunks");
+
+    private ILiteCollection<BsonDocument> LegacyReadings => _database.Database.GetCollection(LegacyReadingsName);
 
     public LiteDbTelemetryStore(LiteDbDatabase database, TimeProvider? clock = null)
     {
         _database = database;
-        database.Write(_ => Readings.EnsureIndex("k"));
+        _legacy = database.Read(() => database.Database.CollectionExists(LegacyReadingsName) && LegacyReadings.FindOne(Query.All()) is not null);
         var present = Bucket((clock ?? TimeProvider.System).GetUtcNow(), TelemetryTiers.Hour);
         database.Write(_ => MarkHoursClosed(present));
     }
@@ -55,11 +68,11 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     private int MarkHoursClosed(long presentHour)
     {
         var hours = AgentRollups(TelemetryTier.Hour);
-        var unmarked = Summaries.Find(Query.EQ("hc", BsonValue.Null)).ToList();
+        var unmarked = Summaries.Find(LiteQueries.EQ("hc", BsonValue.Null)).ToList();
         foreach (var summary in unmarked)
         {
             var key = summary["key"].AsInt64;
-            var newest = hours.Query().Where(Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key + 1, 0, ""))).OrderByDescending("_id").Limit(1).FirstOrDefault();
+            var newest = hours.Query().Where(LiteQueries.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key + 1, 0, ""))).OrderByDescending("_id").Limit(1).FirstOrDefault();
             summary["hc"] = Math.Max(presentHour, newest is null ? 0 : BucketOf(newest["_id"].AsString)) + 1;
             Summaries.Update(summary);
         }
@@ -70,9 +83,9 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     /// <summary>
     /// LiteDB's page cache grows a segment of 1,000 pages (8 MB) at a time, and never back, when it
     /// needs a page and fewer than a segment's worth are unused; what a telemetry commit holds is
-    /// mostly the pages it wrote, about one of the readings index per agent (each agent's chunks
-    /// sit in their own place in it), more at a minute's start (new minute rollups). A cap bounds
-    /// the cache by the cap: a commit of a backlog of thousands of agents would grow it for good.
+    /// every page it visits: the newest window's chunk pages, and per agent its summary and minute
+    /// rollups, more at a minute's start (new minute rollups). A cap bounds the cache by the cap: a
+    /// commit of a backlog of thousands of agents would grow it for good.
     /// </summary>
     public int MaxBatchesPerCommit => 256;
 
@@ -94,18 +107,27 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 
             var keys = new Dictionary<string, long>(StringComparer.Ordinal);
             var closedUntil = new Dictionary<string, long>(StringComparer.Ordinal);
+            var oldest = plan.Fresh.GroupBy(f => f.Batch.AgentId, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.SelectMany(f => f.Fresh).Min(r => ReadingChunk.WindowOf(r.Time)), StringComparer.Ordinal);
             foreach (var summary in plan.ChangedSummaries)
             {
-                var (key, closed) = documents.TryGetValue(summary.AgentId, out var existing) ? (existing["key"].AsInt64, existing["hc"].AsInt64) : (NextAgentKey(), 0L);
+                var (key, closed, firstWindow) = documents.TryGetValue(summary.AgentId, out var existing)
+                    ? (existing["key"].AsInt64, existing["hc"].AsInt64, existing["fw"].IsNull ? 0 : existing["fw"].AsInt64)
+                    : (NextAgentKey(), 0L, long.MaxValue);
+                if (oldest.TryGetValue(summary.AgentId, out var window))
+                {
+                    firstWindow = Math.Min(firstWindow, window);
+                }
+
                 keys[summary.AgentId] = key;
                 closedUntil[summary.AgentId] = closed;
-                Summaries.Upsert(ToDocument(summary, key, closed));
+                Summaries.Upsert(ToDocument(summary, key, closed, firstWindow == long.MaxValue ? 0 : firstWindow));
             }
 
             var chunks = plan.Fresh.SelectMany(f => ReadingChunk.Split(keys[f.Batch.AgentId], f.Fresh)).ToList();
             if (chunks.Count > 0)
             {
-                Readings.InsertBulk(chunks, batchSize: 10_000);
+                Chunks.InsertBulk(chunks, batchSize: 10_000);
             }
 
             // An hour not yet closed is counted by its minutes alone.
@@ -144,7 +166,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         var key = summary["key"].AsInt64;
         var source = tier switch
         {
-            TelemetryTier.Raw => ReadRaw(key, domain, from, to, cancellationToken).Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1)),
+            TelemetryTier.Raw => ReadRaw(summary, domain, from, to, cancellationToken).Select(r => new EnergyBucket(r.Time, r.Domain, r.EnergyJoules, r.Interval.TotalSeconds, 1)),
             TelemetryTier.Hour => ReadHours(agentId, key, domain, Bucket(from, TelemetryTiers.Hour), Bucket(to, TelemetryTiers.Hour), cancellationToken),
             _ => ReadRollups(key, domain, tier, Bucket(from, tier.BucketSize()), Bucket(to, tier.BucketSize()), cancellationToken),
         };
@@ -195,7 +217,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     public Task<long> CloseHoursAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var until = Bucket(now, TelemetryTiers.Hour);
-        var open = _database.Read(() => Summaries.Find(Query.LT("hc", until)).Select(d => d["_id"].AsString).ToList());
+        var open = _database.Read(() => Summaries.Find(LiteQueries.LT("hc", until)).Select(d => d["_id"].AsString).ToList());
         long closed = 0;
         foreach (var agentId in open)
         {
@@ -209,7 +231,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
 
                 var key = summary["key"].AsInt64;
                 var hours = new Dictionary<(long Hour, string Domain), (double EnergyJoules, double CoveredSeconds, long Readings)>();
-                var minutes = AgentRollups(TelemetryTier.Minute).Find(Query.Between("_id",
+                var minutes = AgentRollups(TelemetryTier.Minute).Find(LiteQueries.Between("_id",
                     AgentRollupId(key, summary["hc"].AsInt64 * MinutesPerHour, ""), AgentRollupId(key, until * MinutesPerHour, "")));
                 foreach (var minute in minutes)
                 {
@@ -243,22 +265,24 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             await CloseHoursAsync(foldBefore, cancellationToken);
         }
 
-        long raw = 0, minute = 0, hour = 0;
+        // Raw readings go by whole hours, as in the PostgreSQL provider (and files from before windows).
+        long raw = cutoffs.Raw is { } rawBefore ? DeleteChunksBefore(Bucket(rawBefore, TelemetryTiers.Hour) * ReadingChunk.WindowsPerHour, cancellationToken) : 0, minute = 0, hour = 0;
+        var legacy = _legacy;
         var agents = _database.Read(() => Summaries.FindAll().Select(d => (Key: d["key"].AsInt64, ClosedUntil: d["hc"].AsInt64)).ToList());
         foreach (var (key, closedUntil) in agents)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // One transaction per agent and tier, so ingest waits for the write gate briefly, never for the whole sweep.
-            if (cutoffs.Raw is { } rawCutoff)
+            if (legacy && cutoffs.Raw is { } rawCutoff)
             {
                 var hourIndex = Bucket(rawCutoff, TelemetryTiers.Hour);
                 raw += _database.Write(_ =>
                 {
-                    var expired = Readings.Find(Query.Between("k", ReadingChunk.Key(key, 0), ReadingChunk.Key(key, hourIndex) - 1))
+                    var expired = LegacyReadings.Find(LiteQueries.Between("k", ReadingChunk.LegacyKey(key, 0), ReadingChunk.LegacyKey(key, hourIndex) - 1))
                         .Select(c => (Id: c["_id"], Readings: (long)c["n"].AsInt32)).ToList();
                     foreach (var (id, _) in expired)
                     {
-                        Readings.Delete(id);
+                        LegacyReadings.Delete(id);
                     }
 
                     return expired.Sum(c => c.Readings);
@@ -274,28 +298,63 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             if (cutoff is { } before)
             {
                 var end = ZoneRollupId(Bucket(before, tier.BucketSize()), "");
-                _database.Write(_ => ZoneRollups(tier).DeleteMany(Query.LT("_id", end)));
+                _database.Write(_ => ZoneRollups(tier).DeleteMany(LiteQueries.LT("_id", end)));
             }
+        }
+
+        // Read no longer; the file drops the emptied collection when it is next opened.
+        if (legacy && cutoffs.Raw is not null && _database.Read(() => LegacyReadings.FindOne(Query.All())) is null)
+        {
+            _legacy = false;
         }
 
         return new RetentionResult(raw, minute, hour);
     }
 
+    /// <summary>
+    /// Deletes the chunks of the windows before <paramref name="window"/>, a page per transaction:
+    /// they are the lowest ids, so each transaction visits the start of the index alone.
+    /// </summary>
+    private long DeleteChunksBefore(long window, CancellationToken cancellationToken)
+    {
+        var end = ReadingChunk.Id(window, 0, 0);
+        long readings = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var (chunks, deleted) = _database.Write(_ =>
+            {
+                var expired = Chunks.Find(LiteQueries.LT("_id", end), limit: PageSize).Select(c => (Id: c["_id"], Readings: (long)c["n"].AsInt32)).ToList();
+                foreach (var (id, _) in expired)
+                {
+                    Chunks.Delete(id);
+                }
+
+                return (expired.Count, expired.Sum(c => c.Readings));
+            });
+            readings += deleted;
+            if (chunks < PageSize)
+            {
+                return readings;
+            }
+        }
+    }
+
     /// <summary>Deletes the agent's buckets of the tier before the cutoff and before <paramref name="keptFrom"/>.</summary>
     private int DeleteRollups(TelemetryTier tier, long key, DateTimeOffset? cutoff, long keptFrom) => cutoff is { } before
         ? _database.Write(_ => AgentRollups(tier).DeleteMany(
-            Query.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key, Math.Min(Bucket(before, tier.BucketSize()), keptFrom), ""))))
+            LiteQueries.Between("_id", AgentRollupId(key, 0, ""), AgentRollupId(key, Math.Min(Bucket(before, tier.BucketSize()), keptFrom), ""))))
         : 0;
 
     public async IAsyncEnumerable<ReadingRecord> ReadReadingsAsync(string agentId, string? domain, DateTimeOffset from, DateTimeOffset to,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (AgentKey(agentId) is not { } key)
+        if (_database.Read(() => Summaries.FindById(agentId)) is not { } summary)
         {
             yield break;
         }
 
-        foreach (var reading in ReadRaw(key, domain, from, to, cancellationToken))
+        foreach (var reading in ReadRaw(summary, domain, from, to, cancellationToken))
         {
             yield return reading;
         }
@@ -304,51 +363,61 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     }
 
     /// <summary>
-    /// Chunks are filed by the hour their readings end in. Pages of chunks are read in key order and
-    /// yielded an hour at a time, sorted, so memory holds about a page, whatever the range.
+    /// An hour at a time, in one read each: the agent's chunks in each window of the hour (an index
+    /// seek per window) and, in a file from before windows, its chunks of that hour on the old
+    /// index; sorted by time, so memory holds an hour of one agent's readings whatever the range.
+    /// Windows before the oldest chunk kept or after the agent's newest reading are not sought.
     /// </summary>
-    private IEnumerable<ReadingRecord> ReadRaw(long key, string? domain, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    private IEnumerable<ReadingRecord> ReadRaw(BsonDocument summary, string? domain, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
     {
-        var next = ReadingChunk.Key(key, Bucket(from, TelemetryTiers.Hour));
-        var last = ReadingChunk.Key(key, Bucket(to - TimeSpan.FromTicks(1), TelemetryTiers.Hour));
-        while (next <= last)
+        if (summary["lastReadingAt"].IsNull)
+        {
+            yield break;
+        }
+
+        var key = summary["key"].AsInt64;
+        var legacy = _legacy;
+        var (oldest, legacyOldestHour) = _database.Read(() => (OldestWindow(), legacy ? LegacyOldestHour(key) : null));
+        var kept = new[] { oldest, legacyOldestHour * ReadingChunk.WindowsPerHour }.Min();
+        if (kept is not { } start)
+        {
+            yield break;
+        }
+
+        // A summary from before windows has no fw: its reads start at the oldest chunk kept.
+        var first = Math.Max(ReadingChunk.WindowOf(from), Math.Max(start, summary["fw"].IsNull ? 0 : summary["fw"].AsInt64));
+        var last = Math.Min(ReadingChunk.WindowOf(to - TimeSpan.FromTicks(1)), ReadingChunk.WindowOf(Ticks.ToInstant(summary["lastReadingAt"].AsInt64)));
+        for (var hour = first / ReadingChunk.WindowsPerHour; hour <= last / ReadingChunk.WindowsPerHour; hour++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var lower = next;
-            var page = _database.Read(() => Readings.Find(Query.Between("k", lower, last), limit: PageSize).ToList());
-            if (page.Count == 0)
+            var (lower, upper, legacyHour) = (Math.Max(first, hour * ReadingChunk.WindowsPerHour), Math.Min(last, ((hour + 1) * ReadingChunk.WindowsPerHour) - 1), hour);
+            var chunks = _database.Read(() =>
             {
-                yield break;
-            }
-
-            var pageEnd = page.Max(c => c["k"].AsInt64);
-            if (page.Count == PageSize && page.Any(c => c["k"].AsInt64 != pageEnd))
-            {
-                // The last hour of a full page may continue in the next page: read it next time.
-                page.RemoveAll(c => c["k"].AsInt64 == pageEnd);
-                next = pageEnd;
-            }
-            else if (page.Count == PageSize)
-            {
-                // One hour fills the page (a very long backlog): read that hour whole.
-                page = _database.Read(() => Readings.Find(Query.EQ("k", pageEnd)).ToList());
-                next = pageEnd + 1;
-            }
-            else
-            {
-                next = last + 1;
-            }
-
-            foreach (var hour in page.GroupBy(c => c["k"].AsInt64).OrderBy(g => g.Key))
-            {
-                foreach (var reading in hour.SelectMany(ReadingChunk.Read)
-                    .Where(r => r.Time >= from && r.Time < to && (domain is null || r.Domain == domain)).OrderBy(r => r.Time).ThenBy(r => r.Sequence))
+                var found = legacy ? LegacyReadings.Find(LiteQueries.EQ("k", ReadingChunk.LegacyKey(key, legacyHour))).ToList() : [];
+                for (var window = lower; window <= upper; window++)
                 {
-                    yield return reading;
+                    found.AddRange(Chunks.Find(LiteQueries.Between("_id", ReadingChunk.Id(window, key, 0), ReadingChunk.Id(window, key, long.MaxValue))));
                 }
+
+                return found;
+            });
+            foreach (var reading in chunks.SelectMany(ReadingChunk.Read)
+                .Where(r => r.Time >= from && r.Time < to && (domain is null || r.Domain == domain)).OrderBy(r => r.Time).ThenBy(r => r.Sequence))
+            {
+                yield return reading;
             }
         }
     }
+
+    /// <summary>The window of the oldest chunk kept, of any agent; null when there is none.</summary>
+    private long? OldestWindow() =>
+        Chunks.Find(Query.All(Query.Ascending), limit: 1).FirstOrDefault() is { } oldest ? ReadingChunk.WindowOfId(oldest["_id"]) : null;
+
+    /// <summary>The hour of the agent's oldest chunk in the layout before windows; null when it has none.</summary>
+    private long? LegacyOldestHour(long key) =>
+        LegacyReadings.Find(LiteQueries.Between("k", ReadingChunk.LegacyKey(key, 0), ReadingChunk.LegacyKey(key + 1, 0) - 1), limit: 1).FirstOrDefault() is { } oldest
+            ? oldest["k"].AsInt64 & uint.MaxValue
+            : null;
 
     /// <summary>
     /// The hour documents of the closed hours, then the open hours summed from their minutes, an
@@ -492,7 +561,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     /// </summary>
     private static List<BsonDocument> PageOf(ILiteCollection<BsonDocument> collection, string lower, bool inclusive, string end)
     {
-        var page = collection.Find(Query.Between("_id", lower, end), limit: PageSize + 1).ToList();
+        var page = collection.Find(LiteQueries.Between("_id", lower, end), limit: PageSize + 1).ToList();
         if (!inclusive && page.Count > 0 && page[0]["_id"].AsString == lower)
         {
             page.RemoveAt(0);
@@ -516,9 +585,6 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
         }
     }
 
-    /// <summary>The agent's numeric key in the telemetry collections; null before its first reading.</summary>
-    private long? AgentKey(string agentId) => _database.Read(() => Summaries.FindById(agentId)) is { } summary ? summary["key"].AsInt64 : null;
-
     private long NextAgentKey()
     {
         var counter = Meta.FindById("nextAgentKey");
@@ -540,7 +606,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
     private static string ZoneRollupId(long bucket, string zone) =>
         string.Create(CultureInfo.InvariantCulture, $"{bucket:x10}|{zone}");
 
-    private static BsonDocument ToDocument(TelemetrySummary summary, long key, long hoursClosedUntil)
+    private static BsonDocument ToDocument(TelemetrySummary summary, long key, long hoursClosedUntil, long firstWindow)
     {
         var power = new BsonDocument();
         foreach (var (domain, watts) in summary.LatestPowerWattsByDomain)
@@ -553,6 +619,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             ["_id"] = summary.AgentId,
             ["key"] = key,
             ["hc"] = hoursClosedUntil,
+            ["fw"] = firstWindow,
             ["durableSequence"] = summary.DurableSequence,
             ["readingCount"] = summary.ReadingCount,
             ["energyJoules"] = summary.EnergyJoules,

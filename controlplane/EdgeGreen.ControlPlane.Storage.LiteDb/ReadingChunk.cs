@@ -1,22 +1,58 @@
+using System.Buffers.Binary;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using LiteDB;
 
 namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 
 /// <summary>
-/// Raw readings of one agent that end in one clock hour, packed into one document: the sensor ids
-/// and domains once each (<c>s</c>, <c>d</c>), and per reading, in a binary field <c>r</c>, the
-/// sequence and time as deltas from the previous reading, the interval, the sensor and domain
-/// as indexes, the energy as a double and the provenance: about 20 bytes a reading instead of a
-/// document each.
+/// Raw readings of one agent, one batch and one <see cref="Window"/>, packed into one document: the
+/// sensor ids and domains once each (<c>s</c>, <c>d</c>), and per reading, in a binary field
+/// <c>r</c>, the sequence and time as deltas from the previous reading, the interval, the sensor
+/// and domain as indexes, the energy as a double and the provenance: about 20 bytes a reading
+/// instead of a document each.
+/// <para>
+/// The <c>_id</c> sorts by window first, then agent, then the chunk's first sequence (see
+/// <see cref="Id"/>), and is the collection's only index. So every commit inserts into the newest
+/// window's few index pages, whatever the number of agents and the data kept: LiteDB holds every
+/// page a write transaction visits, and an index sorted by agent first (as files before this one
+/// were, on <c>k</c> = <see cref="LegacyKey"/>) had each agent's insert walk its own path through
+/// pages written at every earlier time, a transaction's pages growing for as long as the store
+/// ran. An agent's range is read a window at a time, an index seek each.
+/// </para>
 /// </summary>
 internal static class ReadingChunk
 {
-    /// <summary>The indexed key: the agent's numeric key, then the hour since the Unix epoch.</summary>
-    public static long Key(long agentKey, long hour) => (agentKey << 32) | hour;
+    /// <summary>Ten seconds: a batch at 1 Hz mostly falls in one, and a range of hours is a few thousand seeks.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
+
+    public const int WindowsPerHour = 360;
+
+    /// <summary>The window a reading falls in, by the end of its interval (times before the epoch hold nothing).</summary>
+    public static long WindowOf(DateTimeOffset time) => Math.Max(0, TelemetryTiers.BucketIndex(time, Window));
+
+    /// <summary>
+    /// Window, agent key and the chunk's first sequence, big-endian in 16 bytes: LiteDB orders
+    /// binary values byte by byte, so their order is the numbers' whatever the file's collation
+    /// (which orders strings, by the culture the file was made in). A sequence is stored once per
+    /// agent, so the id is unique.
+    /// </summary>
+    public static BsonValue Id(long window, long agentKey, long firstSequence)
+    {
+        var id = new byte[16];
+        BinaryPrimitives.WriteUInt32BigEndian(id, checked((uint)window));
+        BinaryPrimitives.WriteUInt32BigEndian(id.AsSpan(4), checked((uint)agentKey));
+        BinaryPrimitives.WriteUInt64BigEndian(id.AsSpan(8), checked((ulong)firstSequence));
+        return new BsonValue(id);
+    }
+
+    /// <summary>The window an <see cref="Id"/> names.</summary>
+    public static long WindowOfId(BsonValue id) => BinaryPrimitives.ReadUInt32BigEndian(id.AsBinary);
+
+    /// <summary>The key files from before windows index their chunks on: agent key, then the hour their readings end in.</summary>
+    public static long LegacyKey(long agentKey, long hour) => (agentKey << 32) | hour;
 
     public static IEnumerable<BsonDocument> Split(long agentKey, IReadOnlyList<ReadingRecord> readings) =>
-        readings.GroupBy(r => TelemetryTiers.BucketIndex(r.Time, TelemetryTiers.Hour)).Select(hour => Pack(Key(agentKey, hour.Key), [.. hour]));
+        readings.GroupBy(r => WindowOf(r.Time)).Select(window => Pack(Id(window.Key, agentKey, window.First().Sequence), [.. window]));
 
     public static IEnumerable<ReadingRecord> Read(BsonDocument chunk)
     {
@@ -40,7 +76,7 @@ internal static class ReadingChunk
         return readings;
     }
 
-    private static BsonDocument Pack(long key, IReadOnlyList<ReadingRecord> readings)
+    private static BsonDocument Pack(BsonValue id, IReadOnlyList<ReadingRecord> readings)
     {
         var sensors = new List<string>();
         var domains = new List<string>();
@@ -63,7 +99,7 @@ internal static class ReadingChunk
 
         return new BsonDocument
         {
-            ["k"] = key,
+            ["_id"] = id,
             ["n"] = readings.Count,
             ["s"] = new BsonArray(sensors.Select(s => new BsonValue(s))),
             ["d"] = new BsonArray(domains.Select(d => new BsonValue(d))),

@@ -158,8 +158,13 @@ internal static class IngestBenchmark
             var stopwatch = Stopwatch.StartNew();
             using (var database = new LiteDatabase(new ConnectionString { Filename = Path.Combine(directory, "direct.db"), Connection = ConnectionType.Direct }))
             {
-                var collection = database.GetCollection("readings");
-                collection.EnsureIndex("k");
+                // A document per reading indexed by agent and hour; or the store's own chunks, whose id is their only index.
+                var collection = database.GetCollection(packed ? "raw_chunks" : "readings");
+                if (!packed)
+                {
+                    collection.EnsureIndex("k");
+                }
+
                 for (var i = 0; i < rows.Count; i++)
                 {
                     var key = i + 1L;
@@ -205,7 +210,7 @@ internal static class IngestBenchmark
 
     private static BsonDocument Document(long agentKey, ReadingRecord reading) => new()
     {
-        ["k"] = ReadingChunk.Key(agentKey, reading.Time.UtcTicks / TimeSpan.TicksPerHour),
+        ["k"] = (agentKey << 32) | (reading.Time.UtcTicks / TimeSpan.TicksPerHour),
         ["q"] = reading.Sequence,
         ["t"] = reading.Time.UtcTicks,
         ["i"] = reading.Interval.Ticks,

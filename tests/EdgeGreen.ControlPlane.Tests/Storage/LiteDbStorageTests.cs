@@ -105,6 +105,136 @@ public sealed class LiteDbStorageTests : StorageContract
     }
 
     [Fact]
+    public async Task Open_AFileWithChunksFiledByAgentAndHour_ReadsThemBesideNewOnes_RetentionEmptiesThem_AndTheNextOpenDropsTheirCollection()
+    {
+        using var temp = new TempDirectory();
+        var options = Options.Create(new StorageOptions { DataDirectory = temp.Path });
+        using (var legacy = new LiteDbDatabase(options))
+        {
+            // As an earlier version left them: ObjectIds, indexed on k = agent key × 2³² + hour; no fw in the summaries.
+            var store = new LiteDbTelemetryStore(legacy);
+            await store.AppendAsync([Batch("a1", 1, 10, 30, 50), Batch("b2", 1, 15, 3_625)], CancellationToken.None);
+            legacy.Write(db =>
+            {
+                var old = db.GetCollection("readings");
+                foreach (var chunk in db.GetCollection("raw_chunks").FindAll().ToList())
+                {
+                    var id = chunk["_id"];
+                    db.GetCollection("raw_chunks").Delete(id);
+                    var agentKey = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(id.AsBinary.AsSpan(4));
+                    chunk["k"] = ReadingChunk.LegacyKey(agentKey, ReadingChunk.WindowOfId(id) / ReadingChunk.WindowsPerHour);
+                    chunk.Remove("_id");
+                    old.Insert(chunk);
+                }
+
+                old.EnsureIndex("k");
+                foreach (var summary in db.GetCollection("telemetry_summaries").FindAll().ToList())
+                {
+                    summary.Remove("fw");
+                    db.GetCollection("telemetry_summaries").Update(summary);
+                }
+
+                return 0;
+            });
+        }
+
+        using (var database = new LiteDbDatabase(options))
+        {
+            var store = new LiteDbTelemetryStore(database);
+            // Before anything new is stored.
+            Assert.Equal([10, 30, 50], await Seconds(store, "a1"));
+            Assert.Equal([15, 3_625], await Seconds(store, "b2"));
+
+            // Later sequences, earlier times among the old ones, and a reading in the next hour.
+            await store.AppendAsync([Batch("a1", 4, 20, 40, 3_620)], CancellationToken.None);
+            Assert.Equal([10, 20, 30, 40, 50, 3_620], await Seconds(store, "a1"));
+            Assert.Equal([20, 30, 40], (await store.ReadAgentAsync("a1", null, TelemetryTier.Raw, T0.AddSeconds(20), T0.AddSeconds(41), CancellationToken.None).ToListAsync())
+                .Select(b => (b.Time - T0).TotalSeconds));
+
+            Assert.Equal(5 + 1, (await store.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(1), null, null), CancellationToken.None)).RawReadings);
+            Assert.Equal([3_620], await Seconds(store, "a1"));
+            Assert.Equal([3_625], await Seconds(store, "b2"));
+            Assert.Equal(2, (await store.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(2), null, null), CancellationToken.None)).RawReadings);
+            Assert.Contains("readings", database.Database.GetCollectionNames());
+        }
+
+        using (var reopened = new LiteDbDatabase(options))
+        {
+            Assert.DoesNotContain("readings", reopened.Database.GetCollectionNames());
+            var store = new LiteDbTelemetryStore(reopened);
+            await store.AppendAsync([Batch("b2", 3, 7_300)], CancellationToken.None);
+            Assert.Equal([7_300], await Seconds(store, "b2"));
+        }
+
+        static Task<List<double>> Seconds(LiteDbTelemetryStore store, string agentId) =>
+            store.ReadReadingsAsync(agentId, null, T0, T0.AddHours(3), CancellationToken.None).Select(r => (r.Time - T0).TotalSeconds).ToListAsync().AsTask();
+
+        static TelemetryBatch Batch(string agentId, long firstSequence, params int[] seconds) => new(agentId, "ES",
+            [.. seconds.Select((second, i) => new ReadingRecord(firstSequence + i, T0.AddSeconds(second), TimeSpan.FromSeconds(10), "s", "cpu.package", 1, ReadingProvenance.Modelled))], T0);
+    }
+
+    /// <summary>
+    /// LiteDB 5.0.21 keeps a compiled expression for good for each distinct value given to its
+    /// <c>Query.EQ</c>, <c>Query.Between</c> and the like (LiteQueries says more): a dashboard's
+    /// moving time range, or a caller trying API keys, grew the control plane without end. Counted in
+    /// LiteDB's own (process-wide) cache, so other tests running meanwhile add a little; a leak adds
+    /// one or more per query.
+    /// </summary>
+    [Fact]
+    public async Task Queries_WithEverNewBoundsAndKeys_KeepLiteDbsCompiledExpressionsBounded()
+    {
+        using var temp = new TempDirectory();
+        using var database = new LiteDbDatabase(Options.Create(new StorageOptions { DataDirectory = temp.Path }));
+        var telemetry = new LiteDbTelemetryStore(database);
+        var access = new LiteDbAccessStore(database);
+        await telemetry.AppendAsync([new TelemetryBatch("a1", "ES", [.. Enumerable.Range(1, 720)
+            .Select(i => new ReadingRecord(i, T0.AddSeconds(10 * i), TimeSpan.FromSeconds(10), "s", "cpu.package", 1, ReadingProvenance.Modelled))], T0)], CancellationToken.None);
+        await Exercise(0);
+        var before = CompiledExpressions();
+
+        for (var i = 1; i <= 300; i++)
+        {
+            await Exercise(i);
+        }
+
+        Assert.InRange(CompiledExpressions() - before, 0, 100);
+
+        async Task Exercise(int i)
+        {
+            var from = T0.AddSeconds(7 * i);
+            await telemetry.ReadReadingsAsync("a1", null, from, from.AddMinutes(3), CancellationToken.None).ToListAsync();
+            await telemetry.ReadAgentAsync("a1", null, TelemetryTier.Minute, from, from.AddHours(1), CancellationToken.None).ToListAsync();
+            await telemetry.ReadAgentAsync("a1", null, TelemetryTier.Hour, from, from.AddHours(2), CancellationToken.None).ToListAsync();
+            await telemetry.ReadZonesAsync(TelemetryTier.Minute, from, from.AddHours(1), CancellationToken.None).ToListAsync();
+            await access.FindApiKeyAsync($"no-such-key-{i}", CancellationToken.None);
+        }
+
+        static int CompiledExpressions() => ((System.Collections.ICollection)typeof(LiteDB.BsonExpression)
+            .GetField("_cacheScalar", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.GetValue(null)!).Count;
+    }
+
+    /// <summary>
+    /// Retention deletes the lowest chunk ids and a read starts at the lowest: the ids must sort as
+    /// (window, agent, sequence) in LiteDB's own index, in a file made under a culture whose
+    /// collation sorts letters unlike their code points (Danish sorts "aa" after "z").
+    /// </summary>
+    [Fact]
+    public void ChunkIds_SortInLiteDbsIndexByWindowThenAgentThenSequence_WhateverTheFilesCollation()
+    {
+        using var database = new LiteDB.LiteDatabase(new LiteDB.ConnectionString { Filename = ":memory:", Collation = new LiteDB.Collation("da-DK/IgnoreCase") });
+        (long Window, long Agent, long Sequence)[] ids =
+            [(0xaa, 1, 1), (0xff, 1, 1), (0x100, 0, 0), (0x1000_00aa, 0, 0), (1, 0xaa, 7), (1, 0x100, 5), (1, 0xff, long.MaxValue), (1, 1, 0xaaaa), (1, 1, 0x100), (0, 0, 0)];
+        var collection = database.GetCollection("raw_chunks");
+        foreach (var (window, agent, sequence) in ids.Reverse())
+        {
+            collection.Insert(new LiteDB.BsonDocument { ["_id"] = ReadingChunk.Id(window, agent, sequence) });
+        }
+
+        Assert.Equal(ids.Order().Select(i => i.Window), collection.FindAll().Select(d => ReadingChunk.WindowOfId(d["_id"])));
+        Assert.Equal(ids.Order().Select(i => ReadingChunk.Id(i.Window, i.Agent, i.Sequence)), collection.FindAll().Select(d => d["_id"]));
+    }
+
+    [Fact]
     public void Open_NewFile_HasEveryCollectionTheStoresUse_Empty()
     {
         using var temp = new TempDirectory();

@@ -104,6 +104,16 @@ public abstract partial class StorageContract
     }
 
     [ContractFact]
+    public async Task ReadReadings_ALateReadingOlderThanAnyStoredBefore_IsReadBackInTimeOrder()
+    {
+        await AppendAsync("a1", [new ReadingRecord(1, T0.AddHours(5), TimeSpan.FromMinutes(1), "s", "cpu.package", 60, ReadingProvenance.Modelled)], T0);
+        await AppendAsync("a1", [new ReadingRecord(2, T0.AddMinutes(1), TimeSpan.FromMinutes(1), "s", "cpu.package", 60, ReadingProvenance.Modelled)], T0);
+
+        Assert.Equal([2L, 1L], (await ReadAsync("a1", T0, T0.AddDays(1), null)).Select(r => r.Sequence));
+        Assert.Equal([2L, 1L], (await ReadAllAsync("a1")).Select(r => r.Sequence));
+    }
+
+    [ContractFact]
     public async Task Retention_DeletesEachTierBeforeItsCutoff_AndKeepsTheRest()
     {
         var old = Enumerable.Range(1, 120).Select(i => new ReadingRecord(i, T0.AddMinutes(i), TimeSpan.FromSeconds(60), "s", "cpu.package", 600, ReadingProvenance.Modelled)).ToList();
@@ -112,7 +122,7 @@ public abstract partial class StorageContract
 
         var result = await Telemetry.DeleteBeforeAsync(new RetentionCutoffs(T0.AddMinutes(61), T0.AddMinutes(90), null), CancellationToken.None);
 
-        // Raw goes by whole hours (a chunk holds an hour): readings ending before 01:00 go, the rest stay.
+        // Raw goes by whole hours: readings ending before 01:00 go, the rest stay.
         Assert.Equal(59 + 10, result.RawReadings);
         Assert.Equal(61, (await ReadAllAsync("a1")).Count);
         Assert.Equal(89 + 1, result.MinuteBuckets);
