@@ -32,8 +32,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
         var directory = options.Value.DataDirectory;
         PrivateDirectory.Create(directory);
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(directory, "edgegreen.db"));
-        _database = Open(Path);
-        DropEmptyRetiredCollections(_database);
+        _database = Open(Path, dropRetired: true);
     }
 
     public string Path { get; }
@@ -187,7 +186,7 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
     /// Opens the file and reads every collection's first document, so that a damaged file stops
     /// the start with its name and the way out instead of failing requests later.
     /// </summary>
-    private static LiteDatabase Open(string path)
+    private static LiteDatabase Open(string path, bool dropRetired = false)
     {
         // LiteDB creates its files with the process's umask (often world-readable).
         PrivateFile.RestrictDatabase(path);
@@ -201,6 +200,11 @@ public sealed class LiteDbDatabase : IStorageHealth, IDisposable
             }
 
             CreateCollections(database);
+            if (dropRetired)
+            {
+                DropEmptyRetiredCollections(database);
+            }
+
             return database;
         }
         catch (Exception ex) when (ex is LiteException or InvalidCastException or ArgumentException or IndexOutOfRangeException or InvalidOperationException
