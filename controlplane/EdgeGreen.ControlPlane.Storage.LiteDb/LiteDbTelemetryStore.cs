@@ -112,7 +112,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             foreach (var summary in plan.ChangedSummaries)
             {
                 var (key, closed, firstWindow) = documents.TryGetValue(summary.AgentId, out var existing)
-                    ? (existing["key"].AsInt64, existing["hc"].AsInt64, existing["fw"].IsNull ? 0 : existing["fw"].AsInt64)
+                    ? (existing["key"].AsInt64, existing["hc"].AsInt64, FirstWindow(existing))
                     : (NextAgentKey(), 0L, long.MaxValue);
                 if (oldest.TryGetValue(summary.AgentId, out var window))
                 {
@@ -384,8 +384,7 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             yield break;
         }
 
-        // A summary from before windows has no fw: its reads start at the oldest chunk kept.
-        var first = Math.Max(ReadingChunk.WindowOf(from), Math.Max(start, summary["fw"].IsNull ? 0 : summary["fw"].AsInt64));
+        var first = Math.Max(ReadingChunk.WindowOf(from), Math.Max(start, FirstWindow(summary)));
         var last = Math.Min(ReadingChunk.WindowOf(to - TimeSpan.FromTicks(1)), ReadingChunk.WindowOf(Ticks.ToInstant(summary["lastReadingAt"].AsInt64)));
         for (var hour = first / ReadingChunk.WindowsPerHour; hour <= last / ReadingChunk.WindowsPerHour; hour++)
         {
@@ -408,6 +407,9 @@ public sealed class LiteDbTelemetryStore : ITelemetryStore
             }
         }
     }
+
+    /// <summary>The window of the agent's oldest reading; 0 (unknown) for a summary from before windows, whose reads start at the oldest chunk kept.</summary>
+    private static long FirstWindow(BsonDocument summary) => summary["fw"].IsNull ? 0 : summary["fw"].AsInt64;
 
     /// <summary>The window of the oldest chunk kept, of any agent; null when there is none.</summary>
     private long? OldestWindow() =>

@@ -7,7 +7,7 @@ namespace EdgeGreen.ControlPlane.Storage.LiteDb;
 /// 5.0.21 <c>Query.EQ</c>, <c>Query.LT</c>, <c>Query.Between</c> and the rest compile an expression
 /// for each distinct value and keep it in a static cache that is never emptied (LiteDB issues
 /// #1688 and #2421), so a query with a new bound each time (a moving time range, a replica's
-/// last-seen cutoff, an API key's hash) kept about 2.4 KB for good, and the process grew without
+/// last-seen cutoff, an API key's hash) kept a compiled delegate for good, and the process grew without
 /// end. Here each field and operator compiles once. <c>Query.All</c> takes no value and is fine.
 /// </summary>
 internal static class LiteQueries
