@@ -30,16 +30,4 @@ public abstract partial class StorageContract
         Assert.False(await Deployments.DeleteAsync("churn", CancellationToken.None));
         Assert.Null(await Deployments.GetAsync("churn", CancellationToken.None));
     }
-
-    [Fact]
-    public void DeploymentTarget_IncludesNamedAgentsAndThoseMatchingLabelsAndZones_AndAnEmptyTargetNoOne()
-    {
-        var labels = new Dictionary<string, string> { ["site"] = "lab", ["gpu"] = "true" };
-        Assert.True(new DeploymentTarget(new Dictionary<string, string>(), [], ["a1"]).Includes("a1", "ES", labels));
-        Assert.False(new DeploymentTarget(new Dictionary<string, string>(), [], ["a1"]).Includes("a2", "ES", labels));
-        Assert.True(new DeploymentTarget(new Dictionary<string, string> { ["site"] = "lab" }, ["ES"], []).Includes("a2", "ES", labels));
-        Assert.False(new DeploymentTarget(new Dictionary<string, string> { ["site"] = "lab" }, ["NO"], []).Includes("a2", "ES", labels));
-        Assert.False(new DeploymentTarget(new Dictionary<string, string> { ["site"] = "edge" }, [], []).Includes("a2", "ES", labels));
-        Assert.False(new DeploymentTarget(new Dictionary<string, string>(), [], []).Includes("a2", "ES", labels));
-    }
 }
