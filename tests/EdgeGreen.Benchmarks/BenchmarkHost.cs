@@ -7,12 +7,13 @@ using Microsoft.Extensions.Logging;
 
 namespace EdgeGreen.Benchmarks;
 
-/// <summary>Which store a storage benchmark runs against: the embedded LiteDB file, or a PostgreSQL database.</summary>
+/// <summary>Which store a storage benchmark runs against: the embedded LiteDB file, or a PostgreSQL database (with TimescaleDB installed in it or not).</summary>
 internal sealed record StorageTarget(string Name, string? PostgresConnectionString)
 {
     public static StorageTarget LiteDb { get; } = new("LiteDB", null);
 
-    public static StorageTarget Postgres(string connectionString) => new("PostgreSQL", connectionString);
+    public static StorageTarget Postgres(string connectionString, bool timescaleDb = false) =>
+        new(timescaleDb ? "PostgreSQL + TimescaleDB" : "PostgreSQL", connectionString);
 
     public Dictionary<string, string?> Settings(string dataDirectory)
     {
@@ -30,9 +31,10 @@ internal sealed record StorageTarget(string Name, string? PostgresConnectionStri
 /// <summary>The store a benchmark names; each measurement gets an empty one (a new PostgreSQL database, or a new LiteDB directory).</summary>
 internal sealed class StorageTargets(BenchmarkPostgres? postgres)
 {
-    public string Name => postgres is null ? StorageTarget.LiteDb.Name : "PostgreSQL";
+    public string Name => postgres is null ? StorageTarget.LiteDb.Name : postgres.TimescaleDb ? "PostgreSQL + TimescaleDB" : "PostgreSQL";
 
-    public async Task<StorageTarget> FreshAsync() => postgres is null ? StorageTarget.LiteDb : StorageTarget.Postgres(await postgres.CreateDatabaseAsync());
+    public async Task<StorageTarget> FreshAsync() =>
+        postgres is null ? StorageTarget.LiteDb : StorageTarget.Postgres(await postgres.CreateDatabaseAsync(), postgres.TimescaleDb);
 }
 
 /// <summary>A whole control plane in this process on loopback ports, as the single-node run starts it but without its local agent.</summary>

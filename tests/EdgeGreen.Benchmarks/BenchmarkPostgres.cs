@@ -13,7 +13,9 @@ namespace EdgeGreen.Benchmarks;
 /// <c>max_wal_size</c> raised from 1 GB to 8 GB as the server's own hint asks for under a fleet's
 /// writes (at 10,000 agents the default forced a checkpoint every 30 s), a fresh
 /// database per measurement, stopped and deleted at the end. As root it runs as <c>postgres</c>
-/// (or <c>nobody</c>), which PostgreSQL requires.
+/// (or <c>nobody</c>), which PostgreSQL requires. With <c>timescaleDb</c> it preloads TimescaleDB
+/// (installed by the operator: Debian's archive does not carry it) and installs the extension in
+/// every database it makes, so that the store keeps raw readings in a hypertable.
 /// </summary>
 internal sealed class BenchmarkPostgres : IAsyncDisposable
 {
@@ -23,8 +25,11 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
     private readonly int _port;
     private readonly string _connectionSettings;
 
-    private BenchmarkPostgres(string directory, string bin, string? runAs, int port, string connectionSettings) =>
-        (_directory, _bin, _runAs, _port, _connectionSettings) = (directory, bin, runAs, port, connectionSettings);
+    private BenchmarkPostgres(string directory, string bin, string? runAs, int port, string connectionSettings, bool timescaleDb) =>
+        (_directory, _bin, _runAs, _port, _connectionSettings, TimescaleDb) = (directory, bin, runAs, port, connectionSettings, timescaleDb);
+
+    /// <summary>Whether every database made here has TimescaleDB installed.</summary>
+    public bool TimescaleDb { get; }
 
     /// <param name="connectionSettings">
     /// Npgsql settings added to the control plane's connection string (<c>;Name=value</c>…), to
@@ -32,7 +37,8 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
     /// <c>Max Auto Prepare=0</c>, Npgsql's own, show what those defaults avoid.
     /// </param>
     /// <param name="maxWalSize">The server's <c>max_wal_size</c>; <c>1GB</c>, PostgreSQL's default, shows the forced checkpoints.</param>
-    public static async Task<BenchmarkPostgres> StartAsync(string connectionSettings = "", string maxWalSize = "8GB")
+    /// <param name="timescaleDb">Whether to preload TimescaleDB and install it in every database.</param>
+    public static async Task<BenchmarkPostgres> StartAsync(string connectionSettings = "", string maxWalSize = "8GB", bool timescaleDb = false)
     {
         var bin = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/lib/postgresql/15/bin")
             .Concat(Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin")) : [])
@@ -50,10 +56,10 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
         listener.Start();
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        var server = new BenchmarkPostgres(directory, bin, runAs, port, connectionSettings);
+        var server = new BenchmarkPostgres(directory, bin, runAs, port, connectionSettings, timescaleDb);
         await server.RunPostgresAsync("initdb", ["-D", Path.Combine(directory, "data"), "-U", "edgegreen", "--auth=trust", "-E", "UTF8", "--locale=C"]);
         await server.RunPostgresAsync("pg_ctl", ["-D", Path.Combine(directory, "data"), "-l", Path.Combine(directory, "server.log"), "-w", "-t", "60", "-o",
-            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB -c max_wal_size={maxWalSize} -c log_autovacuum_min_duration=0 -c log_lock_waits=on"), "start"]);
+            string.Create(CultureInfo.InvariantCulture, $"-k {directory} -h 127.0.0.1 -p {port} -c max_connections=300 -c shared_buffers=512MB -c max_wal_size={maxWalSize} -c log_autovacuum_min_duration=0 -c log_lock_waits=on{(timescaleDb ? " -c shared_preload_libraries=timescaledb -c timescaledb.telemetry_level=off" : "")}"), "start"]);
         return server;
     }
 
@@ -62,8 +68,18 @@ internal sealed class BenchmarkPostgres : IAsyncDisposable
     {
         var name = "bench_" + Guid.NewGuid().ToString("N")[..12];
         await using var admin = NpgsqlDataSource.Create(Connection("postgres"));
-        await using var command = admin.CreateCommand($"CREATE DATABASE {name}");
-        await command.ExecuteNonQueryAsync();
+        await using (var command = admin.CreateCommand($"CREATE DATABASE {name}"))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        if (TimescaleDb)
+        {
+            await using var database = NpgsqlDataSource.Create(Connection(name));
+            await using var install = database.CreateCommand("CREATE EXTENSION timescaledb");
+            await install.ExecuteNonQueryAsync();
+        }
+
         return Connection(name);
     }
 

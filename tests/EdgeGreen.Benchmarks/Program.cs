@@ -3,16 +3,16 @@ using EdgeGreen.Benchmarks;
 using System.Globalization;
 
 // Usage: dotnet run -c Release --project tests/EdgeGreen.Benchmarks -- BENCHMARK [options]; see Usage below.
-const string Usage = "ingest [--quick] [--store litedb|postgres] [--agents 1,4,16] [--runs 3] | fleet [--store litedb|postgres] [--agents 1000,2000,...] [--minutes N] [--connection-idle-lifetime SECONDS] [--max-auto-prepare N] [--max-wal-size 8GB] | "
-    + "queries [--store litedb|postgres] [--scale 1.0] | footprint [--store litedb|postgres] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference | pipelines [--count N] | experiments [--count N] | dashboard [--store litedb|postgres] [--scale 1.0]";
+const string Usage = "ingest [--quick] [--store litedb|postgres|timescaledb] [--agents 1,4,16] [--runs 3] | fleet [--store litedb|postgres|timescaledb] [--agents 1000,2000,...] [--minutes N] [--connection-idle-lifetime SECONDS] [--max-auto-prepare N] [--max-wal-size 8GB] | "
+    + "queries [--store litedb|postgres|timescaledb] [--scale 1.0] | footprint [--store litedb|postgres|timescaledb] | forecast [--eval-dir DIR] | scheduling [--eval-dir DIR] [--parts 2021,2022,eval,optimum,time] | overhead [--seconds N] | inference | pipelines [--count N] | experiments [--count N] | dashboard [--store litedb|postgres|timescaledb] [--scale 1.0]";
 var benchmark = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "ingest";
 string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
 int[] Counts(string name, int[] fallback) => Option(name) is { } given ? [.. given.Split(',').Select(a => int.Parse(a, CultureInfo.InvariantCulture))] : fallback;
-var postgres = Option("--store") == "postgres"
+var postgres = Option("--store") is "postgres" or "timescaledb"
     ? await BenchmarkPostgres.StartAsync(
         (Option("--connection-idle-lifetime") is { } idle ? $";Connection Idle Lifetime={int.Parse(idle, CultureInfo.InvariantCulture)}" : "")
         + (Option("--max-auto-prepare") is { } prepare ? $";Max Auto Prepare={int.Parse(prepare, CultureInfo.InvariantCulture)}" : ""),
-        Option("--max-wal-size") ?? "8GB")
+        Option("--max-wal-size") ?? "8GB", timescaleDb: Option("--store") == "timescaledb")
     : null;
 var store = new StorageTargets(postgres);
 try
