@@ -62,6 +62,13 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
     /// <summary>How long the pool keeps an idle connection (the connection string's, or <see cref="DefaultConnectionIdleLifetime"/>).</summary>
     internal TimeSpan ConnectionIdleLifetime { get; }
 
+    /// <summary>
+    /// Whether raw readings are kept in a TimescaleDB hypertable (the extension is installed in the
+    /// database; see <see cref="ReadingHypertable"/>) rather than native day partitions, as the last
+    /// migration found; false until the schema has been migrated.
+    /// </summary>
+    public bool ReadingsInHypertable { get; private set; }
+
     /// <summary>Host, port and database, as operators are told where the problem is.</summary>
     public string Location { get; }
 
@@ -75,10 +82,18 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         await using var connection = await ConnectAsync(cancellationToken);
         try
         {
-            foreach (var version in await PostgresMigrations.ApplyAsync(connection, cancellationToken))
+            var outcome = await PostgresMigrations.ApplyAsync(connection, cancellationToken);
+            foreach (var version in outcome.Applied)
             {
                 LogMigrated(version, Location);
             }
+
+            if (outcome.Adopted)
+            {
+                LogAdoptedTimescaleDb(Location);
+            }
+
+            ReadingsInHypertable = outcome.Hypertable;
         }
         catch (Exception ex) when (Translate(ex) is { } failure)
         {
@@ -224,14 +239,19 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         }
     }
 
-    /// <summary>Opens a pooled connection, migrating the schema first when nothing has yet.</summary>
-    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    /// <summary>Migrates the schema when nothing has yet (see <see cref="MigrateAsync"/>).</summary>
+    internal async Task EnsureMigratedAsync(CancellationToken cancellationToken)
     {
         if (!_migrated)
         {
             await MigrateAsync(cancellationToken);
         }
+    }
 
+    /// <summary>Opens a pooled connection, migrating the schema first when nothing has yet.</summary>
+    private async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        await EnsureMigratedAsync(cancellationToken);
         return await ConnectAsync(cancellationToken);
     }
 
@@ -295,4 +315,8 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Applied schema migration {Version} to PostgreSQL at {Location}")]
     private partial void LogMigrated(int version, string location);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "TimescaleDB is installed in PostgreSQL at {Location}: raw readings moved into a hypertable with a compression policy (reading_chunks)")]
+    private partial void LogAdoptedTimescaleDb(string location);
 }

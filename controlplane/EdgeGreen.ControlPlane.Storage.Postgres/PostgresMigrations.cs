@@ -7,7 +7,9 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// <c>schema_migrations</c>. All of a start's pending scripts run in one transaction that first
 /// takes <see cref="MigrationLock"/>, so replicas starting together apply each script exactly
 /// once: the others wait, then find nothing left to do. A script, once released, is never
-/// edited; a change to the schema is a new script at the end.
+/// edited; a change to the schema is a new script at the end. After the scripts, in the same
+/// transaction, <c>reading_chunks</c> becomes a TimescaleDB hypertable where the extension is
+/// installed in the database and the table is not one yet (<see cref="ReadingHypertable.AdoptSql"/>).
 /// </summary>
 internal static class PostgresMigrations
 {
@@ -28,8 +30,14 @@ internal static class PostgresMigrations
 
     public static int LatestVersion => Scripts[^1].Version;
 
-    /// <summary>Applies the scripts the database lacks and returns their versions (empty when it is current).</summary>
-    public static async Task<IReadOnlyList<int>> ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>What a start's migration did, and how <c>reading_chunks</c> is split by time after it.</summary>
+    /// <param name="Applied">The versions of the scripts applied (empty when the schema was current).</param>
+    /// <param name="Adopted">Whether <c>reading_chunks</c> became a hypertable in this migration.</param>
+    /// <param name="Hypertable">Whether <c>reading_chunks</c> is a TimescaleDB hypertable (else native day partitions).</param>
+    public sealed record Outcome(IReadOnlyList<int> Applied, bool Adopted, bool Hypertable);
+
+    /// <summary>Applies the scripts the database lacks, then adopts TimescaleDB where it is installed.</summary>
+    public static async Task<Outcome> ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // No command timeout here or below: a replica waits for another's migration to finish, and
@@ -61,8 +69,17 @@ internal static class PostgresMigrations
             applied.Add(version);
         }
 
+        var wasHypertable = await IsHypertableAsync(connection, cancellationToken);
+        await Execute(connection, ReadingHypertable.AdoptSql, cancellationToken);
+        var hypertable = await IsHypertableAsync(connection, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return applied;
+        return new Outcome(applied, hypertable && !wasHypertable, hypertable);
+    }
+
+    private static async Task<bool> IsHypertableAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(ReadingHypertable.IsHypertableSql, connection);
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

@@ -10,7 +10,8 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// <list type="bullet">
 /// <item><c>telemetry_summaries</c>: one row per agent (durable sequence, totals, latest power);</item>
 /// <item><c>reading_chunks</c>: raw readings packed a row per agent, hour and commit (see
-/// <see cref="ReadingChunk"/>), partitioned by UTC day (see <see cref="ReadingPartitions"/>),
+/// <see cref="ReadingChunk"/>), partitioned by UTC day (see <see cref="ReadingPartitions"/>, or
+/// <see cref="ReadingHypertable"/> where TimescaleDB is installed),
 /// written with binary COPY and indexed on (agent, hour);</item>
 /// <item><c>rollup_minute</c>, <c>rollup_hour_closed</c>: per agent × domain × bucket; the hour
 /// tier of the hours before the agent's <c>hours_closed_until</c> only (see
@@ -42,11 +43,13 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
 
     private readonly PostgresDatabase _database;
     private readonly ReadingPartitions _partitions;
+    private readonly ReadingHypertable _hypertable;
 
     public PostgresTelemetryStore(PostgresDatabase database)
     {
         _database = database;
         _partitions = new ReadingPartitions(database);
+        _hypertable = new ReadingHypertable(database);
     }
 
     /// <summary>
@@ -64,7 +67,8 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         }
 
         var days = batches.SelectMany(b => b.Readings).Select(r => ReadingPartitions.DayOf(r.Time)).ToHashSet();
-        await _partitions.EnsureAsync(days, cancellationToken);
+        var table = await ReadingTableAsync(cancellationToken);
+        await table.EnsureAsync(days, cancellationToken);
         try
         {
             return await _database.WriteAsync((connection, _, token) => CommitAsync(connection, batches, token), cancellationToken);
@@ -73,8 +77,8 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         {
             // "No partition of relation reading_chunks found for row": another replica's retention dropped
             // a day this one remembered. Nothing was stored; make the day again and commit once more.
-            _partitions.Forget();
-            await _partitions.EnsureAsync(days, cancellationToken);
+            table.Forget();
+            await table.EnsureAsync(days, cancellationToken);
             return await _database.WriteAsync((connection, _, token) => CommitAsync(connection, batches, token), cancellationToken);
         }
     }
@@ -296,7 +300,7 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         ArgumentNullException.ThrowIfNull(cutoffs);
         // Raw readings go by whole hours, as the LiteDB provider files them, so both keep the same.
         var raw = cutoffs.Raw is { } rawCutoff
-            ? await _partitions.DeleteBeforeAsync(TelemetryTiers.BucketStart(Bucket(rawCutoff, TelemetryTiers.Hour), TelemetryTiers.Hour), cancellationToken)
+            ? await (await ReadingTableAsync(cancellationToken)).DeleteBeforeAsync(TelemetryTiers.BucketStart(Bucket(rawCutoff, TelemetryTiers.Hour), TelemetryTiers.Hour), cancellationToken)
             : 0;
         // Minutes go only once their hour is folded (the delete checks the mark too), and an hour the
         // hour tier drops must be folded first: closing an hour early is correct, the commits after it
@@ -309,6 +313,13 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
         var minute = await DeleteRollupsAsync(TelemetryTier.Minute, cutoffs.Minute, cancellationToken);
         var hour = await DeleteRollupsAsync(TelemetryTier.Hour, cutoffs.Hour, cancellationToken);
         return new RetentionResult(raw, minute, hour);
+    }
+
+    /// <summary>How <c>reading_chunks</c> is split by time in this database, the schema migrated first when it has not been.</summary>
+    private async Task<IReadingTable> ReadingTableAsync(CancellationToken cancellationToken)
+    {
+        await _database.EnsureMigratedAsync(cancellationToken);
+        return _database.ReadingsInHypertable ? _hypertable : _partitions;
     }
 
     private static async Task<IReadOnlyList<AppendResult>> CommitAsync(NpgsqlConnection connection, IReadOnlyList<TelemetryBatch> batches, CancellationToken cancellationToken)

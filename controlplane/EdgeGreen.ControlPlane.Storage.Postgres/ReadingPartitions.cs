@@ -12,9 +12,10 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// then attached (<c>ATTACH PARTITION</c> locks the parent only against other schema changes),
 /// because <c>CREATE TABLE … PARTITION OF</c> would lock <c>reading_chunks</c> against every reader and
 /// writer until a long streamed read finished. Retention detaches whole days concurrently for
-/// the same reason, then drops them.
+/// the same reason, then drops them. Where TimescaleDB keeps <c>reading_chunks</c> instead, see
+/// <see cref="ReadingHypertable"/>.
 /// </summary>
-internal sealed class ReadingPartitions(PostgresDatabase database)
+internal sealed class ReadingPartitions(PostgresDatabase database) : IReadingTable
 {
     /// <summary>The transaction-level advisory lock taken to make partitions (the bytes of "EGpartns").</summary>
     private const long PartitionLock = 0x4547_7061_7274_6E73;

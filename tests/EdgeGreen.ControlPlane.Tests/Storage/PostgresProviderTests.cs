@@ -62,6 +62,18 @@ public sealed class PostgresProviderTests(PostgresServer server) : IClassFixture
     }
 
     [RequiresProgramFact("initdb")]
+    public async Task Backup_WithPgDumpAndPgRestore_AsTheStorageDocsSay_RestoresReadingsRollupsAndSequences()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using (var database = new PostgresDatabase(connectionString))
+        {
+            await new PostgresTelemetryStore(database).AppendAsync([new TelemetryBatch("a1", "ES", TimescaleDbProviderTests.ThreeDays, T0)], CancellationToken.None);
+        }
+
+        await TimescaleDbProviderTests.AssertBackupRestoresAsync(server, connectionString, timescaleDb: false);
+    }
+
+    [RequiresProgramFact("initdb")]
     public async Task Migration7_PacksTheReadingsOfVersion1sTable_AndTheyReadBackExactly_ThenRetentionCountsThem()
     {
         var connectionString = await server.CreateDatabaseAsync();

@@ -14,7 +14,7 @@ namespace EdgeGreen.ControlPlane.Tests.Storage;
 /// tests that need the server are skipped (<see cref="ContractFactAttribute"/>,
 /// <see cref="RequiresProgramFactAttribute"/>), or fail under <c>CI=true</c>.
 /// </summary>
-public sealed class PostgresServer : IAsyncLifetime
+public class PostgresServer : IAsyncLifetime
 {
     private const string Superuser = "edgegreen";
     private static readonly TimeSpan ProgramTimeout = TimeSpan.FromSeconds(90);
@@ -28,6 +28,9 @@ public sealed class PostgresServer : IAsyncLifetime
 
     private string DataPath => _directory.Sub("data");
 
+    /// <summary>Settings of this server beyond the common ones, as <c>postgres</c> options (<c>-c name=value</c> each).</summary>
+    protected virtual string ExtraOptions => "";
+
     public async Task InitializeAsync()
     {
         if (ExternalProgram.Find("initdb") is not { } initdb)
@@ -35,7 +38,7 @@ public sealed class PostgresServer : IAsyncLifetime
             return;
         }
 
-        _bin = Path.GetDirectoryName(initdb)!;
+        _bin = BinaryDirectory(initdb);
         if (Environment.UserName == "root")
         {
             _runAs = File.ReadLines("/etc/passwd").Any(line => line.StartsWith("postgres:", StringComparison.Ordinal)) ? "postgres" : "nobody";
@@ -51,7 +54,7 @@ public sealed class PostgresServer : IAsyncLifetime
             {
                 await RunPostgresAsync("pg_ctl", ["-D", DataPath, "-l", _directory.Sub("server.log"), "-w", "-t", "60", "-o",
                     string.Create(CultureInfo.InvariantCulture,
-                        $"-k {_directory.Path} -h 127.0.0.1 -p {_port} -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"),
+                        $"-k {_directory.Path} -h 127.0.0.1 -p {_port} -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 {ExtraOptions}"),
                     "start"]);
                 _started = true;
             }
@@ -69,6 +72,10 @@ public sealed class PostgresServer : IAsyncLifetime
         _admin = NpgsqlDataSource.Create(ConnectionString("postgres"));
     }
 
+    /// <summary>The directory of PostgreSQL's own binaries (<c>pg_dump</c>, <c>pg_config</c>, …): where <paramref name="initdb"/> is, or where it links to.</summary>
+    public static string BinaryDirectory(string initdb) =>
+        Path.GetDirectoryName(new FileInfo(initdb).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? initdb)!;
+
     /// <summary>A new, empty database on this server; its connection string.</summary>
     public async Task<string> CreateDatabaseAsync()
     {
@@ -82,6 +89,41 @@ public sealed class PostgresServer : IAsyncLifetime
         await using var command = _admin.CreateCommand($"CREATE DATABASE {name}");
         await command.ExecuteNonQueryAsync();
         return ConnectionString(name);
+    }
+
+    /// <summary>Runs one statement as the superuser in the database of <paramref name="connectionString"/> (made by <see cref="CreateDatabaseAsync"/>).</summary>
+    public static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var command = dataSource.CreateCommand(sql);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Backs the database up with <c>pg_dump -Fc</c> and restores it with <c>pg_restore</c> into a new
+    /// database, as the storage docs tell operators to; where TimescaleDB is installed in the source,
+    /// inside TimescaleDB's <c>timescaledb_pre_restore()</c> / <c>timescaledb_post_restore()</c>.
+    /// </summary>
+    /// <returns>The restored database's connection string.</returns>
+    public async Task<string> DumpAndRestoreAsync(string connectionString, bool timescaleDb)
+    {
+        var dump = _directory.Sub($"{Guid.NewGuid():N}.dump");
+        var source = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        await RunPostgresAsync("pg_dump", ["-h", "127.0.0.1", "-p", _port.ToString(CultureInfo.InvariantCulture), "-U", Superuser, "-Fc", "-d", source, "-f", dump]);
+        var restored = await CreateDatabaseAsync();
+        if (timescaleDb)
+        {
+            await ExecuteAsync(restored, "CREATE EXTENSION timescaledb; SELECT timescaledb_pre_restore();");
+        }
+
+        await RunPostgresAsync("pg_restore", ["-h", "127.0.0.1", "-p", _port.ToString(CultureInfo.InvariantCulture), "-U", Superuser,
+            "-d", new NpgsqlConnectionStringBuilder(restored).Database!, dump]);
+        if (timescaleDb)
+        {
+            await ExecuteAsync(restored, "SELECT timescaledb_post_restore();");
+        }
+
+        return restored;
     }
 
     public async Task DisposeAsync()
