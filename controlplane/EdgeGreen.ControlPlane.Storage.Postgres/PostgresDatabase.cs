@@ -19,13 +19,17 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger _logger;
+    private readonly TimescaleDbUse _timescaleDb;
     private volatile bool _migrated;
+    private volatile bool _readingsInHypertable;
     private volatile StorageException? _lastWriteFailure;
 
     /// <param name="connectionString">An Npgsql connection string (<c>Host=…;Database=…;Username=…;Password=…</c>).</param>
     /// <param name="logger">Where applied migrations are logged; none when null.</param>
-    public PostgresDatabase(string connectionString, ILogger<PostgresDatabase>? logger = null)
+    /// <param name="timescaleDb">Whether raw readings move into a TimescaleDB hypertable where the extension is installed (see <see cref="ReadingHypertable"/>).</param>
+    public PostgresDatabase(string connectionString, ILogger<PostgresDatabase>? logger = null, TimescaleDbUse timescaleDb = TimescaleDbUse.Auto)
     {
+        _timescaleDb = timescaleDb;
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
         if (!Names(connectionString, "Connection Idle Lifetime", "ConnectionIdleLifetime"))
         {
@@ -65,9 +69,25 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
     /// <summary>
     /// Whether raw readings are kept in a TimescaleDB hypertable (the extension is installed in the
     /// database; see <see cref="ReadingHypertable"/>) rather than native day partitions, as the last
-    /// migration found; false until the schema has been migrated.
+    /// migration found, or later <see cref="RefreshReadingsLayoutAsync"/> (another replica moved them);
+    /// false until the schema has been migrated.
     /// </summary>
-    public bool ReadingsInHypertable { get; private set; }
+    public bool ReadingsInHypertable => _readingsInHypertable;
+
+    /// <summary>
+    /// Looks again whether raw readings are in a hypertable: a replica that started before another
+    /// moved them there finds out before it would make a day partition or run raw retention.
+    /// </summary>
+    /// <returns>Whether they are.</returns>
+    internal async Task<bool> RefreshReadingsLayoutAsync(CancellationToken cancellationToken)
+    {
+        _readingsInHypertable = await ReadAsync(async (connection, token) =>
+        {
+            await using var command = Command(connection, ReadingHypertable.IsHypertableSql);
+            return (bool)(await command.ExecuteScalarAsync(token))!;
+        }, cancellationToken);
+        return _readingsInHypertable;
+    }
 
     /// <summary>Host, port and database, as operators are told where the problem is.</summary>
     public string Location { get; }
@@ -82,7 +102,7 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         await using var connection = await ConnectAsync(cancellationToken);
         try
         {
-            var outcome = await PostgresMigrations.ApplyAsync(connection, cancellationToken);
+            var outcome = await PostgresMigrations.ApplyAsync(connection, _timescaleDb, cancellationToken);
             foreach (var version in outcome.Applied)
             {
                 LogMigrated(version, Location);
@@ -90,10 +110,10 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
 
             if (outcome.Adopted)
             {
-                LogAdoptedTimescaleDb(Location);
+                LogAdoptedTimescaleDb(Location, outcome.Compressed ? "with a compression policy" : "without compression (this TimescaleDB is not under the Timescale License)");
             }
 
-            ReadingsInHypertable = outcome.Hypertable;
+            _readingsInHypertable = outcome.Hypertable;
         }
         catch (Exception ex) when (Translate(ex) is { } failure)
         {
@@ -317,6 +337,6 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
     private partial void LogMigrated(int version, string location);
 
     [LoggerMessage(Level = LogLevel.Information,
-        Message = "TimescaleDB is installed in PostgreSQL at {Location}: raw readings moved into a hypertable with a compression policy (reading_chunks)")]
-    private partial void LogAdoptedTimescaleDb(string location);
+        Message = "TimescaleDB is installed in PostgreSQL at {Location}: raw readings moved into a hypertable (reading_chunks), {Compression}")]
+    private partial void LogAdoptedTimescaleDb(string location, string compression);
 }

@@ -34,10 +34,17 @@ internal static class PostgresMigrations
     /// <param name="Applied">The versions of the scripts applied (empty when the schema was current).</param>
     /// <param name="Adopted">Whether <c>reading_chunks</c> became a hypertable in this migration.</param>
     /// <param name="Hypertable">Whether <c>reading_chunks</c> is a TimescaleDB hypertable (else native day partitions).</param>
-    public sealed record Outcome(IReadOnlyList<int> Applied, bool Adopted, bool Hypertable);
+    /// <param name="Compressed">Whether the hypertable has TimescaleDB compression on (not in TimescaleDB's Apache-licensed edition).</param>
+    public sealed record Outcome(IReadOnlyList<int> Applied, bool Adopted, bool Hypertable, bool Compressed);
 
-    /// <summary>Applies the scripts the database lacks, then adopts TimescaleDB where it is installed.</summary>
-    public static async Task<Outcome> ApplyAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies the scripts the database lacks, then, unless <paramref name="timescaleDb"/> is
+    /// <see cref="TimescaleDbUse.Off"/>, adopts TimescaleDB where it is installed. Where raw readings
+    /// are in a hypertable, a TimescaleDB function is called, so that a server that does not preload
+    /// TimescaleDB fails the start with TimescaleDB's own message instead of taking readings into
+    /// the hypertable's root table.
+    /// </summary>
+    public static async Task<Outcome> ApplyAsync(NpgsqlConnection connection, TimescaleDbUse timescaleDb, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         // No command timeout here or below: a replica waits for another's migration to finish, and
@@ -69,17 +76,22 @@ internal static class PostgresMigrations
             applied.Add(version);
         }
 
-        var wasHypertable = await IsHypertableAsync(connection, cancellationToken);
-        await Execute(connection, ReadingHypertable.AdoptSql, cancellationToken);
-        var hypertable = await IsHypertableAsync(connection, cancellationToken);
+        var wasHypertable = await ScalarAsync<bool>(connection, ReadingHypertable.IsHypertableSql, cancellationToken);
+        if (timescaleDb == TimescaleDbUse.Auto)
+        {
+            await Execute(connection, ReadingHypertable.AdoptSql, cancellationToken);
+        }
+
+        var hypertable = await ScalarAsync<bool>(connection, ReadingHypertable.IsHypertableSql, cancellationToken);
+        var compressed = hypertable && await ScalarAsync<bool>(connection, ReadingHypertable.IsCompressedSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new Outcome(applied, hypertable && !wasHypertable, hypertable);
+        return new Outcome(applied, hypertable && !wasHypertable, hypertable, compressed);
     }
 
-    private static async Task<bool> IsHypertableAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(ReadingHypertable.IsHypertableSql, connection);
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var command = new NpgsqlCommand(sql, connection);
+        return (T)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     private static async Task Execute(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

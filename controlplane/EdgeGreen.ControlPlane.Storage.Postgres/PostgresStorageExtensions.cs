@@ -11,8 +11,11 @@ public static class PostgresStorageExtensions
     /// Every store in the PostgreSQL database at <paramref name="connectionString"/>, and the
     /// migration of its schema when the host starts, before any other hosted service.
     /// </summary>
+    /// <param name="services">Where the stores are registered.</param>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <param name="timescaleDb">Whether raw readings move into a TimescaleDB hypertable where the extension is installed.</param>
     /// <exception cref="InvalidOperationException">The connection string is empty or not one Npgsql understands.</exception>
-    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString)
+    public static IServiceCollection AddPostgresStorage(this IServiceCollection services, string connectionString, TimescaleDbUse timescaleDb = TimescaleDbUse.Auto)
     {
         if (string.IsNullOrWhiteSpace(connectionString))
         {
@@ -29,7 +32,7 @@ public static class PostgresStorageExtensions
             throw new InvalidOperationException($"{ConnectionStringKey} is not a valid PostgreSQL connection string: {ex.Message}", ex);
         }
 
-        services.AddSingleton(sp => new PostgresDatabase(connectionString, sp.GetService<ILogger<PostgresDatabase>>()));
+        services.AddSingleton(sp => new PostgresDatabase(connectionString, sp.GetService<ILogger<PostgresDatabase>>(), timescaleDb));
         // First of the hosted services, whatever the order features register in.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, PostgresMigrator>());
         services.AddSingleton<IStorageHealth>(sp => sp.GetRequiredService<PostgresDatabase>());

@@ -299,8 +299,9 @@ public sealed class PostgresTelemetryStore : ITelemetryStore
     {
         ArgumentNullException.ThrowIfNull(cutoffs);
         // Raw readings go by whole hours, as the LiteDB provider files them, so both keep the same.
+        // Looked at again each pass: another replica may have moved the readings into a hypertable.
         var raw = cutoffs.Raw is { } rawCutoff
-            ? await (await ReadingTableAsync(cancellationToken)).DeleteBeforeAsync(TelemetryTiers.BucketStart(Bucket(rawCutoff, TelemetryTiers.Hour), TelemetryTiers.Hour), cancellationToken)
+            ? await (await _database.RefreshReadingsLayoutAsync(cancellationToken) ? (IReadingTable)_hypertable : _partitions).DeleteBeforeAsync(TelemetryTiers.BucketStart(Bucket(rawCutoff, TelemetryTiers.Hour), TelemetryTiers.Hour), cancellationToken)
             : 0;
         // Minutes go only once their hour is folded (the delete checks the mark too), and an hour the
         // hour tier drops must be folded first: closing an hour early is correct, the commits after it

@@ -41,6 +41,13 @@ internal sealed class ReadingPartitions(PostgresDatabase database) : IReadingTab
             return;
         }
 
+        if (await database.RefreshReadingsLayoutAsync(cancellationToken))
+        {
+            // Another replica moved the readings into a TimescaleDB hypertable since this one started:
+            // TimescaleDB makes the days, and the telemetry store uses the hypertable from now on.
+            return;
+        }
+
         await database.WriteAsync(async (connection, _, token) =>
         {
             await using (var lockCommand = PostgresDatabase.Command(connection, "SELECT pg_advisory_xact_lock(@key)"))

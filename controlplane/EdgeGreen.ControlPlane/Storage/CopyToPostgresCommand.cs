@@ -76,7 +76,8 @@ public static class CopyToPostgresCommand
         PostgresDatabase postgres;
         try
         {
-            postgres = new PostgresDatabase(connectionString);
+            postgres = new PostgresDatabase(connectionString, logger: null,
+                configuration.GetValue($"{StorageOptions.SectionName}:{nameof(StorageOptions.TimescaleDb)}", TimescaleDbUse.Auto));
         }
         catch (ArgumentException ex)
         {

@@ -29,7 +29,8 @@ public static class StorageExtensions
                         "(e.g. Host=db;Database=edgegreen;Username=edgegreen;Password=…).");
                 }
 
-                builder.Services.AddPostgresStorage(connectionString);
+                builder.Services.AddPostgresStorage(connectionString,
+                    builder.Configuration.GetValue($"{StorageOptions.SectionName}:{nameof(StorageOptions.TimescaleDb)}", TimescaleDbUse.Auto));
                 break;
             default:
                 throw new InvalidOperationException($"{StorageOptions.SectionName}:Provider '{provider}' is not built into this control plane.");

@@ -52,10 +52,7 @@ public class PostgresServer : IAsyncLifetime
             _port = LoopbackPorts.Free();
             try
             {
-                await RunPostgresAsync("pg_ctl", ["-D", DataPath, "-l", _directory.Sub("server.log"), "-w", "-t", "60", "-o",
-                    string.Create(CultureInfo.InvariantCulture,
-                        $"-k {_directory.Path} -h 127.0.0.1 -p {_port} -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 {ExtraOptions}"),
-                    "start"]);
+                await StartAsync(ExtraOptions);
                 _started = true;
             }
             catch (InvalidOperationException) when (attempt < 3)
@@ -71,6 +68,25 @@ public class PostgresServer : IAsyncLifetime
 
         _admin = NpgsqlDataSource.Create(ConnectionString("postgres"));
     }
+
+    /// <summary>
+    /// Stops the server (fast: open connections are cut) and starts it again on the same port and
+    /// data with <paramref name="extraOptions"/> in place of <see cref="ExtraOptions"/>, as an
+    /// operator who changed <c>postgresql.conf</c> would.
+    /// </summary>
+    protected async Task RestartAsync(string extraOptions)
+    {
+        await RunPostgresAsync("pg_ctl", ["-D", DataPath, "-m", "fast", "-w", "stop"]);
+        await StartAsync(extraOptions);
+        // The pooled connections were cut with the old server.
+        _admin?.Clear();
+    }
+
+    private Task StartAsync(string extraOptions) =>
+        RunPostgresAsync("pg_ctl", ["-D", DataPath, "-l", _directory.Sub("server.log"), "-w", "-t", "60", "-o",
+            string.Create(CultureInfo.InvariantCulture,
+                $"-k {_directory.Path} -h 127.0.0.1 -p {_port} -F -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 {extraOptions}"),
+            "start"]);
 
     /// <summary>The directory of PostgreSQL's own binaries (<c>pg_dump</c>, <c>pg_config</c>, …): where <paramref name="initdb"/> is, or where it links to.</summary>
     public static string BinaryDirectory(string initdb) =>

@@ -42,11 +42,161 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_class WHERE relname ~ '^reading_chunks_p[0-9]{8}$'"));
         Assert.Equal(ThreeDays, await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
 
-        // A second start finds the hypertable and changes nothing.
+        // A second start finds the hypertable and changes nothing: the same chunks, one policy, one guard.
         await using var again = new PostgresDatabase(connectionString);
         await again.MigrateAsync(CancellationToken.None);
         Assert.True(again.ReadingsInHypertable);
+        Assert.Equal(4L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')"));
+        Assert.Equal(1L, await ScalarAsync<long>(connectionString,
+            "SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_name = 'reading_chunks' AND proc_name = 'policy_compression'"));
+        Assert.Equal(1L, await ScalarAsync<long>(connectionString,
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'reading_chunks'::regclass AND tgname = 'reading_chunks_in_chunks_only'"));
         Assert.Equal(ThreeDays, await new PostgresTelemetryStore(again).ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
+    }
+
+    [TimescaleDbFact]
+    public async Task Migrate_WithTimescaleDbOff_KeepsDayPartitions_EvenWhereTheExtensionIsInstalled()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await TimescaleDbServer.InstallAsync(connectionString);
+        await using var database = new PostgresDatabase(connectionString, timescaleDb: TimescaleDbUse.Off);
+
+        await new PostgresTelemetryStore(database).AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
+
+        Assert.False(database.ReadingsInHypertable);
+        Assert.Equal(5L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'reading_chunks'::regclass"));
+        Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM timescaledb_information.hypertables"));
+    }
+
+    [TimescaleDbFact]
+    public async Task AReplicaStartedBeforeAnotherMovedTheReadings_WritesNewDaysAndRunsRetentionOnTheHypertable()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var early = new PostgresDatabase(connectionString);
+        var earlyStore = new PostgresTelemetryStore(early);
+        await earlyStore.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays[..47], T0)], CancellationToken.None);
+        Assert.False(early.ReadingsInHypertable);
+
+        await TimescaleDbServer.InstallAsync(connectionString);
+        await using var late = new PostgresDatabase(connectionString);
+        await late.MigrateAsync(CancellationToken.None);
+        Assert.True(late.ReadingsInHypertable);
+
+        // The early replica has not seen the 2nd to the 4th: it would make their partitions, and finds the hypertable instead.
+        var rest = ThreeDays[47..];
+        Assert.Equal(new AppendResult(144, rest.Count, 0), (await earlyStore.AppendAsync([new TelemetryBatch("a1", "ES", rest, T0)], CancellationToken.None)).Single());
+        Assert.True(early.ReadingsInHypertable);
+        Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_class WHERE relname ~ '^reading_chunks_p[0-9]{8}$'"));
+        Assert.Equal(ThreeDays, await earlyStore.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
+
+        var result = await earlyStore.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(1), null, null), CancellationToken.None);
+        Assert.Equal(ThreeDays.Count(r => r.Time < T0.AddDays(1)), result.RawReadings);
+        Assert.Equal(3L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')"));
+    }
+
+    [TimescaleDbFact]
+    public async Task Retention_WhileCommitsWriteLateReadingsIntoTheDaysItDrops_CountsEveryReadingOnce()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await TimescaleDbServer.InstallAsync(connectionString);
+        await using var database = new PostgresDatabase(connectionString);
+        var ingest = new PostgresTelemetryStore(database);
+        var retention = new PostgresTelemetryStore(database);
+        const int Agents = 6;
+        const int BatchesPerAgent = 40;
+        foreach (var agent in Enumerable.Range(0, Agents))
+        {
+            await ingest.AppendAsync([new TelemetryBatch($"a{agent}", "ES", ThreeDays, T0)], CancellationToken.None);
+        }
+
+        // Each agent sends late readings for the 1st and the 2nd (a reading every batch, one day or the
+        // other) while retention passes move their cutoff through the 1st and into the 2nd.
+        long stored = Agents * ThreeDays.Count;
+        var writers = Enumerable.Range(0, Agents).Select(agent => Task.Run(async () =>
+        {
+            long accepted = 0;
+            for (var batch = 0; batch < BatchesPerAgent; batch++)
+            {
+                var reading = new ReadingRecord(145 + batch, T0.AddHours(batch % 2 == 0 ? 5 : 29).AddMinutes(batch), TimeSpan.FromSeconds(1), "rapl", "dram", 1,
+                    ReadingProvenance.Measured);
+                // A commit that meets a chunk being dropped may fail; nothing of it is stored, and
+                // the agent sends it again, as here.
+                for (var attempt = 1; ; attempt++)
+                {
+                    try
+                    {
+                        accepted += (await ingest.AppendAsync([new TelemetryBatch($"a{agent}", "ES", [reading], T0)], CancellationToken.None)).Single().Accepted;
+                        break;
+                    }
+                    catch (StorageException) when (attempt < 5)
+                    {
+                        await Task.Delay(50);
+                    }
+                }
+            }
+
+            return accepted;
+        })).ToList();
+        long deleted = 0;
+        for (var pass = 0; pass < 8; pass++)
+        {
+            deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(6 + (4 * pass)), null, null), CancellationToken.None)).RawReadings;
+        }
+
+        stored += (await Task.WhenAll(writers)).Sum();
+        deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(34), null, null), CancellationToken.None)).RawReadings;
+
+        long kept = 0;
+        foreach (var agent in Enumerable.Range(0, Agents))
+        {
+            kept += await ingest.ReadReadingsAsync($"a{agent}", null, T0, T0.AddDays(5), CancellationToken.None).CountAsync();
+            Assert.Equal(145 + BatchesPerAgent - 1, await ingest.GetDurableSequenceAsync($"a{agent}", CancellationToken.None));
+        }
+
+        Assert.Equal(stored, deleted + kept);
+        Assert.Equal(Agents * ThreeDays.Count(r => r.Time >= T0.AddHours(34)), kept);
+    }
+
+    [TimescaleDbFact]
+    public async Task AServerThatStopsPreloadingTimescaleDb_FailsStartsAndCommits_NamingTheSetting_AndNothingIsLost()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await TimescaleDbServer.InstallAsync(connectionString);
+        await using var running = new PostgresDatabase(connectionString);
+        var store = new PostgresTelemetryStore(running);
+        await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
+        var next = new ReadingRecord(145, T0.AddDays(3).AddHours(1), TimeSpan.FromMinutes(30), "rapl", "dram", 7, ReadingProvenance.Measured);
+
+        await server.RestartAsync(preload: false);
+        try
+        {
+            await using var starting = new PostgresDatabase(connectionString);
+            var start = await Assert.ThrowsAsync<StorageException>(() => starting.MigrateAsync(CancellationToken.None));
+            Assert.Contains("preload", start.Message, StringComparison.Ordinal);
+
+            // A replica that started before: its commit reaches the root table, and is refused (its
+            // first tries may meet pooled connections the restart cut).
+            StorageException? commit = null;
+            for (var attempt = 0; attempt < 3 && commit?.Message.Contains("shared_preload_libraries", StringComparison.Ordinal) != true; attempt++)
+            {
+                commit = await Assert.ThrowsAsync<StorageException>(() => store.AppendAsync([new TelemetryBatch("a1", "ES", [next], T0)], CancellationToken.None));
+            }
+
+            Assert.Equal(StorageFault.Unavailable, commit!.Fault);
+            Assert.Contains("shared_preload_libraries", commit.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await server.RestartAsync(preload: true);
+        }
+
+        // Checked through a new pool: the running one's connections were cut by the restart.
+        await using var after = new PostgresDatabase(connectionString);
+        var restarted = new PostgresTelemetryStore(after);
+        Assert.Equal(144, await restarted.GetDurableSequenceAsync("a1", CancellationToken.None));
+        Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM ONLY reading_chunks"));
+        Assert.Equal(new AppendResult(145, 1, 0), (await restarted.AppendAsync([new TelemetryBatch("a1", "ES", [next], T0)], CancellationToken.None)).Single());
+        Assert.Equal([.. ThreeDays, next], await restarted.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
     }
 
     [TimescaleDbFact]
@@ -62,7 +212,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
             var store = new PostgresTelemetryStore(native);
             await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0), new TelemetryBatch("a2", "FR", a2, T0)], CancellationToken.None);
             hoursBefore = await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync();
-            // A day a retention pass detached and did not drop: it goes with the native table.
+            // A day a retention pass detached and did not drop: moved too, for the next pass to count and drop.
             await PostgresServer.ExecuteAsync(connectionString, "ALTER TABLE reading_chunks DETACH PARTITION reading_chunks_p20261101");
         }
 
@@ -73,9 +223,9 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
 
         Assert.True(database.ReadingsInHypertable);
         Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_class WHERE relname ~ '^reading_chunks_(p[0-9]{8}|native)'"));
-        // The detached 1st went with the native table; the rest moved, to the tick.
-        Assert.Equal(ThreeDays.Where(r => r.Time >= T0.AddDays(1)), await moved.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
-        Assert.Equal(a2.Where(r => r.Time >= T0.AddDays(1)), await moved.ReadReadingsAsync("a2", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
+        // Every reading moved, to the tick, the detached 1st's too.
+        Assert.Equal(ThreeDays, await moved.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
+        Assert.Equal(a2, await moved.ReadReadingsAsync("a2", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
         Assert.Equal(hoursBefore, await moved.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
 
         // Ingest goes on after the durable sequence, into the hypertable: the resent 144 is a duplicate.

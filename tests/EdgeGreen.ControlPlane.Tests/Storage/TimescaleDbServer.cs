@@ -10,12 +10,15 @@ namespace EdgeGreen.ControlPlane.Tests.Storage;
 /// </summary>
 public sealed class TimescaleDbServer : PostgresServer
 {
-    protected override string ExtraOptions => TimescaleDb.SkipReason is null
-        ? "-c shared_preload_libraries=timescaledb -c timescaledb.max_background_workers=0 -c timescaledb.telemetry_level=off"
-        : "";
+    private const string Preload = "-c shared_preload_libraries=timescaledb -c timescaledb.max_background_workers=0 -c timescaledb.telemetry_level=off";
+
+    protected override string ExtraOptions => TimescaleDb.SkipReason is null ? Preload : "";
 
     /// <summary>Installs the extension in the database of <paramref name="connectionString"/>.</summary>
     public static Task InstallAsync(string connectionString) => ExecuteAsync(connectionString, "CREATE EXTENSION timescaledb");
+
+    /// <summary>Restarts the server preloading TimescaleDB, or not (as a server whose <c>postgresql.conf</c> lost the setting).</summary>
+    public Task RestartAsync(bool preload) => RestartAsync(preload ? Preload : "");
 }
 
 /// <summary>
