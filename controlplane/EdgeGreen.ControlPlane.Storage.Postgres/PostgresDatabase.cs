@@ -14,6 +14,9 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// </summary>
 public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable, IDisposable
 {
+    /// <summary>A TimescaleDB function, cheap: calling it loads the extension's library, which fails where the server does not preload it.</summary>
+    private const string TimescaleDbLoadedSql = "SELECT time_bucket(INTERVAL '1 hour', timestamptz '2000-01-01 00:00:00+00')";
+
     /// <summary>A transaction that lost a deadlock or a serialization conflict is tried again, from the start, this many times in all.</summary>
     private const int WriteAttempts = 3;
 
@@ -44,7 +47,28 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         // Where the data lives, for messages: never the password.
         Location = $"{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
         ConnectionIdleLifetime = TimeSpan.FromSeconds(settings.ConnectionIdleLifetime);
-        _dataSource = NpgsqlDataSource.Create(settings);
+        var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
+        // Where raw readings are in a hypertable, every new connection first calls a TimescaleDB
+        // function: a server restarted without preloading TimescaleDB then fails every read and write
+        // with the cause, where it would serve reads without the compressed days.
+        builder.UsePhysicalConnectionInitializer(
+            connection =>
+            {
+                if (_readingsInHypertable)
+                {
+                    using var check = Command(connection, TimescaleDbLoadedSql);
+                    check.ExecuteScalar();
+                }
+            },
+            async connection =>
+            {
+                if (_readingsInHypertable)
+                {
+                    await using var check = Command(connection, TimescaleDbLoadedSql);
+                    await check.ExecuteScalarAsync();
+                }
+            });
+        _dataSource = builder.Build();
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     }
 
@@ -290,6 +314,10 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         StorageException storage => storage,
         PostgresException { SqlState: PostgresErrorCodes.DiskFull } full =>
             new StorageException(StorageFault.Full, "the database's disk is full: " + full.MessageText, full),
+        PostgresException { SqlState: PostgresErrorCodes.InternalError } unloaded when unloaded.MessageText.Contains("must be preloaded", StringComparison.Ordinal) =>
+            new StorageException(StorageFault.Unavailable,
+                "TimescaleDB is installed in the database but the server does not load it: add timescaledb to shared_preload_libraries in postgresql.conf "
+                + $"and restart PostgreSQL ({unloaded.MessageText})", unloaded),
         PostgresException { SqlState: PostgresErrorCodes.DataCorrupted or PostgresErrorCodes.IndexCorrupted } corrupt =>
             new StorageException(StorageFault.Corrupt, $"the database reports damaged data ({corrupt.SqlState}): {corrupt.MessageText}", corrupt),
         PostgresException server => new StorageException(StorageFault.Unavailable, $"{server.SqlState}: {server.MessageText}", server),

@@ -42,12 +42,13 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
     /// Makes <c>reading_chunks</c> a hypertable, once, where TimescaleDB is installed in the database
     /// and the table is still the native partitioned one (a new database, or one that ran without the
     /// extension before): under the migration lock, in the migration's transaction, the native table
-    /// is renamed, a hypertable of the same columns made, every chunk copied over (those of days a
-    /// retention pass had detached but not dropped too, for the next pass to count and drop), and
-    /// the native tables dropped. A row trigger refuses any row that lands in the hypertable's own
-    /// root table, which only happens where the server no longer preloads TimescaleDB (TimescaleDB
-    /// itself routes every row to a chunk): readings written there would vanish from reads once it
-    /// is loaded again. Nothing happens without the extension, or once the table is a hypertable; a
+    /// is renamed, a hypertable of the same columns made, every chunk copied over day by day (those
+    /// of days a retention pass had detached, wholly or halfway, but not dropped too, for the next
+    /// pass to count and drop), and the native tables dropped. A row trigger refuses any row that
+    /// lands in the hypertable's own root table (TimescaleDB itself routes every row to a chunk):
+    /// that happens where the server no longer preloads TimescaleDB, and to a statement that began
+    /// while the table was being moved (TimescaleDB had looked at the native table); readings
+    /// written there would vanish from reads once TimescaleDB reads the table again. Nothing happens without the extension, or once the table is a hypertable; a
     /// TimescaleDB older than 2.13 (no <c>by_range</c>) fails the start with the reason.
     /// </summary>
     public static string AdoptSql { get; } = $$"""
@@ -57,7 +58,7 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
             name text;
         BEGIN
             SELECT extversion INTO version FROM pg_extension WHERE extname = 'timescaledb';
-            IF version IS NULL OR (SELECT relkind FROM pg_class WHERE oid = to_regclass('reading_chunks')) <> 'p' THEN
+            IF version IS NULL OR (SELECT relkind FROM pg_class WHERE oid = to_regclass('reading_chunks')) IS DISTINCT FROM 'p' THEN
                 RETURN;
             END IF;
 
@@ -78,7 +79,7 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
             CREATE FUNCTION reading_chunks_in_chunks_only() RETURNS trigger LANGUAGE plpgsql AS $trigger$
             BEGIN
                 IF TG_TABLE_NAME = 'reading_chunks' THEN
-                    RAISE EXCEPTION 'raw readings reached the root of the reading_chunks hypertable: TimescaleDB is installed in this database but the server does not load it (add timescaledb to shared_preload_libraries and restart PostgreSQL)'
+                    RAISE EXCEPTION 'raw readings reached the root table of the reading_chunks hypertable, where TimescaleDB does not read them: either the server does not load TimescaleDB (add timescaledb to shared_preload_libraries and restart PostgreSQL), or the statement began while the table was being moved into the hypertable (sent again, it goes to the hypertable)'
                         USING ERRCODE = 'object_not_in_prerequisite_state';
                 END IF;
                 RETURN NEW;
@@ -87,14 +88,22 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
             CREATE TRIGGER reading_chunks_in_chunks_only BEFORE INSERT ON reading_chunks
                 FOR EACH ROW EXECUTE FUNCTION reading_chunks_in_chunks_only();
 
-            INSERT INTO reading_chunks SELECT * FROM reading_chunks_native ORDER BY hour, agent_id, first_seq;
+            -- Day by day, each table read alone: attached, detached, or left half-detached by an
+            -- interrupted DETACH CONCURRENTLY (which a scan of the parent would not read).
+            FOR name IN
+                SELECT relname FROM pg_class
+                WHERE relkind = 'r' AND relname ~ '^reading_chunks_p[0-9]{8}$'
+                  AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
+                ORDER BY relname
+            LOOP
+                EXECUTE format('INSERT INTO reading_chunks SELECT * FROM ONLY %I ORDER BY hour, agent_id, first_seq', name);
+            END LOOP;
             DROP TABLE reading_chunks_native;
             FOR name IN
                 SELECT relname FROM pg_class
                 WHERE relkind = 'r' AND relname ~ '^reading_chunks_p[0-9]{8}$'
                   AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
             LOOP
-                EXECUTE format('INSERT INTO reading_chunks SELECT * FROM %I', name);
                 EXECUTE format('DROP TABLE %I', name);
             END LOOP;
 

@@ -95,6 +95,51 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
     }
 
     [TimescaleDbFact]
+    public async Task ACommitWaitingWhileAnotherReplicaMovesTheReadings_IsStoredInAChunkOrRefused_NeverInTheRootTable()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var early = new PostgresDatabase(connectionString);
+        var store = new PostgresTelemetryStore(early);
+        await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays[..47], T0)], CancellationToken.None);
+        await TimescaleDbServer.InstallAsync(connectionString);
+
+        // The move, held open in a transaction while the early replica commits the 2nd's first reading
+        // (a day whose partition it already made, so it goes straight to the COPY, and waits).
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var hold = new NpgsqlCommand("LOCK TABLE reading_chunks IN ACCESS EXCLUSIVE MODE", connection, transaction))
+        {
+            await hold.ExecuteNonQueryAsync();
+        }
+
+        var commit = store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays[47..48], T0)], CancellationToken.None);
+        await Eventually.WaitUntilAsync(async () => await ScalarAsync<long>(connectionString,
+            "SELECT count(*) FROM pg_locks WHERE relation = 'reading_chunks'::regclass AND NOT granted") > 0,
+            TimeSpan.FromSeconds(30), "the commit waiting for the lock on reading_chunks");
+        await using (var move = new NpgsqlCommand(ReadingHypertable.AdoptSql, connection, transaction))
+        {
+            await move.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+
+        try
+        {
+            Assert.Equal(new AppendResult(48, 1, 0), (await commit).Single());
+        }
+        catch (StorageException refused)
+        {
+            // Nothing of it stored: the agent sends it again, and it goes to the hypertable.
+            Assert.Contains("root table", refused.Message, StringComparison.Ordinal);
+            Assert.Equal(new AppendResult(48, 1, 0), (await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays[47..48], T0)], CancellationToken.None)).Single());
+        }
+
+        Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM ONLY reading_chunks"));
+        Assert.Equal(ThreeDays[..48], await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
+    }
+
+    [TimescaleDbFact]
     public async Task Retention_WhileCommitsWriteLateReadingsIntoTheDaysItDrops_CountsEveryReadingOnce()
     {
         var connectionString = await server.CreateDatabaseAsync();
@@ -109,48 +154,69 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
             await ingest.AppendAsync([new TelemetryBatch($"a{agent}", "ES", ThreeDays, T0)], CancellationToken.None);
         }
 
-        // Each agent sends late readings for the 1st and the 2nd (a reading every batch, one day or the
-        // other) while retention passes move their cutoff through the 1st and into the 2nd.
+        // The 1st and the 2nd compressed, as the policy would have them by now.
+        Assert.Equal(2L, await ScalarAsync<long>(connectionString,
+            "SELECT count(compress_chunk(c)) FROM show_chunks('reading_chunks', older_than => timestamptz '2026-11-03 00:00:00+00') c"));
+
+        // Each agent sends late readings for the 1st and the 2nd (one a batch, one day or the other;
+        // every fifth batch both, across the two days) while retention passes move their cutoff
+        // through the 1st and into the 2nd, and go on until the writers are done.
         long stored = Agents * ThreeDays.Count;
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var started = new Barrier(Agents + 1);
         var writers = Enumerable.Range(0, Agents).Select(agent => Task.Run(async () =>
         {
+            started.SignalAndWait();
             long accepted = 0;
             for (var batch = 0; batch < BatchesPerAgent; batch++)
             {
-                var reading = new ReadingRecord(145 + batch, T0.AddHours(batch % 2 == 0 ? 5 : 29).AddMinutes(batch), TimeSpan.FromSeconds(1), "rapl", "dram", 1,
-                    ReadingProvenance.Measured);
-                // A commit that meets a chunk being dropped may fail; nothing of it is stored, and
-                // the agent sends it again, as here.
+                List<ReadingRecord> late = [new ReadingRecord(145 + (2 * batch), T0.AddHours(batch % 2 == 0 ? 5 : 29).AddMinutes(batch), TimeSpan.FromSeconds(1),
+                    "rapl", "dram", 1, ReadingProvenance.Measured)];
+                if (batch % 5 == 0)
+                {
+                    late.Add(late[0] with { Sequence = 146 + (2 * batch), Time = late[0].Time.AddHours(batch % 2 == 0 ? 24 : -24) });
+                }
+
+                // A commit that meets a chunk being dropped may fail or lose a deadlock; nothing of it
+                // is stored, and the agent sends it again, as here.
                 for (var attempt = 1; ; attempt++)
                 {
                     try
                     {
-                        accepted += (await ingest.AppendAsync([new TelemetryBatch($"a{agent}", "ES", [reading], T0)], CancellationToken.None)).Single().Accepted;
+                        accepted += (await ingest.AppendAsync([new TelemetryBatch($"a{agent}", "ES", late, T0)], CancellationToken.None)).Single().Accepted;
                         break;
                     }
-                    catch (StorageException) when (attempt < 5)
+                    catch (StorageException ex) when (attempt < 5)
                     {
-                        await Task.Delay(50);
+                        failures.Add(ex.Message);
+                        await Task.Delay(20);
                     }
                 }
             }
 
             return accepted;
         })).ToList();
+        started.SignalAndWait();
         long deleted = 0;
-        for (var pass = 0; pass < 8; pass++)
+        var passesDuringWrites = 0;
+        for (var pass = 0; pass < 8 || writers.Any(w => !w.IsCompleted); pass++)
         {
-            deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(6 + (4 * pass)), null, null), CancellationToken.None)).RawReadings;
+            var running = writers.Any(w => !w.IsCompleted);
+            deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(6 + (4 * Math.Min(pass, 7))), null, null), CancellationToken.None)).RawReadings;
+            passesDuringWrites += running && writers.Any(w => !w.IsCompleted) ? 1 : 0;
         }
 
         stored += (await Task.WhenAll(writers)).Sum();
         deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(34), null, null), CancellationToken.None)).RawReadings;
+        Assert.True(passesDuringWrites >= 2, $"only {passesDuringWrites} retention passes ran while the commits did");
+        Assert.DoesNotContain(failures, f => f.Contains("root table", StringComparison.Ordinal));
 
         long kept = 0;
         foreach (var agent in Enumerable.Range(0, Agents))
         {
             kept += await ingest.ReadReadingsAsync($"a{agent}", null, T0, T0.AddDays(5), CancellationToken.None).CountAsync();
-            Assert.Equal(145 + BatchesPerAgent - 1, await ingest.GetDurableSequenceAsync($"a{agent}", CancellationToken.None));
+            Assert.Equal(145 + (2 * (BatchesPerAgent - 1)) + ((BatchesPerAgent - 1) % 5 == 0 ? 1 : 0),
+                await ingest.GetDurableSequenceAsync($"a{agent}", CancellationToken.None));
         }
 
         Assert.Equal(stored, deleted + kept);
@@ -172,7 +238,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         {
             await using var starting = new PostgresDatabase(connectionString);
             var start = await Assert.ThrowsAsync<StorageException>(() => starting.MigrateAsync(CancellationToken.None));
-            Assert.Contains("preload", start.Message, StringComparison.Ordinal);
+            Assert.Contains("shared_preload_libraries", start.Message, StringComparison.Ordinal);
 
             // A replica that started before: its commit reaches the root table, and is refused (its
             // first tries may meet pooled connections the restart cut).
@@ -184,6 +250,10 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
 
             Assert.Equal(StorageFault.Unavailable, commit!.Fault);
             Assert.Contains("shared_preload_libraries", commit.Message, StringComparison.Ordinal);
+
+            // Its reads fail with the cause too, where they would have come back without the compressed days.
+            var read = await Assert.ThrowsAsync<StorageException>(() => store.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync().AsTask());
+            Assert.Contains("shared_preload_libraries", read.Message, StringComparison.Ordinal);
         }
         finally
         {
@@ -214,6 +284,8 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
             hoursBefore = await store.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync();
             // A day a retention pass detached and did not drop: moved too, for the next pass to count and drop.
             await PostgresServer.ExecuteAsync(connectionString, "ALTER TABLE reading_chunks DETACH PARTITION reading_chunks_p20261101");
+            // And one a DETACH CONCURRENTLY left halfway (interrupted after its first transaction): scans of the parent skip it.
+            await PostgresServer.ExecuteAsync(connectionString, "UPDATE pg_inherits SET inhdetachpending = true WHERE inhrelid = 'reading_chunks_p20261102'::regclass");
         }
 
         await TimescaleDbServer.InstallAsync(connectionString);
@@ -223,7 +295,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
 
         Assert.True(database.ReadingsInHypertable);
         Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_class WHERE relname ~ '^reading_chunks_(p[0-9]{8}|native)'"));
-        // Every reading moved, to the tick, the detached 1st's too.
+        // Every reading moved, to the tick, the detached 1st's and the half-detached 2nd's too.
         Assert.Equal(ThreeDays, await moved.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
         Assert.Equal(a2, await moved.ReadReadingsAsync("a2", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
         Assert.Equal(hoursBefore, await moved.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
