@@ -14,9 +14,6 @@ namespace EdgeGreen.ControlPlane.Storage.Postgres;
 /// </summary>
 public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable, IDisposable
 {
-    /// <summary>A TimescaleDB function, cheap: calling it loads the extension's library, which fails where the server does not preload it.</summary>
-    private const string TimescaleDbLoadedSql = "SELECT time_bucket(INTERVAL '1 hour', timestamptz '2000-01-01 00:00:00+00')";
-
     /// <summary>A transaction that lost a deadlock or a serialization conflict is tried again, from the start, this many times in all.</summary>
     private const int WriteAttempts = 3;
 
@@ -48,15 +45,15 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
         Location = $"{settings.Host}:{settings.Port}/{settings.Database ?? settings.Username}";
         ConnectionIdleLifetime = TimeSpan.FromSeconds(settings.ConnectionIdleLifetime);
         var builder = new NpgsqlDataSourceBuilder(settings.ConnectionString);
-        // Where raw readings are in a hypertable, every new connection first calls a TimescaleDB
-        // function: a server restarted without preloading TimescaleDB then fails every read and write
-        // with the cause, where it would serve reads without the compressed days.
+        // Where raw readings are in a hypertable, every new connection first checks that TimescaleDB is
+        // loaded: a server restarted without preloading it then fails every read and write with the
+        // cause, where it would serve reads without the compressed days.
         builder.UsePhysicalConnectionInitializer(
             connection =>
             {
                 if (_readingsInHypertable)
                 {
-                    using var check = Command(connection, TimescaleDbLoadedSql);
+                    using var check = Command(connection, ReadingHypertable.LoadedSql);
                     check.ExecuteScalar();
                 }
             },
@@ -64,7 +61,7 @@ public sealed partial class PostgresDatabase : IStorageHealth, IAsyncDisposable,
             {
                 if (_readingsInHypertable)
                 {
-                    await using var check = Command(connection, TimescaleDbLoadedSql);
+                    await using var check = Command(connection, ReadingHypertable.LoadedSql);
                     await check.ExecuteScalarAsync();
                 }
             });

@@ -40,9 +40,8 @@ internal static class PostgresMigrations
     /// <summary>
     /// Applies the scripts the database lacks, then, unless <paramref name="timescaleDb"/> is
     /// <see cref="TimescaleDbUse.Off"/>, adopts TimescaleDB where it is installed. Where raw readings
-    /// are in a hypertable, a TimescaleDB function is called, so that a server that does not preload
-    /// TimescaleDB fails the start with TimescaleDB's own message instead of taking readings into
-    /// the hypertable's root table.
+    /// are in a hypertable, <see cref="ReadingHypertable.LoadedSql"/> runs, so that a server that does
+    /// not preload TimescaleDB fails the start instead of taking readings into the hypertable's root table.
     /// </summary>
     public static async Task<Outcome> ApplyAsync(NpgsqlConnection connection, TimescaleDbUse timescaleDb, CancellationToken cancellationToken)
     {
@@ -83,6 +82,11 @@ internal static class PostgresMigrations
         }
 
         var hypertable = await ScalarAsync<bool>(connection, ReadingHypertable.IsHypertableSql, cancellationToken);
+        if (hypertable)
+        {
+            await Execute(connection, ReadingHypertable.LoadedSql, cancellationToken);
+        }
+
         var compressed = hypertable && await ScalarAsync<bool>(connection, ReadingHypertable.IsCompressedSql, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new Outcome(applied, hypertable && !wasHypertable, hypertable, compressed);

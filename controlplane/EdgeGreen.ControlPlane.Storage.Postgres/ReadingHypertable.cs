@@ -27,14 +27,16 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
         """;
 
     /// <summary>
-    /// Whether the hypertable has compression on. It calls a TimescaleDB function first, which loads
-    /// the extension's library: where the server does not preload it, that fails with TimescaleDB's
-    /// own message (add it to <c>shared_preload_libraries</c>), so a start fails rather than write
-    /// readings where TimescaleDB would not see them.
+    /// A TimescaleDB function, cheap: calling it loads the extension's library, which fails where the
+    /// server does not preload it (TimescaleDB's own message, translated to name
+    /// <c>shared_preload_libraries</c>). Run at every start and on every new connection once raw
+    /// readings are in a hypertable, so that nothing reads or writes them where TimescaleDB would not.
     /// </summary>
+    public const string LoadedSql = "SELECT time_bucket(INTERVAL '1 hour', timestamptz '2000-01-01 00:00:00+00')";
+
+    /// <summary>Whether the hypertable has compression on (not in TimescaleDB's Apache-licensed edition).</summary>
     public const string IsCompressedSql = """
-        SELECT (SELECT count(*) FROM show_chunks('reading_chunks')) >= 0
-           AND coalesce((SELECT compression_enabled FROM timescaledb_information.hypertables
+        SELECT coalesce((SELECT compression_enabled FROM timescaledb_information.hypertables
                          WHERE hypertable_name = 'reading_chunks' AND hypertable_schema = current_schema()), false)
         """;
 
@@ -88,8 +90,8 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
             CREATE TRIGGER reading_chunks_in_chunks_only BEFORE INSERT ON reading_chunks
                 FOR EACH ROW EXECUTE FUNCTION reading_chunks_in_chunks_only();
 
-            -- Day by day, each table read alone: attached, detached, or left half-detached by an
-            -- interrupted DETACH CONCURRENTLY (which a scan of the parent would not read).
+            -- Day by day, each table read alone and then dropped: attached, detached, or left
+            -- half-detached by an interrupted DETACH CONCURRENTLY (which a scan of the parent would not read).
             FOR name IN
                 SELECT relname FROM pg_class
                 WHERE relkind = 'r' AND relname ~ '^reading_chunks_p[0-9]{8}$'
@@ -97,15 +99,9 @@ internal sealed class ReadingHypertable(PostgresDatabase database) : IReadingTab
                 ORDER BY relname
             LOOP
                 EXECUTE format('INSERT INTO reading_chunks SELECT * FROM ONLY %I ORDER BY hour, agent_id, first_seq', name);
-            END LOOP;
-            DROP TABLE reading_chunks_native;
-            FOR name IN
-                SELECT relname FROM pg_class
-                WHERE relkind = 'r' AND relname ~ '^reading_chunks_p[0-9]{8}$'
-                  AND relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())
-            LOOP
                 EXECUTE format('DROP TABLE %I', name);
             END LOOP;
+            DROP TABLE reading_chunks_native;
 
             -- Compression is a Timescale License feature; the Apache-licensed edition keeps chunks as they are.
             IF current_setting('timescaledb.license', true) = 'timescale' THEN

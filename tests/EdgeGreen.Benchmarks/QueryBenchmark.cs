@@ -3,6 +3,7 @@ using System.Globalization;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage.LiteDb;
+using EdgeGreen.ControlPlane.Storage.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -110,7 +111,7 @@ internal static class QueryBenchmark
             var bytes = await BytesOnDiskAsync(app.Services, storage, directory);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {storage.Name} | {total:N0} | {bytes / 1048576.0:N1} MB | {bytes / (double)total:N1} |"));
-            if (storage.PostgresConnectionString is { } connection && await HypertableAsync(connection))
+            if (storage.PostgresConnectionString is { } connection && app.Services.GetRequiredService<PostgresDatabase>().ReadingsInHypertable)
             {
                 // What TimescaleDB's compression policy does to the chunks once they are two days old, done now.
                 await using var source = NpgsqlDataSource.Create(connection);
@@ -234,7 +235,7 @@ internal static class QueryBenchmark
             await using var source = NpgsqlDataSource.Create(connection);
             // Every telemetry table with its partitions, indexes and TOAST; the rest of the database is
             // not telemetry. A hypertable's chunks (compressed ones too) are TimescaleDB's tables: its own size function counts them.
-            await using var command = source.CreateCommand(await HypertableAsync(connection)
+            await using var command = source.CreateCommand(services.GetRequiredService<PostgresDatabase>().ReadingsInHypertable
                 ? """
                     SELECT (sum(pg_total_relation_size(c.oid)) + hypertable_size('reading_chunks'))::bigint FROM pg_class c
                     WHERE c.relkind = 'r' AND c.relname ~ '^(rollup_|zone_|telemetry_summaries)'
@@ -248,14 +249,6 @@ internal static class QueryBenchmark
 
         services.GetRequiredService<LiteDbDatabase>().Database.Checkpoint();
         return Directory.EnumerateFiles(directory, "edgegreen*.db").Sum(f => new FileInfo(f).Length);
-    }
-
-    /// <summary>Whether the store keeps raw readings in a TimescaleDB hypertable in this database.</summary>
-    private static async Task<bool> HypertableAsync(string connection)
-    {
-        await using var source = NpgsqlDataSource.Create(connection);
-        await using var command = source.CreateCommand("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')");
-        return (bool)(await command.ExecuteScalarAsync())!;
     }
 
     private static double Heap()

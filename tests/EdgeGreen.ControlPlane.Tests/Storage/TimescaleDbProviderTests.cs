@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using EdgeGreen.ControlPlane.Core.Storage;
 using EdgeGreen.ControlPlane.Core.Telemetry;
 using EdgeGreen.ControlPlane.Storage.Postgres;
@@ -19,16 +21,14 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         T0.AddMinutes(30 * i).AddTicks(i % 7), TimeSpan.FromMinutes(30), i % 2 == 0 ? "rapl" : "model", i % 3 == 0 ? "dram" : "cpu.package", i * 0.5,
         (ReadingProvenance)(i % 2)))];
 
+    /// <summary>The reading after <see cref="ThreeDays"/>: sequence 145, an hour into the 4th.</summary>
+    private static readonly ReadingRecord Next = new(145, T0.AddDays(3).AddHours(1), TimeSpan.FromMinutes(30), "rapl", "dram", 7, ReadingProvenance.Measured);
+
     [TimescaleDbFact]
     public async Task Migrate_WithTimescaleDbInstalled_KeepsRawReadingsInAHypertable_WithACompressionPolicy_AndNoDayPartitions()
     {
-        var connectionString = await server.CreateDatabaseAsync();
-        await TimescaleDbServer.InstallAsync(connectionString);
-        await using var database = new PostgresDatabase(connectionString);
-
-        await database.MigrateAsync(CancellationToken.None);
-        var store = new PostgresTelemetryStore(database);
-        await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
+        await using var hypertable = await HypertableWithThreeDaysAsync();
+        var (connectionString, database, store) = hypertable;
 
         Assert.True(database.ReadingsInHypertable);
         Assert.Equal("1 day", await ScalarAsync<string>(connectionString,
@@ -38,7 +38,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         Assert.Equal("2 days", await ScalarAsync<string>(connectionString,
             "SELECT (config->>'compress_after') FROM timescaledb_information.jobs WHERE hypertable_name = 'reading_chunks' AND proc_name = 'policy_compression'"));
         // Three days and the first reading of a fourth: four chunks, none a native partition.
-        Assert.Equal(4L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')"));
+        Assert.Equal(4L, await ChunksAsync(connectionString));
         Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM pg_class WHERE relname ~ '^reading_chunks_p[0-9]{8}$'"));
         Assert.Equal(ThreeDays, await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
 
@@ -46,7 +46,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         await using var again = new PostgresDatabase(connectionString);
         await again.MigrateAsync(CancellationToken.None);
         Assert.True(again.ReadingsInHypertable);
-        Assert.Equal(4L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')"));
+        Assert.Equal(4L, await ChunksAsync(connectionString));
         Assert.Equal(1L, await ScalarAsync<long>(connectionString,
             "SELECT count(*) FROM timescaledb_information.jobs WHERE hypertable_name = 'reading_chunks' AND proc_name = 'policy_compression'"));
         Assert.Equal(1L, await ScalarAsync<long>(connectionString,
@@ -91,7 +91,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
 
         var result = await earlyStore.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(1), null, null), CancellationToken.None);
         Assert.Equal(ThreeDays.Count(r => r.Time < T0.AddDays(1)), result.RawReadings);
-        Assert.Equal(3L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')"));
+        Assert.Equal(3L, await ChunksAsync(connectionString));
     }
 
     [TimescaleDbFact]
@@ -148,33 +148,33 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         var ingest = new PostgresTelemetryStore(database);
         var retention = new PostgresTelemetryStore(database);
         const int Agents = 6;
-        const int BatchesPerAgent = 40;
+        const int Passes = 8;
         foreach (var agent in Enumerable.Range(0, Agents))
         {
             await ingest.AppendAsync([new TelemetryBatch($"a{agent}", "ES", ThreeDays, T0)], CancellationToken.None);
         }
 
         // The 1st and the 2nd compressed, as the policy would have them by now.
-        Assert.Equal(2L, await ScalarAsync<long>(connectionString,
-            "SELECT count(compress_chunk(c)) FROM show_chunks('reading_chunks', older_than => timestamptz '2026-11-03 00:00:00+00') c"));
+        Assert.Equal(2L, await CompressDaysBeforeAsync(connectionString, T0.AddDays(2)));
 
         // Each agent sends late readings for the 1st and the 2nd (one a batch, one day or the other;
-        // every fifth batch both, across the two days) while retention passes move their cutoff
-        // through the 1st and into the 2nd, and go on until the writers are done.
+        // every fifth batch both, across the two days) from before the first retention pass until
+        // after the last, while the passes move their cutoff through the 1st and into the 2nd.
         long stored = Agents * ThreeDays.Count;
-        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var failures = new ConcurrentBag<string>();
         using var started = new Barrier(Agents + 1);
+        var retentionDone = false;
         var writers = Enumerable.Range(0, Agents).Select(agent => Task.Run(async () =>
         {
             started.SignalAndWait();
-            long accepted = 0;
-            for (var batch = 0; batch < BatchesPerAgent; batch++)
+            var (accepted, sequence) = (0L, 144L);
+            for (var batch = 0; !Volatile.Read(ref retentionDone); batch++)
             {
-                List<ReadingRecord> late = [new ReadingRecord(145 + (2 * batch), T0.AddHours(batch % 2 == 0 ? 5 : 29).AddMinutes(batch), TimeSpan.FromSeconds(1),
+                List<ReadingRecord> late = [new ReadingRecord(++sequence, T0.AddHours(batch % 2 == 0 ? 5 : 29).AddSeconds(batch), TimeSpan.FromSeconds(1),
                     "rapl", "dram", 1, ReadingProvenance.Measured)];
                 if (batch % 5 == 0)
                 {
-                    late.Add(late[0] with { Sequence = 146 + (2 * batch), Time = late[0].Time.AddHours(batch % 2 == 0 ? 24 : -24) });
+                    late.Add(late[0] with { Sequence = ++sequence, Time = late[0].Time.AddHours(batch % 2 == 0 ? 24 : -24) });
                 }
 
                 // A commit that meets a chunk being dropped may fail or lose a deadlock; nothing of it
@@ -189,34 +189,30 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
                     catch (StorageException ex) when (attempt < 5)
                     {
                         failures.Add(ex.Message);
-                        await Task.Delay(20);
                     }
                 }
             }
 
-            return accepted;
+            return (Accepted: accepted, Sequence: sequence);
         })).ToList();
         started.SignalAndWait();
         long deleted = 0;
-        var passesDuringWrites = 0;
-        for (var pass = 0; pass < 8 || writers.Any(w => !w.IsCompleted); pass++)
+        for (var pass = 0; pass < Passes; pass++)
         {
-            var running = writers.Any(w => !w.IsCompleted);
-            deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(6 + (4 * Math.Min(pass, 7))), null, null), CancellationToken.None)).RawReadings;
-            passesDuringWrites += running && writers.Any(w => !w.IsCompleted) ? 1 : 0;
+            deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(6 + (4 * pass)), null, null), CancellationToken.None)).RawReadings;
         }
 
-        stored += (await Task.WhenAll(writers)).Sum();
+        Volatile.Write(ref retentionDone, true);
+        var written = await Task.WhenAll(writers);
+        stored += written.Sum(w => w.Accepted);
         deleted += (await retention.DeleteBeforeAsync(new RetentionCutoffs(T0.AddHours(34), null, null), CancellationToken.None)).RawReadings;
-        Assert.True(passesDuringWrites >= 2, $"only {passesDuringWrites} retention passes ran while the commits did");
         Assert.DoesNotContain(failures, f => f.Contains("root table", StringComparison.Ordinal));
 
         long kept = 0;
         foreach (var agent in Enumerable.Range(0, Agents))
         {
             kept += await ingest.ReadReadingsAsync($"a{agent}", null, T0, T0.AddDays(5), CancellationToken.None).CountAsync();
-            Assert.Equal(145 + (2 * (BatchesPerAgent - 1)) + ((BatchesPerAgent - 1) % 5 == 0 ? 1 : 0),
-                await ingest.GetDurableSequenceAsync($"a{agent}", CancellationToken.None));
+            Assert.Equal(written[agent].Sequence, await ingest.GetDurableSequenceAsync($"a{agent}", CancellationToken.None));
         }
 
         Assert.Equal(stored, deleted + kept);
@@ -226,12 +222,8 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
     [TimescaleDbFact]
     public async Task AServerThatStopsPreloadingTimescaleDb_FailsStartsAndCommits_NamingTheSetting_AndNothingIsLost()
     {
-        var connectionString = await server.CreateDatabaseAsync();
-        await TimescaleDbServer.InstallAsync(connectionString);
-        await using var running = new PostgresDatabase(connectionString);
-        var store = new PostgresTelemetryStore(running);
-        await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
-        var next = new ReadingRecord(145, T0.AddDays(3).AddHours(1), TimeSpan.FromMinutes(30), "rapl", "dram", 7, ReadingProvenance.Measured);
+        await using var hypertable = await HypertableWithThreeDaysAsync();
+        var (connectionString, _, store) = hypertable;
 
         await server.RestartAsync(preload: false);
         try
@@ -245,7 +237,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
             StorageException? commit = null;
             for (var attempt = 0; attempt < 3 && commit?.Message.Contains("shared_preload_libraries", StringComparison.Ordinal) != true; attempt++)
             {
-                commit = await Assert.ThrowsAsync<StorageException>(() => store.AppendAsync([new TelemetryBatch("a1", "ES", [next], T0)], CancellationToken.None));
+                commit = await Assert.ThrowsAsync<StorageException>(() => store.AppendAsync([new TelemetryBatch("a1", "ES", [Next], T0)], CancellationToken.None));
             }
 
             Assert.Equal(StorageFault.Unavailable, commit!.Fault);
@@ -265,8 +257,8 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         var restarted = new PostgresTelemetryStore(after);
         Assert.Equal(144, await restarted.GetDurableSequenceAsync("a1", CancellationToken.None));
         Assert.Equal(0L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM ONLY reading_chunks"));
-        Assert.Equal(new AppendResult(145, 1, 0), (await restarted.AppendAsync([new TelemetryBatch("a1", "ES", [next], T0)], CancellationToken.None)).Single());
-        Assert.Equal([.. ThreeDays, next], await restarted.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
+        Assert.Equal(new AppendResult(145, 1, 0), (await restarted.AppendAsync([new TelemetryBatch("a1", "ES", [Next], T0)], CancellationToken.None)).Single());
+        Assert.Equal([.. ThreeDays, Next], await restarted.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
     }
 
     [TimescaleDbFact]
@@ -301,22 +293,18 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         Assert.Equal(hoursBefore, await moved.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
 
         // Ingest goes on after the durable sequence, into the hypertable: the resent 144 is a duplicate.
-        var next = new ReadingRecord(145, T0.AddDays(3).AddHours(1), TimeSpan.FromMinutes(30), "rapl", "dram", 7, ReadingProvenance.Measured);
-        Assert.Equal(new AppendResult(145, 1, 1), (await moved.AppendAsync([new TelemetryBatch("a1", "ES", [ThreeDays[^1], next], T0)], CancellationToken.None)).Single());
-        Assert.Equal(next, (await moved.ReadReadingsAsync("a1", null, T0.AddDays(3), T0.AddDays(4), CancellationToken.None).ToListAsync())[^1]);
+        Assert.Equal(new AppendResult(145, 1, 1), (await moved.AppendAsync([new TelemetryBatch("a1", "ES", [ThreeDays[^1], Next], T0)], CancellationToken.None)).Single());
+        Assert.Equal(Next, (await moved.ReadReadingsAsync("a1", null, T0.AddDays(3), T0.AddDays(4), CancellationToken.None).ToListAsync())[^1]);
     }
 
     [TimescaleDbFact]
     public async Task CompressedChunks_ReadBackTheSame_TakeALateReading_AndRetentionCountsEveryReadingItDrops()
     {
-        var connectionString = await server.CreateDatabaseAsync();
-        await TimescaleDbServer.InstallAsync(connectionString);
-        await using var database = new PostgresDatabase(connectionString);
-        var store = new PostgresTelemetryStore(database);
-        await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
+        await using var hypertable = await HypertableWithThreeDaysAsync();
+        var (connectionString, _, store) = hypertable;
 
         // What the compression policy does to chunks older than two days, done now.
-        Assert.Equal(4L, await ScalarAsync<long>(connectionString, "SELECT count(compress_chunk(c)) FROM show_chunks('reading_chunks') c"));
+        Assert.Equal(4L, await CompressDaysBeforeAsync(connectionString, T0.AddDays(4)));
         Assert.Equal(4L, await ScalarAsync<long>(connectionString,
             "SELECT count(*) FROM timescaledb_information.chunks WHERE hypertable_name = 'reading_chunks' AND is_compressed"));
         Assert.Equal(ThreeDays, await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
@@ -332,7 +320,7 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         var result = await store.DeleteBeforeAsync(new RetentionCutoffs(T0.AddDays(1).AddHours(6), null, null), CancellationToken.None);
 
         Assert.Equal(all.Count(r => r.Time < T0.AddDays(1).AddHours(6)), result.RawReadings);
-        Assert.Equal(3L, await ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')"));
+        Assert.Equal(3L, await ChunksAsync(connectionString));
         Assert.Equal(all.Where(r => r.Time >= T0.AddDays(1).AddHours(6)), await store.ReadReadingsAsync("a1", null, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
         // The rollups are tables of their own: the hours of the dropped day still answer.
         Assert.Equal(all.Where(r => r.Time < T0.AddDays(1)).Sum(r => r.EnergyJoules),
@@ -342,16 +330,11 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
     [TimescaleDbFact]
     public async Task Backup_WithPgDumpAndPgRestore_AsTheStorageDocsSay_RestoresCompressedChunksRollupsAndSequences()
     {
-        var connectionString = await server.CreateDatabaseAsync();
-        await TimescaleDbServer.InstallAsync(connectionString);
-        await using (var database = new PostgresDatabase(connectionString))
-        {
-            await new PostgresTelemetryStore(database).AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
-        }
+        await using var hypertable = await HypertableWithThreeDaysAsync();
+        var connectionString = hypertable.ConnectionString;
 
         // The 1st and the 2nd compressed, the 3rd and the 4th not.
-        Assert.Equal(2L, await ScalarAsync<long>(connectionString,
-            "SELECT count(compress_chunk(c)) FROM show_chunks('reading_chunks', older_than => timestamptz '2026-11-03 00:00:00+00') c"));
+        Assert.Equal(2L, await CompressDaysBeforeAsync(connectionString, T0.AddDays(2)));
 
         await AssertBackupRestoresAsync(server, connectionString, timescaleDb: true);
     }
@@ -375,14 +358,36 @@ public sealed class TimescaleDbProviderTests(TimescaleDbServer server) : IClassF
         Assert.Equal(await before.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync(),
             await after.ReadAgentAsync("a1", null, TelemetryTier.Hour, T0, T0.AddDays(4), CancellationToken.None).ToListAsync());
         Assert.Equivalent(await before.GetSummaryAsync("a1", CancellationToken.None), await after.GetSummaryAsync("a1", CancellationToken.None), strict: true);
-        var next = new ReadingRecord(145, T0.AddDays(3).AddHours(1), TimeSpan.FromMinutes(30), "rapl", "dram", 7, ReadingProvenance.Measured);
-        Assert.Equal(new AppendResult(145, 1, 1), (await after.AppendAsync([new TelemetryBatch("a1", "ES", [ThreeDays[^1], next], T0)], CancellationToken.None)).Single());
+        Assert.Equal(new AppendResult(145, 1, 1), (await after.AppendAsync([new TelemetryBatch("a1", "ES", [ThreeDays[^1], Next], T0)], CancellationToken.None)).Single());
     }
+
+    /// <summary>A new database with TimescaleDB installed and <see cref="ThreeDays"/> of agent a1 stored (in four daily chunks).</summary>
+    private async Task<Hypertable> HypertableWithThreeDaysAsync()
+    {
+        var connectionString = await server.CreateDatabaseAsync();
+        await TimescaleDbServer.InstallAsync(connectionString);
+        var database = new PostgresDatabase(connectionString);
+        var store = new PostgresTelemetryStore(database);
+        await store.AppendAsync([new TelemetryBatch("a1", "ES", ThreeDays, T0)], CancellationToken.None);
+        return new Hypertable(connectionString, database, store);
+    }
+
+    /// <summary>Compresses the chunks wholly before <paramref name="before"/>, as the compression policy would once they are old enough.</summary>
+    /// <returns>How many it compressed.</returns>
+    private static Task<long> CompressDaysBeforeAsync(string connectionString, DateTimeOffset before) => ScalarAsync<long>(connectionString,
+        string.Create(CultureInfo.InvariantCulture, $"SELECT count(compress_chunk(c)) FROM show_chunks('reading_chunks', older_than => timestamptz '{before.UtcDateTime:O}') c"));
+
+    private static Task<long> ChunksAsync(string connectionString) => ScalarAsync<long>(connectionString, "SELECT count(*) FROM show_chunks('reading_chunks')");
 
     private static async Task<T> ScalarAsync<T>(string connectionString, string sql)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
         await using var command = dataSource.CreateCommand(sql);
         return (T)(await command.ExecuteScalarAsync())!;
+    }
+
+    private sealed record Hypertable(string ConnectionString, PostgresDatabase Database, PostgresTelemetryStore Store) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Database.DisposeAsync();
     }
 }
